@@ -1,0 +1,1 @@
+//! coalition-circuits: arrives with its issue (see README).

@@ -1,0 +1,35 @@
+//! # coalition-core
+//!
+//! Shared types of the Coalition ledger's confidential-account layer
+//! (specification: `papers/protocol.md`):
+//!
+//! * [`keys`]: the key hierarchy derived from one 32-byte seed (§3), loyalty IDs;
+//! * [`elgamal`]: twisted-ElGamal ciphertexts over Ristretto255 (§4) and
+//!   [`discrete_log`] decryption tables;
+//! * [`proofs`]: the byte-level data structures of every proof (§6);
+//! * [`statements`]: what each proof proves, and how it is absorbed into its
+//!   merlin transcript ([`transcript`], §7);
+//! * [`transaction`]: the ledger's account transactions and their canonical
+//!   encodings (§8), [`account`]: the account model and its homomorphic update rules (§5);
+//! * [`encoding`]: the canonical, bounded decoder every byte string goes through.
+//!
+//! This crate does no proving and no verifying: `coalition-prover` makes proofs,
+//! `coalition-verifier` checks them.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod account;
+pub mod currency;
+pub mod discrete_log;
+pub mod elgamal;
+pub mod encoding;
+pub mod errors;
+pub mod generators;
+pub mod keys;
+pub mod proofs;
+pub mod statements;
+pub mod transaction;
+pub mod transcript;
+
+pub use errors::{DecodeError, DecryptionError, KeyError};

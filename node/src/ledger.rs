@@ -1,0 +1,211 @@
+//! The confidential-account state machine (spec §5, §9).
+//!
+//! Pure and deterministic: ordered maps only, no clock, no randomness in what
+//! is stored (verification draws random weights, which affect only the
+//! probability ≈ 2^-252 of accepting a false proof, never the state).
+//! Applying a block is all-or-nothing: statements are prepared one by one
+//! against the state as it evolves inside the block, then every proof of the
+//! block is verified in one batch, and only then is the new state kept.
+
+use std::collections::BTreeMap;
+
+use coalition_core::account::AccountState;
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::keys::LoyaltyId;
+use coalition_core::transaction::{ChainId, Transaction};
+use coalition_verifier::statements::verify_batch;
+use coalition_verifier::transactions::{prepare, LedgerView, PreparedStatement};
+use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
+
+/// Why a transaction or block was refused. The ledger is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// Transaction `index` of the block failed.
+    #[error("transaction {index} rejected: {error}")]
+    Rejected {
+        /// Position in the block.
+        index: usize,
+        /// Why.
+        error: TxVerificationError,
+    },
+    /// A currency registration conflicts with an existing one.
+    #[error("currency {0} is already registered")]
+    DuplicateCurrency(CurrencyId),
+    /// A rate names an unregistered currency.
+    #[error("currency {0} is not registered")]
+    UnknownCurrency(CurrencyId),
+}
+
+/// The state of the confidential-account layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountLedger {
+    chain: ChainId,
+    currencies: BTreeMap<CurrencyId, CurrencyPolicy>,
+    rates: BTreeMap<(CurrencyId, CurrencyId), ExchangeRate>,
+    accounts: BTreeMap<(LoyaltyId, CurrencyId), AccountState>,
+    issuer_nonces: BTreeMap<CurrencyId, u64>,
+}
+
+impl LedgerView for AccountLedger {
+    fn chain(&self) -> ChainId {
+        self.chain
+    }
+
+    fn currency(&self, id: &CurrencyId) -> Option<&CurrencyPolicy> {
+        self.currencies.get(id)
+    }
+
+    fn account(&self, owner: &LoyaltyId, currency: &CurrencyId) -> Option<&AccountState> {
+        self.accounts.get(&(*owner, *currency))
+    }
+
+    fn issuer_nonce(&self, currency: &CurrencyId) -> u64 {
+        self.issuer_nonces.get(currency).copied().unwrap_or(0)
+    }
+
+    fn exchange_rate(&self, from: &CurrencyId, to: &CurrencyId) -> Option<ExchangeRate> {
+        self.rates.get(&(*from, *to)).copied()
+    }
+}
+
+impl AccountLedger {
+    /// An empty ledger for `chain`.
+    pub fn new(chain: ChainId) -> Self {
+        Self {
+            chain,
+            currencies: BTreeMap::new(),
+            rates: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            issuer_nonces: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a currency (governance arrives with the node issue).
+    pub fn register_currency(&mut self, policy: CurrencyPolicy) -> Result<(), LedgerError> {
+        if self.currencies.contains_key(&policy.id) {
+            return Err(LedgerError::DuplicateCurrency(policy.id));
+        }
+        self.currencies.insert(policy.id, policy);
+        Ok(())
+    }
+
+    /// Records an agreed exchange rate `from → to`.
+    pub fn set_exchange_rate(
+        &mut self,
+        from: CurrencyId,
+        to: CurrencyId,
+        rate: ExchangeRate,
+    ) -> Result<(), LedgerError> {
+        for id in [from, to] {
+            if !self.currencies.contains_key(&id) {
+                return Err(LedgerError::UnknownCurrency(id));
+            }
+        }
+        self.rates.insert((from, to), rate);
+        Ok(())
+    }
+
+    /// Every account, in key order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&(LoyaltyId, CurrencyId), &AccountState)> {
+        self.accounts.iter()
+    }
+
+    /// Applies one transaction (a block of one).
+    pub fn apply(&mut self, tx: &Transaction) -> Result<(), LedgerError> {
+        self.apply_block(std::slice::from_ref(tx))
+    }
+
+    /// Applies a block: all transactions or none.
+    pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<(), LedgerError> {
+        let mut next = self.clone();
+        let mut statements = Vec::with_capacity(txs.len());
+        for (index, tx) in txs.iter().enumerate() {
+            let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
+            let prepared = prepare(tx, &next).map_err(reject)?;
+            statements.push((index, prepared.statement.clone()));
+            next.execute(tx).map_err(reject)?;
+        }
+        let items: Vec<(usize, ProofItem<'_>)> = statements
+            .iter()
+            .filter_map(|(index, statement)| item(&txs[*index], statement).map(|i| (*index, i)))
+            .collect();
+        let only_items: Vec<ProofItem<'_>> = items.iter().map(|(_, i)| *i).collect();
+        verify_batch(&only_items).map_err(|e| LedgerError::Rejected {
+            index: items.get(e.index).map(|(i, _)| *i).unwrap_or(0),
+            error: TxVerificationError::Proof(e.error),
+        })?;
+        *self = next;
+        Ok(())
+    }
+
+    fn account_mut(&mut self, owner: LoyaltyId, currency: CurrencyId, identity: coalition_core::keys::PublicIdentity) -> &mut AccountState {
+        self.accounts
+            .entry((owner, currency))
+            .or_insert_with(|| AccountState::new(identity))
+    }
+
+    /// The state update of a transaction that passed `prepare`.
+    fn execute(&mut self, tx: &Transaction) -> Result<(), TxVerificationError> {
+        match tx {
+            Transaction::Issue(t) => {
+                let amount = t
+                    .amount
+                    .ciphertext(0)
+                    .ok_or(VerificationError::MalformedStatement("no recipient handle"))?;
+                self.account_mut(t.recipient.loyalty_id(), t.currency, t.recipient)
+                    .credit(&amount)?;
+                *self.issuer_nonces.entry(t.currency).or_insert(0) += 1;
+            }
+            Transaction::Transfer(t) => {
+                let debit = t
+                    .amount
+                    .ciphertext(0)
+                    .ok_or(VerificationError::MalformedStatement("no source handle"))?;
+                let credit = t
+                    .amount
+                    .ciphertext(1)
+                    .ok_or(VerificationError::MalformedStatement("no destination handle"))?;
+                self.account_mut(t.source.loyalty_id(), t.currency, t.source)
+                    .debit(t.nonce, &debit)?;
+                self.account_mut(t.destination.loyalty_id(), t.currency, t.destination)
+                    .credit(&credit)?;
+            }
+            Transaction::ApplyPending(t) => {
+                self.account_mut(t.owner.loyalty_id(), t.currency, t.owner)
+                    .apply_pending(t.nonce, t.expected_pending_credits)?;
+            }
+            Transaction::Burn(t) => {
+                let debit = t
+                    .amount
+                    .ciphertext(0)
+                    .ok_or(VerificationError::MalformedStatement("no source handle"))?;
+                self.account_mut(t.source.loyalty_id(), t.currency, t.source)
+                    .debit(t.nonce, &debit)?;
+            }
+            Transaction::Exchange(t) => {
+                let debit = t
+                    .amount_from
+                    .ciphertext(0)
+                    .ok_or(VerificationError::MalformedStatement("no owner handle"))?;
+                let credit = t
+                    .amount_to
+                    .ciphertext(0)
+                    .ok_or(VerificationError::MalformedStatement("no owner handle"))?;
+                let owner = t.owner.loyalty_id();
+                self.account_mut(owner, t.from, t.owner).debit(t.nonce, &debit)?;
+                self.account_mut(owner, t.to, t.owner).credit(&credit)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn item<'a>(tx: &'a Transaction, statement: &'a PreparedStatement) -> Option<ProofItem<'a>> {
+    match (statement, tx) {
+        (PreparedStatement::Issue(s), Transaction::Issue(t)) => Some(ProofItem::Issue(s, &t.proof)),
+        (PreparedStatement::Debit(s), Transaction::Transfer(t)) => Some(ProofItem::Debit(s, &t.proof)),
+        (PreparedStatement::Debit(s), Transaction::Burn(t)) => Some(ProofItem::Debit(s, &t.proof)),
+        (PreparedStatement::Exchange(s), Transaction::Exchange(t)) => Some(ProofItem::Exchange(s, &t.proof)),
+        _ => None,
+    }
+}

@@ -1,0 +1,1 @@
+//! coalition-params: arrives with its issue (see README).

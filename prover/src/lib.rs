@@ -1,0 +1,22 @@
+//! # coalition-prover
+//!
+//! Everything in Coalition that makes proofs (spec `papers/protocol.md` §6, §8):
+//!
+//! * [`sigma`]: the three sigma protocols (grouped-ciphertext validity,
+//!   ciphertext–commitment equality, exchange rate);
+//! * [`range`]: Bulletproofs range proofs over the shared transcript;
+//! * [`transactions`]: builders that turn a wallet's or an issuer's intent into a
+//!   signed, proven transaction.
+//!
+//! Every function takes its randomness from the caller: `OsRng` in production,
+//! a seeded RNG only in tests and benchmarks.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod errors;
+pub mod range;
+pub mod sigma;
+pub mod transactions;
+
+pub use errors::ProofError;

@@ -1,0 +1,57 @@
+//! Verification errors. A failed check never says more than which check failed.
+
+use coalition_core::account::AccountError;
+use thiserror::Error;
+
+/// Why a proof was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerificationError {
+    /// The statement and the proof do not have matching shapes
+    /// (handle counts, auditor presence, range-proof size).
+    #[error("malformed statement: {0}")]
+    MalformedStatement(&'static str),
+    /// A proof point was the identity where that is forbidden.
+    #[error("proof element {0} is the identity point")]
+    IdentityPoint(&'static str),
+    /// The sigma-protocol equations do not hold.
+    #[error("sigma proof does not verify")]
+    SigmaProof,
+    /// The range proof does not verify.
+    #[error("range proof does not verify")]
+    RangeProof,
+    /// The batch's combined check failed (individual checks locate the culprit).
+    #[error("batch verification failed")]
+    Batch,
+}
+
+impl From<coalition_core::transcript::IdentityInTranscript> for VerificationError {
+    fn from(e: coalition_core::transcript::IdentityInTranscript) -> Self {
+        VerificationError::IdentityPoint(e.0)
+    }
+}
+
+/// Why a whole transaction was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxVerificationError {
+    /// The signature does not verify under the signer the transaction names.
+    #[error("invalid signature")]
+    Signature,
+    /// The transaction is for another ledger.
+    #[error("transaction is for another chain")]
+    WrongChain,
+    /// The currency policy supplied does not match the transaction's currency.
+    #[error("currency mismatch: {0}")]
+    Currency(&'static str),
+    /// An `Issue` not signed by the currency's issuer.
+    #[error("only the currency's issuer may issue it")]
+    NotIssuer,
+    /// A transfer to oneself, or an exchange into the same currency.
+    #[error("degenerate transaction: {0}")]
+    Degenerate(&'static str),
+    /// A proof failed.
+    #[error(transparent)]
+    Proof(#[from] VerificationError),
+    /// The account refused the operation.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
