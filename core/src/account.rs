@@ -16,9 +16,10 @@
 use crate::elgamal::Ciphertext;
 use crate::keys::PublicIdentity;
 
-/// Most credits a pending balance accepts before its owner must apply it:
-/// keeps every pending balance decryptable (≤ 2^16 credits of < 2^32 each
-/// from issuance stays below 2^48) and bounds the work of a wallet's scan.
+/// Most credits a pending balance accepts before its owner must apply it.
+/// Bounds the ledger's per-account work and a wallet's scan. It does not by
+/// itself keep the sum below the decryption bound (a Transfer credit may be
+/// up to 2^64 − 1); wallets read each credit's own amount ciphertext instead.
 pub const MAX_PENDING_CREDITS: u64 = 1 << 16;
 
 /// Why an account update was refused. The account is unchanged.

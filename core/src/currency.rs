@@ -173,6 +173,9 @@ mod tests {
         assert_eq!(r.convert(10), Some(15));
         assert_eq!(r.convert(3), None);
         assert!(ExchangeRate::new(0, 1).is_err());
-        assert_eq!(ExchangeRate::new(u32::MAX, 1).unwrap().convert(u64::MAX), None);
+        assert_eq!(
+            ExchangeRate::new(u32::MAX, 1).unwrap().convert(u64::MAX),
+            None
+        );
     }
 }

@@ -165,7 +165,9 @@ impl DecryptionTable {
         let n = 1u64 << self.baby_bits;
         let giant_steps = 1u64 << self.giant_bits;
         let step = Scalar::from(n) * generators::g();
-        let workers = (threads() as u64).min(giant_steps.div_ceil(BATCH as u64)).max(1);
+        let workers = (threads() as u64)
+            .min(giant_steps.div_ceil(BATCH as u64))
+            .max(1);
         let per_worker = giant_steps.div_ceil(workers);
         let done = AtomicBool::new(false);
         let result = std::thread::scope(|scope| {
@@ -224,7 +226,11 @@ mod tests {
     fn solves_small_and_edge_values() {
         let table = DecryptionTable::new(10, 10);
         for v in [0u64, 1, 2, 1023, 1024, 1025, 77_777, (1 << 20) - 1] {
-            assert_eq!(table.solve(&(Scalar::from(v) * generators::g())), Ok(v), "v = {v}");
+            assert_eq!(
+                table.solve(&(Scalar::from(v) * generators::g())),
+                Ok(v),
+                "v = {v}"
+            );
         }
     }
 

@@ -58,7 +58,10 @@ pub struct PedersenCommitment(RistrettoPoint);
 impl PedersenCommitment {
     /// Commits to `value` with `opening`.
     pub fn new(value: u64, opening: &PedersenOpening) -> Self {
-        Self(Scalar::from(value) * generators::g() + opening.as_scalar() * generators::h())
+        Self(generators::commit(
+            &Scalar::from(value),
+            opening.as_scalar(),
+        ))
     }
 
     /// Wraps a point.
@@ -146,13 +149,15 @@ impl Ciphertext {
     /// Checks that the ciphertext holds `expected` (O(1): a wallet that tracks
     /// its balance confirms it without a discrete log).
     pub fn decrypts_to(&self, secret: &ElGamalSecretKey, expected: u64) -> bool {
-        self.decrypt_to_point(secret) == Scalar::from(expected) * generators::g()
+        self.decrypt_to_point(secret) == generators::mul_g(&Scalar::from(expected))
     }
 
     /// Subtracts a public amount: `(C − x·G, D)`.
     pub fn sub_amount(&self, amount: u64) -> Self {
         Self {
-            commitment: PedersenCommitment(self.commitment.0 - Scalar::from(amount) * generators::g()),
+            commitment: PedersenCommitment(
+                self.commitment.0 - Scalar::from(amount) * generators::g(),
+            ),
             handle: self.handle,
         }
     }
@@ -160,7 +165,9 @@ impl Ciphertext {
     /// Adds a public amount: `(C + x·G, D)`.
     pub fn add_amount(&self, amount: u64) -> Self {
         Self {
-            commitment: PedersenCommitment(self.commitment.0 + Scalar::from(amount) * generators::g()),
+            commitment: PedersenCommitment(
+                self.commitment.0 + Scalar::from(amount) * generators::g(),
+            ),
             handle: self.handle,
         }
     }
@@ -237,7 +244,10 @@ impl GroupedCiphertext {
     pub fn encrypt_with(keys: &[ElGamalPublicKey], value: u64, opening: &PedersenOpening) -> Self {
         Self {
             commitment: PedersenCommitment::new(value, opening),
-            handles: keys.iter().map(|k| DecryptHandle::new(k, opening)).collect(),
+            handles: keys
+                .iter()
+                .map(|k| DecryptHandle::new(k, opening))
+                .collect(),
         }
     }
 
@@ -264,7 +274,11 @@ impl Encode for GroupedCiphertext {
 impl Decode for GroupedCiphertext {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let commitment = PedersenCommitment::decode(reader)?;
-        let count = if reader.flag("auditor handle flag")? { 3 } else { 2 };
+        let count = if reader.flag("auditor handle flag")? {
+            3
+        } else {
+            2
+        };
         let mut handles = Vec::with_capacity(count);
         for _ in 0..count {
             handles.push(DecryptHandle::decode(reader)?);

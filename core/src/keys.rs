@@ -106,7 +106,7 @@ impl ElGamalSecretKey {
 
     /// `P = s⁻¹·H`.
     pub fn public_key(&self) -> ElGamalPublicKey {
-        ElGamalPublicKey(self.0.invert() * generators::h())
+        ElGamalPublicKey(generators::mul_h(&self.0.invert()))
     }
 }
 
@@ -220,7 +220,9 @@ impl Encode for TxSignature {
 
 impl Decode for TxSignature {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(Signature::from_bytes(&reader.array::<64>("signature")?)))
+        Ok(Self(Signature::from_bytes(
+            &reader.array::<64>("signature")?,
+        )))
     }
 }
 

@@ -252,10 +252,11 @@ impl RangeProof {
         let ipp_a = reader.scalar("range proof a")?;
         let ipp_b = reader.scalar("range proof b")?;
         reader.finish()?;
-        let proof = bulletproofs::RangeProof::from_bytes(bytes).map_err(|_| DecodeError::Invalid {
-            what: "range proof",
-            reason: "rejected by the bulletproofs decoder",
-        })?;
+        let proof =
+            bulletproofs::RangeProof::from_bytes(bytes).map_err(|_| DecodeError::Invalid {
+                what: "range proof",
+                reason: "rejected by the bulletproofs decoder",
+            })?;
         Ok(Self {
             bits,
             parties,

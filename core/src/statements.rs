@@ -203,7 +203,9 @@ impl ExchangeStatement {
 
     /// The new A balance, `A_av − (C_x, D_own)`.
     pub fn new_balance_ciphertext(&self) -> Option<Ciphertext> {
-        self.amount_from.ciphertext(0).map(|x| self.source_available - x)
+        self.amount_from
+            .ciphertext(0)
+            .map(|x| self.source_available - x)
     }
 
     /// The transcript with the whole statement absorbed (spec §7.2).

@@ -263,7 +263,9 @@ impl Decode for Transaction {
         match reader.u8("transaction tag")? {
             1 => Ok(Transaction::Issue(IssueTx::decode_body(reader)?)),
             2 => Ok(Transaction::Transfer(TransferTx::decode_body(reader)?)),
-            3 => Ok(Transaction::ApplyPending(ApplyPendingTx::decode_body(reader)?)),
+            3 => Ok(Transaction::ApplyPending(ApplyPendingTx::decode_body(
+                reader,
+            )?)),
             4 => Ok(Transaction::Burn(BurnTx::decode_body(reader)?)),
             5 => Ok(Transaction::Exchange(ExchangeTx::decode_body(reader)?)),
             tag => Err(DecodeError::UnknownTag {
@@ -375,7 +377,11 @@ impl TransferTx {
 
     /// The statement, given the ledger's currency policy and the source's
     /// available balance.
-    pub fn statement(&self, policy: &CurrencyPolicy, source_available: &Ciphertext) -> DebitStatement {
+    pub fn statement(
+        &self,
+        policy: &CurrencyPolicy,
+        source_available: &Ciphertext,
+    ) -> DebitStatement {
         DebitStatement {
             kind: DebitKind::Transfer,
             chain: self.chain,
@@ -448,7 +454,11 @@ impl BurnTx {
 
     /// The statement, given the ledger's currency policy and the merchant's
     /// available balance.
-    pub fn statement(&self, policy: &CurrencyPolicy, source_available: &Ciphertext) -> DebitStatement {
+    pub fn statement(
+        &self,
+        policy: &CurrencyPolicy,
+        source_available: &Ciphertext,
+    ) -> DebitStatement {
         DebitStatement {
             kind: DebitKind::Burn,
             chain: self.chain,

@@ -16,7 +16,8 @@ use merlin::Transcript;
 use crate::elgamal::{Ciphertext, GroupedCiphertext, PedersenCommitment};
 use crate::keys::ElGamalPublicKey;
 
-/// Merlin labels of the top-level transcripts, one per statement.
+/// Merlin labels: the top-level transcript of each statement, and the
+/// `dom-sep` messages of the sub-proofs.
 pub mod labels {
     /// `Issue` (spec §8.3).
     pub const ISSUE: &[u8] = b"coalition.issue.v1";

@@ -138,7 +138,12 @@ impl AccountLedger {
         Ok(())
     }
 
-    fn account_mut(&mut self, owner: LoyaltyId, currency: CurrencyId, identity: coalition_core::keys::PublicIdentity) -> &mut AccountState {
+    fn account_mut(
+        &mut self,
+        owner: LoyaltyId,
+        currency: CurrencyId,
+        identity: coalition_core::keys::PublicIdentity,
+    ) -> &mut AccountState {
         self.accounts
             .entry((owner, currency))
             .or_insert_with(|| AccountState::new(identity))
@@ -161,10 +166,12 @@ impl AccountLedger {
                     .amount
                     .ciphertext(0)
                     .ok_or(VerificationError::MalformedStatement("no source handle"))?;
-                let credit = t
-                    .amount
-                    .ciphertext(1)
-                    .ok_or(VerificationError::MalformedStatement("no destination handle"))?;
+                let credit =
+                    t.amount
+                        .ciphertext(1)
+                        .ok_or(VerificationError::MalformedStatement(
+                            "no destination handle",
+                        ))?;
                 self.account_mut(t.source.loyalty_id(), t.currency, t.source)
                     .debit(t.nonce, &debit)?;
                 self.account_mut(t.destination.loyalty_id(), t.currency, t.destination)
@@ -192,7 +199,8 @@ impl AccountLedger {
                     .ciphertext(0)
                     .ok_or(VerificationError::MalformedStatement("no owner handle"))?;
                 let owner = t.owner.loyalty_id();
-                self.account_mut(owner, t.from, t.owner).debit(t.nonce, &debit)?;
+                self.account_mut(owner, t.from, t.owner)
+                    .debit(t.nonce, &debit)?;
                 self.account_mut(owner, t.to, t.owner).credit(&credit)?;
             }
         }
@@ -203,9 +211,13 @@ impl AccountLedger {
 fn item<'a>(tx: &'a Transaction, statement: &'a PreparedStatement) -> Option<ProofItem<'a>> {
     match (statement, tx) {
         (PreparedStatement::Issue(s), Transaction::Issue(t)) => Some(ProofItem::Issue(s, &t.proof)),
-        (PreparedStatement::Debit(s), Transaction::Transfer(t)) => Some(ProofItem::Debit(s, &t.proof)),
+        (PreparedStatement::Debit(s), Transaction::Transfer(t)) => {
+            Some(ProofItem::Debit(s, &t.proof))
+        }
         (PreparedStatement::Debit(s), Transaction::Burn(t)) => Some(ProofItem::Debit(s, &t.proof)),
-        (PreparedStatement::Exchange(s), Transaction::Exchange(t)) => Some(ProofItem::Exchange(s, &t.proof)),
+        (PreparedStatement::Exchange(s), Transaction::Exchange(t)) => {
+            Some(ProofItem::Exchange(s, &t.proof))
+        }
         _ => None,
     }
 }

@@ -103,14 +103,22 @@ impl Coalition {
         .unwrap()
     }
 
-    fn transfer(&mut self, from: usize, to: usize, amount: u64) -> Result<Transaction, coalition_prover::ProofError> {
+    fn transfer(
+        &mut self,
+        from: usize,
+        to: usize,
+        amount: u64,
+    ) -> Result<Transaction, coalition_prover::ProofError> {
         let state = self.account(from, &self.miles);
         let balance = self.balances(from, &self.miles).0;
         transactions::transfer(
             self.chain(),
             &self.miles,
             &self.people[from],
-            &SpendingAccount { state: &state, balance },
+            &SpendingAccount {
+                state: &state,
+                balance,
+            },
             self.people[to].public(),
             amount,
             &mut self.rng,
@@ -118,7 +126,11 @@ impl Coalition {
     }
 
     fn apply(&mut self, who: usize, currency: CurrencyId) -> Transaction {
-        let policy = if currency == self.miles.id { self.miles.clone() } else { self.points.clone() };
+        let policy = if currency == self.miles.id {
+            self.miles.clone()
+        } else {
+            self.points.clone()
+        };
         let state = self.account(who, &policy);
         transactions::apply_pending(self.chain(), currency, &self.people[who], &state).unwrap()
     }
@@ -131,7 +143,10 @@ fn issue_transfer_apply_burn_exchange_round_trip() {
     c.ledger.apply(&tx).unwrap();
     assert_eq!(c.balances(0, &c.miles.clone()), (0, 1_000));
     // Replaying the same Issue is refused (issuance sequence).
-    assert!(matches!(c.ledger.apply(&tx), Err(LedgerError::Rejected { .. })));
+    assert!(matches!(
+        c.ledger.apply(&tx),
+        Err(LedgerError::Rejected { .. })
+    ));
     let tx = c.apply(0, c.miles.id);
     c.ledger.apply(&tx).unwrap();
     assert_eq!(c.balances(0, &c.miles.clone()), (1_000, 0));
@@ -152,7 +167,10 @@ fn issue_transfer_apply_burn_exchange_round_trip() {
         c.chain(),
         &c.miles,
         &c.people[1],
-        &SpendingAccount { state: &state, balance: 400 },
+        &SpendingAccount {
+            state: &state,
+            balance: 400,
+        },
         150,
         &mut c.rng,
     )
@@ -160,12 +178,22 @@ fn issue_transfer_apply_burn_exchange_round_trip() {
     c.ledger.apply(&tx).unwrap();
     assert_eq!(c.balances(1, &c.miles.clone()), (250, 0));
     // The issuer reads the burned amount from its handle; nobody else's key works.
-    let Transaction::Burn(burn) = &tx else { unreachable!() };
+    let Transaction::Burn(burn) = &tx else {
+        unreachable!()
+    };
     let issuer_view = burn.amount.ciphertext(1).unwrap();
-    assert_eq!(issuer_view.decrypt(c.airline.elgamal_secret(), table()), Ok(150));
-    assert!(issuer_view.decrypt(c.hotel.elgamal_secret(), table()).is_err());
+    assert_eq!(
+        issuer_view.decrypt(c.airline.elgamal_secret(), table()),
+        Ok(150)
+    );
+    assert!(issuer_view
+        .decrypt(c.hotel.elgamal_secret(), table())
+        .is_err());
     let auditor_view = burn.amount.ciphertext(2).unwrap();
-    assert_eq!(auditor_view.decrypt(c.auditor.elgamal_secret(), table()), Ok(150));
+    assert_eq!(
+        auditor_view.decrypt(c.auditor.elgamal_secret(), table()),
+        Ok(150)
+    );
 
     // Exchange 300 miles into 600 hotel points.
     let state = c.account(0, &c.miles.clone());
@@ -175,7 +203,10 @@ fn issue_transfer_apply_burn_exchange_round_trip() {
         &c.points,
         c.rate,
         &c.people[0],
-        &SpendingAccount { state: &state, balance: 600 },
+        &SpendingAccount {
+            state: &state,
+            balance: 600,
+        },
         300,
         &mut c.rng,
     )
@@ -183,8 +214,16 @@ fn issue_transfer_apply_burn_exchange_round_trip() {
     c.ledger.apply(&tx).unwrap();
     assert_eq!(c.balances(0, &c.miles.clone()), (300, 0));
     assert_eq!(c.balances(0, &c.points.clone()), (0, 600));
-    let Transaction::Exchange(ex) = &tx else { unreachable!() };
-    assert_eq!(ex.amount_to.ciphertext(1).unwrap().decrypt(c.hotel.elgamal_secret(), table()), Ok(600));
+    let Transaction::Exchange(ex) = &tx else {
+        unreachable!()
+    };
+    assert_eq!(
+        ex.amount_to
+            .ciphertext(1)
+            .unwrap()
+            .decrypt(c.hotel.elgamal_secret(), table()),
+        Ok(600)
+    );
 }
 
 #[test]
@@ -206,7 +245,10 @@ fn overdraw_and_stale_proofs_are_rejected_with_state_unchanged() {
     let err = c.ledger.apply(&second).unwrap_err();
     assert!(matches!(
         err,
-        LedgerError::Rejected { error: TxVerificationError::Account(_), .. }
+        LedgerError::Rejected {
+            error: TxVerificationError::Account(_),
+            ..
+        }
     ));
     assert_eq!(c.ledger, before, "a rejected transaction changes nothing");
     // A credit arriving between building and applying an ApplyPending is caught.
@@ -224,18 +266,29 @@ fn tampered_transactions_are_rejected() {
     let mut c = Coalition::new(3);
     let tx = c.issue(0, 100);
     // Signature from someone else than the issuer.
-    let Transaction::Issue(mut forged) = tx.clone() else { unreachable!() };
-    forged.signature = c.hotel.sign(&Transaction::Issue(forged.clone()).signing_message());
+    let Transaction::Issue(mut forged) = tx.clone() else {
+        unreachable!()
+    };
+    forged.signature = c
+        .hotel
+        .sign(&Transaction::Issue(forged.clone()).signing_message());
     assert!(matches!(
         c.ledger.apply(&Transaction::Issue(forged)),
-        Err(LedgerError::Rejected { error: TxVerificationError::Signature, .. })
+        Err(LedgerError::Rejected {
+            error: TxVerificationError::Signature,
+            ..
+        })
     ));
     // Another chain.
-    let Transaction::Issue(mut other) = tx.clone() else { unreachable!() };
+    let Transaction::Issue(mut other) = tx.clone() else {
+        unreachable!()
+    };
     other.chain = ChainId([8; 32]);
     assert!(c.ledger.apply(&Transaction::Issue(other)).is_err());
     // Recipient swapped after signing.
-    let Transaction::Issue(mut swapped) = tx.clone() else { unreachable!() };
+    let Transaction::Issue(mut swapped) = tx.clone() else {
+        unreachable!()
+    };
     swapped.recipient = *c.people[1].public();
     assert!(c.ledger.apply(&Transaction::Issue(swapped)).is_err());
     c.ledger.apply(&tx).unwrap();

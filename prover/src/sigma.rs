@@ -3,7 +3,7 @@
 //! first-round points before drawing its challenge `c`.
 
 use coalition_core::elgamal::{Ciphertext, PedersenOpening};
-use coalition_core::generators::{g, h};
+use coalition_core::generators::{commit, mul_h};
 use coalition_core::keys::{ElGamalPublicKey, ElGamalSecretKey};
 use coalition_core::proofs::{EqualityProof, GroupedValidityProof, ProofPoint, RateProof};
 use coalition_core::transcript::{labels, TranscriptProtocol};
@@ -24,7 +24,7 @@ pub fn prove_grouped_validity<R: RngCore + CryptoRng>(
     transcript.domain_separator(labels::GROUPED_VALIDITY);
     let mut y_v = Scalar::random(rng);
     let mut y_r = Scalar::random(rng);
-    let y_commitment = ProofPoint::new(y_v * g() + y_r * h());
+    let y_commitment = ProofPoint::new(commit(&y_v, &y_r));
     let y_handles: Vec<ProofPoint> = keys
         .iter()
         .map(|k| ProofPoint::new(y_r * k.as_point()))
@@ -64,8 +64,10 @@ pub fn prove_equality<R: RngCore + CryptoRng>(
     let mut y_x = Scalar::random(rng);
     let mut y_r = Scalar::random(rng);
     let y_0 = ProofPoint::new(y_s * public.as_point());
-    let y_1 = ProofPoint::new(y_x * g() + y_s * ciphertext.handle.as_point());
-    let y_2 = ProofPoint::new(y_x * g() + y_r * h());
+    let y_1 = ProofPoint::new(
+        coalition_core::generators::mul_g(&y_x) + y_s * ciphertext.handle.as_point(),
+    );
+    let y_2 = ProofPoint::new(commit(&y_x, &y_r));
     transcript.append_compressed(b"Y_0", y_0.compressed());
     transcript.append_compressed(b"Y_1", y_1.compressed());
     transcript.append_compressed(b"Y_2", y_2.compressed());
@@ -101,7 +103,7 @@ pub fn prove_rate<R: RngCore + CryptoRng>(
     let mut w = Scalar::from(denominator) * opening_y.as_scalar()
         - Scalar::from(numerator) * opening_x.as_scalar();
     let mut y = Scalar::random(rng);
-    let y_point = ProofPoint::new(y * h());
+    let y_point = ProofPoint::new(mul_h(&y));
     transcript.append_compressed(b"Y", y_point.compressed());
     let c = transcript.challenge_scalar(b"c");
     let proof = RateProof {

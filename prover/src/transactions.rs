@@ -8,7 +8,9 @@ use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::elgamal::{GroupedCiphertext, PedersenCommitment, PedersenOpening};
 use coalition_core::keys::{IdentityKeys, PublicIdentity, TxSignature};
-use coalition_core::proofs::{DebitProof, ExchangeProof, IssueProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE};
+use coalition_core::proofs::{
+    DebitProof, ExchangeProof, IssueProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
+};
 use coalition_core::statements::DebitStatement;
 use coalition_core::transaction::{
     ApplyPendingTx, BurnTx, ChainId, ExchangeTx, IssueTx, Transaction, TransferTx,
@@ -73,7 +75,9 @@ pub fn issue<R: RngCore + CryptoRng>(
         return Err(ProofError::NotOwner);
     }
     if amount >= 1 << ISSUE_RANGE.0 {
-        return Err(ProofError::AmountOutOfRange("an Issue is at most 2^32 - 1 points"));
+        return Err(ProofError::AmountOutOfRange(
+            "an Issue is at most 2^32 - 1 points",
+        ));
     }
     let opening = PedersenOpening::random(rng);
     let mut keys = vec![recipient.encryption, issuer.public().encryption];
@@ -94,7 +98,13 @@ pub fn issue<R: RngCore + CryptoRng>(
     let statement = tx.statement(policy);
     let mut transcript = statement.transcript();
     tx.proof.validity = prove_grouped_validity(&mut transcript, &keys, amount, &opening, rng);
-    tx.proof.range = prove_range(&mut transcript, &[amount], &[Some(&opening)], ISSUE_RANGE.0, rng)?;
+    tx.proof.range = prove_range(
+        &mut transcript,
+        &[amount],
+        &[Some(&opening)],
+        ISSUE_RANGE.0,
+        rng,
+    )?;
     Ok(sign(issuer, Transaction::Issue(tx)))
 }
 
@@ -122,9 +132,12 @@ where
     let balance_opening = PedersenOpening::random(rng);
     let new_balance = PedersenCommitment::new(new_balance_value, &balance_opening);
     let statement = statement_for(&ciphertext, &new_balance);
-    let new_balance_ciphertext = statement
-        .new_balance_ciphertext()
-        .ok_or(ProofError::AmountOutOfRange("amount ciphertext lacks a source handle"))?;
+    let new_balance_ciphertext =
+        statement
+            .new_balance_ciphertext()
+            .ok_or(ProofError::AmountOutOfRange(
+                "amount ciphertext lacks a source handle",
+            ))?;
     let mut transcript = statement.transcript();
     let equality = prove_equality(
         &mut transcript,
@@ -309,9 +322,12 @@ pub fn exchange<R: RngCore + CryptoRng>(
         signature: placeholder_signature(),
     };
     let statement = tx.statement(from, to, &account.state.available);
-    let new_balance_ciphertext = statement
-        .new_balance_ciphertext()
-        .ok_or(ProofError::AmountOutOfRange("amount ciphertext lacks an owner handle"))?;
+    let new_balance_ciphertext =
+        statement
+            .new_balance_ciphertext()
+            .ok_or(ProofError::AmountOutOfRange(
+                "amount ciphertext lacks an owner handle",
+            ))?;
     let mut transcript = statement.transcript();
     tx.proof.equality = prove_equality(
         &mut transcript,
@@ -322,8 +338,10 @@ pub fn exchange<R: RngCore + CryptoRng>(
         &opening_balance,
         rng,
     );
-    tx.proof.validity_from = prove_grouped_validity(&mut transcript, &from_keys, amount, &opening_x, rng);
-    tx.proof.validity_to = prove_grouped_validity(&mut transcript, &to_keys, converted, &opening_y, rng);
+    tx.proof.validity_from =
+        prove_grouped_validity(&mut transcript, &from_keys, amount, &opening_x, rng);
+    tx.proof.validity_to =
+        prove_grouped_validity(&mut transcript, &to_keys, converted, &opening_y, rng);
     tx.proof.rate = prove_rate(
         &mut transcript,
         rate.numerator(),
@@ -335,7 +353,12 @@ pub fn exchange<R: RngCore + CryptoRng>(
     tx.proof.range = prove_range(
         &mut transcript,
         &[amount, new_balance_value, converted, 0],
-        &[Some(&opening_x), Some(&opening_balance), Some(&opening_y), None],
+        &[
+            Some(&opening_x),
+            Some(&opening_balance),
+            Some(&opening_y),
+            None,
+        ],
         EXCHANGE_RANGE.0,
         rng,
     )?;

@@ -42,9 +42,6 @@ pub enum TxVerificationError {
     /// The currency policy supplied does not match the transaction's currency.
     #[error("currency mismatch: {0}")]
     Currency(&'static str),
-    /// An `Issue` not signed by the currency's issuer.
-    #[error("only the currency's issuer may issue it")]
-    NotIssuer,
     /// A transfer to oneself, or an exchange into the same currency.
     #[error("degenerate transaction: {0}")]
     Degenerate(&'static str),

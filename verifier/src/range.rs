@@ -9,7 +9,9 @@
 //! `2·n·m` generator terms are paid once per batch instead of once per proof.
 //! Tests check it accepts and rejects exactly what the crate does.
 
-use coalition_core::generators::{bulletproof_gens, pedersen_gens, MAX_RANGE_BITS, MAX_RANGE_PARTIES};
+use coalition_core::generators::{
+    bulletproof_gens, pedersen_gens, MAX_RANGE_BITS, MAX_RANGE_PARTIES,
+};
 use coalition_core::proofs::RangeProof;
 use coalition_core::transcript::TranscriptProtocol;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
@@ -27,7 +29,11 @@ fn check_shape(proof: &RangeProof, commitments: usize) -> Result<(), Verificatio
             "range proof aggregates another number of values",
         ));
     }
-    if !matches!(n, 8 | 16 | 32 | 64) || !m.is_power_of_two() || m > MAX_RANGE_PARTIES || n > MAX_RANGE_BITS {
+    if !matches!(n, 8 | 16 | 32 | 64)
+        || !m.is_power_of_two()
+        || m > MAX_RANGE_PARTIES
+        || n > MAX_RANGE_BITS
+    {
         return Err(VerificationError::MalformedStatement("range proof shape"));
     }
     Ok(())
@@ -108,7 +114,9 @@ pub fn queue_range<R: RngCore + CryptoRng>(
     let nm = n * m;
     let rounds = parts.l_vec.len();
     if rounds != nm.trailing_zeros() as usize || parts.r_vec.len() != rounds {
-        return Err(VerificationError::MalformedStatement("inner-product round count"));
+        return Err(VerificationError::MalformedStatement(
+            "inner-product round count",
+        ));
     }
     transcript.append_message(b"dom-sep", b"ipp v1");
     transcript.append_u64(b"n", nm as u64);

@@ -121,7 +121,10 @@ pub fn verify_rate<R: RngCore + CryptoRng>(
 
     let w = Msm::weight(rng);
     msm.add_h(w * proof.z);
-    msm.push(-(w * c * Scalar::from(denominator)), *commitment_y.as_point());
+    msm.push(
+        -(w * c * Scalar::from(denominator)),
+        *commitment_y.as_point(),
+    );
     msm.push(w * c * Scalar::from(numerator), *commitment_x.as_point());
     msm.push(-w, *proof.y.point());
     Ok(())

@@ -8,7 +8,9 @@
 //! per worker thread; if a batch fails, [`verify_batch`] re-checks each item
 //! alone to name the culprit.
 
-use coalition_core::proofs::{DebitProof, ExchangeProof, IssueProof};
+use coalition_core::proofs::{
+    DebitProof, ExchangeProof, IssueProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
+};
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
@@ -50,91 +52,121 @@ fn sigma_then_range<R: RngCore + CryptoRng>(
         Some(m) => RangeMode::Batched(m),
         None => RangeMode::Single,
     };
-    let (mut transcript, proof, commitments): (Transcript, _, Vec<RistrettoPoint>) = match item {
-        ProofItem::Issue(statement, proof) => {
-            let keys = statement.amount_keys();
-            let mut t = statement.transcript();
-            verify_grouped_validity(&mut t, &keys, &statement.amount, &proof.validity, sigma, rng)?;
-            (t, &proof.range, vec![*statement.amount.commitment.as_point()])
-        }
-        ProofItem::Debit(statement, proof) => {
-            let keys = statement.amount_keys();
-            let new_balance = statement
-                .new_balance_ciphertext()
-                .ok_or(VerificationError::MalformedStatement("amount has no source handle"))?;
-            let mut t = statement.transcript();
-            verify_equality(
-                &mut t,
-                &statement.source,
-                &new_balance,
-                &statement.new_balance,
-                &proof.equality,
-                sigma,
-                rng,
-            )?;
-            verify_grouped_validity(&mut t, &keys, &statement.amount, &proof.validity, sigma, rng)?;
-            (
-                t,
-                &proof.range,
-                vec![
-                    *statement.amount.commitment.as_point(),
-                    *statement.new_balance.as_point(),
-                ],
-            )
-        }
-        ProofItem::Exchange(statement, proof) => {
-            let new_balance = statement
-                .new_balance_ciphertext()
-                .ok_or(VerificationError::MalformedStatement("amount has no owner handle"))?;
-            let mut t = statement.transcript();
-            verify_equality(
-                &mut t,
-                &statement.owner,
-                &new_balance,
-                &statement.new_balance,
-                &proof.equality,
-                sigma,
-                rng,
-            )?;
-            verify_grouped_validity(
-                &mut t,
-                &statement.from_keys(),
-                &statement.amount_from,
-                &proof.validity_from,
-                sigma,
-                rng,
-            )?;
-            verify_grouped_validity(
-                &mut t,
-                &statement.to_keys(),
-                &statement.amount_to,
-                &proof.validity_to,
-                sigma,
-                rng,
-            )?;
-            verify_rate(
-                &mut t,
-                statement.rate.numerator(),
-                statement.rate.denominator(),
-                &statement.amount_from.commitment,
-                &statement.amount_to.commitment,
-                &proof.rate,
-                sigma,
-                rng,
-            )?;
-            (
-                t,
-                &proof.range,
-                vec![
-                    *statement.amount_from.commitment.as_point(),
-                    *statement.new_balance.as_point(),
-                    *statement.amount_to.commitment.as_point(),
-                    // The zero pad: value 0, blinding 0.
-                    RistrettoPoint::identity(),
-                ],
-            )
-        }
+    let (mut transcript, proof, commitments): (Transcript, _, Vec<RistrettoPoint>) =
+        match item {
+            ProofItem::Issue(statement, proof) => {
+                let keys = statement.amount_keys();
+                let mut t = statement.transcript();
+                verify_grouped_validity(
+                    &mut t,
+                    &keys,
+                    &statement.amount,
+                    &proof.validity,
+                    sigma,
+                    rng,
+                )?;
+                (
+                    t,
+                    &proof.range,
+                    vec![*statement.amount.commitment.as_point()],
+                )
+            }
+            ProofItem::Debit(statement, proof) => {
+                let keys = statement.amount_keys();
+                let new_balance = statement.new_balance_ciphertext().ok_or(
+                    VerificationError::MalformedStatement("amount has no source handle"),
+                )?;
+                let mut t = statement.transcript();
+                verify_equality(
+                    &mut t,
+                    &statement.source,
+                    &new_balance,
+                    &statement.new_balance,
+                    &proof.equality,
+                    sigma,
+                    rng,
+                )?;
+                verify_grouped_validity(
+                    &mut t,
+                    &keys,
+                    &statement.amount,
+                    &proof.validity,
+                    sigma,
+                    rng,
+                )?;
+                (
+                    t,
+                    &proof.range,
+                    vec![
+                        *statement.amount.commitment.as_point(),
+                        *statement.new_balance.as_point(),
+                    ],
+                )
+            }
+            ProofItem::Exchange(statement, proof) => {
+                let new_balance = statement.new_balance_ciphertext().ok_or(
+                    VerificationError::MalformedStatement("amount has no owner handle"),
+                )?;
+                let mut t = statement.transcript();
+                verify_equality(
+                    &mut t,
+                    &statement.owner,
+                    &new_balance,
+                    &statement.new_balance,
+                    &proof.equality,
+                    sigma,
+                    rng,
+                )?;
+                verify_grouped_validity(
+                    &mut t,
+                    &statement.from_keys(),
+                    &statement.amount_from,
+                    &proof.validity_from,
+                    sigma,
+                    rng,
+                )?;
+                verify_grouped_validity(
+                    &mut t,
+                    &statement.to_keys(),
+                    &statement.amount_to,
+                    &proof.validity_to,
+                    sigma,
+                    rng,
+                )?;
+                verify_rate(
+                    &mut t,
+                    statement.rate.numerator(),
+                    statement.rate.denominator(),
+                    &statement.amount_from.commitment,
+                    &statement.amount_to.commitment,
+                    &proof.rate,
+                    sigma,
+                    rng,
+                )?;
+                (
+                    t,
+                    &proof.range,
+                    vec![
+                        *statement.amount_from.commitment.as_point(),
+                        *statement.new_balance.as_point(),
+                        *statement.amount_to.commitment.as_point(),
+                        // The zero pad: value 0, blinding 0.
+                        RistrettoPoint::identity(),
+                    ],
+                )
+            }
+        };
+    // The shape is part of the statement: a 64-bit proof is no Issue proof.
+    let expected = match item {
+        ProofItem::Issue(..) => ISSUE_RANGE,
+        ProofItem::Debit(..) => DEBIT_RANGE,
+        ProofItem::Exchange(..) => EXCHANGE_RANGE,
     };
+    if (proof.bits(), proof.parties()) != expected {
+        return Err(VerificationError::MalformedStatement(
+            "range proof has another bit size or aggregation than the statement",
+        ));
+    }
     match mode {
         RangeMode::Single => verify_range_single(&mut transcript, proof, &commitments, rng),
         RangeMode::Batched(msm) => queue_range(&mut transcript, proof, &commitments, msm, rng),
@@ -155,12 +187,18 @@ pub fn verify_item(item: &ProofItem<'_>) -> Result<(), VerificationError> {
 }
 
 /// Verifies an `Issue` proof.
-pub fn verify_issue(statement: &IssueStatement, proof: &IssueProof) -> Result<(), VerificationError> {
+pub fn verify_issue(
+    statement: &IssueStatement,
+    proof: &IssueProof,
+) -> Result<(), VerificationError> {
     verify_item(&ProofItem::Issue(statement, proof))
 }
 
 /// Verifies a `Transfer` or `Burn` proof.
-pub fn verify_debit(statement: &DebitStatement, proof: &DebitProof) -> Result<(), VerificationError> {
+pub fn verify_debit(
+    statement: &DebitStatement,
+    proof: &DebitProof,
+) -> Result<(), VerificationError> {
     verify_item(&ProofItem::Debit(statement, proof))
 }
 

@@ -55,9 +55,15 @@ impl PreparedTx<'_> {
     /// The statement and proof, for (batch) verification.
     pub fn proof_item(&self) -> Option<ProofItem<'_>> {
         match (&self.statement, self.tx) {
-            (PreparedStatement::Issue(s), Transaction::Issue(tx)) => Some(ProofItem::Issue(s, &tx.proof)),
-            (PreparedStatement::Debit(s), Transaction::Transfer(tx)) => Some(ProofItem::Debit(s, &tx.proof)),
-            (PreparedStatement::Debit(s), Transaction::Burn(tx)) => Some(ProofItem::Debit(s, &tx.proof)),
+            (PreparedStatement::Issue(s), Transaction::Issue(tx)) => {
+                Some(ProofItem::Issue(s, &tx.proof))
+            }
+            (PreparedStatement::Debit(s), Transaction::Transfer(tx)) => {
+                Some(ProofItem::Debit(s, &tx.proof))
+            }
+            (PreparedStatement::Debit(s), Transaction::Burn(tx)) => {
+                Some(ProofItem::Debit(s, &tx.proof))
+            }
             (PreparedStatement::Exchange(s), Transaction::Exchange(tx)) => {
                 Some(ProofItem::Exchange(s, &tx.proof))
             }
@@ -80,7 +86,10 @@ fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVe
         .map_err(|_| TxVerificationError::Signature)
 }
 
-fn currency<'v, V: LedgerView>(view: &'v V, id: &CurrencyId) -> Result<&'v CurrencyPolicy, TxVerificationError> {
+fn currency<'v, V: LedgerView>(
+    view: &'v V,
+    id: &CurrencyId,
+) -> Result<&'v CurrencyPolicy, TxVerificationError> {
     view.currency(id)
         .ok_or(TxVerificationError::Currency("currency is not registered"))
 }
@@ -91,14 +100,20 @@ fn spending_account<'v, V: LedgerView>(
     currency: &CurrencyId,
     nonce: u64,
 ) -> Result<&'v AccountState, TxVerificationError> {
-    let account = view
-        .account(&owner.loyalty_id(), currency)
-        .ok_or(TxVerificationError::Degenerate("the account does not exist"))?;
+    let account =
+        view.account(&owner.loyalty_id(), currency)
+            .ok_or(TxVerificationError::Degenerate(
+                "the account does not exist",
+            ))?;
     account.check_nonce(nonce)?;
     Ok(account)
 }
 
-fn creditable<V: LedgerView>(view: &V, owner: &PublicIdentity, currency: &CurrencyId) -> Result<(), TxVerificationError> {
+fn creditable<V: LedgerView>(
+    view: &V,
+    owner: &PublicIdentity,
+    currency: &CurrencyId,
+) -> Result<(), TxVerificationError> {
     if let Some(account) = view.account(&owner.loyalty_id(), currency) {
         account.check_credit()?;
     }
@@ -107,7 +122,10 @@ fn creditable<V: LedgerView>(view: &V, owner: &PublicIdentity, currency: &Curren
 
 /// Every check but the proofs: chain, currency, signer, signature, nonce,
 /// account existence and capacity, and the agreed exchange rate.
-pub fn prepare<'t, V: LedgerView>(tx: &'t Transaction, view: &V) -> Result<PreparedTx<'t>, TxVerificationError> {
+pub fn prepare<'t, V: LedgerView>(
+    tx: &'t Transaction,
+    view: &V,
+) -> Result<PreparedTx<'t>, TxVerificationError> {
     let statement = match tx {
         Transaction::Issue(t) => {
             if t.chain != view.chain() {
@@ -147,11 +165,13 @@ pub fn prepare<'t, V: LedgerView>(tx: &'t Transaction, view: &V) -> Result<Prepa
             check_signature(tx, &t.owner)?;
             let account = spending_account(view, &t.owner, &t.currency, t.nonce)?;
             if account.pending_credits != t.expected_pending_credits {
-                return Err(coalition_core::account::AccountError::PendingCounterMismatch {
-                    expected: t.expected_pending_credits,
-                    actual: account.pending_credits,
-                }
-                .into());
+                return Err(
+                    coalition_core::account::AccountError::PendingCounterMismatch {
+                        expected: t.expected_pending_credits,
+                        actual: account.pending_credits,
+                    }
+                    .into(),
+                );
             }
             PreparedStatement::None
         }
@@ -169,7 +189,9 @@ pub fn prepare<'t, V: LedgerView>(tx: &'t Transaction, view: &V) -> Result<Prepa
                 return Err(TxVerificationError::WrongChain);
             }
             if t.from == t.to {
-                return Err(TxVerificationError::Degenerate("exchange into the same currency"));
+                return Err(TxVerificationError::Degenerate(
+                    "exchange into the same currency",
+                ));
             }
             let from = currency(view, &t.from)?;
             let to = currency(view, &t.to)?;
@@ -188,7 +210,10 @@ pub fn prepare<'t, V: LedgerView>(tx: &'t Transaction, view: &V) -> Result<Prepa
 }
 
 /// Verifies one transaction completely against the ledger's state.
-pub fn verify_transaction<V: LedgerView>(tx: &Transaction, view: &V) -> Result<(), TxVerificationError> {
+pub fn verify_transaction<V: LedgerView>(
+    tx: &Transaction,
+    view: &V,
+) -> Result<(), TxVerificationError> {
     let prepared = prepare(tx, view)?;
     if let Some(item) = prepared.proof_item() {
         verify_item(&item)?;

@@ -39,10 +39,14 @@ fn build_samples() -> Vec<Transaction> {
     };
     let mut state = AccountState::new(*alice.public());
     state.available = Ciphertext::encrypt(&alice.public().encryption, 500, &mut rng).0;
-    let account = SpendingAccount { state: &state, balance: 500 };
+    let account = SpendingAccount {
+        state: &state,
+        balance: 500,
+    };
     vec![
         transactions::issue(chain, &miles, &issuer, 0, alice.public(), 500, &mut rng).unwrap(),
-        transactions::transfer(chain, &miles, &alice, &account, bob.public(), 50, &mut rng).unwrap(),
+        transactions::transfer(chain, &miles, &alice, &account, bob.public(), 50, &mut rng)
+            .unwrap(),
         transactions::apply_pending(chain, miles.id, &alice, &state).unwrap(),
         transactions::burn(chain, &miles, &alice, &account, 20, &mut rng).unwrap(),
         transactions::exchange(
@@ -90,7 +94,11 @@ fn every_truncation_and_any_trailing_byte_is_refused() {
     for tx in samples() {
         let bytes = tx.to_bytes();
         for len in 0..bytes.len() {
-            assert!(decode_exact::<Transaction>(&bytes[..len]).is_err(), "{} truncated to {len}", tx.kind());
+            assert!(
+                decode_exact::<Transaction>(&bytes[..len]).is_err(),
+                "{} truncated to {len}",
+                tx.kind()
+            );
         }
         let mut longer = bytes.clone();
         longer.push(0);
@@ -111,7 +119,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> usize {
 #[test]
 fn non_canonical_scalars_invalid_points_and_identities_are_refused() {
     let tx = samples().remove(1);
-    let Transaction::Transfer(t) = &tx else { unreachable!() };
+    let Transaction::Transfer(t) = &tx else {
+        unreachable!()
+    };
     let bytes = tx.to_bytes();
 
     // A scalar ≥ ℓ: z_s + ℓ has the same value mod ℓ but is not canonical.
@@ -119,19 +129,28 @@ fn non_canonical_scalars_invalid_points_and_identities_are_refused() {
     let mut m = bytes.clone();
     m[at..at + 32].copy_from_slice(&[0xff; 32]);
     m[at + 31] = 0x1f; // < 2^253 but ≥ ℓ
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::NonCanonicalScalar { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::NonCanonicalScalar { .. })
+    ));
 
     // A 32-byte string that is not a Ristretto encoding.
     let at = find(&bytes, t.new_balance.as_point().compress().as_bytes());
     let mut m = bytes.clone();
     m[at..at + 32].copy_from_slice(&[0xff; 32]);
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::InvalidPoint { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::InvalidPoint { .. })
+    ));
 
     // The identity where a proof point is required.
     let at = find(&bytes, t.proof.equality.y_0.compressed().as_bytes());
     let mut m = bytes.clone();
     m[at..at + 32].copy_from_slice(&[0; 32]);
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::IdentityPoint { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::IdentityPoint { .. })
+    ));
 
     // The identity as a public key.
     let mut enc = Vec::new();
@@ -139,15 +158,24 @@ fn non_canonical_scalars_invalid_points_and_identities_are_refused() {
     let at = find(&bytes, &enc);
     let mut m = bytes.clone();
     m[at..at + 32].copy_from_slice(&[0; 32]);
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::IdentityPoint { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::IdentityPoint { .. })
+    ));
 
     // Unknown version, tag and flag.
     let mut m = bytes.clone();
     m[0] = 2;
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::UnknownTag { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::UnknownTag { .. })
+    ));
     let mut m = bytes.clone();
     m[1] = 9;
-    assert!(matches!(decode_exact::<Transaction>(&m), Err(DecodeError::UnknownTag { .. })));
+    assert!(matches!(
+        decode_exact::<Transaction>(&m),
+        Err(DecodeError::UnknownTag { .. })
+    ));
 
     // Oversized input is refused before parsing.
     assert!(matches!(

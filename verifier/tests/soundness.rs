@@ -17,7 +17,9 @@ use coalition_prover::sigma::{prove_equality, prove_grouped_validity};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_verifier::range::{verify_range_batched, verify_range_single};
 use coalition_verifier::statements::verify_batch;
-use coalition_verifier::{verify_debit, verify_exchange, verify_issue, ProofItem, VerificationError};
+use coalition_verifier::{
+    verify_debit, verify_exchange, verify_issue, ProofItem, VerificationError,
+};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
@@ -94,7 +96,9 @@ fn transfer(w: &mut World, balance: u64, amount: u64) -> (DebitStatement, DebitP
         &mut w.rng,
     )
     .unwrap();
-    let Transaction::Transfer(tx) = tx else { unreachable!() };
+    let Transaction::Transfer(tx) = tx else {
+        unreachable!()
+    };
     (tx.statement(&w.policy, &state.available), tx.proof)
 }
 
@@ -113,7 +117,9 @@ fn burn(w: &mut World, balance: u64, amount: u64) -> (DebitStatement, DebitProof
         &mut w.rng,
     )
     .unwrap();
-    let Transaction::Burn(tx) = tx else { unreachable!() };
+    let Transaction::Burn(tx) = tx else {
+        unreachable!()
+    };
     (tx.statement(&w.policy, &state.available), tx.proof)
 }
 
@@ -128,7 +134,9 @@ fn issue(w: &mut World, amount: u64) -> (IssueStatement, coalition_core::proofs:
         &mut w.rng,
     )
     .unwrap();
-    let Transaction::Issue(tx) = tx else { unreachable!() };
+    let Transaction::Issue(tx) = tx else {
+        unreachable!()
+    };
     (tx.statement(&w.policy), tx.proof)
 }
 
@@ -149,8 +157,13 @@ fn exchange(w: &mut World) -> (ExchangeStatement, coalition_core::proofs::Exchan
         &mut w.rng,
     )
     .unwrap();
-    let Transaction::Exchange(tx) = tx else { unreachable!() };
-    (tx.statement(&w.policy, &w.policy_b, &state.available), tx.proof)
+    let Transaction::Exchange(tx) = tx else {
+        unreachable!()
+    };
+    (
+        tx.statement(&w.policy, &w.policy_b, &state.available),
+        tx.proof,
+    )
 }
 
 fn must_fail(result: Result<(), VerificationError>, what: &str) {
@@ -289,7 +302,10 @@ fn transfer_and_burn_reject_every_mutated_public_input() {
         verify_debit(&s, &p).unwrap();
         for (what, m) in debit_mutations(&mut w, &s) {
             must_fail(verify_debit(&m, &p), what);
-            must_fail(verify_batch(&[ProofItem::Debit(&m, &p)]).map_err(|e| e.error), what);
+            must_fail(
+                verify_batch(&[ProofItem::Debit(&m, &p)]).map_err(|e| e.error),
+                what,
+            );
         }
         // Every handle index mutated, explicitly.
         for i in 0..s.amount.handles.len() {
@@ -315,14 +331,17 @@ fn exchange_rejects_every_mutated_public_input() {
     mutate!("chain", |m| m.chain.0[5] ^= 1);
     mutate!("from", |m| m.from = CurrencyId::new("ZZZ").unwrap());
     mutate!("to", |m| m.to = CurrencyId::new("ZZZ").unwrap());
-    mutate!("rate numerator", |m| m.rate = ExchangeRate::new(4, 2).unwrap());
-    mutate!("rate denominator", |m| m.rate = ExchangeRate::new(3, 1).unwrap());
+    mutate!("rate numerator", |m| m.rate =
+        ExchangeRate::new(4, 2).unwrap());
+    mutate!("rate denominator", |m| m.rate =
+        ExchangeRate::new(3, 1).unwrap());
     mutate!("rate scaled", |m| m.rate = ExchangeRate::new(6, 4).unwrap());
     mutate!("nonce", |m| m.nonce ^= 1);
     mutate!("owner id", |m| m.owner_id.0[3] ^= 1);
     mutate!("owner key", |m| m.owner = random_key(&mut w.rng));
     mutate!("from issuer", |m| m.from_issuer = random_key(&mut w.rng));
-    mutate!("from auditor", |m| m.from_auditor = Some(random_key(&mut w.rng)));
+    mutate!("from auditor", |m| m.from_auditor =
+        Some(random_key(&mut w.rng)));
     mutate!("to issuer", |m| m.to_issuer = random_key(&mut w.rng));
     mutate!("available C", |m| m.source_available.commitment =
         PedersenCommitment::from_point(random_point(&mut w.rng)));
@@ -344,7 +363,10 @@ fn exchange_rejects_every_mutated_public_input() {
         PedersenCommitment::from_point(random_point(&mut w.rng)));
     for (what, m) in &muts {
         must_fail(verify_exchange(m, &p), what);
-        must_fail(verify_batch(&[ProofItem::Exchange(m, &p)]).map_err(|e| e.error), what);
+        must_fail(
+            verify_batch(&[ProofItem::Exchange(m, &p)]).map_err(|e| e.error),
+            what,
+        );
     }
 }
 
@@ -399,7 +421,10 @@ fn overdraw_cannot_produce_a_verifying_proof() {
         w.chain,
         &w.policy,
         &w.alice,
-        &SpendingAccount { state: &state, balance },
+        &SpendingAccount {
+            state: &state,
+            balance
+        },
         w.bob.public(),
         amount,
         &mut w.rng
@@ -448,7 +473,10 @@ fn overdraw_cannot_produce_a_verifying_proof() {
             validity,
             range,
         };
-        assert_eq!(verify_debit(&statement, &proof), Err(VerificationError::SigmaProof));
+        assert_eq!(
+            verify_debit(&statement, &proof),
+            Err(VerificationError::SigmaProof)
+        );
         assert!(verify_batch(&[ProofItem::Debit(&statement, &proof)]).is_err());
     }
 }
@@ -459,14 +487,20 @@ fn overdraw_cannot_produce_a_verifying_proof() {
 fn negative_amounts_are_rejected_by_the_range_proof() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let r = Scalar::random(&mut rng);
-    let minus_one = -Scalar::ONE * coalition_core::generators::g() + r * coalition_core::generators::h();
+    let minus_one =
+        -Scalar::ONE * coalition_core::generators::g() + r * coalition_core::generators::h();
     for claimed in [0u64, 1, u64::MAX] {
         let opening = PedersenOpening::from_scalar(r);
         let mut t = Transcript::new(b"negative-amount test");
         let proof = prove_range(&mut t, &[claimed], &[Some(&opening)], 64, &mut rng).unwrap();
         let honest = PedersenCommitment::new(claimed, &opening);
-        verify_range_single(&mut Transcript::new(b"negative-amount test"), &proof, &[*honest.as_point()], &mut rng)
-            .unwrap();
+        verify_range_single(
+            &mut Transcript::new(b"negative-amount test"),
+            &proof,
+            &[*honest.as_point()],
+            &mut rng,
+        )
+        .unwrap();
         assert!(verify_range_single(
             &mut Transcript::new(b"negative-amount test"),
             &proof,
@@ -484,7 +518,16 @@ fn negative_amounts_are_rejected_by_the_range_proof() {
     }
     // And an Issue of 2^32 (outside its 32-bit range) cannot be built.
     let mut w = world(8);
-    assert!(transactions::issue(w.chain, &w.policy, &w.issuer, 0, w.alice.public(), 1 << 32, &mut w.rng).is_err());
+    assert!(transactions::issue(
+        w.chain,
+        &w.policy,
+        &w.issuer,
+        0,
+        w.alice.public(),
+        1 << 32,
+        &mut w.rng
+    )
+    .is_err());
 }
 
 #[test]
@@ -497,8 +540,9 @@ fn wrong_rate_witness_fails() {
     must_fail(verify_exchange(&m, &p), "rate 1/1");
     // Inflate y: replace the y ciphertext by one for y + 1 (proof unchanged).
     let mut m = s.clone();
-    m.amount_to.commitment =
-        PedersenCommitment::from_point(s.amount_to.commitment.as_point() + coalition_core::generators::g());
+    m.amount_to.commitment = PedersenCommitment::from_point(
+        s.amount_to.commitment.as_point() + coalition_core::generators::g(),
+    );
     must_fail(verify_exchange(&m, &p), "inflated y");
     let _ = &w.issuer_b;
 }
@@ -507,39 +551,102 @@ fn wrong_rate_witness_fails() {
 #[test]
 fn batched_range_verifier_agrees_with_the_crate() {
     let mut rng = ChaCha20Rng::seed_from_u64(10);
-    for (bits, parties) in [(8usize, 1usize), (32, 1), (64, 1), (64, 2), (32, 4), (64, 4)] {
+    for (bits, parties) in [
+        (8usize, 1usize),
+        (32, 1),
+        (64, 1),
+        (64, 2),
+        (32, 4),
+        (64, 4),
+    ] {
         let values: Vec<u64> = (0..parties)
-            .map(|i| if bits == 64 { u64::MAX - i as u64 } else { (1u64 << bits) - 1 - i as u64 })
+            .map(|i| {
+                if bits == 64 {
+                    u64::MAX - i as u64
+                } else {
+                    (1u64 << bits) - 1 - i as u64
+                }
+            })
             .collect();
-        let openings: Vec<PedersenOpening> = (0..parties).map(|_| PedersenOpening::random(&mut rng)).collect();
+        let openings: Vec<PedersenOpening> = (0..parties)
+            .map(|_| PedersenOpening::random(&mut rng))
+            .collect();
         let refs: Vec<Option<&PedersenOpening>> = openings.iter().map(Some).collect();
-        let proof = prove_range(&mut Transcript::new(b"agree"), &values, &refs, bits, &mut rng).unwrap();
+        let proof = prove_range(
+            &mut Transcript::new(b"agree"),
+            &values,
+            &refs,
+            bits,
+            &mut rng,
+        )
+        .unwrap();
         let commitments: Vec<RistrettoPoint> = values
             .iter()
             .zip(&openings)
             .map(|(v, o)| *PedersenCommitment::new(*v, o).as_point())
             .collect();
-        let single = verify_range_single(&mut Transcript::new(b"agree"), &proof, &commitments, &mut rng);
-        let batched = verify_range_batched(&mut Transcript::new(b"agree"), &proof, &commitments, &mut rng);
+        let single = verify_range_single(
+            &mut Transcript::new(b"agree"),
+            &proof,
+            &commitments,
+            &mut rng,
+        );
+        let batched = verify_range_batched(
+            &mut Transcript::new(b"agree"),
+            &proof,
+            &commitments,
+            &mut rng,
+        );
         assert!(single.is_ok() && batched.is_ok(), "({bits}, {parties})");
         // Wrong transcript label, wrong commitment: both reject.
-        assert!(verify_range_single(&mut Transcript::new(b"other"), &proof, &commitments, &mut rng).is_err());
-        assert!(verify_range_batched(&mut Transcript::new(b"other"), &proof, &commitments, &mut rng).is_err());
+        assert!(verify_range_single(
+            &mut Transcript::new(b"other"),
+            &proof,
+            &commitments,
+            &mut rng
+        )
+        .is_err());
+        assert!(verify_range_batched(
+            &mut Transcript::new(b"other"),
+            &proof,
+            &commitments,
+            &mut rng
+        )
+        .is_err());
         let mut bad = commitments.clone();
         bad[parties - 1] += coalition_core::generators::g();
-        assert!(verify_range_single(&mut Transcript::new(b"agree"), &proof, &bad, &mut rng).is_err());
-        assert!(verify_range_batched(&mut Transcript::new(b"agree"), &proof, &bad, &mut rng).is_err());
+        assert!(
+            verify_range_single(&mut Transcript::new(b"agree"), &proof, &bad, &mut rng).is_err()
+        );
+        assert!(
+            verify_range_batched(&mut Transcript::new(b"agree"), &proof, &bad, &mut rng).is_err()
+        );
         // Every 32-byte element of the proof flipped: both reject (or it no longer decodes).
         let bytes = proof.as_bytes().to_vec();
         for chunk in 0..bytes.len() / 32 {
             let mut flipped = bytes.clone();
             flipped[chunk * 32] ^= 0x02;
-            let Ok(mutant) = coalition_core::proofs::RangeProof::from_bytes(&flipped, bits, parties) else {
+            let Ok(mutant) =
+                coalition_core::proofs::RangeProof::from_bytes(&flipped, bits, parties)
+            else {
                 continue;
             };
-            let s = verify_range_single(&mut Transcript::new(b"agree"), &mutant, &commitments, &mut rng);
-            let b = verify_range_batched(&mut Transcript::new(b"agree"), &mutant, &commitments, &mut rng);
-            assert!(s.is_err() && b.is_err(), "element {chunk} of ({bits}, {parties})");
+            let s = verify_range_single(
+                &mut Transcript::new(b"agree"),
+                &mutant,
+                &commitments,
+                &mut rng,
+            );
+            let b = verify_range_batched(
+                &mut Transcript::new(b"agree"),
+                &mutant,
+                &commitments,
+                &mut rng,
+            );
+            assert!(
+                s.is_err() && b.is_err(),
+                "element {chunk} of ({bits}, {parties})"
+            );
         }
     }
 }
@@ -561,4 +668,25 @@ fn batch_of_mixed_statements_verifies_and_matches_single() {
     for item in &items {
         coalition_verifier::verify_item(item).unwrap();
     }
+}
+
+#[test]
+fn a_range_proof_of_the_wrong_shape_is_refused() {
+    let mut w = world(12);
+    let (s, mut p) = issue(&mut w, 5);
+    // A 64-bit proof for the Issue amount (which must be < 2^32).
+    let opening = PedersenOpening::random(&mut w.rng);
+    p.range = prove_range(
+        &mut Transcript::new(b"x"),
+        &[5],
+        &[Some(&opening)],
+        64,
+        &mut w.rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        verify_issue(&s, &p),
+        Err(VerificationError::MalformedStatement(_))
+    ));
+    assert!(verify_batch(&[ProofItem::Issue(&s, &p)]).is_err());
 }
