@@ -7,6 +7,7 @@
 //!   values (and its `verify_multiple`), against our Transfer prove/verify;
 //! * 64 Transfers verified one by one against `verify_batch`;
 //! * decryption at 2^32 and 2^40 with both table sizes.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use bulletproofs::RangeProof;
 use coalition_core::account::AccountState;

@@ -166,6 +166,9 @@ pub struct ExchangeTx {
 }
 
 /// Any confidential-account transaction.
+// Variants differ in size (ApplyPending carries no proof); transactions are
+// decoded once and passed by reference, so boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transaction {
     /// Tag 1.

@@ -126,7 +126,7 @@ pub fn queue_range<R: RngCore + CryptoRng>(
         transcript.validate_and_append_point(b"R", r.compressed())?;
         u.push(transcript.challenge_scalar(b"u"));
     }
-    if u.iter().any(|ui| *ui == Scalar::ZERO) {
+    if u.contains(&Scalar::ZERO) {
         return Err(VerificationError::RangeProof);
     }
     let mut u_inv = u.clone();

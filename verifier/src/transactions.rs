@@ -30,6 +30,7 @@ pub trait LedgerView {
 }
 
 /// The statement a transaction's proof must satisfy.
+#[allow(clippy::large_enum_variant)] // built once per transaction, never copied in bulk
 #[derive(Debug, Clone)]
 pub enum PreparedStatement {
     /// `Issue`.
