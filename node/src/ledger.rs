@@ -14,7 +14,7 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_verifier::statements::verify_batch;
-use coalition_verifier::transactions::{prepare, LedgerView, PreparedStatement};
+use coalition_verifier::transactions::{prepare, LedgerView};
 use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
 
 /// Why a transaction or block was refused. The ledger is unchanged.
@@ -118,16 +118,15 @@ impl AccountLedger {
     /// Applies a block: all transactions or none.
     pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<(), LedgerError> {
         let mut next = self.clone();
-        let mut statements = Vec::with_capacity(txs.len());
+        let mut prepared = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
             let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
-            let prepared = prepare(tx, &next).map_err(reject)?;
-            statements.push((index, prepared.statement.clone()));
+            prepared.push((index, prepare(tx, &next).map_err(reject)?));
             next.execute(tx).map_err(reject)?;
         }
-        let items: Vec<(usize, ProofItem<'_>)> = statements
+        let items: Vec<(usize, ProofItem<'_>)> = prepared
             .iter()
-            .filter_map(|(index, statement)| item(&txs[*index], statement).map(|i| (*index, i)))
+            .filter_map(|(index, p)| p.proof_item().map(|item| (*index, item)))
             .collect();
         let only_items: Vec<ProofItem<'_>> = items.iter().map(|(_, i)| *i).collect();
         verify_batch(&only_items).map_err(|e| LedgerError::Rejected {
@@ -205,19 +204,5 @@ impl AccountLedger {
             }
         }
         Ok(())
-    }
-}
-
-fn item<'a>(tx: &'a Transaction, statement: &'a PreparedStatement) -> Option<ProofItem<'a>> {
-    match (statement, tx) {
-        (PreparedStatement::Issue(s), Transaction::Issue(t)) => Some(ProofItem::Issue(s, &t.proof)),
-        (PreparedStatement::Debit(s), Transaction::Transfer(t)) => {
-            Some(ProofItem::Debit(s, &t.proof))
-        }
-        (PreparedStatement::Debit(s), Transaction::Burn(t)) => Some(ProofItem::Debit(s, &t.proof)),
-        (PreparedStatement::Exchange(s), Transaction::Exchange(t)) => {
-            Some(ProofItem::Exchange(s, &t.proof))
-        }
-        _ => None,
     }
 }
