@@ -88,34 +88,26 @@ fn transfer_vs_anchor(c: &mut Criterion) {
 
     let values = [12_345u64, 987_655];
     let blindings = [Scalar::random(&mut rng), Scalar::random(&mut rng)];
+    let anchor_prove = |rng: &mut ChaCha20Rng| {
+        RangeProof::prove_multiple_with_rng(
+            bulletproof_gens(),
+            pedersen_gens(),
+            &mut Transcript::new(b"anchor"),
+            &values,
+            &blindings,
+            64,
+            rng,
+        )
+        .expect("anchor proves")
+    };
     group.bench_function("anchor: bulletproofs prove_multiple 2x64", |b| {
-        b.iter(|| {
-            RangeProof::prove_multiple_with_rng(
-                bulletproof_gens(),
-                pedersen_gens(),
-                &mut Transcript::new(b"anchor"),
-                &values,
-                &blindings,
-                64,
-                &mut rng,
-            )
-            .expect("anchor proves")
-        })
+        b.iter(|| anchor_prove(&mut rng))
     });
     group.bench_function("transfer prove (incl. signature)", |b| {
         b.iter(|| make_transfer(&f, &mut rng))
     });
 
-    let (proof, commitments) = RangeProof::prove_multiple_with_rng(
-        bulletproof_gens(),
-        pedersen_gens(),
-        &mut Transcript::new(b"anchor"),
-        &values,
-        &blindings,
-        64,
-        &mut rng,
-    )
-    .expect("anchor proves");
+    let (proof, commitments) = anchor_prove(&mut rng);
     group.bench_function("anchor: bulletproofs verify_multiple 2x64", |b| {
         b.iter(|| {
             proof

@@ -320,33 +320,20 @@ fn demo() -> Result<()> {
     if replay != d.ledger {
         bail!("audit: replayed state differs from the node's");
     }
+    // MILES in (Issue) and out (Burn, Exchange from MILES), read with the auditor key.
     let mut issued = 0u64;
     let mut burned = 0u64;
     for tx in &d.log {
-        match tx {
-            Transaction::Issue(t) if t.currency == miles.id => {
-                issued += t
-                    .amount
-                    .ciphertext(2)
-                    .context("auditor handle")?
-                    .decrypt(auditor.keys.elgamal_secret(), &d.table)?;
-            }
-            Transaction::Burn(t) if t.currency == miles.id => {
-                burned += t
-                    .amount
-                    .ciphertext(2)
-                    .context("auditor handle")?
-                    .decrypt(auditor.keys.elgamal_secret(), &d.table)?;
-            }
-            Transaction::Exchange(t) if t.from == miles.id => {
-                burned += t
-                    .amount_from
-                    .ciphertext(2)
-                    .context("auditor handle")?
-                    .decrypt(auditor.keys.elgamal_secret(), &d.table)?;
-            }
-            _ => {}
-        }
+        let (amount, total) = match tx {
+            Transaction::Issue(t) if t.currency == miles.id => (&t.amount, &mut issued),
+            Transaction::Burn(t) if t.currency == miles.id => (&t.amount, &mut burned),
+            Transaction::Exchange(t) if t.from == miles.id => (&t.amount_from, &mut burned),
+            _ => continue,
+        };
+        *total += amount
+            .ciphertext(2)
+            .context("auditor handle")?
+            .decrypt(auditor.keys.elgamal_secret(), &d.table)?;
     }
     let mut outstanding = 0u64;
     for p in [&alice, &bob, &grocer, &hotel] {

@@ -216,13 +216,25 @@ impl Transaction {
         }
     }
 
-    fn signature(&self) -> &TxSignature {
+    /// The signer's signature.
+    pub fn signature(&self) -> &TxSignature {
         match self {
             Transaction::Issue(tx) => &tx.signature,
             Transaction::Transfer(tx) => &tx.signature,
             Transaction::ApplyPending(tx) => &tx.signature,
             Transaction::Burn(tx) => &tx.signature,
             Transaction::Exchange(tx) => &tx.signature,
+        }
+    }
+
+    /// Replaces the signature (builders sign after proving).
+    pub fn set_signature(&mut self, signature: TxSignature) {
+        match self {
+            Transaction::Issue(tx) => tx.signature = signature,
+            Transaction::Transfer(tx) => tx.signature = signature,
+            Transaction::ApplyPending(tx) => tx.signature = signature,
+            Transaction::Burn(tx) => tx.signature = signature,
+            Transaction::Exchange(tx) => tx.signature = signature,
         }
     }
 

@@ -7,7 +7,7 @@
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::elgamal::{GroupedCiphertext, PedersenCommitment, PedersenOpening};
-use coalition_core::keys::{IdentityKeys, PublicIdentity, TxSignature};
+use coalition_core::keys::{ElGamalPublicKey, IdentityKeys, PublicIdentity, TxSignature};
 use coalition_core::proofs::{
     DebitProof, ExchangeProof, IssueProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
 };
@@ -27,14 +27,7 @@ fn placeholder_signature() -> TxSignature {
 }
 
 fn sign(keys: &IdentityKeys, mut tx: Transaction) -> Transaction {
-    let signature = keys.sign(&tx.signing_message());
-    match &mut tx {
-        Transaction::Issue(t) => t.signature = signature,
-        Transaction::Transfer(t) => t.signature = signature,
-        Transaction::ApplyPending(t) => t.signature = signature,
-        Transaction::Burn(t) => t.signature = signature,
-        Transaction::Exchange(t) => t.signature = signature,
-    }
+    tx.set_signature(keys.sign(&tx.signing_message()));
     tx
 }
 
@@ -47,7 +40,14 @@ pub struct SpendingAccount<'a> {
     pub balance: u64,
 }
 
-fn check_owner(keys: &IdentityKeys, account: &SpendingAccount<'_>) -> Result<(), ProofError> {
+/// Checks the signer owns the account and that the ledger ciphertext holds
+/// the balance the wallet believes, then returns the balance after debiting
+/// `amount`.
+fn debit_balance(
+    keys: &IdentityKeys,
+    account: &SpendingAccount<'_>,
+    amount: u64,
+) -> Result<u64, ProofError> {
     if account.state.owner != *keys.public() {
         return Err(ProofError::NotOwner);
     }
@@ -58,7 +58,10 @@ fn check_owner(keys: &IdentityKeys, account: &SpendingAccount<'_>) -> Result<(),
     {
         return Err(ProofError::BalanceOutOfSync);
     }
-    Ok(())
+    account
+        .balance
+        .checked_sub(amount)
+        .ok_or(ProofError::InsufficientBalance)
 }
 
 /// Builds an `Issue` of `amount ∈ [0, 2^32)` from the currency's issuer.
@@ -108,30 +111,44 @@ pub fn issue<R: RngCore + CryptoRng>(
     Ok(sign(issuer, Transaction::Issue(tx)))
 }
 
-/// The debit part shared by Transfer and Burn: amount ciphertext, new-balance
-/// commitment and the three proofs, over `statement_for`'s statement.
-fn prove_debit<R, F>(
+/// The secrets of a Transfer or Burn, fixed before the statement exists.
+struct DebitWitness {
+    amount: u64,
+    amount_opening: PedersenOpening,
+    new_balance: u64,
+    balance_opening: PedersenOpening,
+}
+
+/// Encrypts the amount to `keys` and commits to the new balance.
+fn start_debit<R: RngCore + CryptoRng>(
     owner: &IdentityKeys,
     account: &SpendingAccount<'_>,
-    keys: &[coalition_core::keys::ElGamalPublicKey],
+    keys: &[ElGamalPublicKey],
     amount: u64,
-    statement_for: F,
     rng: &mut R,
-) -> Result<(GroupedCiphertext, PedersenCommitment, DebitProof), ProofError>
-where
-    R: RngCore + CryptoRng,
-    F: FnOnce(&GroupedCiphertext, &PedersenCommitment) -> DebitStatement,
-{
-    check_owner(owner, account)?;
-    let new_balance_value = account
-        .balance
-        .checked_sub(amount)
-        .ok_or(ProofError::InsufficientBalance)?;
-    let amount_opening = PedersenOpening::random(rng);
-    let ciphertext = GroupedCiphertext::encrypt_with(keys, amount, &amount_opening);
-    let balance_opening = PedersenOpening::random(rng);
-    let new_balance = PedersenCommitment::new(new_balance_value, &balance_opening);
-    let statement = statement_for(&ciphertext, &new_balance);
+) -> Result<(GroupedCiphertext, PedersenCommitment, DebitWitness), ProofError> {
+    let new_balance = debit_balance(owner, account, amount)?;
+    let witness = DebitWitness {
+        amount,
+        amount_opening: PedersenOpening::random(rng),
+        new_balance,
+        balance_opening: PedersenOpening::random(rng),
+    };
+    Ok((
+        GroupedCiphertext::encrypt_with(keys, amount, &witness.amount_opening),
+        PedersenCommitment::new(new_balance, &witness.balance_opening),
+        witness,
+    ))
+}
+
+/// Proves a Transfer or Burn statement (spec §8.4, §8.6): equality, validity,
+/// then the aggregated range proof, over one transcript.
+fn prove_debit<R: RngCore + CryptoRng>(
+    owner: &IdentityKeys,
+    statement: &DebitStatement,
+    witness: &DebitWitness,
+    rng: &mut R,
+) -> Result<DebitProof, ProofError> {
     let new_balance_ciphertext =
         statement
             .new_balance_ciphertext()
@@ -144,27 +161,32 @@ where
         &owner.public().encryption,
         owner.elgamal_secret(),
         &new_balance_ciphertext,
-        new_balance_value,
-        &balance_opening,
+        witness.new_balance,
+        &witness.balance_opening,
         rng,
     );
-    let validity = prove_grouped_validity(&mut transcript, keys, amount, &amount_opening, rng);
+    let validity = prove_grouped_validity(
+        &mut transcript,
+        &statement.amount_keys(),
+        witness.amount,
+        &witness.amount_opening,
+        rng,
+    );
     let range = prove_range(
         &mut transcript,
-        &[amount, new_balance_value],
-        &[Some(&amount_opening), Some(&balance_opening)],
+        &[witness.amount, witness.new_balance],
+        &[
+            Some(&witness.amount_opening),
+            Some(&witness.balance_opening),
+        ],
         DEBIT_RANGE.0,
         rng,
     )?;
-    Ok((
-        ciphertext,
-        new_balance,
-        DebitProof {
-            equality,
-            validity,
-            range,
-        },
-    ))
+    Ok(DebitProof {
+        equality,
+        validity,
+        range,
+    })
 }
 
 /// Builds a `Transfer` of `amount` from the owner's account to `destination`.
@@ -179,33 +201,24 @@ pub fn transfer<R: RngCore + CryptoRng>(
 ) -> Result<Transaction, ProofError> {
     let mut keys = vec![owner.public().encryption, destination.encryption];
     keys.extend(policy.auditor);
-    let nonce = account.state.nonce;
-    let source = *owner.public();
-    let make = |amount: &GroupedCiphertext, new_balance: &PedersenCommitment| TransferTx {
+    let (ciphertext, new_balance, witness) = start_debit(owner, account, &keys, amount, rng)?;
+    let mut tx = TransferTx {
         chain,
         currency: policy.id,
-        nonce,
-        source,
+        nonce: account.state.nonce,
+        source: *owner.public(),
         destination: *destination,
-        amount: amount.clone(),
-        new_balance: *new_balance,
-        proof: DebitProof {
-            equality: dummy_equality(),
-            validity: dummy_validity(amount.handles.len()),
-            range: dummy_range(DEBIT_RANGE),
-        },
+        amount: ciphertext,
+        new_balance,
+        proof: placeholder_debit(keys.len()),
         signature: placeholder_signature(),
     };
-    let (ciphertext, new_balance, proof) = prove_debit(
+    tx.proof = prove_debit(
         owner,
-        account,
-        &keys,
-        amount,
-        |a, c| make(a, c).statement(policy, &account.state.available),
+        &tx.statement(policy, &account.state.available),
+        &witness,
         rng,
     )?;
-    let mut tx = make(&ciphertext, &new_balance);
-    tx.proof = proof;
     Ok(sign(owner, Transaction::Transfer(tx)))
 }
 
@@ -220,32 +233,23 @@ pub fn burn<R: RngCore + CryptoRng>(
 ) -> Result<Transaction, ProofError> {
     let mut keys = vec![merchant.public().encryption, policy.issuer.encryption];
     keys.extend(policy.auditor);
-    let nonce = account.state.nonce;
-    let source = *merchant.public();
-    let make = |amount: &GroupedCiphertext, new_balance: &PedersenCommitment| BurnTx {
+    let (ciphertext, new_balance, witness) = start_debit(merchant, account, &keys, amount, rng)?;
+    let mut tx = BurnTx {
         chain,
         currency: policy.id,
-        nonce,
-        source,
-        amount: amount.clone(),
-        new_balance: *new_balance,
-        proof: DebitProof {
-            equality: dummy_equality(),
-            validity: dummy_validity(amount.handles.len()),
-            range: dummy_range(DEBIT_RANGE),
-        },
+        nonce: account.state.nonce,
+        source: *merchant.public(),
+        amount: ciphertext,
+        new_balance,
+        proof: placeholder_debit(keys.len()),
         signature: placeholder_signature(),
     };
-    let (ciphertext, new_balance, proof) = prove_debit(
+    tx.proof = prove_debit(
         merchant,
-        account,
-        &keys,
-        amount,
-        |a, c| make(a, c).statement(policy, &account.state.available),
+        &tx.statement(policy, &account.state.available),
+        &witness,
         rng,
     )?;
-    let mut tx = make(&ciphertext, &new_balance);
-    tx.proof = proof;
     Ok(sign(merchant, Transaction::Burn(tx)))
 }
 
@@ -282,16 +286,12 @@ pub fn exchange<R: RngCore + CryptoRng>(
     amount: u64,
     rng: &mut R,
 ) -> Result<Transaction, ProofError> {
-    check_owner(owner, account)?;
+    let new_balance_value = debit_balance(owner, account, amount)?;
     let converted = rate.convert(amount).ok_or(ProofError::InexactConversion {
         amount,
         numerator: rate.numerator(),
         denominator: rate.denominator(),
     })?;
-    let new_balance_value = account
-        .balance
-        .checked_sub(amount)
-        .ok_or(ProofError::InsufficientBalance)?;
     let mut from_keys = vec![owner.public().encryption, from.issuer.encryption];
     from_keys.extend(from.auditor);
     let mut to_keys = vec![owner.public().encryption, to.issuer.encryption];
@@ -380,6 +380,14 @@ fn dummy_equality() -> coalition_core::proofs::EqualityProof {
         z_s: Scalar::ZERO,
         z_x: Scalar::ZERO,
         z_r: Scalar::ZERO,
+    }
+}
+
+fn placeholder_debit(handles: usize) -> DebitProof {
+    DebitProof {
+        equality: dummy_equality(),
+        validity: dummy_validity(handles),
+        range: dummy_range(DEBIT_RANGE),
     }
 }
 

@@ -18,11 +18,11 @@ use rand_core::{CryptoRng, RngCore};
 pub struct Msm {
     g: Scalar,
     h: Scalar,
-    /// Coefficients of the Bulletproof generators `G_vec`, index `j·64 + i`.
+    /// Coefficients of the Bulletproof generators `G_vec`, index `j·64 + i`;
+    /// empty until a range proof is added (sigma-only checks never pay for them).
     bp_g: Vec<Scalar>,
-    /// Coefficients of `H_vec`, same indexing.
+    /// Coefficients of `H_vec`, same indexing and allocation rule.
     bp_h: Vec<Scalar>,
-    bp_used: bool,
     scalars: Vec<Scalar>,
     points: Vec<RistrettoPoint>,
 }
@@ -36,13 +36,11 @@ impl Default for Msm {
 impl Msm {
     /// An empty accumulator.
     pub fn new() -> Self {
-        let n = MAX_RANGE_BITS * MAX_RANGE_PARTIES;
         Self {
             g: Scalar::ZERO,
             h: Scalar::ZERO,
-            bp_g: vec![Scalar::ZERO; n],
-            bp_h: vec![Scalar::ZERO; n],
-            bp_used: false,
+            bp_g: Vec::new(),
+            bp_h: Vec::new(),
             scalars: Vec::with_capacity(64),
             points: Vec::with_capacity(64),
         }
@@ -74,15 +72,27 @@ impl Msm {
         self.points.push(p);
     }
 
+    fn uses_vector_generators(&self) -> bool {
+        !self.bp_g.is_empty()
+    }
+
+    fn allocate_vector_generators(&mut self) {
+        if !self.uses_vector_generators() {
+            let n = MAX_RANGE_BITS * MAX_RANGE_PARTIES;
+            self.bp_g = vec![Scalar::ZERO; n];
+            self.bp_h = vec![Scalar::ZERO; n];
+        }
+    }
+
     /// Adds `s` to the coefficient of Bulletproof generator `G_{party, i}`.
     pub fn add_bp_g(&mut self, party: usize, i: usize, s: Scalar) {
-        self.bp_used = true;
+        self.allocate_vector_generators();
         self.bp_g[party * MAX_RANGE_BITS + i] += s;
     }
 
     /// Adds `s` to the coefficient of Bulletproof generator `H_{party, i}`.
     pub fn add_bp_h(&mut self, party: usize, i: usize, s: Scalar) {
-        self.bp_used = true;
+        self.allocate_vector_generators();
         self.bp_h[party * MAX_RANGE_BITS + i] += s;
     }
 
@@ -90,8 +100,8 @@ impl Msm {
     pub fn merge(&mut self, other: Msm) {
         self.g += other.g;
         self.h += other.h;
-        if other.bp_used {
-            self.bp_used = true;
+        if other.uses_vector_generators() {
+            self.allocate_vector_generators();
             for (a, b) in self.bp_g.iter_mut().zip(other.bp_g) {
                 *a += b;
             }
@@ -110,7 +120,10 @@ impl Msm {
 
     /// Whether nothing was accumulated.
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty() && !self.bp_used && self.g == Scalar::ZERO && self.h == Scalar::ZERO
+        self.points.is_empty()
+            && !self.uses_vector_generators()
+            && self.g == Scalar::ZERO
+            && self.h == Scalar::ZERO
     }
 
     /// Evaluates the sum; `true` iff it is the identity.
@@ -118,7 +131,7 @@ impl Msm {
         let gens = vector_generators();
         let fixed = [self.g, self.h];
         let fixed_points = [g(), h()];
-        let result = if self.bp_used {
+        let result = if self.uses_vector_generators() {
             RistrettoPoint::vartime_multiscalar_mul(
                 fixed
                     .iter()

@@ -8,8 +8,11 @@
 //! per worker thread; if a batch fails, [`verify_batch`] re-checks each item
 //! alone to name the culprit.
 
+use coalition_core::elgamal::{Ciphertext, PedersenCommitment};
+use coalition_core::keys::ElGamalPublicKey;
 use coalition_core::proofs::{
-    DebitProof, ExchangeProof, IssueProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
+    DebitProof, EqualityProof, ExchangeProof, IssueProof, RangeProof, DEBIT_RANGE, EXCHANGE_RANGE,
+    ISSUE_RANGE,
 };
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -34,143 +37,136 @@ pub enum ProofItem<'a> {
     Exchange(&'a ExchangeStatement, &'a ExchangeProof),
 }
 
-/// How the range proof of an item is checked.
-enum RangeMode<'m> {
-    /// With the crate's verifier, right away.
-    Single,
-    /// Folded into an accumulator.
-    Batched(&'m mut Msm),
+/// An item whose sigma equations are queued and whose range proof is still
+/// to be checked, on the transcript the sigma proofs left behind.
+struct PendingRange<'i> {
+    transcript: Transcript,
+    proof: &'i RangeProof,
+    commitments: Vec<RistrettoPoint>,
 }
 
-fn sigma_then_range<R: RngCore + CryptoRng>(
-    item: &ProofItem<'_>,
-    sigma: &mut Msm,
-    range: Option<&mut Msm>,
+/// The equality proof that the debited balance `A − (C_a, D_0)` and the
+/// new-balance commitment hold one value (Transfer, Burn, Exchange).
+#[allow(clippy::too_many_arguments)]
+fn verify_new_balance<R: RngCore + CryptoRng>(
+    transcript: &mut Transcript,
+    owner: &ElGamalPublicKey,
+    new_balance: Option<Ciphertext>,
+    commitment: &PedersenCommitment,
+    proof: &EqualityProof,
+    msm: &mut Msm,
     rng: &mut R,
 ) -> Result<(), VerificationError> {
-    let mode = match range {
-        Some(m) => RangeMode::Batched(m),
-        None => RangeMode::Single,
+    let new_balance = new_balance.ok_or(VerificationError::MalformedStatement(
+        "amount has no handle for the debited owner",
+    ))?;
+    verify_equality(transcript, owner, &new_balance, commitment, proof, msm, rng)
+}
+
+/// Replays the item's transcript through its sigma proofs, writing their
+/// equations into `msm`, and returns the range proof still to check.
+fn queue_sigma<'i, R: RngCore + CryptoRng>(
+    item: &ProofItem<'i>,
+    msm: &mut Msm,
+    rng: &mut R,
+) -> Result<PendingRange<'i>, VerificationError> {
+    let (transcript, proof, commitments, expected) = match *item {
+        ProofItem::Issue(statement, proof) => {
+            let mut t = statement.transcript();
+            verify_grouped_validity(
+                &mut t,
+                &statement.amount_keys(),
+                &statement.amount,
+                &proof.validity,
+                msm,
+                rng,
+            )?;
+            let commitments = vec![*statement.amount.commitment.as_point()];
+            (t, &proof.range, commitments, ISSUE_RANGE)
+        }
+        ProofItem::Debit(statement, proof) => {
+            let mut t = statement.transcript();
+            verify_new_balance(
+                &mut t,
+                &statement.source,
+                statement.new_balance_ciphertext(),
+                &statement.new_balance,
+                &proof.equality,
+                msm,
+                rng,
+            )?;
+            verify_grouped_validity(
+                &mut t,
+                &statement.amount_keys(),
+                &statement.amount,
+                &proof.validity,
+                msm,
+                rng,
+            )?;
+            let commitments = vec![
+                *statement.amount.commitment.as_point(),
+                *statement.new_balance.as_point(),
+            ];
+            (t, &proof.range, commitments, DEBIT_RANGE)
+        }
+        ProofItem::Exchange(statement, proof) => {
+            let mut t = statement.transcript();
+            verify_new_balance(
+                &mut t,
+                &statement.owner,
+                statement.new_balance_ciphertext(),
+                &statement.new_balance,
+                &proof.equality,
+                msm,
+                rng,
+            )?;
+            verify_grouped_validity(
+                &mut t,
+                &statement.from_keys(),
+                &statement.amount_from,
+                &proof.validity_from,
+                msm,
+                rng,
+            )?;
+            verify_grouped_validity(
+                &mut t,
+                &statement.to_keys(),
+                &statement.amount_to,
+                &proof.validity_to,
+                msm,
+                rng,
+            )?;
+            verify_rate(
+                &mut t,
+                statement.rate.numerator(),
+                statement.rate.denominator(),
+                &statement.amount_from.commitment,
+                &statement.amount_to.commitment,
+                &proof.rate,
+                msm,
+                rng,
+            )?;
+            let commitments = vec![
+                *statement.amount_from.commitment.as_point(),
+                *statement.new_balance.as_point(),
+                *statement.amount_to.commitment.as_point(),
+                // The zero pad: value 0, blinding 0.
+                RistrettoPoint::identity(),
+            ];
+            (t, &proof.range, commitments, EXCHANGE_RANGE)
+        }
     };
-    let (mut transcript, proof, commitments): (Transcript, _, Vec<RistrettoPoint>) =
-        match item {
-            ProofItem::Issue(statement, proof) => {
-                let keys = statement.amount_keys();
-                let mut t = statement.transcript();
-                verify_grouped_validity(
-                    &mut t,
-                    &keys,
-                    &statement.amount,
-                    &proof.validity,
-                    sigma,
-                    rng,
-                )?;
-                (
-                    t,
-                    &proof.range,
-                    vec![*statement.amount.commitment.as_point()],
-                )
-            }
-            ProofItem::Debit(statement, proof) => {
-                let keys = statement.amount_keys();
-                let new_balance = statement.new_balance_ciphertext().ok_or(
-                    VerificationError::MalformedStatement("amount has no source handle"),
-                )?;
-                let mut t = statement.transcript();
-                verify_equality(
-                    &mut t,
-                    &statement.source,
-                    &new_balance,
-                    &statement.new_balance,
-                    &proof.equality,
-                    sigma,
-                    rng,
-                )?;
-                verify_grouped_validity(
-                    &mut t,
-                    &keys,
-                    &statement.amount,
-                    &proof.validity,
-                    sigma,
-                    rng,
-                )?;
-                (
-                    t,
-                    &proof.range,
-                    vec![
-                        *statement.amount.commitment.as_point(),
-                        *statement.new_balance.as_point(),
-                    ],
-                )
-            }
-            ProofItem::Exchange(statement, proof) => {
-                let new_balance = statement.new_balance_ciphertext().ok_or(
-                    VerificationError::MalformedStatement("amount has no owner handle"),
-                )?;
-                let mut t = statement.transcript();
-                verify_equality(
-                    &mut t,
-                    &statement.owner,
-                    &new_balance,
-                    &statement.new_balance,
-                    &proof.equality,
-                    sigma,
-                    rng,
-                )?;
-                verify_grouped_validity(
-                    &mut t,
-                    &statement.from_keys(),
-                    &statement.amount_from,
-                    &proof.validity_from,
-                    sigma,
-                    rng,
-                )?;
-                verify_grouped_validity(
-                    &mut t,
-                    &statement.to_keys(),
-                    &statement.amount_to,
-                    &proof.validity_to,
-                    sigma,
-                    rng,
-                )?;
-                verify_rate(
-                    &mut t,
-                    statement.rate.numerator(),
-                    statement.rate.denominator(),
-                    &statement.amount_from.commitment,
-                    &statement.amount_to.commitment,
-                    &proof.rate,
-                    sigma,
-                    rng,
-                )?;
-                (
-                    t,
-                    &proof.range,
-                    vec![
-                        *statement.amount_from.commitment.as_point(),
-                        *statement.new_balance.as_point(),
-                        *statement.amount_to.commitment.as_point(),
-                        // The zero pad: value 0, blinding 0.
-                        RistrettoPoint::identity(),
-                    ],
-                )
-            }
-        };
     // The shape is part of the statement: a 64-bit proof is no Issue proof.
-    let expected = match item {
-        ProofItem::Issue(..) => ISSUE_RANGE,
-        ProofItem::Debit(..) => DEBIT_RANGE,
-        ProofItem::Exchange(..) => EXCHANGE_RANGE,
-    };
     if (proof.bits(), proof.parties()) != expected {
         return Err(VerificationError::MalformedStatement(
             "range proof has another bit size or aggregation than the statement",
         ));
     }
-    match mode {
-        RangeMode::Single => verify_range_single(&mut transcript, proof, &commitments, rng),
-        RangeMode::Batched(msm) => queue_range(&mut transcript, proof, &commitments, msm, rng),
-    }
+    Ok(PendingRange {
+        transcript,
+        proof,
+        commitments,
+    })
 }
 
 /// Verifies one statement and proof: sigma proofs in one multiscalar
@@ -178,7 +174,13 @@ fn sigma_then_range<R: RngCore + CryptoRng>(
 pub fn verify_item(item: &ProofItem<'_>) -> Result<(), VerificationError> {
     let mut rng = OsRng;
     let mut sigma = Msm::new();
-    sigma_then_range(item, &mut sigma, None, &mut rng)?;
+    let mut range = queue_sigma(item, &mut sigma, &mut rng)?;
+    verify_range_single(
+        &mut range.transcript,
+        range.proof,
+        &range.commitments,
+        &mut rng,
+    )?;
     if sigma.is_zero() {
         Ok(())
     } else {
@@ -227,10 +229,16 @@ impl BatchVerifier {
     /// Malformed items are refused here, before the final check.
     pub fn queue(&mut self, item: &ProofItem<'_>) -> Result<(), VerificationError> {
         let mut rng = OsRng;
+        // A local accumulator, so an item refused half-way leaves the batch untouched.
         let mut local = Msm::new();
-        let mut range = Msm::new();
-        sigma_then_range(item, &mut local, Some(&mut range), &mut rng)?;
-        local.merge(range);
+        let mut range = queue_sigma(item, &mut local, &mut rng)?;
+        queue_range(
+            &mut range.transcript,
+            range.proof,
+            &range.commitments,
+            &mut local,
+            &mut rng,
+        )?;
         self.msm.merge(local);
         self.count += 1;
         Ok(())

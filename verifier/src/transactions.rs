@@ -74,16 +74,9 @@ impl PreparedTx<'_> {
 }
 
 fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVerificationError> {
-    let signature = match tx {
-        Transaction::Issue(t) => &t.signature,
-        Transaction::Transfer(t) => &t.signature,
-        Transaction::ApplyPending(t) => &t.signature,
-        Transaction::Burn(t) => &t.signature,
-        Transaction::Exchange(t) => &t.signature,
-    };
     signer
         .signing
-        .verify(&tx.signing_message(), signature)
+        .verify(&tx.signing_message(), tx.signature())
         .map_err(|_| TxVerificationError::Signature)
 }
 
