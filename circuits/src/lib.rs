@@ -1,1 +1,26 @@
-//! coalition-circuits: arrives with its issue (see README).
+//! Shielded-pool primitives for Coalition on BN254, each natively and as an
+//! R1CS gadget (tested equal), and the Groth16 circuits built from them.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`poseidon`] | circomlib-compatible Poseidon (native + gadget) |
+//! | [`merkle`] | depth-32 note tree, paths, recent roots (native + gadget) |
+//! | [`keys`] | spending key → `ask`, `nk`, `ivk`; address |
+//! | [`note`] | notes, commitments, nullifiers |
+//! | [`encryption`] | note encryption to the recipient |
+//! | [`output`], [`spend`] | the two circuits and their typed public inputs |
+//!
+//! The math of each module is in its documentation and in
+//! `papers/protocol.md` §13.
+
+pub mod encryption;
+pub mod field;
+pub mod gadgets;
+pub mod keys;
+pub mod merkle;
+pub mod note;
+pub mod output;
+pub mod poseidon;
+pub mod spend;
+
+pub use ark_bn254::Fr;

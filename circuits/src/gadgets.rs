@@ -1,0 +1,30 @@
+//! Small gadgets shared by the circuits.
+
+use ark_bn254::Fr;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::SynthesisError;
+
+use crate::poseidon::gadget as poseidon;
+
+/// Enforces `0 ≤ v < 2^64`: 64 boolean witnesses whose weighted sum is `v`
+/// (65 constraints). Without it a value could be `p − 1`, i.e. "−1".
+pub fn enforce_u64(v: &FpVar<Fr>) -> Result<(), SynthesisError> {
+    v.to_bits_le_with_top_bits_zero(64).map(|_| ())
+}
+
+/// `cm = Poseidon([asset, value, owner, ρ, rcm])`, as [`crate::note::Note::commitment`].
+pub fn note_commitment(
+    asset: &FpVar<Fr>,
+    value: &FpVar<Fr>,
+    owner: &FpVar<Fr>,
+    rho: &FpVar<Fr>,
+    rcm: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    poseidon::hash(&[
+        asset.clone(),
+        value.clone(),
+        owner.clone(),
+        rho.clone(),
+        rcm.clone(),
+    ])
+}

@@ -1,0 +1,263 @@
+//! The Spend circuit, proved by `Redeem`.
+//!
+//! Statement, for public `(root, nf₁, nf₂, cm_c, asset, X, merchant, binding)`:
+//! *I know `ask, nk`, two input notes `(v_i, ρ_i, rcm_i)` with paths, and a
+//! change note `(v_c, rcm_c)` such that*
+//!
+//! ```text
+//! owner = Poseidon([Poseidon([ask]), nk])                  knowledge of the key
+//! for i in 1, 2:
+//!     cm_i = Poseidon([asset, v_i, owner, ρ_i, rcm_i])
+//!     (MerkleRoot(cm_i, path_i) − root) · v_i = 0            membership unless v_i = 0
+//!     nf_i = Poseidon([nk, ρ_i])                             correct nullifiers
+//!     v_i < 2^64
+//! cm_c = Poseidon([asset, v_c, owner, nf₁, rcm_c])           change to self, ρ_c = nf₁
+//! v_c < 2^64
+//! v₁ + v₂ = v_c + X                                          conservation
+//! ```
+//!
+//! A single-note spend uses a *dummy* second input of value 0 (Zcash's
+//! convention): its membership is not enforced, its nullifier is still
+//! revealed and must be fresh, which costs nothing but keeps every Redeem the
+//! same shape. Because all values are below `2^64` and there are three of
+//! them, the conservation equation cannot wrap modulo `p ≈ 2^254`.
+//!
+//! `merchant` and `binding` are not used by any other constraint: they are
+//! bound to the proof through their own input terms (and a squaring
+//! constraint each, so the binding does not depend on the QAP reduction's
+//! padding). `binding` is a hash of the rest of the Redeem transaction, so a
+//! proof cannot be lifted into a transaction with another change ciphertext,
+//! chain or nonce.
+
+use ark_bn254::Fr;
+use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+
+use crate::gadgets;
+use crate::keys::{AuthorizationSecret, NullifierKey};
+use crate::merkle::{gadget::MerklePathVar, MerklePath};
+use crate::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use crate::poseidon::gadget as poseidon;
+
+/// The Spend proof's public inputs, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpendPublicInputs {
+    /// A recent note-tree root.
+    pub root: TreeRoot,
+    /// Nullifiers of the two inputs.
+    pub nullifiers: [Nullifier; 2],
+    /// The change note's commitment.
+    pub change_commitment: NoteCommitment,
+    /// The asset of every note.
+    pub asset: AssetId,
+    /// The value paid out of the pool.
+    pub value: u64,
+    /// The merchant paid, as a field element.
+    pub merchant: Fr,
+    /// Hash of the rest of the transaction.
+    pub binding: Fr,
+}
+
+impl SpendPublicInputs {
+    /// Number of field elements.
+    pub const LEN: usize = 8;
+
+    /// `[root, nf₁, nf₂, cm_c, asset, X, merchant, binding]`.
+    pub fn to_field_elements(&self) -> Vec<Fr> {
+        vec![
+            self.root.0,
+            self.nullifiers[0].0,
+            self.nullifiers[1].0,
+            self.change_commitment.0,
+            self.asset.to_field(),
+            Fr::from(self.value),
+            self.merchant,
+            self.binding,
+        ]
+    }
+}
+
+/// One input: a note owned by the spender and its path (any path for a dummy).
+#[derive(Clone, Debug)]
+pub struct SpendInput {
+    /// The note.
+    pub note: Note,
+    /// Its authentication path.
+    pub path: MerklePath,
+}
+
+/// Everything the spender knows.
+#[derive(Clone, Debug)]
+pub struct SpendWitness {
+    /// Authorization secret.
+    pub ask: AuthorizationSecret,
+    /// Nullifier key.
+    pub nk: NullifierKey,
+    /// The two inputs (the second may be a dummy of value 0).
+    pub inputs: [SpendInput; 2],
+    /// The change note; its `ρ` must be the first input's nullifier.
+    pub change: Note,
+}
+
+impl SpendWitness {
+    /// The public inputs this witness proves, given the paid value, the
+    /// merchant, the binding hash and the root the paths lead to.
+    pub fn public_inputs(
+        &self,
+        root: TreeRoot,
+        value: u64,
+        merchant: Fr,
+        binding: Fr,
+    ) -> SpendPublicInputs {
+        SpendPublicInputs {
+            root,
+            nullifiers: [
+                self.inputs[0].note.nullifier(&self.nk),
+                self.inputs[1].note.nullifier(&self.nk),
+            ],
+            change_commitment: self.change.commitment(),
+            asset: self.change.asset,
+            value,
+            merchant,
+            binding,
+        }
+    }
+
+    /// The raw assignment of the circuit's private wires.
+    pub fn assignment(&self) -> SpendAssignment {
+        SpendAssignment {
+            ask: self.ask.to_field(),
+            nk: self.nk.to_field(),
+            inputs: [0, 1].map(|i| InputAssignment {
+                value: Fr::from(self.inputs[i].note.value),
+                rho: self.inputs[i].note.rho.0,
+                rcm: self.inputs[i].note.rcm,
+                path: self.inputs[i].path.clone(),
+            }),
+            change_value: Fr::from(self.change.value),
+            change_rcm: self.change.rcm,
+        }
+    }
+}
+
+/// Private wires of one input.
+#[derive(Clone, Debug)]
+pub struct InputAssignment {
+    /// Value (a field element so tests can try out-of-range values).
+    pub value: Fr,
+    /// `ρ`.
+    pub rho: Fr,
+    /// Commitment randomness.
+    pub rcm: Fr,
+    /// Authentication path.
+    pub path: MerklePath,
+}
+
+/// Private wires of the Spend circuit.
+#[derive(Clone, Debug)]
+pub struct SpendAssignment {
+    /// Authorization secret.
+    pub ask: Fr,
+    /// Nullifier key.
+    pub nk: Fr,
+    /// The two inputs.
+    pub inputs: [InputAssignment; 2],
+    /// Change value.
+    pub change_value: Fr,
+    /// Change commitment randomness.
+    pub change_rcm: Fr,
+}
+
+/// The Spend circuit; `None` fields synthesize the shape only (setup).
+#[derive(Clone, Debug, Default)]
+pub struct SpendCircuit {
+    /// Public inputs.
+    pub public: Option<SpendPublicInputs>,
+    /// Witness.
+    pub assignment: Option<SpendAssignment>,
+}
+
+impl SpendCircuit {
+    /// The circuit for `witness` and its public inputs.
+    pub fn new(public: SpendPublicInputs, witness: &SpendWitness) -> Self {
+        SpendCircuit {
+            public: Some(public),
+            assignment: Some(witness.assignment()),
+        }
+    }
+}
+
+fn witness<T: Clone>(
+    cs: &ConstraintSystemRef<Fr>,
+    source: Option<&T>,
+    get: impl FnOnce(&T) -> Fr,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    FpVar::new_witness(cs.clone(), || {
+        source.map(get).ok_or(SynthesisError::AssignmentMissing)
+    })
+}
+
+impl ConstraintSynthesizer<Fr> for SpendCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let values = self.public.map(|p| p.to_field_elements());
+        let public = (0..SpendPublicInputs::LEN)
+            .map(|i| {
+                FpVar::new_input(cs.clone(), || {
+                    values
+                        .as_ref()
+                        .map(|v| v[i])
+                        .ok_or(SynthesisError::AssignmentMissing)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let [root, nf1, nf2, change_cm, asset, paid, merchant, binding] =
+            <[FpVar<Fr>; SpendPublicInputs::LEN]>::try_from(public)
+                .map_err(|_| SynthesisError::Unsatisfiable)?;
+
+        let a = self.assignment.as_ref();
+        let ask = witness(&cs, a, |a| a.ask)?;
+        let nk = witness(&cs, a, |a| a.nk)?;
+        let ak = poseidon::hash(&[ask])?;
+        let owner = poseidon::hash2(&ak, &nk)?;
+
+        let mut total_in = FpVar::constant(Fr::from(0u64));
+        for (i, nf) in [nf1.clone(), nf2].iter().enumerate() {
+            let input = a.map(|a| &a.inputs[i]);
+            let value = witness(&cs, input, |x| x.value)?;
+            let rho = witness(&cs, input, |x| x.rho)?;
+            let rcm = witness(&cs, input, |x| x.rcm)?;
+            let path = MerklePathVar::new_witness(cs.clone(), input.map(|x| &x.path))?;
+
+            gadgets::enforce_u64(&value)?;
+            let cm = gadgets::note_commitment(&asset, &value, &owner, &rho, &rcm)?;
+            let computed_root = path.root(&cm)?;
+            (computed_root - &root).mul_equals(&value, &FpVar::constant(Fr::from(0u64)))?;
+            poseidon::hash2(&nk, &rho)?.enforce_equal(nf)?;
+            total_in += value;
+        }
+
+        let change_value = witness(&cs, a, |a| a.change_value)?;
+        let change_rcm = witness(&cs, a, |a| a.change_rcm)?;
+        gadgets::enforce_u64(&change_value)?;
+        gadgets::note_commitment(&asset, &change_value, &owner, &nf1, &change_rcm)?
+            .enforce_equal(&change_cm)?;
+        total_in.enforce_equal(&(change_value + paid))?;
+
+        let _merchant_squared = merchant.square()?;
+        let _binding_squared = binding.square()?;
+        Ok(())
+    }
+}
+
+/// A dummy input for a one-note spend: value 0, fresh `ρ`, owned by the
+/// spender (so its nullifier is computable), not in the tree.
+pub fn dummy_input<R: rand_core::RngCore + rand_core::CryptoRng>(
+    asset: AssetId,
+    address: crate::keys::ShieldedAddress,
+    rng: &mut R,
+) -> SpendInput {
+    SpendInput {
+        note: Note::new(asset, 0, address, Rho::random(rng), rng),
+        path: MerklePath::dummy(),
+    }
+}

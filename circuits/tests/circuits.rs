@@ -1,0 +1,339 @@
+//! Gadgets equal their native counterparts; the Output and Spend circuits
+//! are satisfied by honest witnesses and by nothing else we can think of.
+
+use ark_bn254::Fr;
+use ark_ff::{Field, UniformRand};
+use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef};
+use coalition_circuits::{
+    keys::SpendingKey,
+    merkle::{gadget::MerklePathVar, NoteTree},
+    note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
+    output::{OutputCircuit, OutputPublicInputs},
+    poseidon,
+    spend::{
+        dummy_input, SpendAssignment, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
+    },
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(0xC0A1)
+}
+
+fn satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    circuit.generate_constraints(cs.clone()).expect("synthesis");
+    cs.is_satisfied().expect("assigned")
+}
+
+fn count<C: ConstraintSynthesizer<Fr>>(circuit: C) -> usize {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    circuit.generate_constraints(cs.clone()).expect("synthesis");
+    cs.num_constraints()
+}
+
+fn alloc(cs: &ConstraintSystemRef<Fr>, values: &[Fr]) -> Vec<FpVar<Fr>> {
+    values
+        .iter()
+        .map(|v| FpVar::new_witness(cs.clone(), || Ok(*v)).unwrap())
+        .collect()
+}
+
+#[test]
+fn poseidon_gadget_equals_native_for_every_arity() {
+    let mut rng = rng();
+    for arity in 1..=5 {
+        let inputs: Vec<Fr> = (0..arity).map(|_| Fr::rand(&mut rng)).collect();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let vars = alloc(&cs, &inputs);
+        let out = poseidon::gadget::hash(&vars).unwrap();
+        assert_eq!(
+            out.value().unwrap(),
+            poseidon::hash(&inputs),
+            "arity {arity}"
+        );
+        assert!(cs.is_satisfied().unwrap());
+    }
+    // Cost of the tree's 2-to-1 hash: 3 constraints per S-box, less the
+    // first round's S-box on the constant capacity element.
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let vars = alloc(&cs, &[Fr::from(1u64), Fr::from(2u64)]);
+    let _ = poseidon::gadget::hash(&vars).unwrap();
+    assert_eq!(cs.num_constraints(), 3 * (8 * 3 + 57) - 3);
+}
+
+#[test]
+fn merkle_gadget_equals_native_and_rejects_wrong_paths() {
+    let mut tree = NoteTree::new();
+    for i in 0..5u64 {
+        tree.append(Fr::from(77 + i)).unwrap();
+    }
+    for position in 0..5u64 {
+        let leaf = tree.leaf(position).unwrap();
+        let path = tree.path(position).unwrap();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let leaf_var = FpVar::new_witness(cs.clone(), || Ok(leaf)).unwrap();
+        let path_var = MerklePathVar::new_witness(cs.clone(), Some(&path)).unwrap();
+        let root = path_var.root(&leaf_var).unwrap();
+        assert_eq!(root.value().unwrap(), tree.root());
+        assert!(cs.is_satisfied().unwrap());
+
+        let mut wrong = path.clone();
+        wrong.position ^= 1;
+        assert_ne!(wrong.root(leaf), tree.root());
+    }
+}
+
+#[test]
+fn output_accepts_honest_witness_and_rejects_every_mutation() {
+    let mut rng = rng();
+    let address = SpendingKey::from_seed(&[9; 32]).address();
+    let note = Note::new(AssetId(5), 1234, address, Rho::random(&mut rng), &mut rng);
+    let honest = OutputCircuit::for_note(&note);
+    assert!(satisfied(honest.clone()));
+    println!("Output constraints: {}", count(honest.clone()));
+
+    let mutations: Vec<(&str, Box<dyn Fn(&mut OutputPublicInputs)>)> = vec![
+        (
+            "cm",
+            Box::new(|p| p.commitment = NoteCommitment(p.commitment.0 + Fr::ONE)),
+        ),
+        ("asset", Box::new(|p| p.asset = AssetId(p.asset.0 + 1))),
+        ("value", Box::new(|p| p.value += 1)),
+        ("rho", Box::new(|p| p.rho = Rho(p.rho.0 + Fr::ONE))),
+    ];
+    for (name, mutate) in mutations {
+        let mut circuit = honest.clone();
+        mutate(circuit.public.as_mut().unwrap());
+        assert!(!satisfied(circuit), "mutated {name} accepted");
+    }
+    let mut wrong_owner = honest.clone();
+    wrong_owner.assignment.as_mut().unwrap().owner += Fr::ONE;
+    assert!(!satisfied(wrong_owner));
+    let mut wrong_rcm = honest;
+    wrong_rcm.assignment.as_mut().unwrap().rcm += Fr::ONE;
+    assert!(!satisfied(wrong_rcm));
+}
+
+struct SpendFixture {
+    witness: SpendWitness,
+    public: SpendPublicInputs,
+}
+
+/// Two notes of asset 7 (300 and 500) in a tree with other notes; pays 650,
+/// change 150.
+fn spend_fixture(second_is_dummy: bool) -> SpendFixture {
+    let mut rng = rng();
+    let sk = SpendingKey::from_seed(&[4; 32]);
+    let address = sk.address();
+    let asset = AssetId(7);
+    let mut tree = NoteTree::new();
+    tree.append(Fr::from(11u64)).unwrap();
+    let n1 = Note::new(asset, 300, address, Rho::random(&mut rng), &mut rng);
+    let p1 = tree.append(n1.commitment().0).unwrap();
+    tree.append(Fr::from(12u64)).unwrap();
+    let n2 = Note::new(asset, 500, address, Rho::random(&mut rng), &mut rng);
+    let p2 = tree.append(n2.commitment().0).unwrap();
+    let (second, paid) = if second_is_dummy {
+        (dummy_input(asset, address, &mut rng), 150)
+    } else {
+        (
+            SpendInput {
+                note: n2.clone(),
+                path: tree.path(p2).unwrap(),
+            },
+            650,
+        )
+    };
+    let nk = sk.nullifier_key();
+    let first = SpendInput {
+        path: tree.path(p1).unwrap(),
+        note: n1.clone(),
+    };
+    let change = Note::new(asset, 150, address, Rho(n1.nullifier(&nk).0), &mut rng);
+    let witness = SpendWitness {
+        ask: sk.authorization_secret(),
+        nk,
+        inputs: [first, second],
+        change,
+    };
+    let public = witness.public_inputs(
+        TreeRoot(tree.root()),
+        paid,
+        Fr::from(99u64),
+        Fr::from(1234u64),
+    );
+    SpendFixture { witness, public }
+}
+
+fn spend(public: SpendPublicInputs, assignment: SpendAssignment) -> SpendCircuit {
+    SpendCircuit {
+        public: Some(public),
+        assignment: Some(assignment),
+    }
+}
+
+#[test]
+fn spend_accepts_two_notes_and_one_note_with_dummy() {
+    for dummy in [false, true] {
+        let f = spend_fixture(dummy);
+        let circuit = SpendCircuit::new(f.public, &f.witness);
+        assert!(satisfied(circuit.clone()), "dummy = {dummy}");
+        let n = count(circuit);
+        println!("Spend constraints: {n}");
+        assert!(n <= 20_000, "Spend has {n} constraints");
+    }
+}
+
+#[test]
+fn spend_rejects_every_public_input_mutation() {
+    let f = spend_fixture(false);
+    let assignment = f.witness.assignment();
+    let bump = |x: Fr| x + Fr::ONE;
+    let mutations: Vec<(&str, Box<dyn Fn(&mut SpendPublicInputs)>)> = vec![
+        ("root", Box::new(move |p| p.root = TreeRoot(bump(p.root.0)))),
+        (
+            "nf1",
+            Box::new(move |p| p.nullifiers[0] = Nullifier(bump(p.nullifiers[0].0))),
+        ),
+        (
+            "nf2",
+            Box::new(move |p| p.nullifiers[1] = Nullifier(bump(p.nullifiers[1].0))),
+        ),
+        ("nf swap", Box::new(|p| p.nullifiers.swap(0, 1))),
+        (
+            "change cm",
+            Box::new(move |p| p.change_commitment = NoteCommitment(bump(p.change_commitment.0))),
+        ),
+        ("asset", Box::new(|p| p.asset = AssetId(p.asset.0 + 1))),
+        ("value", Box::new(|p| p.value += 1)),
+        ("value down", Box::new(|p| p.value -= 1)),
+    ];
+    for (name, mutate) in mutations {
+        let mut public = f.public;
+        mutate(&mut public);
+        assert!(
+            !satisfied(spend(public, assignment.clone())),
+            "{name} accepted"
+        );
+    }
+    // merchant and binding are free in R1CS (any value satisfies); they are
+    // bound by the Groth16 input terms, which the verifier tests mutate.
+}
+
+#[test]
+fn spend_rejects_bad_witnesses() {
+    let f = spend_fixture(false);
+    let honest = f.witness.assignment();
+    let check = |name: &str, edit: &dyn Fn(&mut SpendAssignment)| {
+        let mut a = honest.clone();
+        edit(&mut a);
+        assert!(!satisfied(spend(f.public, a)), "{name} accepted");
+    };
+    let other = SpendingKey::from_seed(&[5; 32]);
+    check("wrong ask", &|a| {
+        a.ask = other.authorization_secret().to_field()
+    });
+    check("wrong nk", &|a| a.nk = other.nullifier_key().to_field());
+    check("wrong sibling", &|a| {
+        a.inputs[0].path.siblings[3] += Fr::ONE
+    });
+    check("wrong position", &|a| a.inputs[1].path.position ^= 1);
+    check("wrong rcm", &|a| a.inputs[0].rcm += Fr::ONE);
+    check("wrong rho", &|a| a.inputs[1].rho += Fr::ONE);
+    check("inflated input", &|a| a.inputs[0].value += Fr::ONE);
+    check("change worth more", &|a| a.change_value += Fr::ONE);
+    // Overflow: keep the sum right modulo p with a "negative" change, or an
+    // input just past 2^64.
+    check("negative change", &|a| {
+        a.change_value = -Fr::ONE;
+        a.inputs[0].value += Fr::from(151u64);
+    });
+    check("input of 2^64", &|a| {
+        a.inputs[0].value = Fr::from(2u64).pow([64])
+    });
+    // A dummy (value 0) input may have any path, but not a non-zero value.
+    check("valued note off the tree", &|a| {
+        a.inputs[1].path.siblings[0] += Fr::ONE;
+    });
+}
+
+#[test]
+fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
+    // Input notes of another asset cannot be used for asset 7: their
+    // commitments (with asset 7) are not in the tree.
+    let mut rng = rng();
+    let sk = SpendingKey::from_seed(&[6; 32]);
+    let address = sk.address();
+    let mut tree = NoteTree::new();
+    let foreign = Note::new(AssetId(8), 100, address, Rho::random(&mut rng), &mut rng);
+    let pos = tree.append(foreign.commitment().0).unwrap();
+    let nk = sk.nullifier_key();
+    let mut as_seven = foreign.clone();
+    as_seven.asset = AssetId(7);
+    let change = Note::new(
+        AssetId(7),
+        0,
+        address,
+        Rho(foreign.nullifier(&nk).0),
+        &mut rng,
+    );
+    let witness = SpendWitness {
+        ask: sk.authorization_secret(),
+        nk,
+        inputs: [
+            SpendInput {
+                note: as_seven,
+                path: tree.path(pos).unwrap(),
+            },
+            dummy_input(AssetId(7), address, &mut rng),
+        ],
+        change,
+    };
+    let public = witness.public_inputs(TreeRoot(tree.root()), 100, Fr::ONE, Fr::ONE);
+    assert!(!satisfied(SpendCircuit::new(public, &witness)));
+
+    // Two notes near 2^64 paying more than 2^64: the sum is honest in the
+    // field, but the change would need ≥ 2^64, which the range check refuses.
+    let big = u64::MAX - 1;
+    let n1 = Note::new(AssetId(7), big, address, Rho::random(&mut rng), &mut rng);
+    let n2 = Note::new(AssetId(7), big, address, Rho::random(&mut rng), &mut rng);
+    let p1 = tree.append(n1.commitment().0).unwrap();
+    let p2 = tree.append(n2.commitment().0).unwrap();
+    let nk = sk.nullifier_key();
+    let witness = SpendWitness {
+        ask: sk.authorization_secret(),
+        nk: nk.clone(),
+        inputs: [
+            SpendInput {
+                note: n1.clone(),
+                path: tree.path(p1).unwrap(),
+            },
+            SpendInput {
+                note: n2,
+                path: tree.path(p2).unwrap(),
+            },
+        ],
+        change: Note::new(AssetId(7), 0, address, Rho(n1.nullifier(&nk).0), &mut rng),
+    };
+    let mut assignment = witness.assignment();
+    // change = 2·(2^64 − 2) − 1 ≥ 2^64, paying 1.
+    assignment.change_value = Fr::from(big) + Fr::from(big) - Fr::ONE;
+    let mut public = witness.public_inputs(TreeRoot(tree.root()), 1, Fr::ONE, Fr::ONE);
+    let change_note = Note {
+        value: 0,
+        ..witness.change.clone()
+    };
+    // Recompute the change commitment with the out-of-range value so only
+    // the range check can object.
+    public.change_commitment = NoteCommitment(poseidon::hash(&[
+        Fr::from(7u64),
+        assignment.change_value,
+        address.owner,
+        change_note.rho.0,
+        change_note.rcm,
+    ]));
+    assert!(!satisfied(spend(public, assignment)));
+}
