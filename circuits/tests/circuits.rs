@@ -95,7 +95,8 @@ fn output_accepts_honest_witness_and_rejects_every_mutation() {
     assert!(satisfied(honest.clone()));
     println!("Output constraints: {}", count(honest.clone()));
 
-    let mutations: Vec<(&str, Box<dyn Fn(&mut OutputPublicInputs)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut OutputPublicInputs)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         (
             "cm",
             Box::new(|p| p.commitment = NoteCommitment(p.commitment.0 + Fr::ONE)),
@@ -192,7 +193,8 @@ fn spend_rejects_every_public_input_mutation() {
     let f = spend_fixture(false);
     let assignment = f.witness.assignment();
     let bump = |x: Fr| x + Fr::ONE;
-    let mutations: Vec<(&str, Box<dyn Fn(&mut SpendPublicInputs)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut SpendPublicInputs)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("root", Box::new(move |p| p.root = TreeRoot(bump(p.root.0)))),
         (
             "nf1",

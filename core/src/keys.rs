@@ -37,6 +37,11 @@ const LOYALTY_ID: &[u8] = b"coalition/v1/loyalty-id";
 pub struct Seed([u8; 32]);
 
 impl Seed {
+    /// The shielded-pool spending key derived from this seed (spec §13.2).
+    pub fn shielded_spending_key(&self) -> coalition_circuits::keys::SpendingKey {
+        coalition_circuits::keys::SpendingKey::from_seed(&self.0)
+    }
+
     /// A fresh seed from a cryptographic RNG (`OsRng` outside tests).
     pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
         let mut bytes = [0u8; 32];

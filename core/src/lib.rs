@@ -11,6 +11,7 @@
 //!   merlin transcript ([`transcript`], §7);
 //! * [`transaction`]: the ledger's account transactions and their canonical
 //!   encodings (§8), [`account`]: the account model and its homomorphic update rules (§5);
+//! * [`shielded`]: the shielded pool's `Shield` and `Redeem` transactions (§13);
 //! * [`encoding`]: the canonical, bounded decoder every byte string goes through.
 //!
 //! This crate does no proving and no verifying: `coalition-prover` makes proofs,
@@ -28,6 +29,7 @@ pub mod errors;
 pub mod generators;
 pub mod keys;
 pub mod proofs;
+pub mod shielded;
 pub mod statements;
 pub mod transaction;
 pub mod transcript;

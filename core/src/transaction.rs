@@ -24,6 +24,7 @@ use crate::proofs::{
     DebitProof, EqualityProof, ExchangeProof, GroupedValidityProof, IssueProof, RangeProof,
     RateProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
 };
+use crate::shielded::{RedeemTx, ShieldTx};
 use crate::statements::{DebitKind, DebitStatement, ExchangeStatement, IssueStatement};
 
 /// Version byte of the transaction encoding.
@@ -181,6 +182,10 @@ pub enum Transaction {
     Burn(BurnTx),
     /// Tag 5.
     Exchange(ExchangeTx),
+    /// Tag 6.
+    Shield(ShieldTx),
+    /// Tag 7.
+    Redeem(RedeemTx),
 }
 
 impl Transaction {
@@ -192,6 +197,8 @@ impl Transaction {
             Transaction::ApplyPending(_) => 3,
             Transaction::Burn(_) => 4,
             Transaction::Exchange(_) => 5,
+            Transaction::Shield(_) => 6,
+            Transaction::Redeem(_) => 7,
         }
     }
 
@@ -203,6 +210,8 @@ impl Transaction {
             Transaction::ApplyPending(_) => "apply-pending",
             Transaction::Burn(_) => "burn",
             Transaction::Exchange(_) => "exchange",
+            Transaction::Shield(_) => "shield",
+            Transaction::Redeem(_) => "redeem",
         }
     }
 
@@ -213,21 +222,27 @@ impl Transaction {
             Transaction::ApplyPending(tx) => tx.encode_body(out),
             Transaction::Burn(tx) => tx.encode_body(out),
             Transaction::Exchange(tx) => tx.encode_body(out),
+            Transaction::Shield(tx) => tx.encode_body(out),
+            Transaction::Redeem(tx) => tx.encode_body(out),
         }
     }
 
-    /// The signer's signature.
-    pub fn signature(&self) -> &TxSignature {
+    /// The signer's signature; `None` for `Redeem`, which is authorized by
+    /// its Spend proof alone (a signature would name the spender).
+    pub fn signature(&self) -> Option<&TxSignature> {
         match self {
-            Transaction::Issue(tx) => &tx.signature,
-            Transaction::Transfer(tx) => &tx.signature,
-            Transaction::ApplyPending(tx) => &tx.signature,
-            Transaction::Burn(tx) => &tx.signature,
-            Transaction::Exchange(tx) => &tx.signature,
+            Transaction::Issue(tx) => Some(&tx.signature),
+            Transaction::Transfer(tx) => Some(&tx.signature),
+            Transaction::ApplyPending(tx) => Some(&tx.signature),
+            Transaction::Burn(tx) => Some(&tx.signature),
+            Transaction::Exchange(tx) => Some(&tx.signature),
+            Transaction::Shield(tx) => Some(&tx.signature),
+            Transaction::Redeem(_) => None,
         }
     }
 
-    /// Replaces the signature (builders sign after proving).
+    /// Replaces the signature (builders sign after proving). A `Redeem`
+    /// has none and is left unchanged.
     pub fn set_signature(&mut self, signature: TxSignature) {
         match self {
             Transaction::Issue(tx) => tx.signature = signature,
@@ -235,6 +250,8 @@ impl Transaction {
             Transaction::ApplyPending(tx) => tx.signature = signature,
             Transaction::Burn(tx) => tx.signature = signature,
             Transaction::Exchange(tx) => tx.signature = signature,
+            Transaction::Shield(tx) => tx.signature = signature,
+            Transaction::Redeem(_) => {}
         }
     }
 
@@ -248,9 +265,18 @@ impl Transaction {
         out
     }
 
-    /// The transaction's identifier.
+    /// The transaction's identifier: `SHA-512(encoding)[0..32]`, except for
+    /// `Redeem`, whose ID leaves out the Groth16 proof (anyone can
+    /// re-randomize a Groth16 proof; the ID must not change with it).
     pub fn id(&self) -> TxId {
-        let digest = Sha512::digest(self.to_bytes());
+        let digest = match self {
+            Transaction::Redeem(tx) => {
+                let mut bytes = vec![TX_VERSION, self.tag()];
+                tx.encode_unproven(&mut bytes);
+                Sha512::digest(bytes)
+            }
+            _ => Sha512::digest(self.to_bytes()),
+        };
         let mut id = [0u8; 32];
         id.copy_from_slice(&digest[..32]);
         TxId(id)
@@ -262,7 +288,9 @@ impl Encode for Transaction {
         out.push(TX_VERSION);
         out.push(self.tag());
         self.encode_body(out);
-        self.signature().encode(out);
+        if let Some(signature) = self.signature() {
+            signature.encode(out);
+        }
     }
 }
 
@@ -283,6 +311,8 @@ impl Decode for Transaction {
             )?)),
             4 => Ok(Transaction::Burn(BurnTx::decode_body(reader)?)),
             5 => Ok(Transaction::Exchange(ExchangeTx::decode_body(reader)?)),
+            6 => Ok(Transaction::Shield(ShieldTx::decode_body(reader)?)),
+            7 => Ok(Transaction::Redeem(RedeemTx::decode_body(reader)?)),
             tag => Err(DecodeError::UnknownTag {
                 what: "transaction tag",
                 tag,

@@ -7,7 +7,14 @@
 //! against the state as it evolves inside the block, then every proof of the
 //! block is verified in one batch, and only then is the new state kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use coalition_circuits::merkle::{NoteTree, RecentRoots};
+use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
+use coalition_core::elgamal::Ciphertext;
+use coalition_core::shielded::NoteOutput;
+use coalition_params::ShieldedVerifyingKeys;
 
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
@@ -36,7 +43,65 @@ pub enum LedgerError {
     UnknownCurrency(CurrencyId),
 }
 
-/// The state of the confidential-account layer.
+/// How many recent note-tree roots (one per block that changed the tree) a
+/// `Redeem` may be proven against.
+pub const ROOT_WINDOW: usize = 100;
+
+/// The shielded pool's state (spec §13.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShieldedPool {
+    keys: Arc<ShieldedVerifyingKeys>,
+    tree: NoteTree,
+    roots: RecentRoots,
+    nullifiers: BTreeSet<Nullifier>,
+    rhos: BTreeSet<Rho>,
+    notes: Vec<NoteOutput>,
+}
+
+impl ShieldedPool {
+    /// An empty pool checked with `keys`.
+    pub fn new(keys: Arc<ShieldedVerifyingKeys>) -> Self {
+        ShieldedPool {
+            keys,
+            tree: NoteTree::new(),
+            roots: RecentRoots::new(ROOT_WINDOW),
+            nullifiers: BTreeSet::new(),
+            rhos: BTreeSet::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The note tree.
+    pub fn tree(&self) -> &NoteTree {
+        &self.tree
+    }
+
+    /// The newest published root (as of the last block).
+    pub fn latest_root(&self) -> TreeRoot {
+        TreeRoot(self.roots.latest())
+    }
+
+    /// Every note in tree order (position = index): what wallets scan.
+    pub fn notes(&self) -> &[NoteOutput] {
+        &self.notes
+    }
+
+    /// Whether a nullifier was revealed.
+    pub fn is_spent(&self, nullifier: &Nullifier) -> bool {
+        self.nullifiers.contains(nullifier)
+    }
+
+    fn append(&mut self, note: &NoteOutput, rho: Rho) -> Result<(), TxVerificationError> {
+        self.tree
+            .append(note.commitment.0)
+            .map_err(|_| TxVerificationError::Pool("note tree is full"))?;
+        self.rhos.insert(rho);
+        self.notes.push(note.clone());
+        Ok(())
+    }
+}
+
+/// The state of the confidential-account layer and the shielded pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountLedger {
     chain: ChainId,
@@ -44,6 +109,7 @@ pub struct AccountLedger {
     rates: BTreeMap<(CurrencyId, CurrencyId), ExchangeRate>,
     accounts: BTreeMap<(LoyaltyId, CurrencyId), AccountState>,
     issuer_nonces: BTreeMap<CurrencyId, u64>,
+    pool: Option<ShieldedPool>,
 }
 
 impl LedgerView for AccountLedger {
@@ -66,6 +132,24 @@ impl LedgerView for AccountLedger {
     fn exchange_rate(&self, from: &CurrencyId, to: &CurrencyId) -> Option<ExchangeRate> {
         self.rates.get(&(*from, *to)).copied()
     }
+
+    fn shielded_keys(&self) -> Option<&Arc<ShieldedVerifyingKeys>> {
+        self.pool.as_ref().map(|p| &p.keys)
+    }
+
+    fn is_recent_root(&self, root: &TreeRoot) -> bool {
+        self.pool
+            .as_ref()
+            .is_some_and(|p| p.roots.contains(&root.0))
+    }
+
+    fn is_nullifier_spent(&self, nullifier: &Nullifier) -> bool {
+        self.pool.as_ref().is_some_and(|p| p.is_spent(nullifier))
+    }
+
+    fn is_rho_used(&self, rho: &Rho) -> bool {
+        self.pool.as_ref().is_some_and(|p| p.rhos.contains(rho))
+    }
 }
 
 impl AccountLedger {
@@ -77,7 +161,21 @@ impl AccountLedger {
             rates: BTreeMap::new(),
             accounts: BTreeMap::new(),
             issuer_nonces: BTreeMap::new(),
+            pool: None,
         }
+    }
+
+    /// An empty ledger for `chain` with the shielded pool enabled.
+    pub fn with_shielded_pool(chain: ChainId, keys: Arc<ShieldedVerifyingKeys>) -> Self {
+        Self {
+            pool: Some(ShieldedPool::new(keys)),
+            ..Self::new(chain)
+        }
+    }
+
+    /// The shielded pool, if enabled.
+    pub fn pool(&self) -> Option<&ShieldedPool> {
+        self.pool.as_ref()
     }
 
     /// Registers a currency (governance arrives with the node issue).
@@ -133,8 +231,18 @@ impl AccountLedger {
             index: items.get(e.index).map(|(i, _)| *i).unwrap_or(0),
             error: TxVerificationError::Proof(e.error),
         })?;
+        if let Some(pool) = next.pool.as_mut() {
+            let root = pool.tree.root();
+            pool.roots.push(root);
+        }
         *self = next;
         Ok(())
+    }
+
+    fn pool_mut(&mut self) -> Result<&mut ShieldedPool, TxVerificationError> {
+        self.pool.as_mut().ok_or(TxVerificationError::Pool(
+            "the shielded pool is not enabled",
+        ))
     }
 
     fn account_mut(
@@ -201,6 +309,22 @@ impl AccountLedger {
                 self.account_mut(owner, t.from, t.owner)
                     .debit(t.nonce, &debit)?;
                 self.account_mut(owner, t.to, t.owner).credit(&credit)?;
+            }
+            Transaction::Shield(t) => {
+                let debit = Ciphertext::zero().add_amount(t.value);
+                self.account_mut(t.source.loyalty_id(), t.currency, t.source)
+                    .debit(t.nonce, &debit)?;
+                self.pool_mut()?.append(&t.output, t.rho)?;
+            }
+            Transaction::Redeem(t) => {
+                let pool = self.pool_mut()?;
+                for nullifier in &t.nullifiers {
+                    pool.nullifiers.insert(*nullifier);
+                }
+                pool.append(&t.change, Rho(t.nullifiers[0].0))?;
+                let credit = Ciphertext::zero().add_amount(t.value);
+                self.account_mut(t.merchant.loyalty_id(), t.currency, t.merchant)
+                    .credit(&credit)?;
             }
         }
         Ok(())

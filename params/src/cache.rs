@@ -131,6 +131,14 @@ pub struct ShieldedVerifyingKeys {
     pub spend: PreparedVerifyingKey<Bn254>,
 }
 
+impl PartialEq for ShieldedVerifyingKeys {
+    fn eq(&self, other: &Self) -> bool {
+        self.output.vk == other.output.vk && self.spend.vk == other.spend.vk
+    }
+}
+
+impl Eq for ShieldedVerifyingKeys {}
+
 impl ShieldedVerifyingKeys {
     /// Prepares `output` and `spend`.
     pub fn new(output: &VerifyingKey<Bn254>, spend: &VerifyingKey<Bn254>) -> Self {

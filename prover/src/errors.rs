@@ -32,6 +32,27 @@ pub enum ProofError {
     /// The account refused the operation (nonce, pending counter).
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// The witness does not satisfy the circuit: the statement is false
+    /// (the message names the first failing constraint, never a value).
+    #[error("the witness does not satisfy the {circuit} circuit: {detail}")]
+    Unsatisfied {
+        /// Which circuit.
+        circuit: &'static str,
+        /// The first unsatisfied constraint's name, if known.
+        detail: String,
+    },
+    /// Circuit synthesis or the Groth16 prover failed.
+    #[error("groth16 prover: {0}")]
+    Groth16(String),
+    /// A note to spend is not owned by the spending key, or has another asset.
+    #[error("note not spendable here: {0}")]
+    NoteNotSpendable(&'static str),
+    /// A note's path does not lead to the root the spend is proven under.
+    #[error("note's authentication path does not lead to the anchor root")]
+    NotInTree,
+    /// The note could not be encrypted to its recipient.
+    #[error(transparent)]
+    NoteEncryption(#[from] coalition_circuits::encryption::NoteEncryptionError),
     /// The Bulletproofs prover failed.
     #[error("range proof: {0}")]
     RangeProof(String),

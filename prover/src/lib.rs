@@ -5,6 +5,9 @@
 //! * [`sigma`]: the three sigma protocols (grouped-ciphertext validity,
 //!   ciphertext–commitment equality, exchange rate);
 //! * [`range`]: Bulletproofs range proofs over the shared transcript;
+//! * [`groth16`]: Groth16 proving of the shielded pool's circuits, refusing
+//!   unsatisfied witnesses with a typed error;
+//! * [`shielded`]: `Shield` and `Redeem` builders;
 //! * [`transactions`]: builders that turn a wallet's or an issuer's intent into a
 //!   signed, proven transaction.
 //!
@@ -15,7 +18,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod errors;
+pub mod groth16;
 pub mod range;
+pub mod shielded;
 pub mod sigma;
 pub mod transactions;
 

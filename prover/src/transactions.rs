@@ -22,11 +22,11 @@ use crate::errors::ProofError;
 use crate::range::prove_range;
 use crate::sigma::{prove_equality, prove_grouped_validity, prove_rate};
 
-fn placeholder_signature() -> TxSignature {
+pub(crate) fn placeholder_signature() -> TxSignature {
     TxSignature(Signature::from_bytes(&[0u8; 64]))
 }
 
-fn sign(keys: &IdentityKeys, mut tx: Transaction) -> Transaction {
+pub(crate) fn sign(keys: &IdentityKeys, mut tx: Transaction) -> Transaction {
     tx.set_signature(keys.sign(&tx.signing_message()));
     tx
 }
@@ -43,7 +43,7 @@ pub struct SpendingAccount<'a> {
 /// Checks the signer owns the account and that the ledger ciphertext holds
 /// the balance the wallet believes, then returns the balance after debiting
 /// `amount`.
-fn debit_balance(
+pub(crate) fn debit_balance(
     keys: &IdentityKeys,
     account: &SpendingAccount<'_>,
     amount: u64,
@@ -371,7 +371,7 @@ fn dummy_point() -> coalition_core::proofs::ProofPoint {
     coalition_core::proofs::ProofPoint::new(coalition_core::generators::g())
 }
 
-fn dummy_equality() -> coalition_core::proofs::EqualityProof {
+pub(crate) fn dummy_equality() -> coalition_core::proofs::EqualityProof {
     use curve25519_dalek::scalar::Scalar;
     coalition_core::proofs::EqualityProof {
         y_0: dummy_point(),
@@ -401,7 +401,7 @@ fn dummy_validity(handles: usize) -> coalition_core::proofs::GroupedValidityProo
     }
 }
 
-fn dummy_range((bits, parties): (usize, usize)) -> coalition_core::proofs::RangeProof {
+pub(crate) fn dummy_range((bits, parties): (usize, usize)) -> coalition_core::proofs::RangeProof {
     // A syntactically valid proof of the right shape: generator points and zero
     // scalars. It verifies against nothing.
     let rounds = (bits * parties).trailing_zeros() as usize;

@@ -19,6 +19,9 @@ pub enum VerificationError {
     /// The range proof does not verify.
     #[error("range proof does not verify")]
     RangeProof,
+    /// The Groth16 proof does not verify.
+    #[error("groth16 proof does not verify")]
+    Groth16,
     /// The batch's combined check failed (individual checks locate the culprit).
     #[error("batch verification failed")]
     Batch,
@@ -45,6 +48,10 @@ pub enum TxVerificationError {
     /// A transfer to oneself, or an exchange into the same currency.
     #[error("degenerate transaction: {0}")]
     Degenerate(&'static str),
+    /// A shielded-pool rule failed (spent nullifier, stale root, reused ρ,
+    /// pool disabled).
+    #[error("shielded pool: {0}")]
+    Pool(&'static str),
     /// A proof failed.
     #[error(transparent)]
     Proof(#[from] VerificationError),

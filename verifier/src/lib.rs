@@ -8,6 +8,8 @@
 //! * [`range`]: Bulletproofs range proofs, one at a time with the crate's own
 //!   verifier, or many at once with our batched verifier (Bulletproofs paper
 //!   §6.2) that folds every proof into one multiscalar multiplication;
+//! * [`groth16`]: Groth16 proofs of the shielded pool, singly or batched with
+//!   one final exponentiation;
 //! * [`statements`]: `verify(&statement, &proof)` for every proof type, and
 //!   [`BatchVerifier`] for many;
 //! * [`transactions`]: signatures plus proofs for whole transactions.
@@ -16,6 +18,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod errors;
+pub mod groth16;
 pub mod msm;
 pub mod range;
 pub mod sigma;

@@ -14,6 +14,7 @@ use coalition_core::proofs::{
     DebitProof, EqualityProof, ExchangeProof, IssueProof, RangeProof, DEBIT_RANGE, EXCHANGE_RANGE,
     ISSUE_RANGE,
 };
+use coalition_core::shielded::{ShieldBalanceProof, ShieldStatement, SHIELD_RANGE};
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
@@ -22,6 +23,7 @@ use rand_core::{CryptoRng, OsRng, RngCore};
 use rayon::prelude::*;
 
 use crate::errors::VerificationError;
+use crate::groth16::{verify_groth16, verify_groth16_batch, Groth16Item};
 use crate::msm::Msm;
 use crate::range::{queue_range, verify_range_single};
 use crate::sigma::{verify_equality, verify_grouped_validity, verify_rate};
@@ -35,6 +37,21 @@ pub enum ProofItem<'a> {
     Debit(&'a DebitStatement, &'a DebitProof),
     /// An `Exchange`.
     Exchange(&'a ExchangeStatement, &'a ExchangeProof),
+    /// A `Shield`: the account debit and the Output proof.
+    Shield(&'a ShieldStatement, &'a ShieldBalanceProof, Groth16Item<'a>),
+    /// A `Redeem`: the Spend proof.
+    Redeem(Groth16Item<'a>),
+}
+
+impl<'a> ProofItem<'a> {
+    /// The item's Groth16 part, if any.
+    fn groth16(&self) -> Option<Groth16Item<'a>> {
+        match *self {
+            ProofItem::Shield(_, _, output) => Some(output),
+            ProofItem::Redeem(spend) => Some(spend),
+            _ => None,
+        }
+    }
 }
 
 /// An item whose sigma equations are queued and whose range proof is still
@@ -64,13 +81,29 @@ fn verify_new_balance<R: RngCore + CryptoRng>(
 }
 
 /// Replays the item's transcript through its sigma proofs, writing their
-/// equations into `msm`, and returns the range proof still to check.
+/// equations into `msm`, and returns the range proof still to check (`None`
+/// for an item with no Ristretto part).
 fn queue_sigma<'i, R: RngCore + CryptoRng>(
     item: &ProofItem<'i>,
     msm: &mut Msm,
     rng: &mut R,
-) -> Result<PendingRange<'i>, VerificationError> {
+) -> Result<Option<PendingRange<'i>>, VerificationError> {
     let (transcript, proof, commitments, expected) = match *item {
+        ProofItem::Redeem(_) => return Ok(None),
+        ProofItem::Shield(statement, proof, _) => {
+            let mut t = statement.transcript();
+            verify_equality(
+                &mut t,
+                &statement.source,
+                &statement.new_balance_ciphertext(),
+                &statement.new_balance,
+                &proof.equality,
+                msm,
+                rng,
+            )?;
+            let commitments = vec![*statement.new_balance.as_point()];
+            (t, &proof.range, commitments, SHIELD_RANGE)
+        }
         ProofItem::Issue(statement, proof) => {
             let mut t = statement.transcript();
             verify_grouped_validity(
@@ -162,30 +195,34 @@ fn queue_sigma<'i, R: RngCore + CryptoRng>(
             "range proof has another bit size or aggregation than the statement",
         ));
     }
-    Ok(PendingRange {
+    Ok(Some(PendingRange {
         transcript,
         proof,
         commitments,
-    })
+    }))
 }
 
 /// Verifies one statement and proof: sigma proofs in one multiscalar
-/// multiplication, range proof with the `bulletproofs` crate's verifier.
+/// multiplication, range proof with the `bulletproofs` crate's verifier,
+/// Groth16 proof with arkworks' verifier.
 pub fn verify_item(item: &ProofItem<'_>) -> Result<(), VerificationError> {
     let mut rng = OsRng;
     let mut sigma = Msm::new();
-    let mut range = queue_sigma(item, &mut sigma, &mut rng)?;
-    verify_range_single(
-        &mut range.transcript,
-        range.proof,
-        &range.commitments,
-        &mut rng,
-    )?;
-    if sigma.is_zero() {
-        Ok(())
-    } else {
-        Err(VerificationError::SigmaProof)
+    if let Some(mut range) = queue_sigma(item, &mut sigma, &mut rng)? {
+        verify_range_single(
+            &mut range.transcript,
+            range.proof,
+            &range.commitments,
+            &mut rng,
+        )?;
+        if !sigma.is_zero() {
+            return Err(VerificationError::SigmaProof);
+        }
     }
+    if let Some(groth16) = item.groth16() {
+        verify_groth16(&groth16)?;
+    }
+    Ok(())
 }
 
 /// Verifies an `Issue` proof.
@@ -212,14 +249,16 @@ pub fn verify_exchange(
     verify_item(&ProofItem::Exchange(statement, proof))
 }
 
-/// Accumulates many statements into one multiscalar multiplication.
+/// Accumulates many statements into one multiscalar multiplication (their
+/// Ristretto parts) and one pairing check (their Groth16 parts).
 #[derive(Debug, Default)]
-pub struct BatchVerifier {
+pub struct BatchVerifier<'a> {
     msm: Msm,
+    groth16: Vec<Groth16Item<'a>>,
     count: usize,
 }
 
-impl BatchVerifier {
+impl<'a> BatchVerifier<'a> {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
@@ -227,19 +266,29 @@ impl BatchVerifier {
 
     /// Replays the item's transcripts and folds its equations into the batch.
     /// Malformed items are refused here, before the final check.
-    pub fn queue(&mut self, item: &ProofItem<'_>) -> Result<(), VerificationError> {
+    pub fn queue(&mut self, item: &ProofItem<'a>) -> Result<(), VerificationError> {
         let mut rng = OsRng;
         // A local accumulator, so an item refused half-way leaves the batch untouched.
         let mut local = Msm::new();
-        let mut range = queue_sigma(item, &mut local, &mut rng)?;
-        queue_range(
-            &mut range.transcript,
-            range.proof,
-            &range.commitments,
-            &mut local,
-            &mut rng,
-        )?;
+        if let Some(mut range) = queue_sigma(item, &mut local, &mut rng)? {
+            queue_range(
+                &mut range.transcript,
+                range.proof,
+                &range.commitments,
+                &mut local,
+                &mut rng,
+            )?;
+        }
+        let groth16 = item.groth16();
+        if let Some(g) = &groth16 {
+            if g.inputs.len() + 1 != g.key.vk.gamma_abc_g1.len() {
+                return Err(VerificationError::MalformedStatement(
+                    "number of public inputs does not match the verifying key",
+                ));
+            }
+        }
         self.msm.merge(local);
+        self.groth16.extend(groth16);
         self.count += 1;
         Ok(())
     }
@@ -256,11 +305,10 @@ impl BatchVerifier {
 
     /// Accepts iff every queued item verifies (except with probability ≈ 2^-252).
     pub fn verify(self) -> Result<(), VerificationError> {
-        if self.msm.is_zero() {
-            Ok(())
-        } else {
-            Err(VerificationError::Batch)
+        if !self.msm.is_zero() {
+            return Err(VerificationError::Batch);
         }
+        verify_groth16_batch(&self.groth16, &mut OsRng).map_err(|_| VerificationError::Batch)
     }
 }
 

@@ -6,13 +6,20 @@
 //! and a node verifies the proofs of a whole block at once with
 //! [`crate::statements::verify_batch`] over [`PreparedTx::proof_item`].
 
+use std::sync::Arc;
+
+use ark_bn254::Fr;
+use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::keys::{LoyaltyId, PublicIdentity};
+use coalition_core::shielded::ShieldStatement;
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
 use coalition_core::transaction::{ChainId, Transaction};
+use coalition_params::ShieldedVerifyingKeys;
 
 use crate::errors::TxVerificationError;
+use crate::groth16::Groth16Item;
 use crate::statements::{verify_item, ProofItem};
 
 /// What verification needs to know about the ledger.
@@ -27,6 +34,14 @@ pub trait LedgerView {
     fn issuer_nonce(&self, currency: &CurrencyId) -> u64;
     /// The agreed exchange rate from one currency to another, if any.
     fn exchange_rate(&self, from: &CurrencyId, to: &CurrencyId) -> Option<ExchangeRate>;
+    /// The shielded pool's verifying keys; `None` if the pool is disabled.
+    fn shielded_keys(&self) -> Option<&Arc<ShieldedVerifyingKeys>>;
+    /// Whether `root` is in the window of recent note-tree roots.
+    fn is_recent_root(&self, root: &TreeRoot) -> bool;
+    /// Whether `nullifier` was already revealed.
+    fn is_nullifier_spent(&self, nullifier: &Nullifier) -> bool;
+    /// Whether a note with this `ρ` was already created.
+    fn is_rho_used(&self, rho: &Rho) -> bool;
 }
 
 /// The statement a transaction's proof must satisfy.
@@ -39,6 +54,22 @@ pub enum PreparedStatement {
     Debit(DebitStatement),
     /// `Exchange`.
     Exchange(ExchangeStatement),
+    /// `Shield`: the account statement and the Output proof's inputs.
+    Shield {
+        /// The account debit statement.
+        statement: ShieldStatement,
+        /// Output public inputs as field elements.
+        output_inputs: Vec<Fr>,
+        /// The pool's keys.
+        keys: Arc<ShieldedVerifyingKeys>,
+    },
+    /// `Redeem`: the Spend proof's inputs.
+    Redeem {
+        /// Spend public inputs as field elements.
+        spend_inputs: Vec<Fr>,
+        /// The pool's keys.
+        keys: Arc<ShieldedVerifyingKeys>,
+    },
     /// `ApplyPending` carries no proof.
     None,
 }
@@ -68,15 +99,39 @@ impl PreparedTx<'_> {
             (PreparedStatement::Exchange(s), Transaction::Exchange(tx)) => {
                 Some(ProofItem::Exchange(s, &tx.proof))
             }
+            (
+                PreparedStatement::Shield {
+                    statement,
+                    output_inputs,
+                    keys,
+                },
+                Transaction::Shield(tx),
+            ) => Some(ProofItem::Shield(
+                statement,
+                &tx.balance_proof,
+                Groth16Item {
+                    key: &keys.output,
+                    inputs: output_inputs,
+                    proof: &tx.output_proof,
+                },
+            )),
+            (PreparedStatement::Redeem { spend_inputs, keys }, Transaction::Redeem(tx)) => {
+                Some(ProofItem::Redeem(Groth16Item {
+                    key: &keys.spend,
+                    inputs: spend_inputs,
+                    proof: &tx.proof,
+                }))
+            }
             _ => None,
         }
     }
 }
 
 fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVerificationError> {
+    let signature = tx.signature().ok_or(TxVerificationError::Signature)?;
     signer
         .signing
-        .verify(&tx.signing_message(), tx.signature())
+        .verify(&tx.signing_message(), signature)
         .map_err(|_| TxVerificationError::Signature)
 }
 
@@ -112,6 +167,14 @@ fn creditable<V: LedgerView>(
         account.check_credit()?;
     }
     Ok(())
+}
+
+fn pool_keys<V: LedgerView>(view: &V) -> Result<Arc<ShieldedVerifyingKeys>, TxVerificationError> {
+    view.shielded_keys()
+        .cloned()
+        .ok_or(TxVerificationError::Pool(
+            "the shielded pool is not enabled",
+        ))
 }
 
 /// Every check but the proofs: chain, currency, signer, signature, nonce,
@@ -198,6 +261,58 @@ pub fn prepare<'t, V: LedgerView>(
             let account = spending_account(view, &t.owner, &t.from, t.nonce)?;
             creditable(view, &t.owner, &t.to)?;
             PreparedStatement::Exchange(t.statement(from, to, &account.available))
+        }
+        Transaction::Shield(t) => {
+            if t.chain != view.chain() {
+                return Err(TxVerificationError::WrongChain);
+            }
+            let keys = pool_keys(view)?;
+            currency(view, &t.currency)?;
+            if t.value == 0 {
+                return Err(TxVerificationError::Degenerate("shield of zero points"));
+            }
+            check_signature(tx, &t.source)?;
+            let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
+            if view.is_rho_used(&t.rho) {
+                return Err(TxVerificationError::Pool(
+                    "rho already used by another note",
+                ));
+            }
+            PreparedStatement::Shield {
+                statement: t.statement(&account.available),
+                output_inputs: t.output_public_inputs().to_field_elements(),
+                keys,
+            }
+        }
+        Transaction::Redeem(t) => {
+            if t.chain != view.chain() {
+                return Err(TxVerificationError::WrongChain);
+            }
+            let keys = pool_keys(view)?;
+            currency(view, &t.currency)?;
+            if t.value == 0 {
+                return Err(TxVerificationError::Degenerate("redeem of zero points"));
+            }
+            let [first, second] = &t.nullifiers;
+            if first == second {
+                return Err(TxVerificationError::Pool("the two nullifiers are equal"));
+            }
+            if view.is_nullifier_spent(first) || view.is_nullifier_spent(second) {
+                return Err(TxVerificationError::Pool("nullifier already spent"));
+            }
+            if view.is_rho_used(&Rho(first.0)) {
+                return Err(TxVerificationError::Pool("change rho already used"));
+            }
+            if !view.is_recent_root(&t.root) {
+                return Err(TxVerificationError::Pool(
+                    "anchor root is not a recent note-tree root",
+                ));
+            }
+            creditable(view, &t.merchant, &t.currency)?;
+            PreparedStatement::Redeem {
+                spend_inputs: t.public_inputs().to_field_elements(),
+                keys,
+            }
         }
     };
     Ok(PreparedTx { tx, statement })

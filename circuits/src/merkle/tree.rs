@@ -74,7 +74,7 @@ impl MerklePath {
 ///
 /// `levels[h]` holds the non-empty nodes at height `h` from the left;
 /// `levels[DEPTH]` holds at most the root.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteTree {
     levels: Vec<Vec<Fr>>,
 }
@@ -171,7 +171,7 @@ impl NoteTree {
 ///
 /// A spend may prove membership against any of them; older roots fall out,
 /// which bounds how stale a wallet may be and how much the verifier keeps.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecentRoots {
     capacity: usize,
     roots: VecDeque<Fr>,

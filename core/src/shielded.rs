@@ -1,0 +1,381 @@
+//! The shielded pool's transactions (spec §13): `Shield` moves a public
+//! amount from a confidential account into a new note; `Redeem` spends notes
+//! and pays a public amount to a merchant's account, revealing only
+//! nullifiers, a change commitment and a recent tree root.
+//!
+//! Note, key and commitment types come from `coalition-circuits`; this module
+//! gives them canonical encodings and defines what each proof's public inputs
+//! are, computed from the transaction by prover and verifier alike.
+
+use ark_bn254::{Bn254, Fr};
+use ark_ec::AffineRepr;
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use coalition_circuits::encryption::EncryptedNote;
+use coalition_circuits::field;
+use coalition_circuits::note::{AssetId, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::output::OutputPublicInputs;
+use coalition_circuits::spend::SpendPublicInputs;
+use merlin::Transcript;
+
+use crate::currency::CurrencyId;
+use crate::elgamal::{Ciphertext, PedersenCommitment};
+use crate::encoding::{Decode, Encode, Reader};
+use crate::errors::DecodeError;
+use crate::keys::{ElGamalPublicKey, LoyaltyId, PublicIdentity, TxSignature};
+use crate::proofs::{EqualityProof, RangeProof};
+use crate::transaction::ChainId;
+use crate::transcript::{labels, TranscriptProtocol};
+
+/// Range-proof shape of `Shield`: the new available balance, 64 bits.
+pub const SHIELD_RANGE: (usize, usize) = (64, 1);
+
+/// The pool asset of a currency: its 8-byte symbol as a big-endian integer.
+pub fn asset_id(currency: &CurrencyId) -> AssetId {
+    AssetId(u64::from_be_bytes(*currency.as_bytes()))
+}
+
+/// The Spend circuit's `merchant` input for a merchant's loyalty ID:
+/// `H_F("coalition/v1/merchant", id)`.
+pub fn merchant_field(id: &LoyaltyId) -> Fr {
+    field::hash_to_field(b"coalition/v1/merchant", &[&id.0])
+}
+
+/// A Groth16 proof over BN254: `A ∈ G1, B ∈ G2, C ∈ G1`, 128 bytes
+/// compressed. Decoding checks every point is on its curve, in the
+/// prime-order subgroup and not the identity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Groth16Proof(pub ark_groth16::Proof<Bn254>);
+
+// Points compare exactly; `Proof` only lacks the marker.
+impl Eq for Groth16Proof {}
+
+impl Groth16Proof {
+    /// Encoded length.
+    pub const LEN: usize = 128;
+}
+
+impl Encode for Groth16Proof {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0
+            .serialize_with_mode(&mut *out, Compress::Yes)
+            .expect("serializing into a Vec cannot fail");
+    }
+}
+
+impl Decode for Groth16Proof {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut bytes = reader.take(Self::LEN, "groth16 proof")?;
+        let proof = ark_groth16::Proof::<Bn254>::deserialize_with_mode(
+            &mut bytes,
+            Compress::Yes,
+            Validate::Yes,
+        )
+        .map_err(|_| DecodeError::Invalid {
+            what: "groth16 proof",
+            reason: "not a valid compressed BN254 proof (curve or subgroup check failed)",
+        })?;
+        if proof.a.is_zero() || proof.b.is_zero() || proof.c.is_zero() {
+            return Err(DecodeError::IdentityPoint {
+                what: "groth16 proof",
+            });
+        }
+        Ok(Groth16Proof(proof))
+    }
+}
+
+macro_rules! field_codec {
+    ($($ty:ty => $what:literal),*) => {$(
+        impl Encode for $ty {
+            fn encode(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_bytes());
+            }
+        }
+
+        impl Decode for $ty {
+            fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                <$ty>::from_bytes(&reader.array($what)?).map_err(|_| DecodeError::Invalid {
+                    what: $what,
+                    reason: "not a canonical BN254 scalar",
+                })
+            }
+        }
+    )*};
+}
+
+field_codec!(
+    NoteCommitment => "note commitment",
+    Nullifier => "nullifier",
+    Rho => "rho",
+    TreeRoot => "tree root"
+);
+
+impl Encode for EncryptedNote {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+}
+
+impl Decode for EncryptedNote {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(EncryptedNote::from_bytes(&reader.array("encrypted note")?))
+    }
+}
+
+/// A note as the ledger stores it: commitment and ciphertext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteOutput {
+    /// The leaf appended to the note tree.
+    pub commitment: NoteCommitment,
+    /// The note encrypted to its recipient.
+    pub encrypted: EncryptedNote,
+}
+
+impl Encode for NoteOutput {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.commitment.encode(out);
+        self.encrypted.encode(out);
+    }
+}
+
+impl Decode for NoteOutput {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(NoteOutput {
+            commitment: NoteCommitment::decode(reader)?,
+            encrypted: EncryptedNote::decode(reader)?,
+        })
+    }
+}
+
+/// The account half of `Shield`: equality of `A − X·G` and `C'`, and a
+/// 64-bit range proof on `C'`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShieldBalanceProof {
+    /// `A − (X·G, 0)` and `C'` hold the same value.
+    pub equality: EqualityProof,
+    /// `C'` opens to a value in `[0, 2^64)`.
+    pub range: RangeProof,
+}
+
+/// What `Shield`'s account proof proves (spec §13.5). With `A = (C_av, D_av)`
+/// the available balance, proves `A − (X·G, 0)` encrypts under the owner's
+/// key the value `C'` commits to, and that value is in `[0, 2^64)`: the
+/// account can afford `X`. The transcript also absorbs the new note's
+/// commitment and `ρ`, so the debit and the note are one statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShieldStatement {
+    /// Ledger.
+    pub chain: ChainId,
+    /// Currency.
+    pub currency: CurrencyId,
+    /// Account nonce.
+    pub nonce: u64,
+    /// The account's loyalty ID.
+    pub source_id: LoyaltyId,
+    /// The owner's ElGamal key.
+    pub source: ElGamalPublicKey,
+    /// The available balance on the ledger.
+    pub source_available: Ciphertext,
+    /// `X`.
+    pub value: u64,
+    /// `C'`.
+    pub new_balance: PedersenCommitment,
+    /// The new note's commitment.
+    pub note_commitment: NoteCommitment,
+    /// The new note's `ρ`.
+    pub rho: Rho,
+    /// The new note's ciphertext.
+    pub encrypted_note: EncryptedNote,
+}
+
+impl ShieldStatement {
+    /// `A − (X·G, 0)`.
+    pub fn new_balance_ciphertext(&self) -> Ciphertext {
+        self.source_available.sub_amount(self.value)
+    }
+
+    /// The transcript with the whole statement absorbed.
+    pub fn transcript(&self) -> Transcript {
+        let mut t = Transcript::new(labels::SHIELD);
+        t.append_message(b"chain", &self.chain.0);
+        t.append_message(b"currency", self.currency.as_bytes());
+        t.append_u64(b"nonce", self.nonce);
+        t.append_message(b"source-id", &self.source_id.0);
+        t.append_public_key(b"source-key", &self.source);
+        t.append_ciphertext(b"source-available", &self.source_available);
+        t.append_u64(b"value", self.value);
+        t.append_commitment(b"new-balance", &self.new_balance);
+        t.append_message(b"note-commitment", &self.note_commitment.to_bytes());
+        t.append_message(b"rho", &self.rho.to_bytes());
+        t.append_message(b"encrypted-note", &self.encrypted_note.to_bytes());
+        t
+    }
+}
+
+/// `Shield` (tag 6): debit `value` from the owner's available balance and
+/// append a note worth `value`, proven well formed by an Output proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShieldTx {
+    /// Ledger.
+    pub chain: ChainId,
+    /// Currency (the note's asset).
+    pub currency: CurrencyId,
+    /// Account nonce.
+    pub nonce: u64,
+    /// The account owner.
+    pub source: PublicIdentity,
+    /// `X`, public.
+    pub value: u64,
+    /// Commitment to the new available balance.
+    pub new_balance: PedersenCommitment,
+    /// The account proof.
+    pub balance_proof: ShieldBalanceProof,
+    /// The new note's `ρ` (must be unused).
+    pub rho: Rho,
+    /// The new note.
+    pub output: NoteOutput,
+    /// The Output proof.
+    pub output_proof: Groth16Proof,
+    /// The owner's signature over everything above.
+    pub signature: TxSignature,
+}
+
+impl ShieldTx {
+    /// The account statement given the ledger's available balance.
+    pub fn statement(&self, source_available: &Ciphertext) -> ShieldStatement {
+        ShieldStatement {
+            chain: self.chain,
+            currency: self.currency,
+            nonce: self.nonce,
+            source_id: self.source.loyalty_id(),
+            source: self.source.encryption,
+            source_available: *source_available,
+            value: self.value,
+            new_balance: self.new_balance,
+            note_commitment: self.output.commitment,
+            rho: self.rho,
+            encrypted_note: self.output.encrypted.clone(),
+        }
+    }
+
+    /// The Output proof's public inputs.
+    pub fn output_public_inputs(&self) -> OutputPublicInputs {
+        OutputPublicInputs {
+            commitment: self.output.commitment,
+            asset: asset_id(&self.currency),
+            value: self.value,
+            rho: self.rho,
+        }
+    }
+
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
+        self.chain.encode(out);
+        self.currency.encode(out);
+        out.extend_from_slice(&self.nonce.to_le_bytes());
+        self.source.encode(out);
+        out.extend_from_slice(&self.value.to_le_bytes());
+        self.new_balance.encode(out);
+        self.balance_proof.equality.encode(out);
+        self.balance_proof.range.encode(out);
+        self.rho.encode(out);
+        self.output.encode(out);
+        self.output_proof.encode(out);
+    }
+
+    pub(crate) fn decode_body(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ShieldTx {
+            chain: ChainId::decode(reader)?,
+            currency: CurrencyId::decode(reader)?,
+            nonce: reader.u64("nonce")?,
+            source: PublicIdentity::decode(reader)?,
+            value: reader.u64("value")?,
+            new_balance: PedersenCommitment::decode(reader)?,
+            balance_proof: ShieldBalanceProof {
+                equality: EqualityProof::decode(reader)?,
+                range: RangeProof::read(reader, SHIELD_RANGE.0, SHIELD_RANGE.1)?,
+            },
+            rho: Rho::decode(reader)?,
+            output: NoteOutput::decode(reader)?,
+            output_proof: Groth16Proof::decode(reader)?,
+            signature: TxSignature::decode(reader)?,
+        })
+    }
+}
+
+/// `Redeem` (tag 7): spend up to two notes of `currency`, keep a change note,
+/// pay `value` into the merchant's pending balance. Carries no signature and
+/// no account: the Spend proof is the authorization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedeemTx {
+    /// Ledger.
+    pub chain: ChainId,
+    /// Currency (the notes' asset).
+    pub currency: CurrencyId,
+    /// The merchant paid.
+    pub merchant: PublicIdentity,
+    /// `X`, public.
+    pub value: u64,
+    /// The note-tree root the inputs are proven under (must be recent).
+    pub root: TreeRoot,
+    /// Nullifiers of the two inputs.
+    pub nullifiers: [Nullifier; 2],
+    /// The change note.
+    pub change: NoteOutput,
+    /// The Spend proof.
+    pub proof: Groth16Proof,
+}
+
+impl RedeemTx {
+    /// Everything but the proof, in encoding order: what `binding` hashes
+    /// and what the transaction ID is computed from.
+    pub fn encode_unproven(&self, out: &mut Vec<u8>) {
+        self.chain.encode(out);
+        self.currency.encode(out);
+        self.merchant.encode(out);
+        out.extend_from_slice(&self.value.to_le_bytes());
+        self.root.encode(out);
+        self.nullifiers[0].encode(out);
+        self.nullifiers[1].encode(out);
+        self.change.encode(out);
+    }
+
+    /// `binding = H_F("coalition/v1/redeem-binding", version ‖ tag ‖
+    /// everything but the proof)`: ties the proof to this exact transaction
+    /// (its chain, change ciphertext, merchant key…), so it cannot be reused
+    /// in another.
+    pub fn binding(&self) -> Fr {
+        let mut body = vec![crate::transaction::TX_VERSION, 7];
+        self.encode_unproven(&mut body);
+        field::hash_to_field(b"coalition/v1/redeem-binding", &[&body])
+    }
+
+    /// The Spend proof's public inputs.
+    pub fn public_inputs(&self) -> SpendPublicInputs {
+        SpendPublicInputs {
+            root: self.root,
+            nullifiers: self.nullifiers,
+            change_commitment: self.change.commitment,
+            asset: asset_id(&self.currency),
+            value: self.value,
+            merchant: merchant_field(&self.merchant.loyalty_id()),
+            binding: self.binding(),
+        }
+    }
+
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
+        self.encode_unproven(out);
+        self.proof.encode(out);
+    }
+
+    pub(crate) fn decode_body(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(RedeemTx {
+            chain: ChainId::decode(reader)?,
+            currency: CurrencyId::decode(reader)?,
+            merchant: PublicIdentity::decode(reader)?,
+            value: reader.u64("value")?,
+            root: TreeRoot::decode(reader)?,
+            nullifiers: [Nullifier::decode(reader)?, Nullifier::decode(reader)?],
+            change: NoteOutput::decode(reader)?,
+            proof: Groth16Proof::decode(reader)?,
+        })
+    }
+}

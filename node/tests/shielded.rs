@@ -1,0 +1,524 @@
+//! The shielded pool end to end: issue → shield → redeem at a merchant →
+//! the merchant's pending balance grows by X → the note cannot be redeemed
+//! again; plus the transaction-level rejections and the unlinkability check.
+
+use std::sync::{Arc, OnceLock};
+
+use coalition_circuits::keys::SpendingKey;
+use coalition_circuits::note::{Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::spend::SpendInput;
+use coalition_core::account::AccountState;
+use coalition_core::currency::{CurrencyId, CurrencyPolicy};
+use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::keys::{IdentityKeys, Seed};
+use coalition_core::transaction::{ChainId, Transaction};
+use coalition_node::ledger::{AccountLedger, LedgerError};
+use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::shielded::{redeem, shield};
+use coalition_prover::transactions::{self, SpendingAccount};
+use coalition_prover::ProofError;
+use coalition_verifier::transactions::LedgerView;
+use coalition_verifier::{TxVerificationError, VerificationError};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn keys() -> &'static ShieldedProvingKeys {
+    static KEYS: OnceLock<ShieldedProvingKeys> = OnceLock::new();
+    KEYS.get_or_init(|| ShieldedProvingKeys::insecure_dev(&default_params_dir()).unwrap())
+}
+
+struct World {
+    rng: ChaCha20Rng,
+    ledger: AccountLedger,
+    airline: IdentityKeys,
+    merchant: IdentityKeys,
+    customer: IdentityKeys,
+    customer_seed: Seed,
+    miles: CurrencyPolicy,
+}
+
+impl World {
+    /// A coalition where the customer holds 1000 available MILES.
+    fn new(seed: u64) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let airline = IdentityKeys::random(&mut rng);
+        let merchant = IdentityKeys::random(&mut rng);
+        let customer_seed = Seed::random(&mut rng);
+        let customer = IdentityKeys::from_seed(&customer_seed);
+        let miles = CurrencyPolicy {
+            id: CurrencyId::new("MILES").unwrap(),
+            issuer: *airline.public(),
+            auditor: None,
+        };
+        let pool_keys = Arc::new(keys().verifying_keys());
+        let mut ledger = AccountLedger::with_shielded_pool(ChainId([3; 32]), pool_keys);
+        ledger.register_currency(miles.clone()).unwrap();
+        let mut world = World {
+            rng,
+            ledger,
+            airline,
+            merchant,
+            customer,
+            customer_seed,
+            miles,
+        };
+        let issue = transactions::issue(
+            world.ledger.chain(),
+            &world.miles,
+            &world.airline,
+            0,
+            world.customer.public(),
+            1000,
+            &mut world.rng,
+        )
+        .unwrap();
+        world.ledger.apply(&issue).unwrap();
+        let apply = transactions::apply_pending(
+            world.ledger.chain(),
+            world.miles.id,
+            &world.customer,
+            &world.account(),
+        )
+        .unwrap();
+        world.ledger.apply(&apply).unwrap();
+        world
+    }
+
+    fn sk(&self) -> SpendingKey {
+        self.customer_seed.shielded_spending_key()
+    }
+
+    fn account(&self) -> AccountState {
+        self.ledger
+            .account(&self.customer.loyalty_id(), &self.miles.id)
+            .cloned()
+            .unwrap_or_else(|| AccountState::new(*self.customer.public()))
+    }
+
+    fn shield(&mut self, value: u64, balance: u64) -> (Transaction, Note) {
+        let account = self.account();
+        let address = self.sk().address();
+        let built = shield(
+            self.ledger.chain(),
+            self.miles.id,
+            &self.customer,
+            &SpendingAccount {
+                state: &account,
+                balance,
+            },
+            value,
+            &address,
+            &keys().output,
+            &mut self.rng,
+        )
+        .unwrap();
+        (built.tx, built.note)
+    }
+
+    /// The wallet's scan: every note in the pool it can decrypt, with paths.
+    fn scan(&self) -> Vec<SpendInput> {
+        let sk = self.sk();
+        let (ivk, address) = (sk.incoming_viewing_key(), sk.address());
+        let pool = self.ledger.pool().unwrap();
+        pool.notes()
+            .iter()
+            .enumerate()
+            .filter_map(|(position, out)| {
+                let note = out.encrypted.decrypt(&ivk, &address, &out.commitment)?;
+                (!pool.is_spent(&note.nullifier(&sk.nullifier_key()))).then(|| SpendInput {
+                    note,
+                    path: pool.tree().path(position as u64).unwrap(),
+                })
+            })
+            .collect()
+    }
+
+    fn redeem(
+        &mut self,
+        inputs: &[SpendInput],
+        value: u64,
+    ) -> Result<(Transaction, Note), ProofError> {
+        let root = self.ledger.pool().unwrap().latest_root();
+        let sk = self.sk();
+        redeem(
+            self.ledger.chain(),
+            self.miles.id,
+            &sk,
+            inputs,
+            root,
+            self.merchant.public(),
+            value,
+            &keys().spend,
+            &mut self.rng,
+        )
+        .map(|r| (r.tx, r.change))
+    }
+
+    fn merchant_pending(&self) -> AccountState {
+        self.ledger
+            .account(&self.merchant.loyalty_id(), &self.miles.id)
+            .cloned()
+            .unwrap()
+    }
+}
+
+fn rejected_with(result: Result<(), LedgerError>) -> TxVerificationError {
+    match result {
+        Err(LedgerError::Rejected { error, .. }) => error,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn issue_shield_redeem_and_no_double_redeem() {
+    let mut w = World::new(1);
+    let (shield_tx, note) = w.shield(600, 1000);
+    w.ledger.apply(&shield_tx).unwrap();
+    assert!(w
+        .account()
+        .available
+        .decrypts_to(w.customer.elgamal_secret(), 400));
+    let found = w.scan();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].note, note);
+
+    let (redeem_tx, change) = w.redeem(&found, 250).unwrap();
+    // Round-trips through the wire format.
+    let decoded: Transaction = decode_exact(&redeem_tx.to_bytes()).unwrap();
+    assert_eq!(decoded, redeem_tx);
+    w.ledger.apply(&decoded).unwrap();
+    let merchant = w.merchant_pending();
+    assert_eq!(merchant.pending_credits, 1);
+    assert!(merchant
+        .pending
+        .decrypts_to(w.merchant.elgamal_secret(), 250));
+    assert_eq!(change.value, 350);
+
+    // The same transaction again: its nullifier is spent.
+    assert_eq!(
+        rejected_with(w.ledger.apply(&redeem_tx)),
+        TxVerificationError::Pool("nullifier already spent")
+    );
+    // A fresh proof spending the same note under the current root (a
+    // wallet that forgot it was spent).
+    let stale = SpendInput {
+        note: found[0].note.clone(),
+        path: w.ledger.pool().unwrap().tree().path(0).unwrap(),
+    };
+    let (again, _) = w.redeem(&[stale], 100).unwrap();
+    assert_eq!(
+        rejected_with(w.ledger.apply(&again)),
+        TxVerificationError::Pool("nullifier already spent")
+    );
+    // The wallet now sees only the change, and can spend it alone.
+    let change_found = w.scan();
+    assert_eq!(change_found.len(), 1);
+    assert_eq!(change_found[0].note, change);
+    let (spend_change, last) = w.redeem(&change_found, 350).unwrap();
+    w.ledger.apply(&spend_change).unwrap();
+    assert_eq!(last.value, 0);
+    let merchant = w.merchant_pending();
+    assert_eq!(merchant.pending_credits, 2);
+    assert!(merchant
+        .pending
+        .decrypts_to(w.merchant.elgamal_secret(), 600));
+}
+
+#[test]
+fn two_note_redeem_in_one_block_and_double_spend_inside_a_block() {
+    let mut w = World::new(2);
+    let (s1, _) = w.shield(300, 1000);
+    w.ledger.apply(&s1).unwrap();
+    let (s2, _) = w.shield(200, 700);
+    w.ledger.apply(&s2).unwrap();
+    let notes = w.scan();
+    assert_eq!(notes.len(), 2);
+    let (both, change) = w.redeem(&notes, 450).unwrap();
+    assert_eq!(change.value, 50);
+    // Two Redeems of the same note in one block: the second is refused and
+    // the block leaves the ledger untouched.
+    let (dup, _) = w.redeem(&notes[..1], 10).unwrap();
+    let before = w.ledger.clone();
+    let err = w.ledger.apply_block(&[both.clone(), dup]);
+    assert!(matches!(err, Err(LedgerError::Rejected { index: 1, .. })));
+    assert_eq!(w.ledger, before);
+    w.ledger.apply(&both).unwrap();
+    assert!(w
+        .merchant_pending()
+        .pending
+        .decrypts_to(w.merchant.elgamal_secret(), 450));
+}
+
+#[test]
+fn prover_refuses_what_cannot_verify() {
+    let mut w = World::new(3);
+    let (s, _) = w.shield(100, 1000);
+    w.ledger.apply(&s).unwrap();
+    let notes = w.scan();
+    assert!(matches!(
+        w.redeem(&notes, 101),
+        Err(ProofError::InsufficientBalance)
+    ));
+    assert!(matches!(
+        w.redeem(&notes, 0),
+        Err(ProofError::AmountOutOfRange(_))
+    ));
+    let mut wrong_path = notes.clone();
+    wrong_path[0].path.siblings[5] = coalition_circuits::Fr::from(5u64);
+    assert!(matches!(
+        w.redeem(&wrong_path, 10),
+        Err(ProofError::NotInTree)
+    ));
+    // Someone else's key cannot spend the note.
+    let thief = SpendingKey::from_seed(&[9; 32]);
+    let root = w.ledger.pool().unwrap().latest_root();
+    let stolen = redeem(
+        w.ledger.chain(),
+        w.miles.id,
+        &thief,
+        &notes,
+        root,
+        w.merchant.public(),
+        10,
+        &keys().spend,
+        &mut w.rng,
+    );
+    assert!(matches!(stolen, Err(ProofError::NoteNotSpendable(_))));
+    // Shielding more than the balance.
+    let account = w.account();
+    let over = shield(
+        w.ledger.chain(),
+        w.miles.id,
+        &w.customer,
+        &SpendingAccount {
+            state: &account,
+            balance: 900,
+        },
+        901,
+        &w.sk().address(),
+        &keys().output,
+        &mut w.rng,
+    );
+    assert!(matches!(over, Err(ProofError::InsufficientBalance)));
+}
+
+fn redeem_parts(tx: &Transaction) -> coalition_core::shielded::RedeemTx {
+    match tx {
+        Transaction::Redeem(r) => r.clone(),
+        _ => unreachable!(),
+    }
+}
+
+fn shield_parts(tx: &Transaction) -> coalition_core::shielded::ShieldTx {
+    match tx {
+        Transaction::Shield(s) => s.clone(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn ledger_rejects_every_mutated_redeem_field() {
+    let mut w = World::new(4);
+    let (s, _) = w.shield(500, 1000);
+    w.ledger.apply(&s).unwrap();
+    let notes = w.scan();
+    let (tx, _) = w.redeem(&notes, 200).unwrap();
+    let honest = redeem_parts(&tx);
+    let other_merchant = IdentityKeys::random(&mut w.rng);
+    let bump = |f: &mut coalition_circuits::Fr| *f += coalition_circuits::Fr::from(1u64);
+    type Mutation = Box<dyn Fn(&mut coalition_core::shielded::RedeemTx)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("value", Box::new(|t| t.value += 1)),
+        (
+            "merchant",
+            Box::new(move |t| t.merchant = *other_merchant.public()),
+        ),
+        (
+            "nullifier 1",
+            Box::new(move |t| bump(&mut t.nullifiers[0].0)),
+        ),
+        (
+            "nullifier 2",
+            Box::new(move |t| bump(&mut t.nullifiers[1].0)),
+        ),
+        (
+            "change cm",
+            Box::new(move |t| bump(&mut t.change.commitment.0)),
+        ),
+        (
+            "change ciphertext",
+            Box::new(|t| t.change.encrypted.ciphertext[0] ^= 1),
+        ),
+        ("change epk", Box::new(|t| t.change.encrypted.epk[0] ^= 1)),
+    ];
+    for (name, mutate) in mutations {
+        let mut bad = honest.clone();
+        mutate(&mut bad);
+        let error = rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad)));
+        assert_eq!(
+            error,
+            TxVerificationError::Proof(VerificationError::Groth16),
+            "mutated {name}"
+        );
+    }
+    // Root: an unknown root is refused before the proof.
+    let mut bad = honest.clone();
+    bump(&mut bad.root.0);
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
+        TxVerificationError::Pool("anchor root is not a recent note-tree root")
+    );
+    // Another chain.
+    let mut bad = honest.clone();
+    bad.chain = ChainId([4; 32]);
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
+        TxVerificationError::WrongChain
+    );
+    // Equal nullifiers.
+    let mut bad = honest.clone();
+    bad.nullifiers[1] = bad.nullifiers[0];
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
+        TxVerificationError::Pool("the two nullifiers are equal")
+    );
+    // The Shield's Output proof in place of the Spend proof.
+    let mut bad = honest.clone();
+    bad.proof = shield_parts(&s).output_proof;
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
+        TxVerificationError::Proof(VerificationError::Groth16)
+    );
+    // The honest one still goes through.
+    w.ledger.apply(&tx).unwrap();
+}
+
+#[test]
+fn ledger_rejects_mutated_shields_and_reused_rho() {
+    let mut w = World::new(5);
+    let (tx, _) = w.shield(300, 1000);
+    let honest = shield_parts(&tx);
+    let resign = |s: coalition_core::shielded::ShieldTx, w: &World| {
+        let mut t = Transaction::Shield(s);
+        t.set_signature(w.customer.sign(&t.signing_message()));
+        t
+    };
+    type Mutation = Box<dyn Fn(&mut coalition_core::shielded::ShieldTx)>;
+    // Each mutation breaks the account proof's transcript (and, for all but
+    // the signature, the Output proof): refused as a proof failure.
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("value up", Box::new(|t| t.value += 1)),
+        ("value down", Box::new(|t| t.value -= 1)),
+        (
+            "note commitment",
+            Box::new(|t| {
+                t.output.commitment =
+                    NoteCommitment(t.output.commitment.0 + coalition_circuits::Fr::from(1u64))
+            }),
+        ),
+        (
+            "rho",
+            Box::new(|t| t.rho = Rho(t.rho.0 + coalition_circuits::Fr::from(1u64))),
+        ),
+        (
+            "note ciphertext",
+            Box::new(|t| t.output.encrypted.ciphertext[3] ^= 1),
+        ),
+    ];
+    for (name, mutate) in mutations {
+        let mut bad = honest.clone();
+        mutate(&mut bad);
+        let error = rejected_with(w.ledger.clone().apply(&resign(bad, &w)));
+        assert!(
+            matches!(error, TxVerificationError::Proof(_)),
+            "mutated {name}: {error:?}"
+        );
+    }
+    // The Output proof alone: a well-formed account proof for another note
+    // does not rescue a wrong Output proof.
+    let (other, _) = w.shield(300, 1000);
+    let mut swapped = honest.clone();
+    swapped.output_proof = shield_parts(&other).output_proof;
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&resign(swapped, &w))),
+        TxVerificationError::Proof(VerificationError::Groth16)
+    );
+    // Unsigned change: signature fails.
+    let mut bad = honest.clone();
+    bad.value += 1;
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Shield(bad))),
+        TxVerificationError::Signature
+    );
+    w.ledger.apply(&tx).unwrap();
+    // A second Shield reusing the first one's ρ is refused.
+    let (tx2, _) = w.shield(100, 700);
+    let mut reuse = shield_parts(&tx2);
+    reuse.rho = honest.rho;
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&resign(reuse, &w))),
+        TxVerificationError::Pool("rho already used by another note")
+    );
+}
+
+#[test]
+fn redeem_bytes_reveal_nothing_about_the_customer() {
+    let mut w = World::new(6);
+    let (s, note) = w.shield(400, 1000);
+    w.ledger.apply(&s).unwrap();
+    let notes = w.scan();
+    let (tx, _) = w.redeem(&notes, 150).unwrap();
+    let bytes = tx.to_bytes();
+    let sk = w.sk();
+    let address = sk.address();
+    let fvk = sk.full_viewing_key();
+    let customer = w.customer.public();
+    let position = notes[0].path.position;
+    let secrets: Vec<(&str, Vec<u8>)> = vec![
+        ("loyalty id", w.customer.loyalty_id().0.to_vec()),
+        ("signing key", customer.signing.to_bytes().to_vec()),
+        (
+            "elgamal key",
+            customer
+                .encryption
+                .as_point()
+                .compress()
+                .to_bytes()
+                .to_vec(),
+        ),
+        ("address owner", address.to_bytes()[..32].to_vec()),
+        ("transmission key", address.transmission_key.to_vec()),
+        (
+            "ak",
+            coalition_circuits::field::to_bytes(&fvk.ak.0).to_vec(),
+        ),
+        (
+            "spent note commitment",
+            note.commitment().to_bytes().to_vec(),
+        ),
+        ("spent note rho", note.rho.to_bytes().to_vec()),
+        (
+            "spent note rcm",
+            coalition_circuits::field::to_bytes(&note.rcm).to_vec(),
+        ),
+        ("shield tx id", s.id().0.to_vec()),
+        ("shield epk", shield_parts(&s).output.encrypted.epk.to_vec()),
+        ("tree position", position.to_le_bytes().to_vec()),
+    ];
+    for (name, secret) in secrets {
+        // Any 8-byte window of the value appearing in the Redeem would be a link.
+        for window in secret.windows(8) {
+            if window.iter().all(|b| *b == 0) {
+                continue;
+            }
+            assert!(
+                !bytes.windows(8).any(|w| w == window),
+                "Redeem bytes contain part of the {name}"
+            );
+        }
+    }
+    // What it does reveal: the merchant, the value, the root, nullifiers.
+    let r = redeem_parts(&tx);
+    assert_eq!(r.root, TreeRoot(w.ledger.pool().unwrap().latest_root().0));
+    assert_ne!(r.nullifiers[0], Nullifier(note.commitment().0));
+}

@@ -1,0 +1,194 @@
+//! `Shield` and `Redeem` builders (spec §13.5–§13.6).
+
+use ark_bn254::Bn254;
+use ark_groth16::ProvingKey;
+use coalition_circuits::encryption::EncryptedNote;
+use coalition_circuits::keys::{ShieldedAddress, SpendingKey};
+use coalition_circuits::note::{Note, Rho, TreeRoot};
+use coalition_circuits::output::OutputCircuit;
+use coalition_circuits::spend::{dummy_input, SpendCircuit, SpendInput, SpendWitness};
+use coalition_core::currency::CurrencyId;
+use coalition_core::elgamal::{PedersenCommitment, PedersenOpening};
+use coalition_core::keys::{IdentityKeys, PublicIdentity};
+use coalition_core::shielded::{
+    asset_id, Groth16Proof, NoteOutput, RedeemTx, ShieldBalanceProof, ShieldTx, SHIELD_RANGE,
+};
+use coalition_core::transaction::{ChainId, Transaction};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::errors::ProofError;
+use crate::groth16::prove;
+use crate::range::prove_range;
+use crate::sigma::prove_equality;
+use crate::transactions::{debit_balance, placeholder_signature, sign, SpendingAccount};
+
+/// A built `Shield` and the note it creates (for the recipient's wallet).
+#[derive(Debug, Clone)]
+pub struct Shielded {
+    /// The signed transaction.
+    pub tx: Transaction,
+    /// The new note.
+    pub note: Note,
+}
+
+/// Builds a `Shield` of `value` from the owner's account in `currency` to a
+/// note for `recipient` (usually the owner's own shielded address).
+#[allow(clippy::too_many_arguments)]
+pub fn shield<R: RngCore + CryptoRng>(
+    chain: ChainId,
+    currency: CurrencyId,
+    owner: &IdentityKeys,
+    account: &SpendingAccount<'_>,
+    value: u64,
+    recipient: &ShieldedAddress,
+    output_key: &ProvingKey<Bn254>,
+    rng: &mut R,
+) -> Result<Shielded, ProofError> {
+    if value == 0 {
+        return Err(ProofError::AmountOutOfRange(
+            "a Shield moves at least 1 point",
+        ));
+    }
+    let new_balance = debit_balance(owner, account, value)?;
+    let note = Note::new(
+        asset_id(&currency),
+        value,
+        *recipient,
+        Rho::random(rng),
+        rng,
+    );
+    let output = NoteOutput {
+        commitment: note.commitment(),
+        encrypted: EncryptedNote::encrypt(&note, rng)?,
+    };
+    let opening = PedersenOpening::random(rng);
+    let output_proof = prove("output", output_key, OutputCircuit::for_note(&note), rng)?;
+    let mut tx = ShieldTx {
+        chain,
+        currency,
+        nonce: account.state.nonce,
+        source: *owner.public(),
+        value,
+        new_balance: PedersenCommitment::new(new_balance, &opening),
+        balance_proof: ShieldBalanceProof {
+            equality: crate::transactions::dummy_equality(),
+            range: crate::transactions::dummy_range(SHIELD_RANGE),
+        },
+        rho: note.rho,
+        output,
+        output_proof,
+        signature: placeholder_signature(),
+    };
+    let statement = tx.statement(&account.state.available);
+    let mut transcript = statement.transcript();
+    tx.balance_proof.equality = prove_equality(
+        &mut transcript,
+        &owner.public().encryption,
+        owner.elgamal_secret(),
+        &statement.new_balance_ciphertext(),
+        new_balance,
+        &opening,
+        rng,
+    );
+    tx.balance_proof.range = prove_range(
+        &mut transcript,
+        &[new_balance],
+        &[Some(&opening)],
+        SHIELD_RANGE.0,
+        rng,
+    )?;
+    Ok(Shielded {
+        tx: sign(owner, Transaction::Shield(tx)),
+        note,
+    })
+}
+
+/// A built `Redeem` and the change note it creates.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    /// The transaction (unsigned by design).
+    pub tx: Transaction,
+    /// The change note, owned by the spender.
+    pub change: Note,
+}
+
+/// Builds a `Redeem` paying `value` of `currency` to `merchant` from one or
+/// two notes of the spender, proven under `root`.
+#[allow(clippy::too_many_arguments)]
+pub fn redeem<R: RngCore + CryptoRng>(
+    chain: ChainId,
+    currency: CurrencyId,
+    spending_key: &SpendingKey,
+    notes: &[SpendInput],
+    root: TreeRoot,
+    merchant: &PublicIdentity,
+    value: u64,
+    spend_key: &ProvingKey<Bn254>,
+    rng: &mut R,
+) -> Result<Redeemed, ProofError> {
+    if value == 0 {
+        return Err(ProofError::AmountOutOfRange(
+            "a Redeem pays at least 1 point",
+        ));
+    }
+    if notes.is_empty() || notes.len() > 2 {
+        return Err(ProofError::NoteNotSpendable(
+            "a Redeem spends one or two notes",
+        ));
+    }
+    let asset = asset_id(&currency);
+    let address = spending_key.address();
+    let mut total: u128 = 0;
+    for input in notes {
+        if input.note.asset != asset {
+            return Err(ProofError::NoteNotSpendable("note has another asset"));
+        }
+        if input.note.address.owner != address.owner {
+            return Err(ProofError::NoteNotSpendable(
+                "note is not owned by this key",
+            ));
+        }
+        if input.path.root(input.note.commitment().0) != root.0 {
+            return Err(ProofError::NotInTree);
+        }
+        total += u128::from(input.note.value);
+    }
+    let change_value = total
+        .checked_sub(u128::from(value))
+        .ok_or(ProofError::InsufficientBalance)?;
+    let change_value = u64::try_from(change_value)
+        .map_err(|_| ProofError::AmountOutOfRange("change would exceed 2^64 - 1; pay more"))?;
+
+    let second = match notes.get(1) {
+        Some(input) => input.clone(),
+        None => dummy_input(asset, address, rng),
+    };
+    let nk = spending_key.nullifier_key();
+    let first_nullifier = notes[0].note.nullifier(&nk);
+    let change = Note::new(asset, change_value, address, Rho(first_nullifier.0), rng);
+    let witness = SpendWitness {
+        ask: spending_key.authorization_secret(),
+        nk: nk.clone(),
+        inputs: [notes[0].clone(), second],
+        change: change.clone(),
+    };
+    let mut tx = RedeemTx {
+        chain,
+        currency,
+        merchant: *merchant,
+        value,
+        root,
+        nullifiers: [first_nullifier, witness.inputs[1].note.nullifier(&nk)],
+        change: NoteOutput {
+            commitment: change.commitment(),
+            encrypted: EncryptedNote::encrypt(&change, rng)?,
+        },
+        proof: Groth16Proof(Default::default()),
+    };
+    let public = tx.public_inputs();
+    tx.proof = prove("spend", spend_key, SpendCircuit::new(public, &witness), rng)?;
+    Ok(Redeemed {
+        tx: Transaction::Redeem(tx),
+        change,
+    })
+}
