@@ -1,14 +1,17 @@
 //! `coalition`: the command-line entry point.
 //!
 //! `coalition demo` plays a small coalition on the confidential-account layer
-//! with real proofs and real verification. The node, wallet, partner, audit,
-//! prover and params subcommands arrive with their issues (see README).
+//! and the shielded pool with real proofs and real verification. The node,
+//! wallet, partner, audit, prover and params subcommands arrive with their
+//! issues (see README).
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use coalition_circuits::spend::SpendInput;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::discrete_log::DecryptionTable;
@@ -16,6 +19,8 @@ use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::ledger::AccountLedger;
+use coalition_params::{default_params_dir, ShieldedProvingKeys, ShieldedVerifyingKeys};
+use coalition_prover::shielded::{redeem, shield};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_verifier::transactions::LedgerView;
 use rand_core::OsRng;
@@ -33,7 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play a whole coalition with real proofs: issue, transfer, redeem, exchange, burn, audit.
+    /// Play a whole coalition with real proofs: issue, transfer, redeem, exchange,
+    /// shielded redemption, burn, audit.
     Demo,
 }
 
@@ -146,7 +152,19 @@ fn demo() -> Result<()> {
         auditor: Some(auditor.id().encryption),
     };
     let miles_to_hpts = ExchangeRate::new(3, 2)?;
-    let mut ledger = AccountLedger::new(ChainId([0xC0; 32]));
+    let params_dir = default_params_dir();
+    let keys_started = Instant::now();
+    let pool_keys = ShieldedProvingKeys::insecure_dev(&params_dir)
+        .with_context(|| format!("shielded-pool dev keys in {}", params_dir.display()))?;
+    println!(
+        "Shielded-pool Groth16 keys: INSECURE deterministic dev setup, cached in {} ({:.1} s)",
+        params_dir.display(),
+        keys_started.elapsed().as_secs_f64()
+    );
+    let mut ledger = AccountLedger::with_shielded_pool(
+        ChainId([0xC0; 32]),
+        Arc::new(pool_keys.verifying_keys()),
+    );
     ledger.register_currency(miles.clone())?;
     ledger.register_currency(hpts.clone())?;
     ledger.set_exchange_rate(miles.id, hpts.id, miles_to_hpts)?;
@@ -276,6 +294,77 @@ fn demo() -> Result<()> {
         tx,
     )?;
 
+    println!("\nRedeeming privately (shielded pool: Poseidon notes, Groth16 on BN254):");
+    let state = d.account(&bob, &miles.id);
+    let balance = d.balance(&bob, &miles.id)?.0;
+    let bob_seed = Seed::random(&mut OsRng);
+    // Bob's wallet: a fresh seed for this demo; its shielded key and address.
+    let bob_shielded = bob_seed.shielded_spending_key();
+    let bob_address = bob_shielded.address();
+    let proving = Instant::now();
+    let shielded = shield(
+        chain,
+        miles.id,
+        &bob.keys,
+        &SpendingAccount {
+            state: &state,
+            balance,
+        },
+        1_000,
+        &bob_address,
+        &pool_keys.output,
+        rng,
+    )?;
+    let prove_ms = proving.elapsed().as_secs_f64() * 1e3;
+    d.submit(
+        "bob",
+        format!("shields 1000 MILES into a note (proved in {prove_ms:.0} ms)"),
+        shielded.tx,
+    )?;
+    // The wallet finds its note by trial decryption, as if restored from its seed.
+    let pool = d.ledger.pool().context("pool enabled")?;
+    let ivk = bob_shielded.incoming_viewing_key();
+    let mut mine = Vec::new();
+    for (position, note) in pool.notes().iter().enumerate() {
+        if let Some(found) = note.encrypted.decrypt(&ivk, &bob_address, &note.commitment) {
+            mine.push(SpendInput {
+                note: found,
+                path: pool.tree().path(position as u64)?,
+            });
+        }
+    }
+    let root = pool.latest_root();
+    let proving = Instant::now();
+    let redeemed = redeem(
+        chain,
+        miles.id,
+        &bob_shielded,
+        &mine,
+        root,
+        grocer.id(),
+        700,
+        &pool_keys.spend,
+        rng,
+    )?;
+    let prove_ms = proving.elapsed().as_secs_f64() * 1e3;
+    let redeem_bytes = redeemed.tx.to_bytes();
+    let names_bob = redeem_bytes
+        .windows(32)
+        .any(|w| w == bob.keys.loyalty_id().0 || w == bob.id().signing.to_bytes());
+    d.submit(
+        "(pool)",
+        format!("pays 700 MILES to the grocer (proved in {prove_ms:.0} ms)"),
+        redeemed.tx.clone(),
+    )?;
+    println!(
+        "  the Redeem names the grocer and 700 MILES, not bob (bob's ID in its bytes: {names_bob}); change note {} MILES",
+        redeemed.change.value
+    );
+    match d.ledger.clone().apply(&redeemed.tx) {
+        Err(e) => println!("  {:<9} the same Redeem again: refused ({e})", "(pool)"),
+        Ok(()) => bail!("a note was redeemed twice"),
+    }
+
     println!(
         "\nSettling (Burn: merchant returns points; amount readable by issuer and auditor only):"
     );
@@ -308,22 +397,35 @@ fn demo() -> Result<()> {
     )?;
     println!("  airline decrypts the burn with its own key: the grocer's claim is {claim} MILES");
 
-    println!("\nAudit: replaying {} transactions from genesis, re-verifying every signature and proof in one batch...", d.log.len());
+    println!("\nAudit: replaying {} blocks from genesis with the verifying keys alone, re-verifying every signature and proof...", d.log.len());
     let audit_started = Instant::now();
-    let mut replay = AccountLedger::new(chain);
+    // The auditor needs only the verifying keys, not the proving keys.
+    let verifying_keys = ShieldedVerifyingKeys::insecure_dev(&params_dir)?;
+    let mut replay = AccountLedger::with_shielded_pool(chain, Arc::new(verifying_keys));
     replay.register_currency(miles.clone())?;
     replay.register_currency(hpts.clone())?;
     replay.set_exchange_rate(miles.id, hpts.id, miles_to_hpts)?;
-    replay
-        .apply_block(&d.log)
-        .context("audit: the ledger does not replay")?;
+    // Block by block as committed: a Redeem is proven against the note-tree
+    // root of an earlier block.
+    for (height, tx) in d.log.iter().enumerate() {
+        replay
+            .apply(tx)
+            .with_context(|| format!("audit: block {height} does not replay"))?;
+    }
     if replay != d.ledger {
         bail!("audit: replayed state differs from the node's");
     }
-    // MILES in (Issue) and out (Burn, Exchange from MILES), read with the auditor key.
+    // MILES in (Issue) and out (Burn, Exchange from MILES), read with the auditor key;
+    // MILES inside the shielded pool are public at its boundary.
     let mut issued = 0u64;
     let mut burned = 0u64;
+    let mut in_pool = 0u64;
     for tx in &d.log {
+        match tx {
+            Transaction::Shield(t) if t.currency == miles.id => in_pool += t.value,
+            Transaction::Redeem(t) if t.currency == miles.id => in_pool -= t.value,
+            _ => {}
+        }
         let (amount, total) = match tx {
             Transaction::Issue(t) if t.currency == miles.id => (&t.amount, &mut issued),
             Transaction::Burn(t) if t.currency == miles.id => (&t.amount, &mut burned),
@@ -335,13 +437,13 @@ fn demo() -> Result<()> {
             .context("auditor handle")?
             .decrypt(auditor.keys.elgamal_secret(), &d.table)?;
     }
-    let mut outstanding = 0u64;
+    let mut outstanding = in_pool;
     for p in [&alice, &bob, &grocer, &hotel] {
         let (a, b) = d.balance(p, &miles.id)?;
         outstanding += a + b;
     }
     println!(
-        "  all proofs verify; state identical; MILES issued {issued} - retired {burned} = {} = {} outstanding ({:.0} ms)",
+        "  all proofs verify; state identical; MILES issued {issued} - retired {burned} = {} = {} outstanding, {in_pool} of them in the pool ({:.0} ms)",
         issued - burned,
         outstanding,
         audit_started.elapsed().as_secs_f64() * 1e3
@@ -360,6 +462,6 @@ fn demo() -> Result<()> {
         let (ha, hp) = d.balance(p, &hpts.id)?;
         println!("  {:<8} {:>8}/{:<7} {:>8}/{:<7}", p.name, ma, mp, ha, hp);
     }
-    println!("\nDone in {:.1} s. The shielded pool, governance, settlement reports and the node's API arrive with their issues.", started.elapsed().as_secs_f64());
+    println!("\nDone in {:.1} s. Governance, settlement reports and the node's API arrive with their issues.", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -16,6 +16,9 @@ fn demo_runs_and_reconciles() {
     );
     assert!(stdout.contains("all proofs verify; state identical"));
     assert!(stdout.contains("refused (insufficient balance"));
+    assert!(stdout.contains("pays 700 MILES to the grocer"));
+    assert!(stdout.contains("bob's ID in its bytes: false"));
+    assert!(stdout.contains("nullifier already spent"));
 }
 
 #[test]

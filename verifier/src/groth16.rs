@@ -54,10 +54,14 @@ impl Groth16Item<'_> {
     }
 }
 
-/// Verifies one proof.
+/// Verifies one proof: `IC(x)` as one MSM, then three Miller loops and one
+/// final exponentiation.
 pub fn verify_groth16(item: &Groth16Item<'_>) -> Result<(), VerificationError> {
     item.check_shape()?;
-    match Groth16::<Bn254>::verify_proof(item.key, &item.proof.0, item.inputs) {
+    let bases = &item.key.vk.gamma_abc_g1;
+    let ic = G1Projective::msm(&bases[1..], item.inputs).map_err(|_| VerificationError::Groth16)?
+        + bases[0];
+    match Groth16::<Bn254>::verify_proof_with_prepared_inputs(item.key, &item.proof.0, &ic) {
         Ok(true) => Ok(()),
         _ => Err(VerificationError::Groth16),
     }
