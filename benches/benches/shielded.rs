@@ -22,9 +22,10 @@ use ark_relations::gr1cs::{
 use ark_snark::{CircuitSpecificSetupSNARK, SNARK};
 use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::merkle::{gadget::MerklePathVar, MerklePath, NoteTree};
-use coalition_circuits::note::{AssetId, Note, Rho, TreeRoot};
+use coalition_circuits::note::{AssetId, Note, Rho};
 use coalition_circuits::output::OutputCircuit;
-use coalition_circuits::spend::{SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness};
+use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
+use coalition_circuits::testing;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::groth16::prove;
@@ -83,47 +84,15 @@ fn constraints<C: ConstraintSynthesizer<Fr>>(circuit: C) -> usize {
 
 fn spend_fixture(seed: u64) -> (SpendPublicInputs, SpendWitness) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let sk = SpendingKey::from_seed(&[7; 32]);
-    let address = sk.address();
-    let nk = sk.nullifier_key();
-    let mut tree = NoteTree::new();
-    for i in 0..5u64 {
-        tree.append(Fr::from(i + 1)).expect("tree has room");
-    }
-    let n1 = Note::new(
+    let f = testing::spend_fixture(
+        [7; 32],
         AssetId(1),
-        400 + seed,
-        address,
-        Rho::random(&mut rng),
+        (400 + seed, Some(600)),
+        500,
+        5,
         &mut rng,
     );
-    let n2 = Note::new(AssetId(1), 600, address, Rho::random(&mut rng), &mut rng);
-    let p1 = tree.append(n1.commitment().0).expect("room");
-    let p2 = tree.append(n2.commitment().0).expect("room");
-    let change = Note::new(
-        AssetId(1),
-        500 + seed,
-        address,
-        Rho(n1.nullifier(&nk).0),
-        &mut rng,
-    );
-    let witness = SpendWitness {
-        ask: sk.authorization_secret(),
-        nk,
-        inputs: [
-            SpendInput {
-                note: n1,
-                path: tree.path(p1).expect("leaf"),
-            },
-            SpendInput {
-                note: n2,
-                path: tree.path(p2).expect("leaf"),
-            },
-        ],
-        change,
-    };
-    let public = witness.public_inputs(TreeRoot(tree.root()), 500, Fr::from(9u64), Fr::from(seed));
-    (public, witness)
+    (f.public, f.witness)
 }
 
 fn bench_shielded(c: &mut Criterion) {

@@ -22,5 +22,6 @@ pub mod note;
 pub mod output;
 pub mod poseidon;
 pub mod spend;
+pub mod testing;
 
 pub use ark_bn254::Fr;

@@ -14,6 +14,7 @@ use coalition_circuits::{
     spend::{
         dummy_input, SpendAssignment, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
     },
+    testing,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -118,55 +119,15 @@ fn output_accepts_honest_witness_and_rejects_every_mutation() {
     assert!(!satisfied(wrong_rcm));
 }
 
-struct SpendFixture {
-    witness: SpendWitness,
-    public: SpendPublicInputs,
-}
-
-/// Two notes of asset 7 (300 and 500) in a tree with other notes; pays 650,
-/// change 150.
-fn spend_fixture(second_is_dummy: bool) -> SpendFixture {
-    let mut rng = rng();
-    let sk = SpendingKey::from_seed(&[4; 32]);
-    let address = sk.address();
-    let asset = AssetId(7);
-    let mut tree = NoteTree::new();
-    tree.append(Fr::from(11u64)).unwrap();
-    let n1 = Note::new(asset, 300, address, Rho::random(&mut rng), &mut rng);
-    let p1 = tree.append(n1.commitment().0).unwrap();
-    tree.append(Fr::from(12u64)).unwrap();
-    let n2 = Note::new(asset, 500, address, Rho::random(&mut rng), &mut rng);
-    let p2 = tree.append(n2.commitment().0).unwrap();
+/// Two notes of asset 7 (300 and 500) after two other leaves; pays 650,
+/// change 150 (or 300 and a dummy, paying 150).
+fn spend_fixture(second_is_dummy: bool) -> testing::SpendFixture {
     let (second, paid) = if second_is_dummy {
-        (dummy_input(asset, address, &mut rng), 150)
+        (None, 150)
     } else {
-        (
-            SpendInput {
-                note: n2.clone(),
-                path: tree.path(p2).unwrap(),
-            },
-            650,
-        )
+        (Some(500), 650)
     };
-    let nk = sk.nullifier_key();
-    let first = SpendInput {
-        path: tree.path(p1).unwrap(),
-        note: n1.clone(),
-    };
-    let change = Note::new(asset, 150, address, Rho(n1.nullifier(&nk).0), &mut rng);
-    let witness = SpendWitness {
-        ask: sk.authorization_secret(),
-        nk,
-        inputs: [first, second],
-        change,
-    };
-    let public = witness.public_inputs(
-        TreeRoot(tree.root()),
-        paid,
-        Fr::from(99u64),
-        Fr::from(1234u64),
-    );
-    SpendFixture { witness, public }
+    testing::spend_fixture([4; 32], AssetId(7), (300, second), paid, 2, &mut rng())
 }
 
 fn spend(public: SpendPublicInputs, assignment: SpendAssignment) -> SpendCircuit {

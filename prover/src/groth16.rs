@@ -2,40 +2,62 @@
 //!
 //! arkworks' prover only `debug_assert!`s that the witness satisfies the
 //! circuit; a release build would return a proof that fails verification, a
-//! debug build would panic. [`prove`] synthesizes once, checks
+//! debug build would panic. [`synthesize_checked`] synthesizes once, checks
 //! `(A·z) ∘ (B·z) = C·z` row by row on the constraint matrices (in parallel;
 //! about 2% of proving time, where `ConstraintSystem::is_satisfied` costs a
-//! third), returns [`ProofError::Unsatisfied`] for a false statement, then
-//! proves from the same matrices and assignment.
+//! third) and returns [`ProofError::Unsatisfied`] for a false statement.
+//! [`prove_with_backend`] then computes the proof with every MSM routed
+//! through an [`MsmBackend`]:
+//!
+//! ```text
+//! h   = witness map (QAP quotient, FFTs)            z = (1, x, w)
+//! A   = α + a₀ + Σ z_i·a_i + r·δ                     (G1)
+//! B   = β + b₀ + Σ z_i·b_i + s·δ                     (G2, and in G1 for C)
+//! C   = Σ w_i·l_i + Σ h_i·h_i + s·A + r·B₁ − r·s·δ   (G1)
+//! ```
+//!
+//! exactly as arkworks' `create_proof_with_reduction_and_matrices`, so with
+//! the same `r, s` every backend yields the same proof bytes.
 
 use ark_bn254::{Bn254, Fr};
-use ark_ff::UniformRand;
-use ark_groth16::{Groth16, ProvingKey};
+use ark_ec::CurveGroup;
+use ark_ff::{UniformRand, Zero};
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_groth16::{Proof, ProvingKey};
+use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
 };
 use coalition_core::shielded::Groth16Proof;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
 use crate::errors::ProofError;
+use crate::msm::{CpuBackend, MsmBackend};
 
 fn groth16_error(e: impl std::fmt::Display) -> ProofError {
     ProofError::Groth16(e.to_string())
 }
 
-/// Proves `circuit` (named `name` in errors) with `pk`, zero-knowledge
-/// randomness `r, s` drawn from `rng`.
-pub fn prove<C, R>(
+/// A circuit synthesized with a satisfying assignment.
+#[derive(Clone, Debug)]
+pub struct Synthesized {
+    /// The R1CS matrices `A, B, C`.
+    pub matrices: Vec<Matrix<Fr>>,
+    /// `z = (1, public inputs, witness)`.
+    pub assignment: Vec<Fr>,
+    /// Number of instance variables (including the leading 1).
+    pub num_inputs: usize,
+    /// Number of constraints.
+    pub num_constraints: usize,
+}
+
+/// Synthesizes `circuit` (named `name` in errors) and checks its witness.
+pub fn synthesize_checked<C: ConstraintSynthesizer<Fr>>(
     name: &'static str,
-    pk: &ProvingKey<Bn254>,
     circuit: C,
-    rng: &mut R,
-) -> Result<Groth16Proof, ProofError>
-where
-    C: ConstraintSynthesizer<Fr>,
-    R: RngCore + CryptoRng,
-{
+) -> Result<Synthesized, ProofError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Prove {
@@ -58,23 +80,101 @@ where
             detail: format!("constraint #{row} does not hold"),
         });
     }
+    Ok(Synthesized {
+        matrices: r1cs,
+        assignment,
+        num_inputs: cs.num_instance_variables(),
+        num_constraints: cs.num_constraints(),
+    })
+}
+
+/// Proves `circuit` with `pk` on the CPU, zero-knowledge randomness `r, s`
+/// drawn from `rng`.
+pub fn prove<C, R>(
+    name: &'static str,
+    pk: &ProvingKey<Bn254>,
+    circuit: C,
+    rng: &mut R,
+) -> Result<Groth16Proof, ProofError>
+where
+    C: ConstraintSynthesizer<Fr>,
+    R: RngCore + CryptoRng,
+{
+    let synthesized = synthesize_checked(name, circuit)?;
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        pk,
-        r,
-        s,
-        &r1cs,
-        cs.num_instance_variables(),
-        cs.num_constraints(),
-        &assignment,
+    prove_with_backend(pk, &synthesized, r, s, &CpuBackend)
+}
+
+/// The proof of `synthesized` under `pk` with randomness `r, s`, every MSM
+/// computed by `backend`.
+pub fn prove_with_backend(
+    pk: &ProvingKey<Bn254>,
+    synthesized: &Synthesized,
+    r: Fr,
+    s: Fr,
+    backend: &dyn MsmBackend,
+) -> Result<Groth16Proof, ProofError> {
+    let Synthesized {
+        matrices,
+        assignment,
+        num_inputs,
+        num_constraints,
+    } = synthesized;
+    let num_variables = assignment.len();
+    if pk.a_query.len() != num_variables
+        || pk.b_g1_query.len() != num_variables
+        || pk.b_g2_query.len() != num_variables
+        || pk.l_query.len() + num_inputs != num_variables
+    {
+        return Err(ProofError::Groth16(
+            "proving key does not match the circuit".into(),
+        ));
+    }
+    let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+        matrices,
+        *num_inputs,
+        *num_constraints,
+        assignment,
     )
     .map_err(groth16_error)?;
-    Ok(Groth16Proof(proof))
+    let msm_error = |e: crate::msm::MsmError| ProofError::Groth16(e.to_string());
+    // h has one more coefficient than h_query (the top one is zero for a
+    // satisfying witness), as in arkworks, which truncates to the shorter.
+    let h_len = pk.h_query.len().min(h.len());
+    let z = &assignment[1..];
+    let witness = &assignment[*num_inputs..];
+
+    let h_acc = backend
+        .msm_g1(&pk.h_query[..h_len], &h[..h_len])
+        .map_err(msm_error)?;
+    let l_acc = backend.msm_g1(&pk.l_query, witness).map_err(msm_error)?;
+    let a = pk.delta_g1 * r
+        + pk.a_query[0]
+        + backend.msm_g1(&pk.a_query[1..], z).map_err(msm_error)?
+        + pk.vk.alpha_g1;
+    let b_g1 = if r.is_zero() {
+        ark_bn254::G1Projective::zero()
+    } else {
+        pk.delta_g1 * s
+            + pk.b_g1_query[0]
+            + backend.msm_g1(&pk.b_g1_query[1..], z).map_err(msm_error)?
+            + pk.beta_g1
+    };
+    let b_g2 = pk.vk.delta_g2 * s
+        + pk.b_g2_query[0]
+        + backend.msm_g2(&pk.b_g2_query[1..], z).map_err(msm_error)?
+        + pk.vk.beta_g2;
+    let c = a * s + b_g1 * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
+    Ok(Groth16Proof(Proof {
+        a: a.into_affine(),
+        b: b_g2.into_affine(),
+        c: c.into_affine(),
+    }))
 }
 
 /// The first row `i` with `⟨A_i, z⟩·⟨B_i, z⟩ ≠ ⟨C_i, z⟩`, if any.
 fn first_unsatisfied_row(
-    matrices: &[ark_relations::gr1cs::Matrix<Fr>],
+    matrices: &[Matrix<Fr>],
     assignment: &[Fr],
 ) -> Result<Option<usize>, ProofError> {
     let [a, b, c] = matrices else {

@@ -7,6 +7,8 @@
 //! * [`range`]: Bulletproofs range proofs over the shared transcript;
 //! * [`groth16`]: Groth16 proving of the shielded pool's circuits, refusing
 //!   unsatisfied witnesses with a typed error;
+//! * [`msm`]: multi-scalar multiplication backends (CPU, and the reference of
+//!   the GPU bucket algorithm) that Groth16 proving routes its MSMs through;
 //! * [`shielded`]: `Shield` and `Redeem` builders;
 //! * [`transactions`]: builders that turn a wallet's or an issuer's intent into a
 //!   signed, proven transaction.
@@ -19,6 +21,7 @@
 
 pub mod errors;
 pub mod groth16;
+pub mod msm;
 pub mod range;
 pub mod shielded;
 pub mod sigma;

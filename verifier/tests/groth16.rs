@@ -8,10 +8,10 @@ use ark_bn254::{Fr, G1Affine};
 use ark_ec::AffineRepr;
 use ark_serialize::CanonicalSerialize;
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::merkle::NoteTree;
-use coalition_circuits::note::{AssetId, Note, Rho, TreeRoot};
+use coalition_circuits::note::{AssetId, Note, Rho};
 use coalition_circuits::output::{OutputCircuit, OutputPublicInputs};
-use coalition_circuits::spend::{SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness};
+use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
+use coalition_circuits::testing::spend_fixture;
 use coalition_core::encoding::decode_exact;
 use coalition_core::shielded::Groth16Proof;
 use coalition_core::DecodeError;
@@ -40,50 +40,19 @@ fn keys() -> &'static Keys {
 /// A valid Spend statement and proof: notes of 40 and 60, pays `paid`.
 fn spend(seed: u64, paid: u64) -> (SpendPublicInputs, Groth16Proof, SpendWitness) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let sk = SpendingKey::from_seed(&[seed as u8; 32]);
-    let address = sk.address();
-    let nk = sk.nullifier_key();
-    let mut tree = NoteTree::new();
-    let n1 = Note::new(AssetId(3), 40, address, Rho::random(&mut rng), &mut rng);
-    let n2 = Note::new(AssetId(3), 60, address, Rho::random(&mut rng), &mut rng);
-    let p1 = tree.append(n1.commitment().0).unwrap();
-    let p2 = tree.append(n2.commitment().0).unwrap();
-    let change = Note::new(
+    let mut f = spend_fixture(
+        [seed as u8; 32],
         AssetId(3),
-        100 - paid,
-        address,
-        Rho(n1.nullifier(&nk).0),
-        &mut rng,
-    );
-    let witness = SpendWitness {
-        ask: sk.authorization_secret(),
-        nk,
-        inputs: [
-            SpendInput {
-                note: n1,
-                path: tree.path(p1).unwrap(),
-            },
-            SpendInput {
-                note: n2,
-                path: tree.path(p2).unwrap(),
-            },
-        ],
-        change,
-    };
-    let public = witness.public_inputs(
-        TreeRoot(tree.root()),
+        (40, Some(60)),
         paid,
-        Fr::from(seed),
-        Fr::from(seed + 1000),
-    );
-    let proof = prove(
-        "spend",
-        &keys().proving.spend,
-        SpendCircuit::new(public, &witness),
+        0,
         &mut rng,
-    )
-    .unwrap();
-    (public, proof, witness)
+    );
+    f.public.merchant = Fr::from(seed);
+    f.public.binding = Fr::from(seed + 1000);
+    let circuit = SpendCircuit::new(f.public, &f.witness);
+    let proof = prove("spend", &keys().proving.spend, circuit, &mut rng).unwrap();
+    (f.public, proof, f.witness)
 }
 
 fn output(seed: u64) -> (OutputPublicInputs, Groth16Proof) {

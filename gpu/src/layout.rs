@@ -1,0 +1,172 @@
+//! The device representation of field elements and points, and back.
+//!
+//! `Fq` travels as its arkworks Montgomery limbs (4 × u64 = 8 × u32, little
+//! endian, `R = 2^256`), so no conversion happens on the way in; scalars
+//! travel in canonical form (8 × u32). An affine point is `x ‖ y` with the
+//! identity as `(0, 0)` (not on either curve). Results come back in XYZZ
+//! coordinates `(X, Y, ZZ, ZZZ)`, `x = X/ZZ`, `y = Y/ZZZ`, `ZZ = 0` the
+//! identity.
+
+use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::AffineRepr;
+use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
+
+/// u32 words of one `Fq`.
+pub const FQ_WORDS: usize = 8;
+
+/// A field the kernels are instantiated for.
+pub trait DeviceField: Field {
+    /// Words per element.
+    const WORDS: usize;
+    /// Appends the Montgomery limbs.
+    fn push_words(&self, out: &mut Vec<u32>);
+    /// Reads Montgomery limbs.
+    fn from_words(words: &[u32]) -> Self;
+}
+
+fn fq_words(f: &Fq, out: &mut Vec<u32>) {
+    for limb in f.0 .0 {
+        out.push(limb as u32);
+        out.push((limb >> 32) as u32);
+    }
+}
+
+fn fq_from_words(words: &[u32]) -> Fq {
+    let mut limbs = [0u64; 4];
+    for (i, limb) in limbs.iter_mut().enumerate() {
+        *limb = u64::from(words[2 * i]) | (u64::from(words[2 * i + 1]) << 32);
+    }
+    Fq::new_unchecked(BigInt(limbs))
+}
+
+impl DeviceField for Fq {
+    const WORDS: usize = FQ_WORDS;
+    fn push_words(&self, out: &mut Vec<u32>) {
+        fq_words(self, out);
+    }
+    fn from_words(words: &[u32]) -> Self {
+        fq_from_words(words)
+    }
+}
+
+impl DeviceField for Fq2 {
+    const WORDS: usize = 2 * FQ_WORDS;
+    fn push_words(&self, out: &mut Vec<u32>) {
+        fq_words(&self.c0, out);
+        fq_words(&self.c1, out);
+    }
+    fn from_words(words: &[u32]) -> Self {
+        Fq2::new(fq_from_words(&words[..8]), fq_from_words(&words[8..16]))
+    }
+}
+
+/// A curve the kernels are instantiated for.
+pub trait DeviceCurve {
+    /// Coordinate field.
+    type Base: DeviceField;
+    /// Affine points.
+    type Affine: AffineRepr<BaseField = Self::Base, Group = Self::Projective>;
+    /// Projective points.
+    type Projective: ark_ec::CurveGroup<Affine = Self::Affine> + From<Self::Affine>;
+    /// Kernel-name suffix.
+    const SUFFIX: &'static str;
+    /// The affine point `(x, y)`, trusted to be on the curve (it comes from
+    /// group operations on curve points).
+    fn affine_from_xy(x: Self::Base, y: Self::Base) -> Self::Affine;
+}
+
+/// BN254 G1 (coordinates in `Fq`).
+pub struct G1;
+/// BN254 G2 (coordinates in `Fq2`).
+pub struct G2;
+
+impl DeviceCurve for G1 {
+    type Base = Fq;
+    type Affine = G1Affine;
+    type Projective = G1Projective;
+    const SUFFIX: &'static str = "g1";
+    fn affine_from_xy(x: Fq, y: Fq) -> G1Affine {
+        G1Affine::new_unchecked(x, y)
+    }
+}
+
+impl DeviceCurve for G2 {
+    type Base = Fq2;
+    type Affine = G2Affine;
+    type Projective = G2Projective;
+    const SUFFIX: &'static str = "g2";
+    fn affine_from_xy(x: Fq2, y: Fq2) -> G2Affine {
+        G2Affine::new_unchecked(x, y)
+    }
+}
+
+/// `x ‖ y` for every point, `(0, 0)` for the identity.
+pub fn bases_to_words<C: DeviceCurve>(bases: &[C::Affine]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(bases.len() * 2 * C::Base::WORDS);
+    for p in bases {
+        match p.xy() {
+            Some((x, y)) => {
+                x.push_words(&mut out);
+                y.push_words(&mut out);
+            }
+            None => out.extend(std::iter::repeat_n(0, 2 * C::Base::WORDS)),
+        }
+    }
+    out
+}
+
+/// Canonical little-endian words of every scalar.
+pub fn scalars_to_words(scalars: &[Fr]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(scalars.len() * 8);
+    for s in scalars {
+        for limb in s.into_bigint().0 {
+            out.push(limb as u32);
+            out.push((limb >> 32) as u32);
+        }
+    }
+    out
+}
+
+/// An XYZZ point (`4 · WORDS` words) as a projective point.
+pub fn xyzz_to_projective<C: DeviceCurve>(words: &[u32]) -> C::Projective {
+    let w = C::Base::WORDS;
+    let zz = C::Base::from_words(&words[2 * w..3 * w]);
+    if zz.is_zero() {
+        return C::Projective::zero();
+    }
+    let x = C::Base::from_words(&words[..w]);
+    let y = C::Base::from_words(&words[w..2 * w]);
+    let zzz = C::Base::from_words(&words[3 * w..4 * w]);
+    let (Some(zz_inv), Some(zzz_inv)) = (zz.inverse(), zzz.inverse()) else {
+        return C::Projective::zero();
+    };
+    let affine = C::affine_from_xy(x * zz_inv, y * zzz_inv);
+    affine.into()
+}
+
+/// Window width for `n` points, the same rule as the prover's reference
+/// Pippenger (2…16 bits).
+pub fn window_bits(n: usize) -> usize {
+    if n < 32 {
+        return 3;
+    }
+    let log2 = usize::BITS as usize - 1 - n.leading_zeros() as usize;
+    (log2 * 69 / 100 + 2).clamp(2, 16)
+}
+
+/// Windows for 254-bit scalars with a final carry.
+pub fn num_windows(c: usize) -> usize {
+    (Fr::MODULUS_BIT_SIZE as usize + 1).div_ceil(c)
+}
+
+/// `Σ_j 2^{cj}·W_j` by Horner's rule over the window sums (lowest first).
+pub fn combine_windows<C: DeviceCurve>(windows: &[C::Projective], c: usize) -> C::Projective {
+    let mut total = C::Projective::zero();
+    for w in windows.iter().rev() {
+        for _ in 0..c {
+            total.double_in_place();
+        }
+        total += w;
+    }
+    total
+}

@@ -1,0 +1,73 @@
+// Host emulation of msm.cu: the device code compiled as C++, its kernels
+// run as loops over their thread indices. Driven by tests/host_emulation.rs
+// through stdin/stdout (whitespace-separated u32 words).
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+typedef uint32_t u32;
+typedef uint64_t u64;
+#define COALITION_HOST_EMULATION 1
+static u32 g_index;
+#define KERNEL static
+#define GLOBAL_INDEX g_index
+static u32 atomicAdd(u32* p, u32 v) { u32 old = *p; *p += v; return old; }
+
+#include "../src/msm.cu"
+
+static u32 next() { unsigned v; if (scanf("%u", &v) != 1) return 0; return v; }
+template <class T> static T read_obj() { T t; u32* w = (u32*)&t; for (size_t i = 0; i < sizeof(T) / 4; i++) w[i] = next(); return t; }
+template <class T> static void write_obj(const T& t) { const u32* w = (const u32*)&t; for (size_t i = 0; i < sizeof(T) / 4; i++) printf("%u ", w[i]); }
+
+static u32 window_bits(u32 n) {
+  if (n < 32) return 3;
+  u32 log2 = 31 - __builtin_clz(n);
+  u32 c = log2 * 69 / 100 + 2;
+  return c < 2 ? 2 : (c > 16 ? 16 : c);
+}
+
+template <class F>
+static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u32, u32, u32, Xyzz<F>*),
+                    void (*red)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*),
+                    void (*wsum)(const Xyzz<F>*, u32, u32, Xyzz<F>*)) {
+  u32 n = next();
+  std::vector<Affine<F>> bases(n);
+  for (u32 i = 0; i < n; i++) bases[i] = read_obj<Affine<F>>();
+  std::vector<u32> scalars(8 * n);
+  for (auto& s : scalars) s = next();
+  u32 c = window_bits(n), windows = (254 + 1 + c - 1) / c, buckets = 1u << (c - 1), stride = buckets + 2;
+  u32 total = windows * n;
+  std::vector<u32> keys(total), vals(total), sorted(total), counts(windows * stride, 0), cursors(windows * stride);
+  for (g_index = 0; g_index < n; g_index++) msm_digits(scalars.data(), n, c, windows, keys.data(), vals.data());
+  for (g_index = 0; g_index < total; g_index++) msm_histogram(keys.data(), total, n, stride, counts.data());
+  for (u32 w = 0; w < windows; w++) {  // msm_scan
+    u32 run = 0;
+    for (u32 k = 0; k < stride; k++) { u32 v = counts[w * stride + k]; counts[w * stride + k] = run; cursors[w * stride + k] = run; run += v; }
+  }
+  for (g_index = 0; g_index < total; g_index++) msm_scatter(keys.data(), vals.data(), total, n, stride, cursors.data(), sorted.data());
+  std::vector<Xyzz<F>> sums(windows * buckets);
+  for (g_index = 0; g_index < windows * buckets; g_index++) acc(bases.data(), sorted.data(), counts.data(), n, stride, buckets, windows, sums.data());
+  u32 threads = buckets < 256 ? buckets : 256;
+  std::vector<Xyzz<F>> partial(windows * threads);
+  for (g_index = 0; g_index < windows * threads; g_index++) red(sums.data(), buckets, windows, threads, partial.data());
+  std::vector<Xyzz<F>> out(windows);
+  for (g_index = 0; g_index < windows; g_index++) wsum(partial.data(), threads, windows, out.data());
+  printf("%u %u ", c, windows);
+  for (auto& p : out) write_obj(p);
+}
+
+int main() {
+  for (;;) {
+    u32 op = next();
+    if (op == 0) break;
+    if (op == 1) { Fq a = read_obj<Fq>(), b = read_obj<Fq>(); write_obj(mul(a, b)); }
+    else if (op == 2) { Fq a = read_obj<Fq>(), b = read_obj<Fq>(); write_obj(add(a, b)); }
+    else if (op == 3) { Fq a = read_obj<Fq>(), b = read_obj<Fq>(); write_obj(sub(a, b)); }
+    else if (op == 4) { Fq2 a = read_obj<Fq2>(), b = read_obj<Fq2>(); write_obj(mul(a, b)); }
+    else if (op == 5) run_msm<Fq>(msm_accumulate_g1, msm_reduce_g1, msm_window_sum_g1);
+    else if (op == 6) run_msm<Fq2>(msm_accumulate_g2, msm_reduce_g2, msm_window_sum_g2);
+    printf("\n");
+    fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,169 @@
+//! MSM backends agree with arkworks, and Groth16 proofs made through any
+//! backend are identical to arkworks' own for the same randomness.
+
+use std::sync::OnceLock;
+
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ff::{BigInteger, Field, PrimeField, UniformRand, Zero};
+use ark_groth16::Groth16;
+use coalition_circuits::keys::SpendingKey;
+use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::output::OutputCircuit;
+use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::groth16::{prove_with_backend, synthesize_checked};
+use coalition_prover::msm::pippenger::{num_windows, signed_digits, window_bits};
+use coalition_prover::msm::{CpuBackend, MsmBackend, MsmError, ReferencePippenger};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn keys() -> &'static ShieldedProvingKeys {
+    static KEYS: OnceLock<ShieldedProvingKeys> = OnceLock::new();
+    KEYS.get_or_init(|| ShieldedProvingKeys::insecure_dev(&default_params_dir()).unwrap())
+}
+
+fn points<G: PrimeGroup + CurveGroup>(n: usize, rng: &mut ChaCha20Rng) -> Vec<G::Affine>
+where
+    G::ScalarField: UniformRand,
+{
+    let g = G::generator();
+    let projective: Vec<G> = (0..n).map(|_| g * G::ScalarField::rand(rng)).collect();
+    G::normalize_batch(&projective)
+}
+
+/// Scalars that stress the digit recoding: 0, 1, r − 1, and values whose
+/// windows sit exactly on the 2^(c−1) boundary.
+fn edge_scalars(c: usize) -> Vec<Fr> {
+    let half = Fr::from(1u64 << (c - 1));
+    let mut boundary = Fr::zero();
+    for j in 0..num_windows(c) - 1 {
+        boundary += half * Fr::from(2u64).pow([(c * j) as u64]);
+    }
+    vec![
+        Fr::zero(),
+        Fr::from(1u64),
+        -Fr::from(1u64),
+        half,
+        half + Fr::from(1u64),
+        boundary,
+        boundary + Fr::from(1u64),
+        -boundary,
+    ]
+}
+
+#[test]
+fn signed_digits_recompose_the_scalar() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    for c in 2..=16 {
+        let mut scalars = edge_scalars(c);
+        scalars.extend((0..20).map(|_| Fr::rand(&mut rng)));
+        for s in scalars {
+            let digits = signed_digits(&s, c);
+            assert_eq!(digits.len(), num_windows(c));
+            let mut acc = Fr::zero();
+            for d in digits.iter().rev() {
+                assert!(
+                    d.unsigned_abs() <= 1 << (c - 1),
+                    "digit {d} out of range for c = {c}"
+                );
+                acc = acc * Fr::from(1u64 << c) + Fr::from(*d as i64);
+            }
+            assert_eq!(acc, s, "c = {c}, s = {:?}", s.into_bigint().to_bytes_le());
+        }
+    }
+}
+
+#[test]
+fn reference_pippenger_equals_arkworks_in_g1_and_g2() {
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let g1: Vec<G1Affine> = points::<G1Projective>(700, &mut rng);
+    let g2: Vec<G2Affine> = points::<G2Projective>(150, &mut rng);
+    for &n in &[0usize, 1, 2, 7, 31, 100, 700] {
+        let mut scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        for (slot, edge) in scalars.iter_mut().zip(edge_scalars(window_bits(n))) {
+            *slot = edge;
+        }
+        let expected = G1Projective::msm(&g1[..n], &scalars).unwrap();
+        for backend in [
+            ReferencePippenger::default(),
+            ReferencePippenger {
+                window_bits: Some(2),
+            },
+            ReferencePippenger {
+                window_bits: Some(11),
+            },
+        ] {
+            assert_eq!(
+                backend.msm_g1(&g1[..n], &scalars).unwrap(),
+                expected,
+                "n = {n}"
+            );
+        }
+        assert_eq!(CpuBackend.msm_g1(&g1[..n], &scalars).unwrap(), expected);
+        if n <= 150 {
+            let expected = G2Projective::msm(&g2[..n], &scalars).unwrap();
+            assert_eq!(
+                ReferencePippenger::default()
+                    .msm_g2(&g2[..n], &scalars)
+                    .unwrap(),
+                expected
+            );
+            assert_eq!(CpuBackend.msm_g2(&g2[..n], &scalars).unwrap(), expected);
+        }
+    }
+    // The identity as a base, repeated bases.
+    let mut bases = g1[..10].to_vec();
+    bases[3] = G1Affine::zero();
+    bases[4] = bases[5];
+    let scalars: Vec<Fr> = (0..10).map(|_| Fr::rand(&mut rng)).collect();
+    assert_eq!(
+        ReferencePippenger::default()
+            .msm_g1(&bases, &scalars)
+            .unwrap(),
+        G1Projective::msm(&bases, &scalars).unwrap()
+    );
+    assert_eq!(
+        ReferencePippenger::default().msm_g1(&bases, &scalars[..9]),
+        Err(MsmError::LengthMismatch {
+            bases: 10,
+            scalars: 9
+        })
+    );
+}
+
+#[test]
+fn proofs_are_identical_across_backends_and_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let note = Note::new(
+        AssetId(1),
+        42,
+        SpendingKey::from_seed(&[1; 32]).address(),
+        Rho::random(&mut rng),
+        &mut rng,
+    );
+    let synthesized = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let pk = &keys().output;
+    let arkworks = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        pk,
+        r,
+        s,
+        &synthesized.matrices,
+        synthesized.num_inputs,
+        synthesized.num_constraints,
+        &synthesized.assignment,
+    )
+    .unwrap();
+    let cpu = prove_with_backend(pk, &synthesized, r, s, &CpuBackend).unwrap();
+    let reference =
+        prove_with_backend(pk, &synthesized, r, s, &ReferencePippenger::default()).unwrap();
+    assert_eq!(cpu.0, arkworks);
+    assert_eq!(reference.0, arkworks);
+    // And it verifies.
+    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+    let inputs =
+        coalition_circuits::output::OutputPublicInputs::for_note(&note).to_field_elements();
+    assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &inputs).unwrap());
+    // A key for another circuit is refused, not misused.
+    assert!(prove_with_backend(&keys().spend, &synthesized, r, s, &CpuBackend).is_err());
+}
