@@ -1,0 +1,161 @@
+//! `gpu-bench`: MSM over G1 and G2 at 2^12 … 2^22 and Spend proofs/s for
+//! batches of 1, 16, 64, 256, arkworks on every host core against the CUDA
+//! backend, in one run; every GPU result is checked against the CPU's.
+//!
+//! Build here, run on the GPU machine:
+//! `cargo build --release -p coalition-benches --features gpu --bin gpu-bench`
+//! then `COALITION_PARAMS_DIR=/tmp/params target/release/gpu-bench [max_log2]`.
+
+use std::time::{Duration, Instant};
+
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ff::UniformRand;
+use coalition_circuits::note::AssetId;
+use coalition_circuits::spend::SpendCircuit;
+use coalition_circuits::testing::spend_fixture;
+use coalition_gpu::layout::{DeviceCurve, G1, G2};
+use coalition_gpu::CudaMsm;
+use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::groth16::{prove_with_backend, synthesize_checked};
+use coalition_prover::msm::{CpuBackend, CudaBackend, MsmBackend};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// `i·G` for `i = 1..=n`: distinct points from one addition each.
+fn progression<G: PrimeGroup + CurveGroup>(n: usize) -> Vec<G::Affine> {
+    let g = G::generator();
+    let mut acc = G::zero();
+    let points: Vec<G> = (0..n)
+        .map(|_| {
+            acc += g;
+            acc
+        })
+        .collect();
+    G::normalize_batch(&points)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn msm_table<C: DeviceCurve>(
+    label: &str,
+    gpu: &CudaMsm,
+    bases: &[C::Affine],
+    max_log2: usize,
+    rng: &mut ChaCha20Rng,
+) -> Vec<(usize, f64, f64)>
+where
+    C::Projective: VariableBaseMSM<MulBase = C::Affine, ScalarField = Fr>,
+{
+    let mut rows = Vec::new();
+    for log2 in (12..=max_log2).step_by(2) {
+        let n = 1usize << log2;
+        let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(rng)).collect();
+        let b = &bases[..n];
+        let expected = C::Projective::msm(b, &scalars).expect("lengths");
+        let got = gpu.msm::<C>(b, &scalars).expect("gpu msm");
+        assert_eq!(got, expected, "{label} 2^{log2}: GPU result differs from the CPU's");
+        let runs = if log2 >= 20 { 3 } else { 7 };
+        let cpu = time(runs, || C::Projective::msm(b, &scalars).expect("lengths"));
+        let dev = time(runs, || gpu.msm::<C>(b, &scalars).expect("gpu msm"));
+        println!(
+            "{label} 2^{log2:<2}  cpu {:>10.2} ms  gpu {:>9.2} ms  speed-up {:>6.1}x",
+            ms(cpu),
+            ms(dev),
+            cpu.as_secs_f64() / dev.as_secs_f64()
+        );
+        rows.push((log2, ms(cpu), ms(dev)));
+    }
+    let crossover = rows.iter().find(|(_, c, g)| g < c).map(|(l, _, _)| *l);
+    match crossover {
+        Some(l) => println!("{label} crossover: the GPU is faster from 2^{l}"),
+        None => println!("{label} crossover: the GPU was not faster at any measured size"),
+    }
+    rows
+}
+
+fn main() {
+    let max_log2: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(22);
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let started = Instant::now();
+    let gpu = CudaBackend::new(0).unwrap_or_else(|e| panic!("no GPU: {e}"));
+    println!(
+        "device: {}; host: {} threads; kernels from PTX cache: {}",
+        gpu.name(),
+        rayon::current_num_threads(),
+        gpu.device().ptx_from_cache()
+    );
+    let g1: Vec<G1Affine> = progression::<G1Projective>(1 << max_log2);
+    let g2: Vec<G2Affine> = progression::<G2Projective>(1 << max_log2.min(20));
+    println!("bases ready in {:.1} s", started.elapsed().as_secs_f64());
+    let g1_rows = msm_table::<G1>("G1", gpu.device(), &g1, max_log2, &mut rng);
+    let g2_rows = msm_table::<G2>("G2", gpu.device(), &g2, max_log2.min(20), &mut rng);
+
+    let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
+    let statements: Vec<_> = (0..16u64)
+        .map(|seed| {
+            let mut r = ChaCha20Rng::seed_from_u64(seed);
+            let f = spend_fixture([7; 32], AssetId(1), (400 + seed, Some(600)), 500, 3, &mut r);
+            SpendCircuit::new(f.public, &f.witness)
+        })
+        .collect();
+    // Identical proofs from both backends with the same randomness.
+    let synthesized = synthesize_checked("spend", statements[0].clone()).expect("satisfied");
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let cpu_proof = prove_with_backend(&keys.spend, &synthesized, r, s, &CpuBackend).expect("cpu");
+    let gpu_proof = prove_with_backend(&keys.spend, &synthesized, r, s, &gpu).expect("gpu");
+    assert_eq!(cpu_proof, gpu_proof, "CPU and GPU Spend proofs differ");
+    println!("Spend proof: CPU and GPU backends give identical bytes with fixed r, s");
+    let mut proof_rows = Vec::new();
+    for batch in [1usize, 16, 64, 256] {
+        let mut rate = |backend: &dyn MsmBackend| {
+            let t = Instant::now();
+            for i in 0..batch {
+                let syn = synthesize_checked("spend", statements[i % statements.len()].clone())
+                    .expect("satisfied");
+                let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+                prove_with_backend(&keys.spend, &syn, r, s, backend).expect("prove");
+            }
+            batch as f64 / t.elapsed().as_secs_f64()
+        };
+        let cpu = rate(&CpuBackend);
+        let dev = rate(&gpu);
+        println!(
+            "Spend batch {batch:>3}: cpu {cpu:>7.2} proofs/s  gpu {dev:>7.2} proofs/s  ({:.2}x)",
+            dev / cpu
+        );
+        proof_rows.push((batch, cpu, dev));
+    }
+    println!("\nsummary ({}):", gpu.name());
+    for (curve, rows) in [("G1", &g1_rows), ("G2", &g2_rows)] {
+        for (l, c, g) in rows.iter() {
+            println!("| {curve} | 2^{l} | {c:.2} ms | {g:.2} ms | {:.1}x |", c / g);
+        }
+    }
+    for (b, c, g) in proof_rows {
+        println!("| Spend batch {b} | {c:.2} proofs/s | {g:.2} proofs/s | {:.2}x |", g / c);
+    }
+    println!("total {:.1} s", started.elapsed().as_secs_f64());
+}

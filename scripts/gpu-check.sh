@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# GPU checks for the device machine (it has CUDA but no Rust): run from the
+# repository root with the binaries built here and carried in .devbin/:
+#   cargo build --release -p coalition-benches --features gpu --bin gpu-bench
+#   cargo test --release -p coalition-gpu --test device --no-run
+#   mkdir -p .devbin && cp target/release/gpu-bench .devbin/ && cp <device test binary> .devbin/device-test
+# 1. the differential GPU-vs-CPU test, failing (not skipping) without a GPU;
+# 2. gpu-bench: MSM G1/G2 2^12…2^MAX, crossover, Spend proofs/s, CPU vs GPU.
+set -uo pipefail
+OUT=${OUT:-/tmp/gpu-check}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+  if ls "$d"/libnvrtc.so* >/dev/null 2>&1; then export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; fi
+done
+echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+export COALITION_PARAMS_DIR=/tmp/params COALITION_CUDA_CACHE=/tmp/cuda-cache
+echo "== differential test (COALITION_REQUIRE_GPU=1)"
+COALITION_REQUIRE_GPU=1 timeout 240 .devbin/device-test --test-threads=1 2>&1 | tee "$OUT/device-test.log" | tail -15
+echo "== gpu-bench"
+timeout 420 .devbin/gpu-bench "${MAX:-22}" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40
