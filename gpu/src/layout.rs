@@ -144,14 +144,22 @@ pub fn xyzz_to_projective<C: DeviceCurve>(words: &[u32]) -> C::Projective {
     affine.into()
 }
 
-/// Window width for `n` points, the same rule as the prover's reference
-/// Pippenger (2…16 bits).
+/// Window width for `n` points on the device.
+///
+/// One thread sums one bucket, so a window whose digits take few values
+/// serialises: the top window holds only the scalar's top
+/// `255 − (w − 1)·c` bits, and for `c` = 11, 12 or 14 that is 2–3 bits, so
+/// nearly every point lands in two or three buckets of that window and one
+/// thread adds them one by one (the first H200 run measured 2^14 and 2^18,
+/// which used `c` = 11 and 14, 7–50× slower than their neighbours). Only
+/// widths whose top window keeps ≥ 7 bits are used — 5, 8, 13, 15, 16 — and
+/// among them the one with the fewest additions `w·(n + 2^(c−1))`.
 pub fn window_bits(n: usize) -> usize {
-    if n < 32 {
-        return 3;
-    }
-    let log2 = usize::BITS as usize - 1 - n.leading_zeros() as usize;
-    (log2 * 69 / 100 + 2).clamp(2, 16)
+    const BALANCED: [usize; 5] = [5, 8, 13, 15, 16];
+    BALANCED
+        .into_iter()
+        .min_by_key(|&c| num_windows(c) * (n + (1 << (c - 1))))
+        .unwrap_or(16)
 }
 
 /// Windows for 254-bit scalars with a final carry.

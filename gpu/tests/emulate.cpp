@@ -19,11 +19,16 @@ static u32 next() { unsigned v; if (scanf("%u", &v) != 1) return 0; return v; }
 template <class T> static T read_obj() { T t; u32* w = (u32*)&t; for (size_t i = 0; i < sizeof(T) / 4; i++) w[i] = next(); return t; }
 template <class T> static void write_obj(const T& t) { const u32* w = (const u32*)&t; for (size_t i = 0; i < sizeof(T) / 4; i++) printf("%u ", w[i]); }
 
+// Same rule as layout::window_bits: top window keeps >= 7 bits.
 static u32 window_bits(u32 n) {
-  if (n < 32) return 3;
-  u32 log2 = 31 - __builtin_clz(n);
-  u32 c = log2 * 69 / 100 + 2;
-  return c < 2 ? 2 : (c > 16 ? 16 : c);
+  const u32 balanced[5] = {5, 8, 13, 15, 16};
+  u32 best = 16;
+  u64 best_cost = ~0ull;
+  for (u32 c : balanced) {
+    u64 cost = (u64)((255 + c - 1) / c) * (n + (1ull << (c - 1)));
+    if (cost < best_cost) { best_cost = cost; best = c; }
+  }
+  return best;
 }
 
 template <class F>

@@ -73,7 +73,10 @@ where
         let b = &bases[..n];
         let expected = C::Projective::msm(b, &scalars).expect("lengths");
         let got = gpu.msm::<C>(b, &scalars).expect("gpu msm");
-        assert_eq!(got, expected, "{label} 2^{log2}: GPU result differs from the CPU's");
+        assert_eq!(
+            got, expected,
+            "{label} 2^{log2}: GPU result differs from the CPU's"
+        );
         let runs = if log2 >= 20 { 3 } else { 7 };
         let cpu = time(runs, || C::Projective::msm(b, &scalars).expect("lengths"));
         let dev = time(runs, || gpu.msm::<C>(b, &scalars).expect("gpu msm"));
@@ -151,11 +154,17 @@ fn main() {
     println!("\nsummary ({}):", gpu.name());
     for (curve, rows) in [("G1", &g1_rows), ("G2", &g2_rows)] {
         for (l, c, g) in rows.iter() {
-            println!("| {curve} | 2^{l} | {c:.2} ms | {g:.2} ms | {:.1}x |", c / g);
+            println!(
+                "| {curve} | 2^{l} | {c:.2} ms | {g:.2} ms | {:.1}x |",
+                c / g
+            );
         }
     }
     for (b, c, g) in proof_rows {
-        println!("| Spend batch {b} | {c:.2} proofs/s | {g:.2} proofs/s | {:.2}x |", g / c);
+        println!(
+            "| Spend batch {b} | {c:.2} proofs/s | {g:.2} proofs/s | {:.2}x |",
+            g / c
+        );
     }
     println!("total {:.1} s", started.elapsed().as_secs_f64());
 }
