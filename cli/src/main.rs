@@ -41,17 +41,108 @@ enum Command {
     /// Play a whole coalition with real proofs: issue, transfer, redeem, exchange,
     /// shielded redemption, burn, audit.
     Demo,
+    /// The proving service.
+    Prover {
+        #[command(subcommand)]
+        command: ProverCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProverCommand {
+    /// Serve Spend/Output proving jobs over HTTP, batched, on the GPU when present.
+    Serve {
+        /// Address to listen on (loopback by default: jobs are witnesses).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// Jobs per batch at most.
+        #[arg(long, default_value_t = 16)]
+        max_batch: usize,
+        /// How long a batch waits to fill, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        max_wait_ms: u64,
+        /// Jobs waiting at most; beyond, requests get 503.
+        #[arg(long, default_value_t = 256)]
+        queue: usize,
+        /// MSM backend: auto (GPU if present, else CPU), cpu or gpu.
+        #[arg(long, default_value = "auto")]
+        backend: String,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => demo(),
+        Command::Prover {
+            command:
+                ProverCommand::Serve {
+                    listen,
+                    max_batch,
+                    max_wait_ms,
+                    queue,
+                    backend,
+                },
+        } => prover_serve(listen, max_batch, max_wait_ms, queue, &backend),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
+}
+
+fn prover_serve(
+    listen: std::net::SocketAddr,
+    max_batch: usize,
+    max_wait_ms: u64,
+    queue: usize,
+    backend: &str,
+) -> Result<()> {
+    use coalition_prover::msm::{best_available, CpuBackend, MsmBackend};
+    let backend: Arc<dyn MsmBackend> = match backend {
+        "cpu" => Arc::new(CpuBackend),
+        "auto" | "gpu" => {
+            let (chosen, fallback) = best_available();
+            if let Some(reason) = fallback {
+                if backend == "gpu" {
+                    bail!("--backend gpu: {reason}");
+                }
+                eprintln!("coalition prover: {reason}");
+            }
+            Arc::from(chosen)
+        }
+        other => bail!("unknown backend {other:?} (auto, cpu or gpu)"),
+    };
+    let params_dir = default_params_dir();
+    let keys = ShieldedProvingKeys::insecure_dev(&params_dir)
+        .with_context(|| format!("proving keys in {}", params_dir.display()))?;
+    let keys = coalition_prover_service::Keys {
+        output: Arc::new(keys.output),
+        spend: Arc::new(keys.spend),
+    };
+    let config = coalition_prover_service::QueueConfig {
+        capacity: queue,
+        max_batch: max_batch.max(1),
+        max_wait: std::time::Duration::from_millis(max_wait_ms),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let bound = listener.local_addr()?;
+        println!(
+            "coalition prover: listening on http://{bound} (backend {}; batches of up to {} jobs, {} ms; queue {}; INSECURE dev keys from {})",
+            backend.name(),
+            config.max_batch,
+            max_wait_ms,
+            config.capacity,
+            params_dir.display()
+        );
+        coalition_prover_service::serve(listener, config, keys, backend)
+            .await
+            .context("serving")
+    })
 }
 
 struct Party {

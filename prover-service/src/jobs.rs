@@ -1,0 +1,266 @@
+//! The JSON form of proving jobs: a Spend or Output witness with its public
+//! inputs. Field elements are hex of their canonical 32-byte little-endian
+//! encoding (values `≥ p` are refused); values and assets are numbers.
+
+use ark_bn254::Fr;
+use coalition_circuits::field;
+use coalition_circuits::merkle::{MerklePath, DEPTH};
+use coalition_circuits::note::{AssetId, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::output::{OutputAssignment, OutputCircuit, OutputPublicInputs};
+use coalition_circuits::spend::{
+    InputAssignment, SpendAssignment, SpendCircuit, SpendPublicInputs, SpendWitness,
+};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A request that does not describe a well-formed job.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid job: {0}")]
+pub struct JobFormatError(pub String);
+
+/// A field element as 64 hex digits (canonical little-endian bytes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HexField(pub String);
+
+impl HexField {
+    /// Encodes `f`.
+    pub fn of(f: &Fr) -> Self {
+        HexField(hex::encode(field::to_bytes(f)))
+    }
+
+    fn parse(&self, what: &str) -> Result<Fr, JobFormatError> {
+        let bytes: [u8; 32] = hex::decode(&self.0)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| JobFormatError(format!("{what}: expected 64 hex digits")))?;
+        field::from_bytes(&bytes)
+            .map_err(|_| JobFormatError(format!("{what}: not below the field modulus")))
+    }
+}
+
+/// Output public inputs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutputPublic {
+    /// Note commitment.
+    pub commitment: HexField,
+    /// Asset.
+    pub asset: u64,
+    /// Value.
+    pub value: u64,
+    /// `ρ`.
+    pub rho: HexField,
+}
+
+/// An Output proving job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutputJob {
+    /// Public inputs.
+    pub public: OutputPublic,
+    /// Recipient owner tag.
+    pub owner: HexField,
+    /// Commitment randomness.
+    pub rcm: HexField,
+}
+
+/// Spend public inputs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpendPublic {
+    /// Anchor root.
+    pub root: HexField,
+    /// The two nullifiers.
+    pub nullifiers: [HexField; 2],
+    /// Change commitment.
+    pub change_commitment: HexField,
+    /// Asset.
+    pub asset: u64,
+    /// Value paid.
+    pub value: u64,
+    /// Merchant field element.
+    pub merchant: HexField,
+    /// Binding hash.
+    pub binding: HexField,
+}
+
+/// One input note's private wires.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpendInputJob {
+    /// Value.
+    pub value: u64,
+    /// `ρ`.
+    pub rho: HexField,
+    /// Commitment randomness.
+    pub rcm: HexField,
+    /// Leaf position.
+    pub position: u64,
+    /// The 32 siblings, leaf upwards.
+    pub siblings: Vec<HexField>,
+}
+
+/// A Spend proving job. The service learns everything needed to spend these
+/// notes (papers/protocol.md §14.3).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpendJob {
+    /// Public inputs.
+    pub public: SpendPublic,
+    /// Authorization secret.
+    pub ask: HexField,
+    /// Nullifier key.
+    pub nk: HexField,
+    /// The two inputs.
+    pub inputs: [SpendInputJob; 2],
+    /// Change value.
+    pub change_value: u64,
+    /// Change commitment randomness.
+    pub change_rcm: HexField,
+}
+
+/// A proving job.
+// Parsed once per request and moved, never stored in bulk: boxing the large
+// variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "circuit", rename_all = "lowercase")]
+pub enum ProveRequest {
+    /// Output (Shield).
+    Output(OutputJob),
+    /// Spend (Redeem).
+    Spend(SpendJob),
+}
+
+/// A parsed job, ready to synthesize.
+#[allow(clippy::large_enum_variant)] // as for `ProveRequest`
+#[derive(Clone, Debug)]
+pub enum Circuit {
+    /// Output.
+    Output(OutputCircuit),
+    /// Spend.
+    Spend(SpendCircuit),
+}
+
+impl Circuit {
+    /// `"output"` or `"spend"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Circuit::Output(_) => "output",
+            Circuit::Spend(_) => "spend",
+        }
+    }
+}
+
+impl ProveRequest {
+    /// The job for an Output proof of `circuit`'s statement.
+    pub fn output(public: &OutputPublicInputs, assignment: &OutputAssignment) -> Self {
+        ProveRequest::Output(OutputJob {
+            public: OutputPublic {
+                commitment: HexField::of(&public.commitment.0),
+                asset: public.asset.0,
+                value: public.value,
+                rho: HexField::of(&public.rho.0),
+            },
+            owner: HexField::of(&assignment.owner),
+            rcm: HexField::of(&assignment.rcm),
+        })
+    }
+
+    /// The job for a Spend proof of `witness` under `public`.
+    pub fn spend(public: &SpendPublicInputs, witness: &SpendWitness) -> Self {
+        let input = |i: usize| {
+            let note = &witness.inputs[i].note;
+            let path = &witness.inputs[i].path;
+            SpendInputJob {
+                value: note.value,
+                rho: HexField::of(&note.rho.0),
+                rcm: HexField::of(&note.rcm),
+                position: path.position,
+                siblings: path.siblings.iter().map(HexField::of).collect(),
+            }
+        };
+        ProveRequest::Spend(SpendJob {
+            public: SpendPublic {
+                root: HexField::of(&public.root.0),
+                nullifiers: [
+                    HexField::of(&public.nullifiers[0].0),
+                    HexField::of(&public.nullifiers[1].0),
+                ],
+                change_commitment: HexField::of(&public.change_commitment.0),
+                asset: public.asset.0,
+                value: public.value,
+                merchant: HexField::of(&public.merchant),
+                binding: HexField::of(&public.binding),
+            },
+            ask: HexField::of(&witness.ask.to_field()),
+            nk: HexField::of(&witness.nk.to_field()),
+            inputs: [input(0), input(1)],
+            change_value: witness.change.value,
+            change_rcm: HexField::of(&witness.change.rcm),
+        })
+    }
+
+    /// Parses every field; refuses non-canonical elements and bad shapes.
+    pub fn into_circuit(self) -> Result<Circuit, JobFormatError> {
+        match self {
+            ProveRequest::Output(job) => Ok(Circuit::Output(OutputCircuit {
+                public: Some(OutputPublicInputs {
+                    commitment: NoteCommitment(job.public.commitment.parse("commitment")?),
+                    asset: AssetId(job.public.asset),
+                    value: job.public.value,
+                    rho: Rho(job.public.rho.parse("rho")?),
+                }),
+                assignment: Some(OutputAssignment {
+                    owner: job.owner.parse("owner")?,
+                    rcm: job.rcm.parse("rcm")?,
+                }),
+            })),
+            ProveRequest::Spend(job) => {
+                let p = &job.public;
+                let public = SpendPublicInputs {
+                    root: TreeRoot(p.root.parse("root")?),
+                    nullifiers: [
+                        Nullifier(p.nullifiers[0].parse("nullifier 1")?),
+                        Nullifier(p.nullifiers[1].parse("nullifier 2")?),
+                    ],
+                    change_commitment: NoteCommitment(
+                        p.change_commitment.parse("change commitment")?,
+                    ),
+                    asset: AssetId(p.asset),
+                    value: p.value,
+                    merchant: p.merchant.parse("merchant")?,
+                    binding: p.binding.parse("binding")?,
+                };
+                let input = |i: usize| -> Result<InputAssignment, JobFormatError> {
+                    let x = &job.inputs[i];
+                    if x.siblings.len() != DEPTH {
+                        return Err(JobFormatError(format!(
+                            "input {i}: {} siblings, expected {DEPTH}",
+                            x.siblings.len()
+                        )));
+                    }
+                    let mut siblings = [Fr::from(0u64); DEPTH];
+                    for (slot, s) in siblings.iter_mut().zip(&x.siblings) {
+                        *slot = s.parse("sibling")?;
+                    }
+                    Ok(InputAssignment {
+                        value: Fr::from(x.value),
+                        rho: x.rho.parse("rho")?,
+                        rcm: x.rcm.parse("rcm")?,
+                        path: MerklePath {
+                            position: x.position,
+                            siblings,
+                        },
+                    })
+                };
+                Ok(Circuit::Spend(SpendCircuit {
+                    public: Some(public),
+                    assignment: Some(SpendAssignment {
+                        ask: job.ask.parse("ask")?,
+                        nk: job.nk.parse("nk")?,
+                        inputs: [input(0)?, input(1)?],
+                        change_value: Fr::from(job.change_value),
+                        change_rcm: job.change_rcm.parse("change rcm")?,
+                    }),
+                }))
+            }
+        }
+    }
+}
