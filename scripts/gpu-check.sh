@@ -16,6 +16,9 @@ done
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 export COALITION_PARAMS_DIR=/tmp/params COALITION_CUDA_CACHE=/tmp/cuda-cache
 echo "== differential test (COALITION_REQUIRE_GPU=1)"
+start=$(date +%s)
 COALITION_REQUIRE_GPU=1 timeout 240 .devbin/device-test --test-threads=1 2>&1 | tee "$OUT/device-test.log" | tail -15
+echo "differential test took $(( $(date +%s) - start )) s (first NVRTC compile and JIT included)"
+cp /tmp/cuda-cache/*.ptx "$OUT/" 2>/dev/null || true
 echo "== gpu-bench"
-timeout 420 .devbin/gpu-bench "${MAX:-22}" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40
+BATCHES=${BATCHES:-1,16,64,256} timeout 420 .devbin/gpu-bench "${MAX:-22}" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40

@@ -26,9 +26,14 @@
 typedef unsigned int u32;
 typedef unsigned long long u64;
 #define DEVICE __device__ __forceinline__
+// The Montgomery product is called, not inlined: inlining it into every
+// curve formula (and Fq2 into those) made kernels so large that NVRTC and
+// the JIT took minutes on the first load.
+#define DEVICE_CALL __device__ __noinline__
 #define CONSTANT __constant__
 #else
 #define DEVICE inline
+#define DEVICE_CALL inline
 #define CONSTANT static const
 #endif
 
@@ -90,7 +95,7 @@ DEVICE Fq sub(const Fq& a, const Fq& b) {
   return r;
 }
 // Montgomery product a·b·2^-256 mod p (CIOS).
-DEVICE Fq mul(const Fq& a, const Fq& b) {
+DEVICE_CALL Fq mul(const Fq& a, const Fq& b) {
   u32 t[10];
   for (int i = 0; i < 10; i++) t[i] = 0;
   for (int i = 0; i < 8; i++) {

@@ -132,7 +132,12 @@ fn main() {
     assert_eq!(cpu_proof, gpu_proof, "CPU and GPU Spend proofs differ");
     println!("Spend proof: CPU and GPU backends give identical bytes with fixed r, s");
     let mut proof_rows = Vec::new();
-    for batch in [1usize, 16, 64, 256] {
+    // `BATCHES=1,16` limits the batches (the full set takes minutes on the CPU).
+    let batches: Vec<usize> = std::env::var("BATCHES")
+        .ok()
+        .map(|b| b.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 64, 256]);
+    for batch in batches {
         let mut rate = |backend: &dyn MsmBackend| {
             let t = Instant::now();
             for i in 0..batch {
