@@ -232,21 +232,37 @@ impl CudaMsm {
     }
 
     /// `Σ scalars[i]·bases[i]` on the device.
-    #[allow(unsafe_code)]
     pub fn msm<C: DeviceCurve>(
         &self,
         bases: &[C::Affine],
         scalars: &[Fr],
     ) -> Result<C::Projective, GpuError> {
-        if bases.len() != scalars.len() {
-            return Err(GpuError::LengthMismatch {
-                bases: bases.len(),
-                scalars: scalars.len(),
-            });
+        Ok(self
+            .msm_batch::<C>(bases, &[scalars])?
+            .pop()
+            .unwrap_or_else(C::Projective::zero))
+    }
+
+    /// One MSM per scalar set, all over the same `bases`, in one pass of
+    /// the kernels (a batch of proofs sharing a proving key): MSM `p`'s
+    /// windows are windows `p·W … p·W + W − 1` of one big sort.
+    #[allow(unsafe_code)]
+    pub fn msm_batch<C: DeviceCurve>(
+        &self,
+        bases: &[C::Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<C::Projective>, GpuError> {
+        for set in sets {
+            if set.len() != bases.len() {
+                return Err(GpuError::LengthMismatch {
+                    bases: bases.len(),
+                    scalars: set.len(),
+                });
+            }
         }
         let n = bases.len();
-        if n == 0 {
-            return Ok(C::Projective::zero());
+        if n == 0 || sets.is_empty() {
+            return Ok(vec![C::Projective::zero(); sets.len()]);
         }
         let _one_at_a_time = self
             .launch
@@ -254,24 +270,37 @@ impl CudaMsm {
             .map_err(|_| GpuError::Driver("poisoned".into()))?;
         self.ctx.bind_to_thread().map_err(driver)?;
         let c = window_bits(n);
-        let windows = num_windows(c);
+        let per_msm = num_windows(c);
+        let windows = per_msm * sets.len();
+        let count = n * sets.len();
         let buckets = 1usize << (c - 1);
         let stride = buckets + 2;
         let total = windows * n;
         let point_words = 4 * C::Base::WORDS;
-        let (n32, c32, w32, s32, b32, t32) = (
+        let (n32, count32, c32, per32, w32, s32, b32, t32) = (
             n as u32,
+            count as u32,
             c as u32,
+            per_msm as u32,
             windows as u32,
             stride as u32,
             buckets as u32,
             total as u32,
         );
+        if total > u32::MAX as usize / 2 {
+            return Err(GpuError::Driver(
+                "batch too large for 32-bit indices".into(),
+            ));
+        }
         let s = &self.stream;
         let f = |name: &str| self.module.load_function(name).map_err(driver);
 
         let bases_dev = self.resident_bases::<C>(bases)?;
-        let scalars_dev = s.clone_htod(&scalars_to_words(scalars)).map_err(driver)?;
+        let mut words = Vec::with_capacity(count * 8);
+        for set in sets {
+            words.extend(scalars_to_words(set));
+        }
+        let scalars_dev = s.clone_htod(&words).map_err(driver)?;
         let mut keys = s.alloc_zeros::<u32>(total).map_err(driver)?;
         let mut vals = s.alloc_zeros::<u32>(total).map_err(driver)?;
         let mut sorted = s.alloc_zeros::<u32>(total).map_err(driver)?;
@@ -306,11 +335,12 @@ impl CudaMsm {
             s.launch_builder(&digits)
                 .arg(&scalars_dev)
                 .arg(&n32)
+                .arg(&count32)
                 .arg(&c32)
-                .arg(&w32)
+                .arg(&per32)
                 .arg(&mut keys)
                 .arg(&mut vals)
-                .launch(grid(n, BLOCK))
+                .launch(grid(count, BLOCK))
                 .map_err(driver)?;
             s.launch_builder(&histogram)
                 .arg(&keys)
@@ -372,6 +402,9 @@ impl CudaMsm {
             .chunks_exact(point_words)
             .map(xyzz_to_projective::<C>)
             .collect();
-        Ok(combine_windows::<C>(&sums, c))
+        Ok(sums
+            .chunks(per_msm)
+            .map(|w| combine_windows::<C>(w, c))
+            .collect())
     }
 }

@@ -11,7 +11,8 @@
 // ZZ = 0 meaning the identity. Formulas: EFD "xyzz" for a = 0
 // (add-2008-s, madd-2008-s, dbl-2008-s-1, mdbl-2008-s-1).
 //
-// Pipeline per MSM (c-bit windows, B = 2^(c-1) buckets, W windows):
+// Pipeline per batch of MSMs over shared bases (c-bit windows,
+// B = 2^(c-1) buckets, W windows per MSM, batch·W windows in all):
 //   msm_digits     signed digits of every scalar: key |d| (0 = none), value
 //                  point index | sign bit
 //   msm_histogram  count keys per (window, bucket)
@@ -222,9 +223,13 @@ template <class F> DEVICE Xyzz<F> mul_small(const Xyzz<F>& p, u32 k) {
 
 // --- digits, counting sort -------------------------------------------------
 
-KERNEL void msm_digits(const u32* scalars, u32 n, u32 c, u32 windows, u32* keys, u32* vals) {
+// `count` scalars = `count / n` MSMs over the same `n` bases (a batch of
+// proofs sharing a proving key). MSM p's window j is batch window
+// p·windows + j; every later kernel sees batch·windows independent windows.
+KERNEL void msm_digits(const u32* scalars, u32 n, u32 count, u32 c, u32 windows, u32* keys, u32* vals) {
   u32 i = GLOBAL_INDEX;
-  if (i >= n) return;
+  if (i >= count) return;
+  u32 msm = i / n, point = i % n;
   u32 s[9];
   for (int k = 0; k < 8; k++) s[k] = scalars[8 * i + k];
   s[8] = 0;
@@ -241,8 +246,9 @@ KERNEL void msm_digits(const u32* scalars, u32 n, u32 c, u32 windows, u32* keys,
     u32 key, sign = 0;
     if (d > half) { key = (1u << c) - d; sign = 0x80000000u; carry = 1; }
     else key = d;
-    keys[j * n + i] = key;
-    vals[j * n + i] = i | sign;
+    u32 slot = (msm * windows + j) * n + point;
+    keys[slot] = key;
+    vals[slot] = point | sign;
   }
 }
 

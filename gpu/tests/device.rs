@@ -60,6 +60,29 @@ fn gpu_msm_equals_cpu_msm() {
 }
 
 #[test]
+fn gpu_batch_equals_cpu_msms() {
+    let Some(gpu) = device() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let g1: Vec<G1Affine> = random_points::<G1Projective>(5000, &mut rng);
+    let sets: Vec<Vec<Fr>> = (0..5)
+        .map(|_| (0..5000).map(|_| Fr::rand(&mut rng)).collect())
+        .collect();
+    let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
+    let got = gpu.msm_batch::<G1>(&g1, &refs).unwrap();
+    for (set, result) in sets.iter().zip(got) {
+        assert_eq!(result, G1Projective::msm(&g1, set).unwrap());
+    }
+    let g2: Vec<G2Affine> = random_points::<G2Projective>(600, &mut rng);
+    let sets: Vec<Vec<Fr>> = (0..3)
+        .map(|_| (0..600).map(|_| Fr::rand(&mut rng)).collect())
+        .collect();
+    let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
+    for (set, result) in sets.iter().zip(gpu.msm_batch::<G2>(&g2, &refs).unwrap()) {
+        assert_eq!(result, G2Projective::msm(&g2, set).unwrap());
+    }
+}
+
+#[test]
 fn missing_device_is_an_error_not_a_panic() {
     // Device 4096 does not exist anywhere; with no library at all this is
     // the NoDriver error. Either way: an error, no panic.

@@ -35,15 +35,17 @@ template <class F>
 static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u32, u32, u32, Xyzz<F>*),
                     void (*red)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*),
                     void (*wsum)(const Xyzz<F>*, u32, u32, Xyzz<F>*)) {
-  u32 n = next();
+  u32 n = next(), batch = next();
   std::vector<Affine<F>> bases(n);
   for (u32 i = 0; i < n; i++) bases[i] = read_obj<Affine<F>>();
-  std::vector<u32> scalars(8 * n);
+  std::vector<u32> scalars(8 * n * batch);
   for (auto& s : scalars) s = next();
   u32 c = window_bits(n), windows = (254 + 1 + c - 1) / c, buckets = 1u << (c - 1), stride = buckets + 2;
+  u32 per_msm = windows;
+  windows *= batch;  // every later kernel sees batch · windows windows
   u32 total = windows * n;
   std::vector<u32> keys(total), vals(total), sorted(total), counts(windows * stride, 0), cursors(windows * stride);
-  for (g_index = 0; g_index < n; g_index++) msm_digits(scalars.data(), n, c, windows, keys.data(), vals.data());
+  for (g_index = 0; g_index < n * batch; g_index++) msm_digits(scalars.data(), n, n * batch, c, per_msm, keys.data(), vals.data());
   for (g_index = 0; g_index < total; g_index++) msm_histogram(keys.data(), total, n, stride, counts.data());
   for (u32 w = 0; w < windows; w++) {  // msm_scan
     u32 run = 0;
@@ -57,7 +59,7 @@ static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u
   for (g_index = 0; g_index < windows * threads; g_index++) red(sums.data(), buckets, windows, threads, partial.data());
   std::vector<Xyzz<F>> out(windows);
   for (g_index = 0; g_index < windows; g_index++) wsum(partial.data(), threads, windows, out.data());
-  printf("%u %u ", c, windows);
+  printf("%u %u ", c, per_msm);
   for (auto& p : out) write_obj(p);
 }
 

@@ -103,19 +103,32 @@ fn field_arithmetic_matches_arkworks() {
     }
 }
 
-fn emulated_msm<C: DeviceCurve>(op: u32, bases: &[C::Affine], scalars: &[Fr]) -> C::Projective {
-    let mut req = vec![op, bases.len() as u32];
+/// The emulated batch MSM: one result per scalar set, all over `bases`.
+fn emulated_batch<C: DeviceCurve>(
+    op: u32,
+    bases: &[C::Affine],
+    sets: &[&[Fr]],
+) -> Vec<C::Projective> {
+    let mut req = vec![op, bases.len() as u32, sets.len() as u32];
     req.extend(bases_to_words::<C>(bases));
-    req.extend(scalars_to_words(scalars));
+    for set in sets {
+        req.extend(scalars_to_words(set));
+    }
     let reply = run(&req);
     let (c, windows) = (reply[0] as usize, reply[1] as usize);
     let point_words = 4 * C::Base::WORDS;
-    assert_eq!(reply.len(), 2 + windows * point_words);
+    assert_eq!(reply.len(), 2 + sets.len() * windows * point_words);
     let sums: Vec<C::Projective> = reply[2..]
         .chunks_exact(point_words)
         .map(xyzz_to_projective::<C>)
         .collect();
-    combine_windows::<C>(&sums, c)
+    sums.chunks(windows)
+        .map(|w| combine_windows::<C>(w, c))
+        .collect()
+}
+
+fn emulated_msm<C: DeviceCurve>(op: u32, bases: &[C::Affine], scalars: &[Fr]) -> C::Projective {
+    emulated_batch::<C>(op, bases, &[scalars]).remove(0)
 }
 
 fn random_points<G: PrimeGroup + CurveGroup>(n: usize, rng: &mut ChaCha20Rng) -> Vec<G::Affine> {
@@ -160,5 +173,27 @@ fn whole_pipeline_matches_arkworks_in_g2() {
             G2Projective::msm(&bases[..n], &scalars).unwrap(),
             "n = {n}"
         );
+    }
+}
+
+#[test]
+fn batched_pipeline_gives_each_msm_its_own_result() {
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let g1: Vec<G1Affine> = random_points::<G1Projective>(300, &mut rng);
+    let sets: Vec<Vec<Fr>> = (0..3)
+        .map(|_| (0..300).map(|_| Fr::rand(&mut rng)).collect())
+        .collect();
+    let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
+    let got = emulated_batch::<G1>(5, &g1, &refs);
+    for (set, result) in sets.iter().zip(got) {
+        assert_eq!(result, G1Projective::msm(&g1, set).unwrap());
+    }
+    let g2: Vec<G2Affine> = random_points::<G2Projective>(20, &mut rng);
+    let sets: Vec<Vec<Fr>> = (0..2)
+        .map(|_| (0..20).map(|_| Fr::rand(&mut rng)).collect())
+        .collect();
+    let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
+    for (set, result) in sets.iter().zip(emulated_batch::<G2>(6, &g2, &refs)) {
+        assert_eq!(result, G2Projective::msm(&g2, set).unwrap());
     }
 }

@@ -5,9 +5,11 @@
 //! first waiting job, then keeps collecting until the batch is full or
 //! `max_wait` has passed, and proves the batch on a blocking thread:
 //! witnesses are synthesized and checked in parallel, then proven one after
-//! another through the backend (the GPU serves one MSM at a time; on the CPU
-//! each MSM already uses every core). Each job's outcome goes back on its
-//! own channel; a job that fails, or even panics, fails alone.
+//! then the satisfied statements of each circuit are proven together with
+//! `prove_batch_with_backend`: each of the five MSMs runs once for the whole
+//! group, one pass over the proving key's bases on the GPU. Each job's
+//! outcome goes back on its own channel; a false statement fails alone, and
+//! a panic fails only its group.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +20,7 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::ProvingKey;
 use coalition_core::encoding::Encode;
-use coalition_prover::groth16::{prove_with_backend, synthesize_checked};
+use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked};
 use coalition_prover::msm::MsmBackend;
 use rand_core::OsRng;
 use rayon::prelude::*;
@@ -190,30 +192,57 @@ fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn MsmBackend, metrics: &M
             }))
         })
         .collect();
-    let mut proven = 0u64;
-    let mut outcomes = Vec::with_capacity(size);
-    for (job, synthesized) in batch.iter().zip(synthesized) {
-        let key = match job.circuit {
-            Circuit::Output(_) => &keys.output,
-            Circuit::Spend(_) => &keys.spend,
-        };
-        let outcome = match synthesized {
-            Err(_) => Err(JobError::Internal("synthesis panicked".into())),
-            Ok(Err(e)) => Err(JobError::Rejected(e.to_string())),
-            Ok(Ok(synthesized)) => catch_unwind(AssertUnwindSafe(|| {
-                // Fresh zero-knowledge randomness per proof, from the OS.
-                let (r, s) = (Fr::rand(&mut OsRng), Fr::rand(&mut OsRng));
-                prove_with_backend(key, &synthesized, r, s, backend)
-            }))
-            .map_err(|_| JobError::Internal("proving panicked".into()))
-            .and_then(|r| r.map_err(|e| JobError::Rejected(e.to_string())))
-            .map(|proof| {
-                proven += 1;
-                proof.to_bytes()
-            }),
-        };
-        outcomes.push(outcome);
+    // Satisfied statements, grouped by circuit, proven one batch per key.
+    let mut outcomes: Vec<Option<Result<Vec<u8>, JobError>>> = vec![None; size];
+    let mut groups: [(Vec<usize>, Vec<coalition_prover::groth16::Synthesized>); 2] =
+        Default::default();
+    for (i, (job, synthesized)) in batch.iter().zip(synthesized).enumerate() {
+        match synthesized {
+            Err(_) => outcomes[i] = Some(Err(JobError::Internal("synthesis panicked".into()))),
+            Ok(Err(e)) => outcomes[i] = Some(Err(JobError::Rejected(e.to_string()))),
+            Ok(Ok(s)) => {
+                let g = usize::from(matches!(job.circuit, Circuit::Spend(_)));
+                groups[g].0.push(i);
+                groups[g].1.push(s);
+            }
+        }
     }
+    for (g, (indices, statements)) in groups.iter().enumerate() {
+        if indices.is_empty() {
+            continue;
+        }
+        let key = if g == 1 { &keys.spend } else { &keys.output };
+        // Fresh zero-knowledge randomness per proof, from the OS.
+        let randomness: Vec<(Fr, Fr)> = statements
+            .iter()
+            .map(|_| (Fr::rand(&mut OsRng), Fr::rand(&mut OsRng)))
+            .collect();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            prove_batch_with_backend(key, statements, &randomness, backend)
+        }));
+        match result {
+            Ok(Ok(proofs)) => {
+                for (&i, proof) in indices.iter().zip(proofs) {
+                    outcomes[i] = Some(Ok(proof.to_bytes()));
+                }
+            }
+            Ok(Err(e)) => {
+                for &i in indices {
+                    outcomes[i] = Some(Err(JobError::Rejected(e.to_string())));
+                }
+            }
+            Err(_) => {
+                for &i in indices {
+                    outcomes[i] = Some(Err(JobError::Internal("proving panicked".into())));
+                }
+            }
+        }
+    }
+    let outcomes: Vec<Result<Vec<u8>, JobError>> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(JobError::Internal("job was not processed".into()))))
+        .collect();
+    let proven = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
     let elapsed = started.elapsed();
     metrics.batches.fetch_add(1, Ordering::Relaxed);
     metrics.proofs.fetch_add(proven, Ordering::Relaxed);

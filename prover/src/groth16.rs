@@ -114,62 +114,108 @@ pub fn prove_with_backend(
     s: Fr,
     backend: &dyn MsmBackend,
 ) -> Result<Groth16Proof, ProofError> {
-    let Synthesized {
-        matrices,
-        assignment,
-        num_inputs,
-        num_constraints,
-    } = synthesized;
-    let num_variables = assignment.len();
-    if pk.a_query.len() != num_variables
-        || pk.b_g1_query.len() != num_variables
-        || pk.b_g2_query.len() != num_variables
-        || pk.l_query.len() + num_inputs != num_variables
-    {
-        return Err(ProofError::Groth16(
-            "proving key does not match the circuit".into(),
-        ));
+    let mut proofs =
+        prove_batch_with_backend(pk, std::slice::from_ref(synthesized), &[(r, s)], backend)?;
+    proofs
+        .pop()
+        .ok_or_else(|| ProofError::Groth16("empty batch".into()))
+}
+
+/// Proofs of many statements of one circuit under `pk`, `randomness[i]` the
+/// `(r, s)` of proof `i`. Each of the five MSMs runs once for the whole
+/// batch through [`MsmBackend::msm_g1_batch`] / [`MsmBackend::msm_g2_batch`]
+/// (one pass over the key's bases on the GPU). Every proof equals the one
+/// [`prove_with_backend`] makes alone.
+pub fn prove_batch_with_backend(
+    pk: &ProvingKey<Bn254>,
+    batch: &[Synthesized],
+    randomness: &[(Fr, Fr)],
+    backend: &dyn MsmBackend,
+) -> Result<Vec<Groth16Proof>, ProofError> {
+    if batch.len() != randomness.len() {
+        return Err(ProofError::Groth16("one (r, s) pair per statement".into()));
     }
-    let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-        matrices,
-        *num_inputs,
-        *num_constraints,
-        assignment,
-    )
-    .map_err(groth16_error)?;
+    let Some(first) = batch.first() else {
+        return Ok(Vec::new());
+    };
+    let num_variables = first.assignment.len();
+    let num_inputs = first.num_inputs;
+    for synthesized in batch {
+        if synthesized.assignment.len() != num_variables
+            || synthesized.num_inputs != num_inputs
+            || pk.a_query.len() != num_variables
+            || pk.b_g1_query.len() != num_variables
+            || pk.b_g2_query.len() != num_variables
+            || pk.l_query.len() + num_inputs != num_variables
+        {
+            return Err(ProofError::Groth16(
+                "proving key does not match the circuit".into(),
+            ));
+        }
+    }
+    let hs = batch
+        .par_iter()
+        .map(|syn| {
+            LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+                &syn.matrices,
+                syn.num_inputs,
+                syn.num_constraints,
+                &syn.assignment,
+            )
+            .map_err(groth16_error)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let msm_error = |e: crate::msm::MsmError| ProofError::Groth16(e.to_string());
     // h has one more coefficient than h_query (the top one is zero for a
     // satisfying witness), as in arkworks, which truncates to the shorter.
-    let h_len = pk.h_query.len().min(h.len());
-    let z = &assignment[1..];
-    let witness = &assignment[*num_inputs..];
+    let h_len = hs
+        .iter()
+        .map(Vec::len)
+        .chain([pk.h_query.len()])
+        .min()
+        .unwrap_or(0);
+    let h_sets: Vec<&[Fr]> = hs.iter().map(|h| &h[..h_len]).collect();
+    let z_sets: Vec<&[Fr]> = batch.iter().map(|b| &b.assignment[1..]).collect();
+    let w_sets: Vec<&[Fr]> = batch.iter().map(|b| &b.assignment[num_inputs..]).collect();
 
     let h_acc = backend
-        .msm_g1(&pk.h_query[..h_len], &h[..h_len])
+        .msm_g1_batch(&pk.h_query[..h_len], &h_sets)
         .map_err(msm_error)?;
-    let l_acc = backend.msm_g1(&pk.l_query, witness).map_err(msm_error)?;
-    let a = pk.delta_g1 * r
-        + pk.a_query[0]
-        + backend.msm_g1(&pk.a_query[1..], z).map_err(msm_error)?
-        + pk.vk.alpha_g1;
-    let b_g1 = if r.is_zero() {
-        ark_bn254::G1Projective::zero()
-    } else {
-        pk.delta_g1 * s
-            + pk.b_g1_query[0]
-            + backend.msm_g1(&pk.b_g1_query[1..], z).map_err(msm_error)?
-            + pk.beta_g1
-    };
-    let b_g2 = pk.vk.delta_g2 * s
-        + pk.b_g2_query[0]
-        + backend.msm_g2(&pk.b_g2_query[1..], z).map_err(msm_error)?
-        + pk.vk.beta_g2;
-    let c = a * s + b_g1 * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
-    Ok(Groth16Proof(Proof {
-        a: a.into_affine(),
-        b: b_g2.into_affine(),
-        c: c.into_affine(),
-    }))
+    let l_acc = backend
+        .msm_g1_batch(&pk.l_query, &w_sets)
+        .map_err(msm_error)?;
+    let a_acc = backend
+        .msm_g1_batch(&pk.a_query[1..], &z_sets)
+        .map_err(msm_error)?;
+    let b1_acc = backend
+        .msm_g1_batch(&pk.b_g1_query[1..], &z_sets)
+        .map_err(msm_error)?;
+    let b2_acc = backend
+        .msm_g2_batch(&pk.b_g2_query[1..], &z_sets)
+        .map_err(msm_error)?;
+    let results = [&h_acc, &l_acc, &a_acc, &b1_acc];
+    if results.iter().any(|v| v.len() != batch.len()) || b2_acc.len() != batch.len() {
+        return Err(ProofError::Groth16("backend returned a short batch".into()));
+    }
+    Ok(randomness
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, s))| {
+            let a = pk.delta_g1 * r + pk.a_query[0] + a_acc[i] + pk.vk.alpha_g1;
+            let b_g1 = if r.is_zero() {
+                ark_bn254::G1Projective::zero()
+            } else {
+                pk.delta_g1 * s + pk.b_g1_query[0] + b1_acc[i] + pk.beta_g1
+            };
+            let b_g2 = pk.vk.delta_g2 * s + pk.b_g2_query[0] + b2_acc[i] + pk.vk.beta_g2;
+            let c = a * s + b_g1 * r - pk.delta_g1 * (r * s) + l_acc[i] + h_acc[i];
+            Groth16Proof(Proof {
+                a: a.into_affine(),
+                b: b_g2.into_affine(),
+                c: c.into_affine(),
+            })
+        })
+        .collect())
 }
 
 /// The first row `i` with `⟨A_i, z⟩·⟨B_i, z⟩ ≠ ⟨C_i, z⟩`, if any.

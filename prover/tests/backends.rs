@@ -11,7 +11,7 @@ use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::note::{AssetId, Note, Rho};
 use coalition_circuits::output::OutputCircuit;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
-use coalition_prover::groth16::{prove_with_backend, synthesize_checked};
+use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
 use coalition_prover::msm::pippenger::{num_windows, signed_digits, window_bits};
 use coalition_prover::msm::{CpuBackend, MsmBackend, MsmError, ReferencePippenger};
 use rand_chacha::rand_core::SeedableRng;
@@ -166,4 +166,36 @@ fn proofs_are_identical_across_backends_and_arkworks() {
     assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &inputs).unwrap());
     // A key for another circuit is refused, not misused.
     assert!(prove_with_backend(&keys().spend, &synthesized, r, s, &CpuBackend).is_err());
+}
+
+#[test]
+fn batch_proofs_equal_single_proofs() {
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let address = SpendingKey::from_seed(&[2; 32]).address();
+    let batch: Vec<_> = (0..3)
+        .map(|v| {
+            let note = Note::new(AssetId(1), v, address, Rho::random(&mut rng), &mut rng);
+            synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
+        })
+        .collect();
+    let randomness: Vec<(Fr, Fr)> = (0..3)
+        .map(|_| (Fr::rand(&mut rng), Fr::rand(&mut rng)))
+        .collect();
+    let pk = &keys().output;
+    for backend in [
+        &CpuBackend as &dyn MsmBackend,
+        &ReferencePippenger::default(),
+    ] {
+        let proofs = prove_batch_with_backend(pk, &batch, &randomness, backend).unwrap();
+        for ((syn, (r, s)), proof) in batch.iter().zip(&randomness).zip(&proofs) {
+            assert_eq!(
+                *proof,
+                prove_with_backend(pk, syn, *r, *s, &CpuBackend).unwrap()
+            );
+        }
+    }
+    assert!(prove_batch_with_backend(pk, &batch, &randomness[..2], &CpuBackend).is_err());
+    assert!(prove_batch_with_backend(pk, &[], &[], &CpuBackend)
+        .unwrap()
+        .is_empty());
 }

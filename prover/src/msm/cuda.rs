@@ -45,4 +45,24 @@ impl MsmBackend for CudaBackend {
             .msm::<G2>(bases, scalars)
             .map_err(|e| MsmError::Device(e.to_string()))
     }
+
+    fn msm_g1_batch(
+        &self,
+        bases: &[G1Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<G1Projective>, MsmError> {
+        self.device
+            .msm_batch::<G1>(bases, sets)
+            .map_err(|e| MsmError::Device(e.to_string()))
+    }
+
+    fn msm_g2_batch(
+        &self,
+        bases: &[G2Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<G2Projective>, MsmError> {
+        self.device
+            .msm_batch::<G2>(bases, sets)
+            .map_err(|e| MsmError::Device(e.to_string()))
+    }
 }

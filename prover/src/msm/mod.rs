@@ -77,6 +77,25 @@ pub trait MsmBackend: Send + Sync {
 
     /// `Σ scalars[i]·bases[i]` in G2; the slices must have equal lengths.
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, MsmError>;
+
+    /// One G1 MSM per scalar set over the same bases (a batch of proofs
+    /// sharing a proving key). The GPU does the whole batch in one pass.
+    fn msm_g1_batch(
+        &self,
+        bases: &[G1Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<G1Projective>, MsmError> {
+        sets.iter().map(|s| self.msm_g1(bases, s)).collect()
+    }
+
+    /// One G2 MSM per scalar set over the same bases.
+    fn msm_g2_batch(
+        &self,
+        bases: &[G2Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<G2Projective>, MsmError> {
+        sets.iter().map(|s| self.msm_g2(bases, s)).collect()
+    }
 }
 
 pub(crate) fn check_lengths(bases: usize, scalars: usize) -> Result<(), MsmError> {
