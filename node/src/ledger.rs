@@ -239,6 +239,104 @@ impl AccountLedger {
         Ok(())
     }
 
+    /// `SHA-256("coalition/v1/nullifier-set" ‖ count ‖ nullifiers in
+    /// ascending order)`; all zeros when the pool is disabled.
+    pub fn nullifier_commitment(&self) -> [u8; 32] {
+        match &self.pool {
+            None => [0; 32],
+            Some(pool) => set_hash(
+                b"coalition/v1/nullifier-set",
+                pool.nullifiers.iter().map(|n| n.to_bytes()),
+            ),
+        }
+    }
+
+    /// The pool's current note-tree root (the empty tree's root when the
+    /// pool is disabled).
+    pub fn note_root(&self) -> TreeRoot {
+        TreeRoot(
+            self.pool
+                .as_ref()
+                .map(|p| p.tree.root())
+                .unwrap_or_else(|| {
+                    coalition_circuits::merkle::empty_root(coalition_circuits::merkle::DEPTH)
+                }),
+        )
+    }
+
+    /// A hash of the whole state, identical on every replica that applied
+    /// the same blocks (spec §15.2): chain, currencies, rates, accounts,
+    /// issuance counters and the pool (tree, recent roots, nullifier and ρ
+    /// sets, stored notes), each in key order with explicit lengths.
+    pub fn state_hash(&self) -> [u8; 32] {
+        use coalition_core::encoding::Encode;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        put(b"coalition/v1/state");
+        put(&self.chain.0);
+        put(&(self.currencies.len() as u64).to_le_bytes());
+        for policy in self.currencies.values() {
+            put(policy.id.as_bytes());
+            put(&policy.issuer.to_bytes());
+            match &policy.auditor {
+                Some(key) => put(&key.to_bytes()),
+                None => put(&[]),
+            }
+        }
+        put(&(self.rates.len() as u64).to_le_bytes());
+        for ((from, to), rate) in &self.rates {
+            put(from.as_bytes());
+            put(to.as_bytes());
+            put(&rate.to_bytes());
+        }
+        put(&(self.accounts.len() as u64).to_le_bytes());
+        for ((owner, currency), account) in &self.accounts {
+            put(&owner.0);
+            put(currency.as_bytes());
+            put(&account.owner.to_bytes());
+            put(&account.available.to_bytes());
+            put(&account.pending.to_bytes());
+            put(&account.pending_credits.to_le_bytes());
+            put(&account.nonce.to_le_bytes());
+        }
+        put(&(self.issuer_nonces.len() as u64).to_le_bytes());
+        for (currency, nonce) in &self.issuer_nonces {
+            put(currency.as_bytes());
+            put(&nonce.to_le_bytes());
+        }
+        match &self.pool {
+            None => put(b"no-pool"),
+            Some(pool) => {
+                put(b"pool");
+                put(&coalition_circuits::field::to_bytes(&pool.tree.root()));
+                put(&pool.tree.len().to_le_bytes());
+                let roots: Vec<[u8; 32]> = pool
+                    .roots
+                    .iter()
+                    .map(coalition_circuits::field::to_bytes)
+                    .collect();
+                put(&(roots.len() as u64).to_le_bytes());
+                for root in roots {
+                    put(&root);
+                }
+                put(&self.nullifier_commitment());
+                put(&set_hash(
+                    b"coalition/v1/rho-set",
+                    pool.rhos.iter().map(|r| r.to_bytes()),
+                ));
+                put(&(pool.notes.len() as u64).to_le_bytes());
+                for note in &pool.notes {
+                    put(&note.to_bytes());
+                }
+            }
+        }
+        h.finalize().into()
+    }
+
     fn pool_mut(&mut self) -> Result<&mut ShieldedPool, TxVerificationError> {
         self.pool.as_mut().ok_or(TxVerificationError::Pool(
             "the shielded pool is not enabled",
@@ -329,4 +427,19 @@ impl AccountLedger {
         }
         Ok(())
     }
+}
+
+fn set_hash(label: &[u8], items: impl Iterator<Item = [u8; 32]>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(label);
+    let mut count = 0u64;
+    let mut body = Sha256::new();
+    for item in items {
+        body.update(item);
+        count += 1;
+    }
+    h.update(count.to_le_bytes());
+    h.update(body.finalize());
+    h.finalize().into()
 }

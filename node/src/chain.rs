@@ -1,0 +1,167 @@
+//! The chain of blocks over the ledger state machine (spec §15.2).
+//!
+//! [`Chain::apply`] accepts a block only if it extends the tip (chain,
+//! height, previous hash, strictly later timestamp), its transactions root
+//! matches its transactions, every transaction verifies (batch-verified, all
+//! or nothing), and the state it produces has exactly the commitments the
+//! header claims. Otherwise nothing changes. No clock, randomness or
+//! unordered iteration is involved, so replicas applying the same blocks hold
+//! byte-identical state; [`Chain::propose`] builds the header a proposer
+//! would sign.
+
+use thiserror::Error;
+
+use crate::block::{transactions_root, Block, BlockHash, BlockHeader};
+use crate::ledger::{AccountLedger, LedgerError};
+use coalition_core::transaction::Transaction;
+use coalition_verifier::transactions::LedgerView;
+
+/// Why a block was refused. The chain is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChainError {
+    /// The block is for another ledger.
+    #[error("block is for another chain")]
+    WrongChain,
+    /// The block does not extend the tip by one.
+    #[error("block height {got}, expected {expected}")]
+    WrongHeight {
+        /// The tip's height + 1.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// The previous hash is not the tip's.
+    #[error("block does not extend the current tip")]
+    WrongPrevious,
+    /// The timestamp is not after the tip's.
+    #[error("timestamp {got} ms is not after the tip's {tip} ms")]
+    TimestampNotIncreasing {
+        /// The tip's.
+        tip: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// The transactions root does not match the transactions.
+    #[error("transactions root does not match the block's transactions")]
+    TransactionsRoot,
+    /// A transaction was refused.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The resulting state differs from the header's commitment.
+    #[error("the block's {0} does not match the state it produces")]
+    StateMismatch(&'static str),
+}
+
+/// A ledger and the header of its last block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    ledger: AccountLedger,
+    tip: BlockHeader,
+}
+
+fn header_for(
+    ledger: &AccountLedger,
+    height: u64,
+    previous: BlockHash,
+    timestamp_ms: u64,
+    transactions: &[Transaction],
+) -> BlockHeader {
+    BlockHeader {
+        chain: ledger.chain(),
+        height,
+        previous,
+        timestamp_ms,
+        transactions_root: transactions_root(transactions),
+        note_root: ledger.note_root(),
+        nullifier_commitment: ledger.nullifier_commitment(),
+        state_hash: ledger.state_hash(),
+    }
+}
+
+impl Chain {
+    /// A chain whose genesis header (height 0) commits to `ledger` as it is.
+    pub fn genesis(ledger: AccountLedger, timestamp_ms: u64) -> Self {
+        let tip = header_for(&ledger, 0, BlockHash([0; 32]), timestamp_ms, &[]);
+        Chain { ledger, tip }
+    }
+
+    /// The state.
+    pub fn ledger(&self) -> &AccountLedger {
+        &self.ledger
+    }
+
+    /// The last header.
+    pub fn tip(&self) -> &BlockHeader {
+        &self.tip
+    }
+
+    /// The block a proposer would publish for `transactions` at
+    /// `timestamp_ms` (checked exactly as [`Chain::apply`] will).
+    pub fn propose(
+        &self,
+        transactions: Vec<Transaction>,
+        timestamp_ms: u64,
+    ) -> Result<Block, ChainError> {
+        let mut next = self.ledger.clone();
+        next.apply_block(&transactions)?;
+        let header = header_for(
+            &next,
+            self.tip.height + 1,
+            self.tip.hash(),
+            timestamp_ms,
+            &transactions,
+        );
+        let block = Block {
+            header,
+            transactions,
+        };
+        self.check_header(&block)?;
+        Ok(block)
+    }
+
+    fn check_header(&self, block: &Block) -> Result<(), ChainError> {
+        let h = &block.header;
+        if h.chain != self.ledger.chain() {
+            return Err(ChainError::WrongChain);
+        }
+        if h.height != self.tip.height + 1 {
+            return Err(ChainError::WrongHeight {
+                expected: self.tip.height + 1,
+                got: h.height,
+            });
+        }
+        if h.previous != self.tip.hash() {
+            return Err(ChainError::WrongPrevious);
+        }
+        if h.timestamp_ms <= self.tip.timestamp_ms {
+            return Err(ChainError::TimestampNotIncreasing {
+                tip: self.tip.timestamp_ms,
+                got: h.timestamp_ms,
+            });
+        }
+        if h.transactions_root != transactions_root(&block.transactions) {
+            return Err(ChainError::TransactionsRoot);
+        }
+        Ok(())
+    }
+
+    /// Applies `block`: all checks pass and the state moves, or nothing changes.
+    pub fn apply(&mut self, block: &Block) -> Result<(), ChainError> {
+        self.check_header(block)?;
+        let mut next = self.ledger.clone();
+        next.apply_block(&block.transactions)?;
+        let h = &block.header;
+        if next.note_root() != h.note_root {
+            return Err(ChainError::StateMismatch("note root"));
+        }
+        if next.nullifier_commitment() != h.nullifier_commitment {
+            return Err(ChainError::StateMismatch("nullifier commitment"));
+        }
+        if next.state_hash() != h.state_hash {
+            return Err(ChainError::StateMismatch("state hash"));
+        }
+        self.ledger = next;
+        self.tip = block.header.clone();
+        Ok(())
+    }
+}
