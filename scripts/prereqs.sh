@@ -15,7 +15,11 @@ fi
 # the node issue) needs libclang at build time; a fresh machine lacks it.
 need_apt=()
 if [ -f "$(dirname "${BASH_SOURCE[0]}")/../node/Cargo.toml" ] && grep -q '^rocksdb' "$(dirname "${BASH_SOURCE[0]}")/../node/Cargo.toml"; then
-    if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libclang; then
+    # libclang itself (bindgen loads it), not libclang-cpp, which some
+    # images ship alone.
+    if ! compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+        && ! compgen -G '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' >/dev/null \
+        && ! ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so'; then
         need_apt+=(libclang-dev)
     fi
 fi
