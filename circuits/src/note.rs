@@ -9,10 +9,11 @@
 //! `asset` is the currency symbol's 8 bytes read as a big-endian integer,
 //! `value < 2^64`, `owner` is the recipient address's owner tag, `rcm` is
 //! uniform randomness that makes `cm` hiding. `ρ` makes the nullifier unique:
-//! a Shield publishes a fresh `ρ` that the ledger checks was never used, and a
-//! Redeem's change note takes `ρ = nf₁`, the first nullifier it reveals, which
-//! the nullifier set makes unique. Two notes to the same key therefore never
-//! share a nullifier (no "faerie gold").
+//! a Shield's `ρ` is derived by every node from its (account, nonce) — never
+//! chosen by the sender — and a Redeem's change note takes `ρ = nf₁`, the
+//! first nullifier it reveals, which the nullifier set makes unique; the
+//! ledger also refuses any `ρ` it has seen. Two notes to the same key
+//! therefore never share a nullifier (no "faerie gold").
 
 use ark_bn254::Fr;
 use ark_ff::UniformRand;

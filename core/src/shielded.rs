@@ -40,6 +40,23 @@ pub fn merchant_field(id: &LoyaltyId) -> Fr {
     field::hash_to_field(b"coalition/v1/merchant", &[&id.0])
 }
 
+/// The `ρ` of the note a `Shield` creates: `H_F("coalition/v1/shield-rho",
+/// chain ‖ source loyalty ID ‖ currency ‖ nonce)`. Derived by every node, never
+/// chosen by the sender: each (account, nonce) is used once, so Shield ρs are
+/// unique, and nobody can aim one at a pending Redeem's nullifier (which would
+/// block that Redeem's change ρ = nf₁ in the ledger's ρ-set).
+pub fn shield_rho(chain: &ChainId, source: &LoyaltyId, currency: &CurrencyId, nonce: u64) -> Rho {
+    Rho(field::hash_to_field(
+        b"coalition/v1/shield-rho",
+        &[
+            &chain.0,
+            &source.0,
+            currency.as_bytes(),
+            &nonce.to_le_bytes(),
+        ],
+    ))
+}
+
 /// A Groth16 proof over BN254: `A ∈ G1, B ∈ G2, C ∈ G1`, 128 bytes
 /// compressed. Decoding checks every point is on its curve, in the
 /// prime-order subgroup and not the identity.
@@ -229,9 +246,7 @@ pub struct ShieldTx {
     pub new_balance: PedersenCommitment,
     /// The account proof.
     pub balance_proof: ShieldBalanceProof,
-    /// The new note's `ρ` (must be unused).
-    pub rho: Rho,
-    /// The new note.
+    /// The new note (its `ρ` is [`shield_rho`] of this transaction).
     pub output: NoteOutput,
     /// The Output proof.
     pub output_proof: Groth16Proof,
@@ -240,6 +255,16 @@ pub struct ShieldTx {
 }
 
 impl ShieldTx {
+    /// The new note's `ρ`, derived from the transaction ([`shield_rho`]).
+    pub fn rho(&self) -> Rho {
+        shield_rho(
+            &self.chain,
+            &self.source.loyalty_id(),
+            &self.currency,
+            self.nonce,
+        )
+    }
+
     /// The account statement given the ledger's available balance.
     pub fn statement(&self, source_available: &Ciphertext) -> ShieldStatement {
         ShieldStatement {
@@ -252,7 +277,7 @@ impl ShieldTx {
             value: self.value,
             new_balance: self.new_balance,
             note_commitment: self.output.commitment,
-            rho: self.rho,
+            rho: self.rho(),
             encrypted_note: self.output.encrypted.clone(),
         }
     }
@@ -263,7 +288,7 @@ impl ShieldTx {
             commitment: self.output.commitment,
             asset: asset_id(&self.currency),
             value: self.value,
-            rho: self.rho,
+            rho: self.rho(),
         }
     }
 
@@ -276,7 +301,6 @@ impl ShieldTx {
         self.new_balance.encode(out);
         self.balance_proof.equality.encode(out);
         self.balance_proof.range.encode(out);
-        self.rho.encode(out);
         self.output.encode(out);
         self.output_proof.encode(out);
     }
@@ -293,7 +317,6 @@ impl ShieldTx {
                 equality: EqualityProof::decode(reader)?,
                 range: RangeProof::read(reader, SHIELD_RANGE.0, SHIELD_RANGE.1)?,
             },
-            rho: Rho::decode(reader)?,
             output: NoteOutput::decode(reader)?,
             output_proof: Groth16Proof::decode(reader)?,
             signature: TxSignature::decode(reader)?,

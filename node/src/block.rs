@@ -7,7 +7,8 @@
 //! block  = header ‖ count (u32, ≤ MAX_BLOCK_TRANSACTIONS)
 //!        ‖ count × (length (u32, ≤ MAX_TRANSACTION_BYTES) ‖ transaction)
 //! hash(header)      = SHA-256("coalition/v1/block-header" ‖ header)
-//! transactions_root = SHA-256("coalition/v1/block-transactions" ‖ count ‖ TxId…)
+//! transactions_root = SHA-256("coalition/v1/block-transactions" ‖ count
+//!                     ‖ SHA-256(transaction bytes)…)
 //! ```
 //!
 //! The commitments are those of the state *after* the block, so a replica
@@ -96,13 +97,17 @@ pub struct Block {
     pub transactions: Vec<Transaction>,
 }
 
-/// The transactions root of `transactions`.
+/// The transactions root of `transactions`: over each transaction's full
+/// encoding, proofs included. (A Redeem's ID leaves its proof out, so a
+/// root over IDs would let a relay swap a proof without changing the block
+/// hash, and a cache of "known-bad" block hashes would then censor the
+/// honest block.)
 pub fn transactions_root(transactions: &[Transaction]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"coalition/v1/block-transactions");
     h.update((transactions.len() as u64).to_le_bytes());
     for tx in transactions {
-        h.update(tx.id().0);
+        h.update(Sha256::digest(tx.to_bytes()));
     }
     h.finalize().into()
 }

@@ -412,7 +412,7 @@ impl AccountLedger {
                 let debit = Ciphertext::zero().add_amount(t.value);
                 self.account_mut(t.source.loyalty_id(), t.currency, t.source)
                     .debit(t.nonce, &debit)?;
-                self.pool_mut()?.append(&t.output, t.rho)?;
+                self.pool_mut()?.append(&t.output, t.rho())?;
             }
             Transaction::Redeem(t) => {
                 let pool = self.pool_mut()?;

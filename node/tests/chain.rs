@@ -302,6 +302,16 @@ fn pool_commitments_follow_shields_and_redeems() {
     )
     .unwrap();
     let b4 = a.propose(vec![redeemed.tx], 5).unwrap();
+    // The root commits to the proof bytes too: a relay that swaps a Redeem's
+    // proof (the Redeem's ID leaves it out) changes the block.
+    let mut swapped = b4.clone();
+    if let Transaction::Redeem(r) = &mut swapped.transactions[0] {
+        if let Transaction::Shield(sh) = &b3.transactions[0] {
+            r.proof = sh.output_proof.clone();
+        }
+    }
+    assert_eq!(swapped.transactions[0].id(), b4.transactions[0].id());
+    assert_eq!(a.clone().apply(&swapped), Err(ChainError::TransactionsRoot));
     assert_ne!(
         b4.header.nullifier_commitment,
         b3.header.nullifier_commitment

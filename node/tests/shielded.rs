@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
 use coalition_circuits::spend::SpendInput;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy};
@@ -394,7 +394,7 @@ fn ledger_rejects_every_mutated_redeem_field() {
 }
 
 #[test]
-fn ledger_rejects_mutated_shields_and_reused_rho() {
+fn ledger_rejects_mutated_shields_and_chosen_rho() {
     let mut w = World::new(5);
     let (tx, _) = w.shield(300, 1000);
     let honest = shield_parts(&tx);
@@ -415,10 +415,6 @@ fn ledger_rejects_mutated_shields_and_reused_rho() {
                 t.output.commitment =
                     NoteCommitment(t.output.commitment.0 + coalition_circuits::Fr::from(1u64))
             }),
-        ),
-        (
-            "rho",
-            Box::new(|t| t.rho = Rho(t.rho.0 + coalition_circuits::Fr::from(1u64))),
         ),
         (
             "note ciphertext",
@@ -451,13 +447,34 @@ fn ledger_rejects_mutated_shields_and_reused_rho() {
         TxVerificationError::Signature
     );
     w.ledger.apply(&tx).unwrap();
-    // A second Shield reusing the first one's ρ is refused.
+    // A Shield cannot choose its ρ: a note committed with any other ρ (here,
+    // aimed at a nullifier, which would block that Redeem's change) fails the
+    // Output proof against the derived ρ.
     let (tx2, _) = w.shield(100, 700);
-    let mut reuse = shield_parts(&tx2);
-    reuse.rho = honest.rho;
+    let mut aimed = shield_parts(&tx2);
+    let victim_nf = Rho(coalition_circuits::Fr::from(12345u64));
+    let note = Note::new(
+        AssetId(u64::from_be_bytes(*w.miles.id.as_bytes())),
+        100,
+        w.sk().address(),
+        victim_nf,
+        &mut w.rng,
+    );
+    aimed.output.commitment = note.commitment();
+    aimed.output_proof = coalition_prover::groth16::prove(
+        "output",
+        &keys().output,
+        coalition_circuits::output::OutputCircuit::for_note(&note),
+        &mut w.rng,
+    )
+    .unwrap();
+    let error = rejected_with(w.ledger.clone().apply(&resign(aimed, &w)));
+    assert!(matches!(error, TxVerificationError::Proof(_)), "{error:?}");
+    // Two Shields of one account get distinct derived ρ.
+    assert_ne!(shield_parts(&tx2).rho(), honest.rho());
     assert_eq!(
-        rejected_with(w.ledger.clone().apply(&resign(reuse, &w))),
-        TxVerificationError::Pool("rho already used by another note")
+        shield_parts(&tx2).output_public_inputs().rho,
+        shield_parts(&tx2).rho()
     );
 }
 

@@ -11,7 +11,8 @@ use coalition_core::currency::CurrencyId;
 use coalition_core::elgamal::{PedersenCommitment, PedersenOpening};
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
 use coalition_core::shielded::{
-    asset_id, Groth16Proof, NoteOutput, RedeemTx, ShieldBalanceProof, ShieldTx, SHIELD_RANGE,
+    asset_id, shield_rho, Groth16Proof, NoteOutput, RedeemTx, ShieldBalanceProof, ShieldTx,
+    SHIELD_RANGE,
 };
 use coalition_core::transaction::{ChainId, Transaction};
 use rand_core::{CryptoRng, RngCore};
@@ -50,13 +51,8 @@ pub fn shield<R: RngCore + CryptoRng>(
         ));
     }
     let new_balance = debit_balance(owner, account, value)?;
-    let note = Note::new(
-        asset_id(&currency),
-        value,
-        *recipient,
-        Rho::random(rng),
-        rng,
-    );
+    let rho = shield_rho(&chain, &owner.loyalty_id(), &currency, account.state.nonce);
+    let note = Note::new(asset_id(&currency), value, *recipient, rho, rng);
     let output = NoteOutput {
         commitment: note.commitment(),
         encrypted: EncryptedNote::encrypt(&note, rng)?,
@@ -74,7 +70,6 @@ pub fn shield<R: RngCore + CryptoRng>(
             equality: crate::transactions::dummy_equality(),
             range: crate::transactions::dummy_range(SHIELD_RANGE),
         },
-        rho: note.rho,
         output,
         output_proof,
         signature: placeholder_signature(),

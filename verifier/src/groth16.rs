@@ -18,7 +18,7 @@
 //! loop over `N + 2K` pairs and **one** final exponentiation, instead of
 //! `N` final exponentiations and `3N` Miller loops; `Σ r_i·IC(x_i)` is one
 //! MSM over the `IC` bases per key. If any proof is invalid the batch
-//! passes with probability at most `2^-128` (Schwartz–Zippel over the
+//! passes with probability at most `1/(2^128 − 1)` (Schwartz–Zippel over the
 //! `r_i`); a failing batch is re-checked proof by proof by the caller.
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
@@ -81,11 +81,14 @@ pub fn verify_groth16_batch<R: RngCore + CryptoRng>(
     }
     let weights: Vec<Fr> = items
         .iter()
-        .map(|_| {
+        .map(|_| loop {
             let mut bytes = [0u8; 16];
             rng.fill_bytes(&mut bytes);
-            // Never 0, so no proof drops out of the combination.
-            Fr::from(u128::from_le_bytes(bytes) | 1)
+            // Uniform over the 2^128 − 1 non-zero values: no proof drops out.
+            let weight = u128::from_le_bytes(bytes);
+            if weight != 0 {
+                break Fr::from(weight);
+            }
         })
         .collect();
 

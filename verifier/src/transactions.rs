@@ -273,7 +273,9 @@ pub fn prepare<'t, V: LedgerView>(
             }
             check_signature(tx, &t.source)?;
             let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
-            if view.is_rho_used(&t.rho) {
+            // Derived, so unique by construction; checked anyway so the
+            // ρ-set invariant never rests silently on a hash assumption.
+            if view.is_rho_used(&t.rho()) {
                 return Err(TxVerificationError::Pool(
                     "rho already used by another note",
                 ));
