@@ -3,7 +3,7 @@
 //! The partner node. This version holds the deterministic state machine of
 //! the confidential-account layer and the shielded pool ([`ledger`]), blocks
 //! with headers that commit to the resulting state ([`block`]) and the chain
-//! that accepts them ([`chain`]); RocksDB storage, governance, the HTTP API
+//! that accepts them ([`chain`]), and the bounded mempool ([`mempool`]); RocksDB storage, governance, the HTTP API
 //! and replication arrive with their issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -12,3 +12,4 @@
 pub mod block;
 pub mod chain;
 pub mod ledger;
+pub mod mempool;

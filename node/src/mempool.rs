@@ -1,0 +1,208 @@
+//! The mempool (spec §15.3): transactions admitted but not yet in a block.
+//!
+//! Admission applies the transaction to a *pending* ledger — the committed
+//! state with every admitted transaction applied in admission order — so it
+//! is checked completely (signature, nonce, every proof) against exactly the
+//! state it will meet in the next block, and a sender can queue consecutive
+//! nonces. Bounded in count, bytes and per sender; duplicates are refused;
+//! after a block, the pending ledger is rebuilt from the new state and every
+//! remaining transaction the block invalidated (a spent nullifier, a used
+//! nonce…) is evicted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use coalition_core::currency::CurrencyId;
+use coalition_core::encoding::{Encode, MAX_TRANSACTION_BYTES};
+use coalition_core::keys::LoyaltyId;
+use coalition_core::transaction::{Transaction, TxId};
+use thiserror::Error;
+
+use crate::ledger::{AccountLedger, LedgerError};
+
+/// Mempool bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_transactions: usize,
+    /// Most encoded bytes held.
+    pub max_bytes: usize,
+    /// Most transactions held per sender.
+    pub max_per_sender: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            max_transactions: 10_000,
+            max_bytes: 64 << 20,
+            max_per_sender: 64,
+        }
+    }
+}
+
+/// Why a transaction was not admitted. The mempool is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MempoolError {
+    /// Already held.
+    #[error("transaction already in the mempool")]
+    Duplicate,
+    /// Larger than any transaction may be.
+    #[error("transaction of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// The mempool holds its maximum.
+    #[error("mempool is full")]
+    Full,
+    /// The sender holds its maximum.
+    #[error("sender already has {0} pending transactions")]
+    SenderLimit(usize),
+    /// The transaction does not verify against the pending state.
+    #[error(transparent)]
+    Invalid(#[from] LedgerError),
+}
+
+/// Who a transaction's per-sender limit counts against: the signer — a
+/// currency's issuer for `Issue`, the account owner otherwise — or for an
+/// unsigned Redeem its first nullifier (each Redeem is its own sender:
+/// nothing links two of them, by design).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Sender {
+    Issuer(CurrencyId),
+    Account(LoyaltyId),
+    Note([u8; 32]),
+}
+
+fn sender(tx: &Transaction) -> Sender {
+    match tx {
+        Transaction::Issue(t) => Sender::Issuer(t.currency),
+        Transaction::Transfer(t) => Sender::Account(t.source.loyalty_id()),
+        Transaction::ApplyPending(t) => Sender::Account(t.owner.loyalty_id()),
+        Transaction::Burn(t) => Sender::Account(t.source.loyalty_id()),
+        Transaction::Exchange(t) => Sender::Account(t.owner.loyalty_id()),
+        Transaction::Shield(t) => Sender::Account(t.source.loyalty_id()),
+        Transaction::Redeem(t) => Sender::Note(t.nullifiers[0].to_bytes()),
+    }
+}
+
+struct Entry {
+    tx: Transaction,
+    id: TxId,
+    sender: Sender,
+    bytes: usize,
+}
+
+/// Admitted transactions in admission order, over a pending ledger.
+pub struct Mempool {
+    config: MempoolConfig,
+    entries: Vec<Entry>,
+    ids: BTreeSet<TxId>,
+    per_sender: BTreeMap<Sender, usize>,
+    bytes: usize,
+    pending: AccountLedger,
+}
+
+impl Mempool {
+    /// An empty mempool over the committed state `ledger`.
+    pub fn new(config: MempoolConfig, ledger: &AccountLedger) -> Self {
+        Mempool {
+            config,
+            entries: Vec::new(),
+            ids: BTreeSet::new(),
+            per_sender: BTreeMap::new(),
+            bytes: 0,
+            pending: ledger.clone(),
+        }
+    }
+
+    /// Number of transactions held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Encoded bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `id` is held.
+    pub fn contains(&self, id: &TxId) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// The state after every held transaction.
+    pub fn pending_state(&self) -> &AccountLedger {
+        &self.pending
+    }
+
+    /// Admits `tx` if it is new, within bounds, and valid on the pending state.
+    pub fn insert(&mut self, tx: Transaction) -> Result<TxId, MempoolError> {
+        let bytes = tx.to_bytes().len();
+        if bytes > MAX_TRANSACTION_BYTES {
+            return Err(MempoolError::TooLarge(bytes));
+        }
+        let id = tx.id();
+        if self.ids.contains(&id) {
+            return Err(MempoolError::Duplicate);
+        }
+        if self.entries.len() >= self.config.max_transactions
+            || self.bytes + bytes > self.config.max_bytes
+        {
+            return Err(MempoolError::Full);
+        }
+        let sender = sender(&tx);
+        let held = self.per_sender.get(&sender).copied().unwrap_or(0);
+        if held >= self.config.max_per_sender {
+            return Err(MempoolError::SenderLimit(held));
+        }
+        self.pending.apply(&tx)?;
+        self.ids.insert(id);
+        *self.per_sender.entry(sender).or_insert(0) += 1;
+        self.bytes += bytes;
+        self.entries.push(Entry {
+            tx,
+            id,
+            sender,
+            bytes,
+        });
+        Ok(id)
+    }
+
+    /// Up to `max` transactions in admission order, for the next block.
+    pub fn take_for_block(&self, max: usize) -> Vec<Transaction> {
+        self.entries
+            .iter()
+            .take(max)
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+
+    /// After `committed` became the state: drops the transactions the block
+    /// included and evicts those it invalidated. Returns the evicted IDs.
+    pub fn on_block(&mut self, included: &[Transaction], committed: &AccountLedger) -> Vec<TxId> {
+        let included: BTreeSet<TxId> = included.iter().map(Transaction::id).collect();
+        let entries = std::mem::take(&mut self.entries);
+        self.ids.clear();
+        self.per_sender.clear();
+        self.bytes = 0;
+        self.pending = committed.clone();
+        let mut evicted = Vec::new();
+        for entry in entries {
+            if included.contains(&entry.id) {
+                continue;
+            }
+            if self.pending.apply(&entry.tx).is_err() {
+                evicted.push(entry.id);
+                continue;
+            }
+            self.ids.insert(entry.id);
+            *self.per_sender.entry(entry.sender).or_insert(0) += 1;
+            self.bytes += entry.bytes;
+            self.entries.push(entry);
+        }
+        evicted
+    }
+}
