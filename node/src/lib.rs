@@ -3,7 +3,8 @@
 //! The partner node. This version holds the deterministic state machine of
 //! the confidential-account layer and the shielded pool ([`ledger`]), blocks
 //! with headers that commit to the resulting state ([`block`]) and the chain
-//! that accepts them ([`chain`]), and the bounded mempool ([`mempool`]); RocksDB storage, governance, the HTTP API
+//! that accepts them ([`chain`]), the bounded mempool ([`mempool`]), and
+//! partnership terms with the earn-rule engine ([`rules`]); RocksDB storage, governance, the HTTP API
 //! and replication arrive with their issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -13,3 +14,4 @@ pub mod block;
 pub mod chain;
 pub mod ledger;
 pub mod mempool;
+pub mod rules;
