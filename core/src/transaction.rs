@@ -227,6 +227,19 @@ impl Transaction {
         }
     }
 
+    /// The ledger the transaction is for.
+    pub fn chain(&self) -> ChainId {
+        match self {
+            Transaction::Issue(tx) => tx.chain,
+            Transaction::Transfer(tx) => tx.chain,
+            Transaction::ApplyPending(tx) => tx.chain,
+            Transaction::Burn(tx) => tx.chain,
+            Transaction::Exchange(tx) => tx.chain,
+            Transaction::Shield(tx) => tx.chain,
+            Transaction::Redeem(tx) => tx.chain,
+        }
+    }
+
     /// The signer's signature; `None` for `Redeem`, which is authorized by
     /// its Spend proof alone (a signature would name the spender).
     pub fn signature(&self) -> Option<&TxSignature> {

@@ -102,8 +102,7 @@ impl Chain {
         transactions: Vec<Transaction>,
         timestamp_ms: u64,
     ) -> Result<Block, ChainError> {
-        let mut next = self.ledger.clone();
-        next.apply_block(&transactions)?;
+        let next = self.ledger.after_block(&transactions)?;
         let header = header_for(
             &next,
             self.tip.height + 1,
@@ -148,8 +147,7 @@ impl Chain {
     /// Applies `block`: all checks pass and the state moves, or nothing changes.
     pub fn apply(&mut self, block: &Block) -> Result<(), ChainError> {
         self.check_header(block)?;
-        let mut next = self.ledger.clone();
-        next.apply_block(&block.transactions)?;
+        let next = self.ledger.after_block(&block.transactions)?;
         let h = &block.header;
         if next.note_root() != h.note_root {
             return Err(ChainError::StateMismatch("note root"));

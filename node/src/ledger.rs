@@ -215,6 +215,14 @@ impl AccountLedger {
 
     /// Applies a block: all transactions or none.
     pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<(), LedgerError> {
+        *self = self.after_block(txs)?;
+        Ok(())
+    }
+
+    /// The state after `txs`, leaving `self` untouched: each transaction is
+    /// prepared against the state as it evolves inside the block, then every
+    /// proof of the block is verified in one batch.
+    pub fn after_block(&self, txs: &[Transaction]) -> Result<AccountLedger, LedgerError> {
         let mut next = self.clone();
         let mut prepared = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
@@ -235,8 +243,7 @@ impl AccountLedger {
             let root = pool.tree.root();
             pool.roots.push(root);
         }
-        *self = next;
-        Ok(())
+        Ok(next)
     }
 
     /// `SHA-256("coalition/v1/nullifier-set" ‖ count ‖ nullifiers in

@@ -164,20 +164,38 @@ fn decode(
     Ok((header, payload))
 }
 
+fn encode_key<K: CanonicalSerialize>(
+    header: &KeyHeader,
+    kind: KeyKind,
+    key: &K,
+) -> Result<Vec<u8>, ParamsError> {
+    let mut payload = Vec::with_capacity(key.compressed_size());
+    key.serialize_compressed(&mut payload)?;
+    Ok(encode(
+        &KeyHeader {
+            kind,
+            ..header.clone()
+        },
+        &payload,
+    ))
+}
+
+fn decode_key<K: CanonicalDeserialize>(
+    bytes: &[u8],
+    circuit: CircuitId,
+    kind: KeyKind,
+) -> Result<(KeyHeader, K), ParamsError> {
+    let (header, mut payload) = decode(bytes, circuit, kind)?;
+    let key = K::deserialize_with_mode(&mut payload, Compress::Yes, Validate::Yes)?;
+    Ok((header, key))
+}
+
 /// Encodes a proving key file.
 pub fn encode_proving_key(
     header: &KeyHeader,
     pk: &ProvingKey<Bn254>,
 ) -> Result<Vec<u8>, ParamsError> {
-    let mut payload = Vec::with_capacity(pk.compressed_size());
-    pk.serialize_compressed(&mut payload)?;
-    Ok(encode(
-        &KeyHeader {
-            kind: KeyKind::Proving,
-            ..header.clone()
-        },
-        &payload,
-    ))
+    encode_key(header, KeyKind::Proving, pk)
 }
 
 /// Encodes a verifying key file.
@@ -185,15 +203,7 @@ pub fn encode_verifying_key(
     header: &KeyHeader,
     vk: &VerifyingKey<Bn254>,
 ) -> Result<Vec<u8>, ParamsError> {
-    let mut payload = Vec::with_capacity(vk.compressed_size());
-    vk.serialize_compressed(&mut payload)?;
-    Ok(encode(
-        &KeyHeader {
-            kind: KeyKind::Verifying,
-            ..header.clone()
-        },
-        &payload,
-    ))
+    encode_key(header, KeyKind::Verifying, vk)
 }
 
 /// Decodes and fully validates a proving key file for `circuit`.
@@ -201,9 +211,7 @@ pub fn decode_proving_key(
     bytes: &[u8],
     circuit: CircuitId,
 ) -> Result<(KeyHeader, ProvingKey<Bn254>), ParamsError> {
-    let (header, mut payload) = decode(bytes, circuit, KeyKind::Proving)?;
-    let pk = ProvingKey::deserialize_with_mode(&mut payload, Compress::Yes, Validate::Yes)?;
-    Ok((header, pk))
+    decode_key(bytes, circuit, KeyKind::Proving)
 }
 
 /// Decodes and fully validates a verifying key file for `circuit`.
@@ -211,9 +219,7 @@ pub fn decode_verifying_key(
     bytes: &[u8],
     circuit: CircuitId,
 ) -> Result<(KeyHeader, VerifyingKey<Bn254>), ParamsError> {
-    let (header, mut payload) = decode(bytes, circuit, KeyKind::Verifying)?;
-    let vk = VerifyingKey::deserialize_with_mode(&mut payload, Compress::Yes, Validate::Yes)?;
-    Ok((header, vk))
+    decode_key(bytes, circuit, KeyKind::Verifying)
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename).

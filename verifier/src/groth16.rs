@@ -44,7 +44,8 @@ pub struct Groth16Item<'a> {
 }
 
 impl Groth16Item<'_> {
-    fn check_shape(&self) -> Result<(), VerificationError> {
+    /// Refuses an input vector whose length does not match the key.
+    pub(crate) fn check_shape(&self) -> Result<(), VerificationError> {
         if self.inputs.len() + 1 != self.key.vk.gamma_abc_g1.len() {
             return Err(VerificationError::MalformedStatement(
                 "number of public inputs does not match the verifying key",

@@ -281,11 +281,7 @@ impl<'a> BatchVerifier<'a> {
         }
         let groth16 = item.groth16();
         if let Some(g) = &groth16 {
-            if g.inputs.len() + 1 != g.key.vk.gamma_abc_g1.len() {
-                return Err(VerificationError::MalformedStatement(
-                    "number of public inputs does not match the verifying key",
-                ));
-            }
+            g.check_shape()?;
         }
         self.msm.merge(local);
         self.groth16.extend(groth16);

@@ -183,11 +183,11 @@ pub fn prepare<'t, V: LedgerView>(
     tx: &'t Transaction,
     view: &V,
 ) -> Result<PreparedTx<'t>, TxVerificationError> {
+    if tx.chain() != view.chain() {
+        return Err(TxVerificationError::WrongChain);
+    }
     let statement = match tx {
         Transaction::Issue(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             let policy = currency(view, &t.currency)?;
             check_signature(tx, &policy.issuer)?;
             let expected = view.issuer_nonce(&t.currency);
@@ -202,9 +202,6 @@ pub fn prepare<'t, V: LedgerView>(
             PreparedStatement::Issue(t.statement(policy))
         }
         Transaction::Transfer(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             if t.source.loyalty_id() == t.destination.loyalty_id() {
                 return Err(TxVerificationError::Degenerate("transfer to oneself"));
             }
@@ -215,9 +212,6 @@ pub fn prepare<'t, V: LedgerView>(
             PreparedStatement::Debit(t.statement(policy, &account.available))
         }
         Transaction::ApplyPending(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             currency(view, &t.currency)?;
             check_signature(tx, &t.owner)?;
             let account = spending_account(view, &t.owner, &t.currency, t.nonce)?;
@@ -233,18 +227,12 @@ pub fn prepare<'t, V: LedgerView>(
             PreparedStatement::None
         }
         Transaction::Burn(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             let policy = currency(view, &t.currency)?;
             check_signature(tx, &t.source)?;
             let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
             PreparedStatement::Debit(t.statement(policy, &account.available))
         }
         Transaction::Exchange(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             if t.from == t.to {
                 return Err(TxVerificationError::Degenerate(
                     "exchange into the same currency",
@@ -263,9 +251,6 @@ pub fn prepare<'t, V: LedgerView>(
             PreparedStatement::Exchange(t.statement(from, to, &account.available))
         }
         Transaction::Shield(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             let keys = pool_keys(view)?;
             currency(view, &t.currency)?;
             if t.value == 0 {
@@ -287,9 +272,6 @@ pub fn prepare<'t, V: LedgerView>(
             }
         }
         Transaction::Redeem(t) => {
-            if t.chain != view.chain() {
-                return Err(TxVerificationError::WrongChain);
-            }
             let keys = pool_keys(view)?;
             currency(view, &t.currency)?;
             if t.value == 0 {
