@@ -41,6 +41,23 @@ enum Command {
     /// Play a whole coalition with real proofs: issue, transfer, redeem, exchange,
     /// shielded redemption, burn, audit.
     Demo,
+    /// Run a partner verifier node: RocksDB storage, HTTP API, events,
+    /// metrics, block production. With no options it serves the
+    /// development coalition (INSECURE dev keys) from the default data dir.
+    Node {
+        /// A TOML configuration file (see papers/protocol.md §17.3).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// Overrides the configuration's data directory.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Overrides the configuration's listen address.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Overrides the block interval (milliseconds).
+        #[arg(long)]
+        block_interval_ms: Option<u64>,
+    },
     /// The proving service.
     Prover {
         #[command(subcommand)]
@@ -74,6 +91,12 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => demo(),
+        Command::Node {
+            config,
+            data_dir,
+            listen,
+            block_interval_ms,
+        } => node(config, data_dir, listen, block_interval_ms),
         Command::Prover {
             command:
                 ProverCommand::Serve {
@@ -89,6 +112,44 @@ fn main() {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
+}
+
+fn node(
+    config: Option<std::path::PathBuf>,
+    data_dir: Option<std::path::PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+    block_interval_ms: Option<u64>,
+) -> Result<()> {
+    use coalition_node::config::NodeConfig;
+    let mut config = match config {
+        Some(path) => NodeConfig::from_file(&path)?,
+        None => NodeConfig::default(),
+    };
+    if let Some(dir) = data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(addr) = listen {
+        config.listen = addr;
+    }
+    if let Some(ms) = block_interval_ms {
+        config.block_interval_ms = ms;
+    }
+    config.check()?;
+    let (genesis, dev_mode) = config.genesis()?;
+    if dev_mode {
+        eprintln!(
+            "coalition node: DEV MODE — INSECURE development keys and identities are allowed; \
+             never use this coalition for real points"
+        );
+    }
+    eprintln!(
+        "coalition node: coalition {:?}, data in {}",
+        genesis.name,
+        config.data_dir.display()
+    );
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(coalition_node::service::run(config, None))?;
+    Ok(())
 }
 
 fn prover_serve(

@@ -24,6 +24,8 @@ use crate::proofs::{
     DebitProof, EqualityProof, ExchangeProof, GroupedValidityProof, IssueProof, RangeProof,
     RateProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
 };
+use crate::governance::{ProposeMemberTx, RegisterCurrencyTx, VoteTx};
+use crate::partnership::SignedTerms;
 use crate::shielded::{RedeemTx, ShieldTx};
 use crate::statements::{DebitKind, DebitStatement, ExchangeStatement, IssueStatement};
 
@@ -186,6 +188,14 @@ pub enum Transaction {
     Shield(ShieldTx),
     /// Tag 7.
     Redeem(RedeemTx),
+    /// Tag 8 (governance, spec §16).
+    ProposeMember(ProposeMemberTx),
+    /// Tag 9.
+    Vote(VoteTx),
+    /// Tag 10.
+    RegisterCurrency(RegisterCurrencyTx),
+    /// Tag 11: partnership terms signed by every partner they name.
+    Terms(SignedTerms),
 }
 
 impl Transaction {
@@ -199,6 +209,10 @@ impl Transaction {
             Transaction::Exchange(_) => 5,
             Transaction::Shield(_) => 6,
             Transaction::Redeem(_) => 7,
+            Transaction::ProposeMember(_) => 8,
+            Transaction::Vote(_) => 9,
+            Transaction::RegisterCurrency(_) => 10,
+            Transaction::Terms(_) => 11,
         }
     }
 
@@ -212,6 +226,10 @@ impl Transaction {
             Transaction::Exchange(_) => "exchange",
             Transaction::Shield(_) => "shield",
             Transaction::Redeem(_) => "redeem",
+            Transaction::ProposeMember(_) => "propose-member",
+            Transaction::Vote(_) => "vote",
+            Transaction::RegisterCurrency(_) => "register-currency",
+            Transaction::Terms(_) => "terms",
         }
     }
 
@@ -224,6 +242,10 @@ impl Transaction {
             Transaction::Exchange(tx) => tx.encode_body(out),
             Transaction::Shield(tx) => tx.encode_body(out),
             Transaction::Redeem(tx) => tx.encode_body(out),
+            Transaction::ProposeMember(tx) => tx.encode_body(out),
+            Transaction::Vote(tx) => tx.encode_body(out),
+            Transaction::RegisterCurrency(tx) => tx.encode_body(out),
+            Transaction::Terms(signed) => signed.terms.encode(out),
         }
     }
 
@@ -237,11 +259,16 @@ impl Transaction {
             Transaction::Exchange(tx) => tx.chain,
             Transaction::Shield(tx) => tx.chain,
             Transaction::Redeem(tx) => tx.chain,
+            Transaction::ProposeMember(tx) => tx.chain,
+            Transaction::Vote(tx) => tx.chain,
+            Transaction::RegisterCurrency(tx) => tx.chain,
+            Transaction::Terms(signed) => signed.terms.chain,
         }
     }
 
     /// The signer's signature; `None` for `Redeem`, which is authorized by
-    /// its Spend proof alone (a signature would name the spender).
+    /// its Spend proof alone (a signature would name the spender), and for
+    /// `Terms`, which carries one signature per partner.
     pub fn signature(&self) -> Option<&TxSignature> {
         match self {
             Transaction::Issue(tx) => Some(&tx.signature),
@@ -250,7 +277,10 @@ impl Transaction {
             Transaction::Burn(tx) => Some(&tx.signature),
             Transaction::Exchange(tx) => Some(&tx.signature),
             Transaction::Shield(tx) => Some(&tx.signature),
-            Transaction::Redeem(_) => None,
+            Transaction::ProposeMember(tx) => Some(&tx.signature),
+            Transaction::Vote(tx) => Some(&tx.signature),
+            Transaction::RegisterCurrency(tx) => Some(&tx.signature),
+            Transaction::Redeem(_) | Transaction::Terms(_) => None,
         }
     }
 
@@ -264,7 +294,10 @@ impl Transaction {
             Transaction::Burn(tx) => tx.signature = signature,
             Transaction::Exchange(tx) => tx.signature = signature,
             Transaction::Shield(tx) => tx.signature = signature,
-            Transaction::Redeem(_) => {}
+            Transaction::ProposeMember(tx) => tx.signature = signature,
+            Transaction::Vote(tx) => tx.signature = signature,
+            Transaction::RegisterCurrency(tx) => tx.signature = signature,
+            Transaction::Redeem(_) | Transaction::Terms(_) => {}
         }
     }
 
@@ -304,6 +337,12 @@ impl Encode for Transaction {
         if let Some(signature) = self.signature() {
             signature.encode(out);
         }
+        if let Transaction::Terms(signed) = self {
+            out.extend_from_slice(&(signed.signatures.len() as u32).to_le_bytes());
+            for signature in &signed.signatures {
+                signature.encode(out);
+            }
+        }
     }
 }
 
@@ -326,6 +365,14 @@ impl Decode for Transaction {
             5 => Ok(Transaction::Exchange(ExchangeTx::decode_body(reader)?)),
             6 => Ok(Transaction::Shield(ShieldTx::decode_body(reader)?)),
             7 => Ok(Transaction::Redeem(RedeemTx::decode_body(reader)?)),
+            8 => Ok(Transaction::ProposeMember(ProposeMemberTx::decode_body(
+                reader,
+            )?)),
+            9 => Ok(Transaction::Vote(VoteTx::decode_body(reader)?)),
+            10 => Ok(Transaction::RegisterCurrency(
+                RegisterCurrencyTx::decode_body(reader)?,
+            )),
+            11 => Ok(Transaction::Terms(SignedTerms::decode(reader)?)),
             tag => Err(DecodeError::UnknownTag {
                 what: "transaction tag",
                 tag,

@@ -85,6 +85,12 @@ impl Chain {
         Chain { ledger, tip }
     }
 
+    /// A chain restored from storage at `tip` (the caller checked that
+    /// `ledger` is the state after `tip`).
+    pub fn restore(ledger: AccountLedger, tip: BlockHeader) -> Self {
+        Chain { ledger, tip }
+    }
+
     /// The state.
     pub fn ledger(&self) -> &AccountLedger {
         &self.ledger
@@ -102,7 +108,21 @@ impl Chain {
         transactions: Vec<Transaction>,
         timestamp_ms: u64,
     ) -> Result<Block, ChainError> {
-        let next = self.ledger.after_block(&transactions)?;
+        self.next_block(transactions, timestamp_ms)
+            .map(|(block, _)| block)
+    }
+
+    /// Builds the next block from `transactions` and the state it leads
+    /// to, verifying once; [`Chain::advance`] installs it after the caller
+    /// made it durable.
+    pub fn next_block(
+        &self,
+        transactions: Vec<Transaction>,
+        timestamp_ms: u64,
+    ) -> Result<(Block, AccountLedger), ChainError> {
+        let next = self
+            .ledger
+            .after_block_at(self.tip.height + 1, &transactions)?;
         let header = header_for(
             &next,
             self.tip.height + 1,
@@ -115,7 +135,15 @@ impl Chain {
             transactions,
         };
         self.check_header(&block)?;
-        Ok(block)
+        Ok((block, next))
+    }
+
+    /// Installs `ledger` as the state after `header` (from
+    /// [`Chain::next_block`] or a checked [`Chain::apply`]); returns the
+    /// previous state.
+    pub fn advance(&mut self, header: BlockHeader, ledger: AccountLedger) -> AccountLedger {
+        self.tip = header;
+        std::mem::replace(&mut self.ledger, ledger)
     }
 
     fn check_header(&self, block: &Block) -> Result<(), ChainError> {
@@ -147,7 +175,9 @@ impl Chain {
     /// Applies `block`: all checks pass and the state moves, or nothing changes.
     pub fn apply(&mut self, block: &Block) -> Result<(), ChainError> {
         self.check_header(block)?;
-        let next = self.ledger.after_block(&block.transactions)?;
+        let next = self
+            .ledger
+            .after_block_at(block.header.height, &block.transactions)?;
         let h = &block.header;
         if next.note_root() != h.note_root {
             return Err(ChainError::StateMismatch("note root"));

@@ -20,6 +20,10 @@ use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{ChainId, Transaction};
+
+use crate::governance::{CurrencyInfo, Governance, RateChanges};
+
+pub mod records;
 use coalition_verifier::statements::verify_batch;
 use coalition_verifier::transactions::{prepare, LedgerView};
 use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
@@ -86,6 +90,16 @@ impl ShieldedPool {
         &self.notes
     }
 
+    /// How many nullifiers were revealed.
+    pub fn nullifier_count(&self) -> usize {
+        self.nullifiers.len()
+    }
+
+    /// The window of recent roots, oldest first.
+    pub fn recent_roots(&self) -> impl Iterator<Item = &ark_bn254::Fr> {
+        self.roots.iter()
+    }
+
     /// Whether a nullifier was revealed.
     pub fn is_spent(&self, nullifier: &Nullifier) -> bool {
         self.nullifiers.contains(nullifier)
@@ -110,6 +124,8 @@ pub struct AccountLedger {
     accounts: BTreeMap<(LoyaltyId, CurrencyId), AccountState>,
     issuer_nonces: BTreeMap<CurrencyId, u64>,
     pool: Option<ShieldedPool>,
+    governance: Governance,
+    height: u64,
 }
 
 impl LedgerView for AccountLedger {
@@ -150,6 +166,14 @@ impl LedgerView for AccountLedger {
     fn is_rho_used(&self, rho: &Rho) -> bool {
         self.pool.as_ref().is_some_and(|p| p.rhos.contains(rho))
     }
+
+    fn member(&self, id: &LoyaltyId) -> Option<&coalition_core::keys::PublicIdentity> {
+        self.governance.members().get(id).map(|m| &m.identity)
+    }
+
+    fn enforces_membership(&self) -> bool {
+        !self.governance.members().is_empty()
+    }
 }
 
 impl AccountLedger {
@@ -162,7 +186,34 @@ impl AccountLedger {
             accounts: BTreeMap::new(),
             issuer_nonces: BTreeMap::new(),
             pool: None,
+            governance: Governance::empty(),
+            height: 0,
         }
+    }
+
+    /// The same ledger governed by `governance` (genesis).
+    pub fn with_governance(self, governance: Governance) -> Self {
+        Self { governance, ..self }
+    }
+
+    /// The governance state.
+    pub fn governance(&self) -> &Governance {
+        &self.governance
+    }
+
+    /// Height of the last block applied (0 at genesis).
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// Every registered currency.
+    pub fn currencies(&self) -> &BTreeMap<CurrencyId, CurrencyPolicy> {
+        &self.currencies
+    }
+
+    /// Every exchange rate in force.
+    pub fn rates(&self) -> &BTreeMap<(CurrencyId, CurrencyId), ExchangeRate> {
+        &self.rates
     }
 
     /// An empty ledger for `chain` with the shielded pool enabled.
@@ -219,11 +270,23 @@ impl AccountLedger {
         Ok(())
     }
 
-    /// The state after `txs`, leaving `self` untouched: each transaction is
-    /// prepared against the state as it evolves inside the block, then every
-    /// proof of the block is verified in one batch.
+    /// The state after `txs` applied at the current height (mempool
+    /// admission, tests); see [`AccountLedger::after_block_at`].
     pub fn after_block(&self, txs: &[Transaction]) -> Result<AccountLedger, LedgerError> {
+        self.after_block_at(self.height, txs)
+    }
+
+    /// The state after a block of `txs` at `height`, leaving `self`
+    /// untouched: each transaction is prepared against the state as it
+    /// evolves inside the block, then every proof of the block is verified
+    /// in one batch.
+    pub fn after_block_at(
+        &self,
+        height: u64,
+        txs: &[Transaction],
+    ) -> Result<AccountLedger, LedgerError> {
         let mut next = self.clone();
+        next.height = height;
         let mut prepared = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
             let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
@@ -310,6 +373,8 @@ impl AccountLedger {
             put(&account.pending_credits.to_le_bytes());
             put(&account.nonce.to_le_bytes());
         }
+        put(&self.height.to_le_bytes());
+        self.governance.hash_into(&mut put);
         put(&(self.issuer_nonces.len() as u64).to_le_bytes());
         for (currency, nonce) in &self.issuer_nonces {
             put(currency.as_bytes());
@@ -431,8 +496,68 @@ impl AccountLedger {
                 self.account_mut(t.merchant.loyalty_id(), t.currency, t.merchant)
                     .credit(&credit)?;
             }
+            Transaction::ProposeMember(t) => {
+                self.governance.use_nonce(&t.proposer, t.nonce)?;
+                let changes =
+                    self.governance
+                        .propose(tx.id(), t.proposer, &t.action, self.height)?;
+                self.apply_rate_changes(changes);
+            }
+            Transaction::Vote(t) => {
+                self.governance.use_nonce(&t.voter, t.nonce)?;
+                let changes =
+                    self.governance
+                        .vote(t.voter, &t.proposal, t.approve, self.height)?;
+                self.apply_rate_changes(changes);
+            }
+            Transaction::RegisterCurrency(t) => {
+                self.governance.use_nonce(&t.issuer, t.nonce)?;
+                if self.currencies.contains_key(&t.currency) {
+                    return Err(TxVerificationError::Governance(
+                        "the currency is already registered",
+                    ));
+                }
+                let issuer = self
+                    .governance
+                    .members()
+                    .get(&t.issuer)
+                    .map(|m| m.identity)
+                    .ok_or(TxVerificationError::Governance("the signer is not a member"))?;
+                self.currencies.insert(
+                    t.currency,
+                    CurrencyPolicy {
+                        id: t.currency,
+                        issuer,
+                        auditor: t.auditor,
+                    },
+                );
+                self.governance.record_currency(
+                    t.currency,
+                    CurrencyInfo {
+                        decimals: t.decimals,
+                        settlement_value: t.settlement_value,
+                        registered_at: self.height,
+                    },
+                );
+            }
+            Transaction::Terms(signed) => {
+                let currencies = &self.currencies;
+                let changes = self
+                    .governance
+                    .adopt_terms(signed, |c| currencies.get(c).map(|p| p.issuer.loyalty_id()))?;
+                self.apply_rate_changes(changes);
+            }
         }
         Ok(())
+    }
+
+    fn apply_rate_changes(&mut self, changes: RateChanges) {
+        for pair in changes.removed {
+            self.rates.remove(&pair);
+        }
+        for (from, to, rate) in changes.added {
+            self.rates.insert((from, to), rate);
+        }
     }
 }
 

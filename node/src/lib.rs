@@ -1,17 +1,31 @@
 //! # coalition-node
 //!
-//! The partner node. This version holds the deterministic state machine of
-//! the confidential-account layer and the shielded pool ([`ledger`]), blocks
-//! with headers that commit to the resulting state ([`block`]) and the chain
-//! that accepts them ([`chain`]), the bounded mempool ([`mempool`]), and
-//! partnership terms with the earn-rule engine ([`rules`]); RocksDB storage, governance, the HTTP API
-//! and replication arrive with their issues.
+//! The partner node:
+//!
+//! * the deterministic state machine of accounts, the shielded pool and
+//!   governance ([`ledger`], [`governance`]), started from a [`genesis`];
+//! * blocks whose headers commit to the resulting state ([`block`]) and the
+//!   chain that accepts them ([`chain`]);
+//! * the bounded mempool ([`mempool`]) and the earn-rule engine ([`rules`]);
+//! * durable storage on RocksDB ([`store`]) and per-epoch settlement sums
+//!   ([`settlement`]);
+//! * the running service — HTTP API, events, metrics, block production
+//!   ([`service`]) — its configuration ([`config`]) and a client ([`client`]).
+//!
+//! Replication across partner nodes arrives with its issue.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod block;
 pub mod chain;
+pub mod client;
+pub mod config;
+pub mod genesis;
+pub mod governance;
 pub mod ledger;
 pub mod mempool;
 pub mod rules;
+pub mod service;
+pub mod settlement;
+pub mod store;

@@ -80,6 +80,17 @@ fn sender(tx: &Transaction) -> Sender {
         Transaction::Exchange(t) => Sender::Account(t.owner.loyalty_id()),
         Transaction::Shield(t) => Sender::Account(t.source.loyalty_id()),
         Transaction::Redeem(t) => Sender::Note(t.nullifiers[0].to_bytes()),
+        Transaction::ProposeMember(t) => Sender::Account(t.proposer),
+        Transaction::Vote(t) => Sender::Account(t.voter),
+        Transaction::RegisterCurrency(t) => Sender::Account(t.issuer),
+        Transaction::Terms(signed) => Sender::Account(
+            signed
+                .terms
+                .partner_set()
+                .first()
+                .copied()
+                .unwrap_or(coalition_core::keys::LoyaltyId([0; 32])),
+        ),
     }
 }
 

@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod errors;
+pub mod governance;
 pub mod groth16;
 pub mod msm;
 pub mod range;

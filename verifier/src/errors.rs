@@ -58,4 +58,11 @@ pub enum TxVerificationError {
     /// The account refused the operation.
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// A governance rule failed (not a member, wrong nonce, closed
+    /// proposal, double vote, …).
+    #[error("governance: {0}")]
+    Governance(&'static str),
+    /// Partnership terms were refused.
+    #[error("partnership terms: {0}")]
+    Terms(coalition_core::partnership::TermsError),
 }

@@ -42,6 +42,16 @@ pub trait LedgerView {
     fn is_nullifier_spent(&self, nullifier: &Nullifier) -> bool;
     /// Whether a note with this `ρ` was already created.
     fn is_rho_used(&self, rho: &Rho) -> bool;
+    /// A current coalition member's identity (governance signers and
+    /// merchants a `Redeem` may pay). The default knows no members.
+    fn member(&self, _id: &LoyaltyId) -> Option<&PublicIdentity> {
+        None
+    }
+    /// Whether membership is enforced: `Redeem` must then pay a member.
+    /// Ledgers built without governance (unit tests) enforce nothing.
+    fn enforces_membership(&self) -> bool {
+        false
+    }
 }
 
 /// The statement a transaction's proof must satisfy.
@@ -70,7 +80,7 @@ pub enum PreparedStatement {
         /// The pool's keys.
         keys: Arc<ShieldedVerifyingKeys>,
     },
-    /// `ApplyPending` carries no proof.
+    /// `ApplyPending` and governance transactions carry no proof.
     None,
 }
 
@@ -133,6 +143,17 @@ fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVe
         .signing
         .verify(&tx.signing_message(), signature)
         .map_err(|_| TxVerificationError::Signature)
+}
+
+fn member_signature<V: LedgerView>(
+    tx: &Transaction,
+    view: &V,
+    signer: &LoyaltyId,
+) -> Result<(), TxVerificationError> {
+    let identity = view
+        .member(signer)
+        .ok_or(TxVerificationError::Governance("the signer is not a member"))?;
+    check_signature(tx, identity)
 }
 
 fn currency<'v, V: LedgerView>(
@@ -292,11 +313,41 @@ pub fn prepare<'t, V: LedgerView>(
                     "anchor root is not a recent note-tree root",
                 ));
             }
+            if view.enforces_membership() && view.member(&t.merchant.loyalty_id()).is_none() {
+                return Err(TxVerificationError::Governance(
+                    "a redemption must pay a coalition member",
+                ));
+            }
             creditable(view, &t.merchant, &t.currency)?;
             PreparedStatement::Redeem {
                 spend_inputs: t.public_inputs().to_field_elements(),
                 keys,
             }
+        }
+        // Governance: the verifier checks who signed; the node's state
+        // machine checks the rules (nonces, thresholds, duplicates).
+        Transaction::ProposeMember(t) => {
+            member_signature(tx, view, &t.proposer)?;
+            PreparedStatement::None
+        }
+        Transaction::Vote(t) => {
+            member_signature(tx, view, &t.voter)?;
+            PreparedStatement::None
+        }
+        Transaction::RegisterCurrency(t) => {
+            member_signature(tx, view, &t.issuer)?;
+            PreparedStatement::None
+        }
+        Transaction::Terms(signed) => {
+            signed.verify().map_err(TxVerificationError::Terms)?;
+            for partner in &signed.terms.partners {
+                if view.member(&partner.loyalty_id()) != Some(partner) {
+                    return Err(TxVerificationError::Governance(
+                        "terms name a partner that is not a member",
+                    ));
+                }
+            }
+            PreparedStatement::None
         }
     };
     Ok(PreparedTx { tx, statement })

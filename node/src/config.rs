@@ -1,0 +1,296 @@
+//! Node configuration (TOML) and the development coalition (spec §17.3).
+//!
+//! Every field has a default, so `coalition node` runs with no file at all:
+//! it serves the **development coalition** (two founders whose keys derive
+//! from public strings — INSECURE, for trying the system out) from the
+//! embedded default data directory. A real deployment names a genesis file
+//! and sets `dev_mode = false`, which also refuses the INSECURE dev
+//! proving/verifying keys.
+//!
+//! ```toml
+//! data_dir = "/var/lib/coalition"        # default: $COALITION_DATA_DIR or ~/.local/share/coalition/node
+//! listen = "127.0.0.1:8080"              # loopback by default
+//! genesis = "genesis.toml"               # default: the development coalition
+//! dev_mode = true                        # default: true only with the development coalition
+//! params_dir = "/var/lib/coalition/params"
+//! block_interval_ms = 250
+//! max_block_transactions = 1024
+//! max_body_bytes = 65536
+//! [mempool]
+//! max_transactions = 10000
+//! max_bytes = 67108864
+//! max_per_sender = 64
+//! ```
+//!
+//! Genesis file:
+//!
+//! ```toml
+//! name = "skyways"
+//! timestamp_ms = 1767225600000
+//! threshold = [2, 3]
+//! settlement_epoch_blocks = 100
+//! shielded_pool = "insecure-dev"         # or "none"
+//! [[founders]]
+//! name = "airline"
+//! identity = "<128 hex: signing key ‖ ElGamal key>"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use coalition_core::encoding::decode_exact;
+use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::genesis::Genesis;
+use crate::governance::Threshold;
+use crate::mempool::MempoolConfig;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid configuration in {path}: {message}")]
+    Parse {
+        /// Which file.
+        path: PathBuf,
+        /// Parser message.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Mempool limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    /// Most transactions held.
+    pub max_transactions: usize,
+    /// Most encoded bytes held.
+    pub max_bytes: usize,
+    /// Most transactions per sender.
+    pub max_per_sender: usize,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        let d = MempoolConfig::default();
+        MempoolSection {
+            max_transactions: d.max_transactions,
+            max_bytes: d.max_bytes,
+            max_per_sender: d.max_per_sender,
+        }
+    }
+}
+
+/// The node's configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// HTTP API address.
+    pub listen: SocketAddr,
+    /// A genesis file; `None` serves the development coalition.
+    pub genesis: Option<PathBuf>,
+    /// Allows the INSECURE development keys and identities.
+    pub dev_mode: Option<bool>,
+    /// Where Groth16 parameters are cached.
+    pub params_dir: Option<PathBuf>,
+    /// How often the node proposes a block when transactions wait.
+    pub block_interval_ms: u64,
+    /// Most transactions per block.
+    pub max_block_transactions: usize,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Mempool limits.
+    pub mempool: MempoolSection,
+}
+
+/// `$COALITION_DATA_DIR`, else `~/.local/share/coalition/node`, else
+/// `./coalition-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COALITION_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/coalition/node"),
+        None => PathBuf::from("coalition-data"),
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            data_dir: default_data_dir(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            genesis: None,
+            dev_mode: None,
+            params_dir: None,
+            block_interval_ms: 250,
+            max_block_transactions: 1024,
+            max_body_bytes: 64 * 1024,
+            mempool: MempoolSection::default(),
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl NodeConfig {
+    /// Reads a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let config: NodeConfig = toml::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks ranges.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.block_interval_ms == 0 || self.block_interval_ms > 60_000 {
+            return Err(ConfigError::Invalid(
+                "block_interval_ms must be 1..=60000".into(),
+            ));
+        }
+        if self.max_block_transactions == 0
+            || self.max_block_transactions > crate::block::MAX_BLOCK_TRANSACTIONS
+        {
+            return Err(ConfigError::Invalid(format!(
+                "max_block_transactions must be 1..={}",
+                crate::block::MAX_BLOCK_TRANSACTIONS
+            )));
+        }
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be 1 KiB..=16 MiB".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The mempool limits.
+    pub fn mempool_config(&self) -> MempoolConfig {
+        MempoolConfig {
+            max_transactions: self.mempool.max_transactions,
+            max_bytes: self.mempool.max_bytes,
+            max_per_sender: self.mempool.max_per_sender,
+        }
+    }
+
+    /// The genesis and whether dev mode is on.
+    pub fn genesis(&self) -> Result<(Genesis, bool), ConfigError> {
+        match &self.genesis {
+            None => Ok((dev_genesis(), self.dev_mode.unwrap_or(true))),
+            Some(path) => Ok((genesis_from_file(path)?, self.dev_mode.unwrap_or(false))),
+        }
+    }
+}
+
+/// A genesis file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenesisFile {
+    name: String,
+    timestamp_ms: u64,
+    threshold: [u32; 2],
+    shielded_pool: String,
+    settlement_epoch_blocks: u64,
+    founders: Vec<FounderEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FounderEntry {
+    name: String,
+    identity: String,
+}
+
+/// Parses a founder's public identity from hex.
+pub fn parse_identity(hex_text: &str) -> Result<PublicIdentity, ConfigError> {
+    let bytes = hex::decode(hex_text.trim())
+        .map_err(|_| ConfigError::Invalid("an identity must be hex".into()))?;
+    decode_exact(&bytes).map_err(|e| ConfigError::Invalid(format!("identity: {e}")))
+}
+
+fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
+    let file: GenesisFile = toml::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let threshold = Threshold::new(file.threshold[0], file.threshold[1])
+        .ok_or_else(|| ConfigError::Invalid("threshold must be [p, q] with 0 < p ≤ q".into()))?;
+    let founders = file
+        .founders
+        .iter()
+        .map(|f| Ok((f.name.clone(), parse_identity(&f.identity)?)))
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let pool = match file.shielded_pool.as_str() {
+        "none" => None,
+        "insecure-dev" => Some(crate::genesis::PoolKeyHashes::insecure_dev()),
+        other => {
+            return Err(ConfigError::Invalid(format!(
+                "shielded_pool must be \"none\" or \"insecure-dev\", not {other:?}"
+            )))
+        }
+    };
+    Ok(Genesis {
+        name: file.name,
+        timestamp_ms: file.timestamp_ms,
+        threshold,
+        founders,
+        pool,
+        settlement_epoch_blocks: file.settlement_epoch_blocks,
+    })
+}
+
+/// The seed of a development identity: `SHA-256("coalition/dev-identity" ‖
+/// name)`. INSECURE: anyone can derive these keys.
+pub fn dev_seed(name: &str) -> Seed {
+    let mut h = Sha256::new();
+    h.update(b"coalition/dev-identity");
+    h.update(name.as_bytes());
+    Seed::from_bytes(h.finalize().into())
+}
+
+/// The keys of a development identity (INSECURE).
+pub fn dev_identity(name: &str) -> IdentityKeys {
+    IdentityKeys::from_seed(&dev_seed(name))
+}
+
+/// Founders of the development coalition.
+pub const DEV_FOUNDERS: [&str; 2] = ["airline", "hotel"];
+
+/// The development coalition: founders `airline` and `hotel` (keys from
+/// [`dev_identity`]), threshold 2/3, shielded pool on the INSECURE dev keys.
+pub fn dev_genesis() -> Genesis {
+    Genesis {
+        name: "coalition-dev".into(),
+        timestamp_ms: 1_767_225_600_000,
+        threshold: Threshold::two_thirds(),
+        founders: DEV_FOUNDERS
+            .iter()
+            .map(|name| (name.to_string(), *dev_identity(name).public()))
+            .collect(),
+        pool: Some(crate::genesis::PoolKeyHashes::insecure_dev()),
+        settlement_epoch_blocks: 20,
+    }
+}

@@ -1,0 +1,519 @@
+//! The HTTP/JSON API (spec §17.4; OpenAPI document at `/openapi.json`).
+//!
+//! Binary values (points, ciphertexts, transactions, blocks) travel as
+//! lowercase hex of their canonical encodings. Every request body is
+//! bounded (`max_body_bytes`), every list is paged with a bounded limit,
+//! and every refusal is a JSON `{"error": code, "reason": text}` with a
+//! status that says whose fault it was; a refused request changes nothing.
+
+use std::convert::Infallible;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use coalition_circuits::note::Nullifier;
+use coalition_core::currency::CurrencyId;
+use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::governance::MembershipAction;
+use coalition_core::keys::LoyaltyId;
+use coalition_core::transaction::{Transaction, TxId};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+use super::{Node, SubmitError};
+use crate::block::BlockHeader;
+use crate::governance::ProposalStatus;
+use crate::mempool::MempoolError;
+use crate::settlement::Sealed;
+
+/// The OpenAPI 3.1 document describing this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Most items one page returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// A refusal.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    reason: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    fn bad_request(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", reason)
+    }
+
+    fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    fn internal(reason: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": self.code, "reason": self.reason })),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn from_hex<const N: usize>(text: &str, what: &str) -> ApiResult<[u8; N]> {
+    let bytes = hex::decode(text).map_err(|_| ApiError::bad_request(format!("{what}: not hex")))?;
+    bytes
+        .try_into()
+        .map_err(|_| ApiError::bad_request(format!("{what}: must be {N} bytes")))
+}
+
+fn header_json(h: &BlockHeader) -> Value {
+    json!({
+        "chain": hex::encode(h.chain.0),
+        "height": h.height,
+        "hash": hex::encode(h.hash().0),
+        "previous": hex::encode(h.previous.0),
+        "timestamp_ms": h.timestamp_ms,
+        "transactions_root": hex::encode(h.transactions_root),
+        "note_root": hex::encode(h.note_root.to_bytes()),
+        "nullifier_commitment": hex::encode(h.nullifier_commitment),
+        "state_hash": hex::encode(h.state_hash),
+    })
+}
+
+/// Builds the router over `node`.
+pub fn router(node: Node) -> Router {
+    let limit = node.config().max_body_bytes;
+    Router::new()
+        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/status", get(status))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{id}", get(transaction))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/accounts/{id}/{currency}", get(account))
+        .route("/v1/currencies", get(currencies))
+        .route("/v1/pool", get(pool))
+        .route("/v1/pool/notes", get(pool_notes))
+        .route("/v1/pool/paths/{position}", get(pool_path))
+        .route("/v1/pool/nullifiers/{nullifier}", get(nullifier))
+        .route("/v1/governance", get(governance))
+        .route("/v1/partnerships", get(partnerships))
+        .route("/v1/settlement/{epoch}", get(settlement))
+        .route("/v1/events", get(events))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(node)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn metrics(State(node): State<Node>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        node.metrics().render(),
+    )
+}
+
+async fn status(State(node): State<Node>) -> Json<Value> {
+    let (tip, mempool) = {
+        let state = node.lock();
+        (state.chain.tip().clone(), state.mempool.len())
+    };
+    Json(json!({
+        "coalition": node.genesis().name,
+        "chain": hex::encode(tip.chain.0),
+        "height": tip.height,
+        "tip": header_json(&tip),
+        "mempool": mempool,
+        "settlement_epoch_blocks": node.genesis().settlement_epoch_blocks,
+        "uptime_s": node.uptime().as_secs(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct SubmitJson {
+    transaction: String,
+}
+
+async fn submit(
+    State(node): State<Node>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("request body refused: {e}"),
+        )
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let bytes = if is_json {
+        let parsed: SubmitJson = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+        hex::decode(parsed.transaction.trim())
+            .map_err(|_| ApiError::bad_request("transaction: not hex"))?
+    } else {
+        body.to_vec()
+    };
+    let tx: Transaction = decode_exact(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
+    let kind = tx.kind();
+    let result = tokio::task::spawn_blocking(move || node.submit(tx))
+        .await
+        .map_err(ApiError::internal)?;
+    match result {
+        Ok(id) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": hex::encode(id.0), "type": kind, "status": "pending" })),
+        )),
+        Err(e) => Err(submit_error(e)),
+    }
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    let reason = e.to_string();
+    match e {
+        SubmitError::Committed(_) => ApiError::new(StatusCode::CONFLICT, "already_committed", reason),
+        SubmitError::Mempool(MempoolError::Duplicate) => {
+            ApiError::new(StatusCode::CONFLICT, "duplicate", reason)
+        }
+        SubmitError::Mempool(MempoolError::TooLarge(_)) => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", reason)
+        }
+        SubmitError::Mempool(MempoolError::Full | MempoolError::SenderLimit(_)) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", reason)
+        }
+        SubmitError::Mempool(MempoolError::Invalid(_)) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", reason)
+        }
+        SubmitError::Store(_) => ApiError::internal(reason),
+    }
+}
+
+async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = TxId(from_hex(&id, "transaction id")?);
+    if let Some((height, index)) = node.store().transaction_location(&id).map_err(ApiError::internal)? {
+        return Ok(Json(json!({ "status": "committed", "height": height, "index": index })));
+    }
+    if node.lock().mempool.contains(&id) {
+        return Ok(Json(json!({ "status": "pending" })));
+    }
+    Err(ApiError::not_found("transaction"))
+}
+
+async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<Json<Value>> {
+    let block = node
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("block"))?;
+    Ok(Json(json!({
+        "header": header_json(&block.header),
+        "transactions": block.transactions.iter().map(|t| json!({
+            "id": hex::encode(t.id().0),
+            "type": t.kind(),
+        })).collect::<Vec<_>>(),
+        "bytes": hex::encode(block.to_bytes()),
+    })))
+}
+
+fn parse_currency(symbol: &str) -> ApiResult<CurrencyId> {
+    CurrencyId::new(symbol).map_err(|e| ApiError::bad_request(format!("currency: {e}")))
+}
+
+async fn account(
+    State(node): State<Node>,
+    Path((id, currency)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    use coalition_verifier::transactions::LedgerView;
+    let owner = LoyaltyId(from_hex(&id, "loyalty id")?);
+    let currency = parse_currency(&currency)?;
+    let state = node.lock();
+    let account = state
+        .chain
+        .ledger()
+        .account(&owner, &currency)
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(Json(json!({
+        "owner": hex::encode(account.owner.to_bytes()),
+        "currency": currency.symbol(),
+        "available": hex::encode(account.available.to_bytes()),
+        "pending": hex::encode(account.pending.to_bytes()),
+        "pending_credits": account.pending_credits,
+        "nonce": account.nonce,
+        "height": state.chain.tip().height,
+    })))
+}
+
+async fn currencies(State(node): State<Node>) -> Json<Value> {
+    use coalition_verifier::transactions::LedgerView;
+    let state = node.lock();
+    let ledger = state.chain.ledger();
+    let infos = ledger.governance().currencies();
+    let list: Vec<Value> = ledger
+        .currencies()
+        .values()
+        .map(|p| {
+            let info = infos.get(&p.id);
+            json!({
+                "symbol": p.id.symbol(),
+                "issuer": hex::encode(p.issuer.loyalty_id().0),
+                "issuer_identity": hex::encode(p.issuer.to_bytes()),
+                "auditor": p.auditor.map(|k| hex::encode(k.to_bytes())),
+                "decimals": info.map(|i| i.decimals),
+                "settlement_value": info.map(|i| [i.settlement_value.numerator(), i.settlement_value.denominator()]),
+                "issuer_nonce": ledger.issuer_nonce(&p.id),
+            })
+        })
+        .collect();
+    let rates: Vec<Value> = ledger
+        .rates()
+        .iter()
+        .map(|((from, to), r)| json!({ "from": from.symbol(), "to": to.symbol(), "rate": [r.numerator(), r.denominator()] }))
+        .collect();
+    Json(json!({ "currencies": list, "rates": rates }))
+}
+
+async fn pool(State(node): State<Node>) -> Json<Value> {
+    let state = node.lock();
+    match state.chain.ledger().pool() {
+        None => Json(json!({ "enabled": false })),
+        Some(pool) => Json(json!({
+            "enabled": true,
+            "size": pool.tree().len(),
+            "root": hex::encode(pool.latest_root().to_bytes()),
+            "nullifiers": pool.nullifier_count(),
+            "recent_roots": pool.recent_roots().map(|r| hex::encode(coalition_circuits::field::to_bytes(r))).collect::<Vec<_>>(),
+        })),
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
+    let from = page.from.unwrap_or(0);
+    let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
+    let state = node.lock();
+    let pool = state
+        .chain
+        .ledger()
+        .pool()
+        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    let notes = pool.notes();
+    let start = usize::try_from(from).unwrap_or(usize::MAX).min(notes.len());
+    let end = start.saturating_add(limit).min(notes.len());
+    let items: Vec<Value> = notes[start..end]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({ "position": start + i, "note": hex::encode(n.to_bytes()) }))
+        .collect();
+    Ok(Json(json!({ "from": start, "total": notes.len(), "notes": items })))
+}
+
+async fn pool_path(State(node): State<Node>, Path(position): Path<u64>) -> ApiResult<Json<Value>> {
+    let state = node.lock();
+    let pool = state
+        .chain
+        .ledger()
+        .pool()
+        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    let path = pool
+        .tree()
+        .path(position)
+        .map_err(|_| ApiError::not_found("note position"))?;
+    Ok(Json(json!({
+        "position": path.position,
+        "root": hex::encode(pool.latest_root().to_bytes()),
+        "siblings": path.siblings.iter().map(|s| hex::encode(coalition_circuits::field::to_bytes(s))).collect::<Vec<_>>(),
+    })))
+}
+
+async fn nullifier(State(node): State<Node>, Path(nf): Path<String>) -> ApiResult<Json<Value>> {
+    let bytes = from_hex::<32>(&nf, "nullifier")?;
+    let nf = Nullifier::from_bytes(&bytes)
+        .map_err(|_| ApiError::bad_request("nullifier: not a canonical field element"))?;
+    let state = node.lock();
+    let pool = state
+        .chain
+        .ledger()
+        .pool()
+        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    Ok(Json(json!({ "spent": pool.is_spent(&nf) })))
+}
+
+async fn governance(State(node): State<Node>) -> Json<Value> {
+    let state = node.lock();
+    let g = state.chain.ledger().governance();
+    let members: Vec<Value> = g
+        .members()
+        .iter()
+        .map(|(id, m)| json!({
+            "id": hex::encode(id.0),
+            "name": m.name,
+            "identity": hex::encode(m.identity.to_bytes()),
+            "admitted_at": m.admitted_at,
+            "nonce": m.nonce,
+        }))
+        .collect();
+    let proposals: Vec<Value> = g
+        .proposals()
+        .iter()
+        .map(|(id, p)| {
+            let (action, subject, name) = match &p.action {
+                MembershipAction::Admit { candidate, name } => {
+                    ("admit", hex::encode(candidate.loyalty_id().0), Some(name.clone()))
+                }
+                MembershipAction::Remove { member } => ("remove", hex::encode(member.0), None),
+            };
+            let (status, decided_at) = match p.status {
+                ProposalStatus::Open => ("open", None),
+                ProposalStatus::Accepted(h) => ("accepted", Some(h)),
+                ProposalStatus::Rejected(h) => ("rejected", Some(h)),
+            };
+            json!({
+                "id": hex::encode(id.0),
+                "proposer": hex::encode(p.proposer.0),
+                "action": action,
+                "subject": subject,
+                "name": name,
+                "opened_at": p.opened_at,
+                "yes": p.yes.iter().map(|v| hex::encode(v.0)).collect::<Vec<_>>(),
+                "no": p.no.iter().map(|v| hex::encode(v.0)).collect::<Vec<_>>(),
+                "status": status,
+                "decided_at": decided_at,
+            })
+        })
+        .collect();
+    Json(json!({
+        "threshold": [g.threshold().numerator(), g.threshold().denominator()],
+        "members": members,
+        "proposals": proposals,
+    }))
+}
+
+async fn partnerships(State(node): State<Node>) -> Json<Value> {
+    let state = node.lock();
+    let list: Vec<Value> = state
+        .chain
+        .ledger()
+        .governance()
+        .terms()
+        .values()
+        .map(|s| json!({
+            "partners": s.terms.partners.iter().map(|p| hex::encode(p.loyalty_id().0)).collect::<Vec<_>>(),
+            "version": s.terms.version,
+            "rates": s.terms.rates.iter().map(|(f, t, r)| json!({ "from": f.symbol(), "to": t.symbol(), "rate": [r.numerator(), r.denominator()] })).collect::<Vec<_>>(),
+            "earn_rules": s.terms.earn_rules.len(),
+            "signed_terms": hex::encode(s.to_bytes()),
+        }))
+        .collect();
+    Json(json!({ "partnerships": list }))
+}
+
+fn sealed_json(s: &Option<Sealed>) -> Value {
+    match s {
+        None => Value::Null,
+        Some(s) => json!({
+            "merchant": hex::encode(s.merchant.to_bytes()),
+            "issuer": s.issuer.map(|c| hex::encode(c.to_bytes())),
+            "auditor": s.auditor.map(|c| hex::encode(c.to_bytes())),
+        }),
+    }
+}
+
+async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResult<Json<Value>> {
+    let pairs = node.store().settlement_epoch(epoch).map_err(ApiError::internal)?;
+    let epoch_blocks = node.genesis().settlement_epoch_blocks;
+    let (issuers, tip) = {
+        let state = node.lock();
+        let issuers: std::collections::BTreeMap<CurrencyId, LoyaltyId> = state
+            .chain
+            .ledger()
+            .currencies()
+            .iter()
+            .map(|(id, p)| (*id, p.issuer.loyalty_id()))
+            .collect();
+        (issuers, state.chain.tip().height)
+    };
+    let first = epoch.saturating_mul(epoch_blocks).saturating_add(1);
+    let last = first.saturating_add(epoch_blocks - 1);
+    let items: Vec<Value> = pairs
+        .iter()
+        .map(|(key, f)| json!({
+            "merchant": hex::encode(key.merchant.0),
+            "currency": key.currency.symbol(),
+            "issuer": issuers.get(&key.currency).map(|i| hex::encode(i.0)),
+            "burns": f.burns,
+            "burned": sealed_json(&f.burned),
+            "transfers": f.transfers,
+            "transferred": sealed_json(&f.transferred),
+            "redeems": f.redeems,
+            "redeemed": f.redeemed,
+        }))
+        .collect();
+    Ok(Json(json!({
+        "epoch": epoch,
+        "first_height": first,
+        "last_height": last,
+        "complete": tip >= last,
+        "pairs": items,
+    })))
+}
+
+#[derive(Deserialize)]
+struct EventFilter {
+    account: Option<String>,
+}
+
+async fn events(
+    State(node): State<Node>,
+    Query(filter): Query<EventFilter>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let account = match filter.account {
+        Some(a) => Some(hex::encode(from_hex::<32>(&a, "account")?)),
+        None => None,
+    };
+    let stream = BroadcastStream::new(node.subscribe()).filter_map(move |item| {
+        let event = item.ok()?;
+        if let Some(a) = &account {
+            if !event.concerns(a) {
+                return None;
+            }
+        }
+        let data = serde_json::to_string(&event).ok()?;
+        Some(Ok(SseEvent::default().event(event.name()).data(data)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,194 @@
+//! Events (spec §17.5): what a block changed, for wallets, merchants and
+//! partners to follow without polling — credits to an account, redemptions
+//! at a merchant, governance changes, and blocks. They carry only what the
+//! ledger already makes public (identifiers, kinds, public values), never a
+//! confidential amount.
+
+use coalition_core::governance::MembershipAction;
+use coalition_core::transaction::Transaction;
+use serde::Serialize;
+
+use crate::block::Block;
+use crate::ledger::AccountLedger;
+
+/// One event.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A block was committed.
+    Block {
+        /// Height.
+        height: u64,
+        /// Header hash (hex).
+        hash: String,
+        /// Transactions in it.
+        transactions: usize,
+        /// State hash after it (hex).
+        state_hash: String,
+    },
+    /// An account's pending balance was credited.
+    Credit {
+        /// The account's loyalty ID (hex).
+        account: String,
+        /// Currency symbol.
+        currency: String,
+        /// `issue`, `transfer`, `exchange` or `redeem`.
+        via: &'static str,
+        /// Transaction ID (hex).
+        tx: String,
+        /// Height.
+        height: u64,
+    },
+    /// Points were redeemed at a coalition member.
+    Redemption {
+        /// The merchant's loyalty ID (hex).
+        merchant: String,
+        /// Currency symbol.
+        currency: String,
+        /// `transfer` (amount encrypted) or `redeem` (shielded pool).
+        via: &'static str,
+        /// The public value, for a shielded redemption.
+        value: Option<u64>,
+        /// Transaction ID (hex).
+        tx: String,
+        /// Height.
+        height: u64,
+    },
+    /// Governance changed.
+    Governance {
+        /// `proposed`, `voted`, `admitted`, `removed`,
+        /// `currency_registered` or `terms_adopted`.
+        change: &'static str,
+        /// The member, proposal, currency or partner set concerned.
+        subject: String,
+        /// Height.
+        height: u64,
+    },
+}
+
+impl Event {
+    /// Whether the event concerns `account` (hex loyalty ID).
+    pub fn concerns(&self, account: &str) -> bool {
+        match self {
+            Event::Credit { account: a, .. } => a == account,
+            Event::Redemption { merchant, .. } => merchant == account,
+            Event::Governance { subject, .. } => subject == account,
+            Event::Block { .. } => true,
+        }
+    }
+
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Block { .. } => "block",
+            Event::Credit { .. } => "credit",
+            Event::Redemption { .. } => "redemption",
+            Event::Governance { .. } => "governance",
+        }
+    }
+}
+
+/// The events of `block`, which took the state from `before` to `after`.
+pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger) -> Vec<Event> {
+    let height = block.header.height;
+    let mut out = Vec::new();
+    let members = after.governance().members();
+    for tx in &block.transactions {
+        let id = hex::encode(tx.id().0);
+        let credit = |account: [u8; 32], currency: &str, via| Event::Credit {
+            account: hex::encode(account),
+            currency: currency.to_string(),
+            via,
+            tx: id.clone(),
+            height,
+        };
+        match tx {
+            Transaction::Issue(t) => {
+                out.push(credit(t.recipient.loyalty_id().0, t.currency.symbol(), "issue"))
+            }
+            Transaction::Transfer(t) => {
+                let dest = t.destination.loyalty_id();
+                out.push(credit(dest.0, t.currency.symbol(), "transfer"));
+                if members.contains_key(&dest) {
+                    out.push(Event::Redemption {
+                        merchant: hex::encode(dest.0),
+                        currency: t.currency.symbol().to_string(),
+                        via: "transfer",
+                        value: None,
+                        tx: id.clone(),
+                        height,
+                    });
+                }
+            }
+            Transaction::Exchange(t) => {
+                out.push(credit(t.owner.loyalty_id().0, t.to.symbol(), "exchange"))
+            }
+            Transaction::Redeem(t) => {
+                let merchant = t.merchant.loyalty_id();
+                out.push(credit(merchant.0, t.currency.symbol(), "redeem"));
+                out.push(Event::Redemption {
+                    merchant: hex::encode(merchant.0),
+                    currency: t.currency.symbol().to_string(),
+                    via: "redeem",
+                    value: Some(t.value),
+                    tx: id.clone(),
+                    height,
+                });
+            }
+            Transaction::ProposeMember(t) => out.push(Event::Governance {
+                change: "proposed",
+                subject: match &t.action {
+                    MembershipAction::Admit { candidate, .. } => {
+                        hex::encode(candidate.loyalty_id().0)
+                    }
+                    MembershipAction::Remove { member } => hex::encode(member.0),
+                },
+                height,
+            }),
+            Transaction::Vote(t) => out.push(Event::Governance {
+                change: "voted",
+                subject: hex::encode(t.proposal.0),
+                height,
+            }),
+            Transaction::RegisterCurrency(t) => out.push(Event::Governance {
+                change: "currency_registered",
+                subject: t.currency.symbol().to_string(),
+                height,
+            }),
+            Transaction::Terms(signed) => out.push(Event::Governance {
+                change: "terms_adopted",
+                subject: signed
+                    .terms
+                    .partner_set()
+                    .iter()
+                    .map(|id| hex::encode(id.0))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                height,
+            }),
+            Transaction::ApplyPending(_) | Transaction::Burn(_) | Transaction::Shield(_) => {}
+        }
+    }
+    let old = before.governance().members();
+    for id in members.keys().filter(|id| !old.contains_key(id)) {
+        out.push(Event::Governance {
+            change: "admitted",
+            subject: hex::encode(id.0),
+            height,
+        });
+    }
+    for id in old.keys().filter(|id| !members.contains_key(id)) {
+        out.push(Event::Governance {
+            change: "removed",
+            subject: hex::encode(id.0),
+            height,
+        });
+    }
+    out.push(Event::Block {
+        height,
+        hash: hex::encode(block.header.hash().0),
+        transactions: block.transactions.len(),
+        state_hash: hex::encode(block.header.state_hash),
+    });
+    out
+}

@@ -1,0 +1,354 @@
+//! The running node (spec §17): storage, mempool, block production, the
+//! HTTP API, events and metrics, around the deterministic [`Chain`].
+//!
+//! One lock guards the chain and the mempool. Proof verification is CPU
+//! work, so every operation that verifies runs on tokio's blocking pool.
+//! A block is produced every `block_interval_ms` while transactions wait:
+//! the next state is computed (one batch verification), committed to
+//! RocksDB in one synced batch, and only then installed as the tip, so what
+//! the API reports as committed has reached the disk.
+
+pub mod api;
+pub mod events;
+pub mod metrics;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use coalition_core::transaction::{Transaction, TxId};
+use coalition_params::ShieldedVerifyingKeys;
+use tokio::sync::broadcast;
+
+use crate::block::{Block, BlockHeader};
+use crate::chain::{Chain, ChainError};
+use crate::config::NodeConfig;
+use crate::genesis::Genesis;
+use crate::mempool::{Mempool, MempoolError};
+use crate::store::{Store, StoreError};
+use events::Event;
+use metrics::Metrics;
+
+/// Why the node could not start or act.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Parameters could not be loaded.
+    #[error("shielded-pool parameters: {0}")]
+    Params(String),
+    /// The API could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A block could not be produced.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+/// Why a submitted transaction was refused. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Already committed in a block.
+    #[error("transaction already committed at height {0}")]
+    Committed(u64),
+    /// Refused by the mempool (duplicate, full, invalid, …).
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+    /// Storage failed while checking.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub(crate) struct State {
+    pub chain: Chain,
+    pub mempool: Mempool,
+}
+
+/// Shared by the API handlers and the block producer.
+pub struct NodeShared {
+    state: Mutex<State>,
+    store: Store,
+    genesis: Genesis,
+    config: NodeConfig,
+    events: broadcast::Sender<Event>,
+    metrics: Metrics,
+    started: Instant,
+}
+
+/// A handle on a running node's shared state.
+#[derive(Clone)]
+pub struct Node {
+    shared: Arc<NodeShared>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Node {
+    /// Opens the store in `config.data_dir` and restores (or creates) the
+    /// chain. The shielded pool's verifying keys come from `keys`, or from
+    /// the parameter cache when the genesis names the INSECURE dev keys.
+    pub fn open(config: NodeConfig, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<Node, NodeError> {
+        config.check()?;
+        let (genesis, dev_mode) = config.genesis()?;
+        Self::open_with_genesis(config, genesis, dev_mode, keys)
+    }
+
+    /// [`Node::open`] with an explicit genesis.
+    pub fn open_with_genesis(
+        config: NodeConfig,
+        genesis: Genesis,
+        dev_mode: bool,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> Result<Node, NodeError> {
+        config.check()?;
+        let keys = match (&genesis.pool, keys) {
+            (None, _) => None,
+            (Some(_), Some(keys)) => Some(keys),
+            (Some(hashes), None) if hashes.are_insecure_dev() && dev_mode => {
+                let dir = config
+                    .params_dir
+                    .clone()
+                    .unwrap_or_else(coalition_params::default_params_dir);
+                Some(Arc::new(
+                    ShieldedVerifyingKeys::insecure_dev(&dir)
+                        .map_err(|e| NodeError::Params(e.to_string()))?,
+                ))
+            }
+            (Some(_), None) => {
+                return Err(NodeError::Params(
+                    "the genesis names a shielded pool; its verifying keys were not supplied \
+                     (the INSECURE dev keys need dev_mode = true)"
+                        .into(),
+                ))
+            }
+        };
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            NodeError::Store(StoreError::Corrupt(if e.kind() == std::io::ErrorKind::PermissionDenied {
+                "data directory is not writable"
+            } else {
+                "cannot create the data directory"
+            }))
+        })?;
+        let store = Store::open(&config.data_dir.join("db"))?;
+        let chain = store.open_chain(&genesis, keys, dev_mode)?;
+        let mempool = Mempool::new(config.mempool_config(), chain.ledger());
+        let (events, _) = broadcast::channel(1024);
+        let metrics = Metrics::new();
+        metrics.set_height(chain.tip().height);
+        Ok(Node {
+            shared: Arc::new(NodeShared {
+                state: Mutex::new(State { chain, mempool }),
+                store,
+                genesis,
+                config,
+                events,
+                metrics,
+                started: Instant::now(),
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug; the state it guards is
+        // replaced only after a successful commit, so it stays consistent.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.shared.genesis
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.shared.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Subscribes to events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// Seconds since the node started.
+    pub fn uptime(&self) -> Duration {
+        self.shared.started.elapsed()
+    }
+
+    /// The tip header.
+    pub fn tip(&self) -> BlockHeader {
+        self.lock().chain.tip().clone()
+    }
+
+    /// Verifies `tx` against the pending state and queues it.
+    pub fn submit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
+        let kind = tx.kind();
+        let result = self.submit_inner(tx);
+        self.shared
+            .metrics
+            .count_transaction(kind, if result.is_ok() { "accepted" } else { "rejected" });
+        result
+    }
+
+    fn submit_inner(&self, tx: Transaction) -> Result<TxId, SubmitError> {
+        let id = tx.id();
+        if let Some((height, _)) = self.shared.store.transaction_location(&id)? {
+            return Err(SubmitError::Committed(height));
+        }
+        let mut state = self.lock();
+        let id = state.mempool.insert(tx)?;
+        self.shared.metrics.set_mempool(state.mempool.len());
+        Ok(id)
+    }
+
+    /// Produces and commits one block from the mempool, if it holds any
+    /// transaction. Returns the new header.
+    pub fn produce_block(&self) -> Result<Option<BlockHeader>, NodeError> {
+        let mut state = self.lock();
+        if state.mempool.is_empty() {
+            return Ok(None);
+        }
+        let txs = state
+            .mempool
+            .take_for_block(self.shared.config.max_block_transactions);
+        let timestamp = now_ms().max(state.chain.tip().timestamp_ms + 1);
+        let started = Instant::now();
+        let (block, next) = match state.chain.next_block(txs, timestamp) {
+            Ok(v) => v,
+            Err(e) => {
+                // A transaction the pending state accepted failed in the
+                // block (e.g. a proposal expired at the new height):
+                // re-validate the mempool against the tip and try later.
+                let committed = state.chain.ledger().clone();
+                let evicted = state.mempool.on_block(&[], &committed);
+                self.shared.metrics.count_evicted(evicted.len());
+                return Err(e.into());
+            }
+        };
+        self.shared.metrics.observe_block_verification(started.elapsed());
+        self.shared.store.commit_block(
+            &block,
+            state.chain.ledger(),
+            &next,
+            self.shared.genesis.settlement_epoch_blocks,
+        )?;
+        let before = state.chain.advance(block.header.clone(), next);
+        let State { chain, mempool } = &mut *state;
+        let evicted = mempool.on_block(&block.transactions, chain.ledger());
+        self.shared.metrics.count_evicted(evicted.len());
+        self.shared.metrics.set_mempool(mempool.len());
+        self.shared.metrics.record_block(&block);
+        let events = events::block_events(&block, &before, chain.ledger());
+        drop(state);
+        for event in events {
+            // No subscriber is not an error.
+            let _ = self.shared.events.send(event);
+        }
+        Ok(Some(block.header))
+    }
+
+    /// A committed block.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        self.shared.store.block(height)
+    }
+
+    /// Runs the block producer until `shutdown` resolves.
+    pub async fn produce_blocks(self, shutdown: impl std::future::Future<Output = ()>) {
+        let interval = Duration::from_millis(self.shared.config.block_interval_ms);
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = ticker.tick() => {
+                    let node = self.clone();
+                    let result = tokio::task::spawn_blocking(move || node.produce_block()).await;
+                    match result {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => eprintln!("coalition node: block production failed: {e}"),
+                        Err(e) => eprintln!("coalition node: block producer task failed: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs a node: opens it, serves the API on `config.listen` and produces
+/// blocks until ctrl-c. Prints `listening on ADDR` once ready.
+pub async fn run(config: NodeConfig, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<(), NodeError> {
+    let node = tokio::task::spawn_blocking(move || Node::open(config, keys))
+        .await
+        .map_err(|e| NodeError::Params(format!("start-up task failed: {e}")))??;
+    let listener = tokio::net::TcpListener::bind(node.config().listen)
+        .await
+        .map_err(|source| NodeError::Bind {
+            addr: node.config().listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: node.config().listen,
+        source,
+    })?;
+    let tip = node.tip();
+    println!(
+        "coalition node: chain {} at height {} (state {})",
+        hex::encode(tip.chain.0),
+        tip.height,
+        hex::encode(tip.state_hash)
+    );
+    println!("listening on {addr}");
+    let producer = tokio::spawn(node.clone().produce_blocks(shutdown_signal()));
+    let app = api::router(node.clone());
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let served = server.await;
+    producer.abort();
+    served.map_err(|source| NodeError::Bind { addr, source })
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Serves `node` on an already-bound listener (tests, the demo).
+pub async fn serve(node: Node, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let producer = tokio::spawn(node.clone().produce_blocks(async move {
+        let mut rx = rx;
+        let _ = rx.changed().await;
+    }));
+    let result = axum::serve(listener, api::router(node))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        })
+        .await;
+    let _ = producer.await;
+    result
+}

@@ -1,0 +1,318 @@
+//! Durable storage on RocksDB (spec §17).
+//!
+//! Column families: `blocks` (height → block), `transactions` (ID →
+//! height ‖ index), `accounts`, `note_tree`, `nullifiers`, `governance`,
+//! `metadata` (the records of [`crate::ledger::records`]) and `settlement`
+//! (per-epoch sums of [`crate::settlement`]). Each block commits in **one**
+//! `WriteBatch` written with `sync = true`: the block, its transaction
+//! index, every state record it changed, its settlement sums and the new
+//! tip header become durable together or not at all. A node killed at any
+//! moment restarts at its last committed block: [`Store::load_chain`]
+//! rebuilds the state from the records and refuses to start unless its hash
+//! equals the tip header's.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::transaction::TxId;
+use coalition_core::DecodeError;
+use coalition_params::ShieldedVerifyingKeys;
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+
+use crate::block::{decode_block, Block, BlockHeader};
+use crate::chain::Chain;
+use crate::genesis::Genesis;
+use crate::ledger::records::{StateReader, StateWriter, Table};
+use crate::ledger::AccountLedger;
+use crate::settlement::{block_figures, PairFigures, PairKey};
+
+const CF_BLOCKS: &str = "blocks";
+const CF_TRANSACTIONS: &str = "transactions";
+const CF_ACCOUNTS: &str = "accounts";
+const CF_NOTE_TREE: &str = "note_tree";
+const CF_NULLIFIERS: &str = "nullifiers";
+const CF_GOVERNANCE: &str = "governance";
+const CF_METADATA: &str = "metadata";
+const CF_SETTLEMENT: &str = "settlement";
+const ALL_CFS: [&str; 8] = [
+    CF_BLOCKS,
+    CF_TRANSACTIONS,
+    CF_ACCOUNTS,
+    CF_NOTE_TREE,
+    CF_NULLIFIERS,
+    CF_GOVERNANCE,
+    CF_METADATA,
+    CF_SETTLEMENT,
+];
+const KEY_GENESIS: &[u8] = b"genesis";
+const KEY_TIP: &[u8] = b"tip";
+/// Largest stored value read back (a block of 4096 × 16 KiB transactions).
+const MAX_VALUE_BYTES: usize = 80 * 1024 * 1024;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB reported an error.
+    #[error("storage: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// A stored value does not decode.
+    #[error("stored data is corrupt: {0}")]
+    Decode(#[from] DecodeError),
+    /// The stored state does not match the committed header.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(&'static str),
+    /// The store belongs to another coalition.
+    #[error("the data directory holds another coalition (chain {0})")]
+    OtherChain(String),
+    /// Genesis could not be built.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+}
+
+fn table_cf(table: Table) -> &'static str {
+    match table {
+        Table::Accounts => CF_ACCOUNTS,
+        Table::NoteTree => CF_NOTE_TREE,
+        Table::Nullifiers => CF_NULLIFIERS,
+        Table::Governance => CF_GOVERNANCE,
+        Table::Metadata => CF_METADATA,
+    }
+}
+
+/// A node's database.
+pub struct Store {
+    db: DB,
+}
+
+struct BatchWriter<'a> {
+    db: &'a DB,
+    batch: WriteBatch,
+}
+
+impl StateWriter for BatchWriter<'_> {
+    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(cf) = self.db.cf_handle(table_cf(table)) {
+            self.batch.put_cf(cf, key, value);
+        }
+    }
+
+    fn delete(&mut self, table: Table, key: Vec<u8>) {
+        if let Some(cf) = self.db.cf_handle(table_cf(table)) {
+            self.batch.delete_cf(cf, key);
+        }
+    }
+}
+
+impl StateReader for Store {
+    type Error = StoreError;
+
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let cf = self.cf(table_cf(table))?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            cf,
+            IteratorMode::From(prefix, rocksdb::Direction::Forward),
+        ) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_cf(table_cf(table), key)
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_max_open_files(256);
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, cfs)?;
+        Ok(Store { db })
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or(StoreError::Corrupt("missing column family"))
+    }
+
+    fn get_cf(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.db.get_cf(self.cf(cf)?, key)?;
+        if let Some(v) = &value {
+            if v.len() > MAX_VALUE_BYTES {
+                return Err(StoreError::Corrupt("stored value exceeds its bound"));
+            }
+        }
+        Ok(value)
+    }
+
+    fn sync_write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch, &options)?;
+        Ok(())
+    }
+
+    /// The genesis this store was initialised with.
+    pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
+        match self.get_cf(CF_METADATA, KEY_GENESIS)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
+        }
+    }
+
+    /// The last committed header.
+    pub fn tip(&self) -> Result<Option<BlockHeader>, StoreError> {
+        match self.get_cf(CF_METADATA, KEY_TIP)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
+        }
+    }
+
+    /// Opens the chain: initialises the store from `genesis` when it is
+    /// empty, otherwise checks it holds the same coalition and rebuilds the
+    /// state at the last committed block.
+    pub fn open_chain(
+        &self,
+        genesis: &Genesis,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+        dev_mode: bool,
+    ) -> Result<Chain, StoreError> {
+        let ledger = genesis.ledger(keys.clone(), dev_mode)?;
+        match self.genesis()? {
+            None => {
+                let chain = Chain::genesis(ledger, genesis.timestamp_ms);
+                let mut w = BatchWriter {
+                    db: &self.db,
+                    batch: WriteBatch::default(),
+                };
+                chain.ledger().write_all(&mut w);
+                let meta = self.cf(CF_METADATA)?;
+                w.batch.put_cf(meta, KEY_GENESIS, genesis.to_bytes());
+                w.batch.put_cf(meta, KEY_TIP, chain.tip().to_bytes());
+                let batch = w.batch;
+                self.sync_write(batch)?;
+                Ok(chain)
+            }
+            Some(stored) => {
+                if stored.chain_id() != genesis.chain_id() {
+                    return Err(StoreError::OtherChain(hex::encode(stored.chain_id().0)));
+                }
+                self.load_chain(keys)
+            }
+        }
+    }
+
+    /// Rebuilds the chain at the last committed block; refuses a state
+    /// whose hash differs from the tip header's.
+    pub fn load_chain(&self, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<Chain, StoreError> {
+        let genesis = self
+            .genesis()?
+            .ok_or(StoreError::Corrupt("no genesis"))?;
+        let tip = self.tip()?.ok_or(StoreError::Corrupt("no tip"))?;
+        let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?;
+        if ledger.height() != tip.height {
+            return Err(StoreError::Corrupt("state height differs from the tip's"));
+        }
+        if ledger.state_hash() != tip.state_hash {
+            return Err(StoreError::Corrupt("state hash differs from the tip's"));
+        }
+        Ok(Chain::restore(ledger, tip))
+    }
+
+    /// Commits `block`, which took the state from `before` to `after`, in
+    /// one synced batch.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        before: &AccountLedger,
+        after: &AccountLedger,
+        epoch_blocks: u64,
+    ) -> Result<(), StoreError> {
+        let mut w = BatchWriter {
+            db: &self.db,
+            batch: WriteBatch::default(),
+        };
+        after.write_changes(before, &mut w);
+        let height = block.header.height;
+        let blocks = self.cf(CF_BLOCKS)?;
+        w.batch.put_cf(blocks, height.to_be_bytes(), block.to_bytes());
+        let txs = self.cf(CF_TRANSACTIONS)?;
+        for (index, tx) in block.transactions.iter().enumerate() {
+            let mut location = height.to_be_bytes().to_vec();
+            location.extend_from_slice(&(index as u32).to_be_bytes());
+            w.batch.put_cf(txs, tx.id().0, location);
+        }
+        let settlement = self.cf(CF_SETTLEMENT)?;
+        for (key, figures) in block_figures(height, epoch_blocks, &block.transactions) {
+            let mut total = self.settlement(&key)?.unwrap_or_default();
+            total.merge(&figures);
+            w.batch.put_cf(settlement, key.to_key(), total.to_bytes());
+        }
+        let meta = self.cf(CF_METADATA)?;
+        w.batch.put_cf(meta, KEY_TIP, block.header.to_bytes());
+        let batch = w.batch;
+        self.sync_write(batch)
+    }
+
+    /// The block at `height` (≥ 1).
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        match self.get_cf(CF_BLOCKS, &height.to_be_bytes())? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_block(&bytes)?)),
+        }
+    }
+
+    /// Where a committed transaction is: `(height, index)`.
+    pub fn transaction_location(&self, id: &TxId) -> Result<Option<(u64, u32)>, StoreError> {
+        match self.get_cf(CF_TRANSACTIONS, &id.0)? {
+            None => Ok(None),
+            Some(v) if v.len() == 12 => {
+                let mut h = [0u8; 8];
+                h.copy_from_slice(&v[..8]);
+                let mut i = [0u8; 4];
+                i.copy_from_slice(&v[8..]);
+                Ok(Some((u64::from_be_bytes(h), u32::from_be_bytes(i))))
+            }
+            Some(_) => Err(StoreError::Corrupt("transaction location")),
+        }
+    }
+
+    /// The settlement sums of one pair and epoch.
+    pub fn settlement(&self, key: &PairKey) -> Result<Option<PairFigures>, StoreError> {
+        match self.get_cf(CF_SETTLEMENT, &key.to_key())? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
+        }
+    }
+
+    /// Every pair's sums in `epoch`.
+    pub fn settlement_epoch(&self, epoch: u64) -> Result<Vec<(PairKey, PairFigures)>, StoreError> {
+        let cf = self.cf(CF_SETTLEMENT)?;
+        let prefix = epoch.to_be_bytes();
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&prefix, rocksdb::Direction::Forward))
+        {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push((PairKey::from_key(&k)?, decode_exact(&v)?));
+        }
+        Ok(out)
+    }
+}
