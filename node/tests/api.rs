@@ -1,0 +1,356 @@
+//! A real node on a loopback port, driven over HTTP: governance admits a
+//! partner, currencies are registered, partnership terms adopted, points
+//! issued by the rule engine, transferred and burned at a merchant, and the
+//! settlement figures decrypt to what moved. Every refusal — double spend,
+//! overdraw, replay, unsigned governance change, oversized body, non-member
+//! vote — gets a typed error and leaves the state hash unchanged.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::time::Duration;
+
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::discrete_log::DecryptionTable;
+use coalition_core::elgamal::Ciphertext;
+use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::governance::{MembershipAction, ProposeMemberTx};
+use coalition_core::keys::{IdentityKeys, PublicIdentity};
+use coalition_core::partnership::{EarnRule, Matcher, PartnershipTerms};
+use coalition_core::transaction::{Transaction, TxId};
+use coalition_node::genesis::Genesis;
+use coalition_node::governance::Threshold;
+use coalition_node::rules::{LineItem, Purchase, RuleEngine};
+use coalition_node::settlement::{net_positions, SettledPair};
+use coalition_prover::governance::{propose_member, register_currency, vote};
+use coalition_prover::transactions::{self, SpendingAccount};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::Value;
+use support::RunningNode;
+
+fn genesis(airline: &IdentityKeys, hotel: &IdentityKeys) -> Genesis {
+    Genesis {
+        name: "api-test".into(),
+        timestamp_ms: 1_700_000_000_000,
+        threshold: Threshold::new(2, 3).unwrap(),
+        founders: vec![
+            ("airline".into(), *airline.public()),
+            ("hotel".into(), *hotel.public()),
+        ],
+        pool: None,
+        settlement_epoch_blocks: 1_000_000,
+    }
+}
+
+fn decrypt(hex_ct: &Value, keys: &IdentityKeys) -> u64 {
+    let ct: Ciphertext = decode_exact(&hex::decode(hex_ct.as_str().unwrap()).unwrap()).unwrap();
+    ct.decrypt(keys.elgamal_secret(), &DecryptionTable::new(16, 8))
+        .unwrap()
+}
+
+fn policy(node: &RunningNode, symbol: &str, issuer: &PublicIdentity) -> CurrencyPolicy {
+    let (_, body) = node.get("/v1/currencies");
+    let entry = body["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["symbol"] == symbol)
+        .expect("currency registered")
+        .clone();
+    assert_eq!(
+        entry["issuer_identity"].as_str().unwrap(),
+        hex::encode(issuer.to_bytes())
+    );
+    CurrencyPolicy {
+        id: CurrencyId::new(symbol).unwrap(),
+        issuer: *issuer,
+        auditor: None,
+    }
+}
+
+#[test]
+fn coalition_over_http() {
+    let mut rng = ChaCha20Rng::seed_from_u64(41);
+    let airline = IdentityKeys::random(&mut rng);
+    let hotel = IdentityKeys::random(&mut rng);
+    let grocer = IdentityKeys::random(&mut rng);
+    let outsider = IdentityKeys::random(&mut rng);
+    let alice = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let node = RunningNode::start(dir.path(), genesis(&airline, &hotel), None, 64 * 1024);
+    let chain = node.chain();
+
+    // Events: subscribe before anything happens.
+    let mut events = std::net::TcpStream::connect(node.addr).unwrap();
+    write!(
+        events,
+        "GET /v1/events?account={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        hex::encode(grocer.loyalty_id().0)
+    )
+    .unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+
+    // Currencies: each founder registers its own.
+    let one = ExchangeRate::new(1, 100).unwrap();
+    let miles_id = CurrencyId::new("MILES").unwrap();
+    let nights_id = CurrencyId::new("NIGHTS").unwrap();
+    node.commit(&register_currency(chain, &airline, 0, miles_id, 0, None, one));
+    node.commit(&register_currency(chain, &hotel, 0, nights_id, 0, None, ExchangeRate::new(3, 100).unwrap()));
+    // The same symbol again, by anyone: refused.
+    node.refused(&register_currency(chain, &hotel, 1, miles_id, 0, None, one), 422);
+    // A non-member cannot register a currency.
+    node.refused(
+        &register_currency(chain, &outsider, 0, CurrencyId::new("FAKE").unwrap(), 0, None, one),
+        422,
+    );
+    let miles = policy(&node, "MILES", airline.public());
+
+    // Governance: the airline proposes the grocer; 2 of 2 founders needed.
+    let admit = MembershipAction::Admit {
+        candidate: *grocer.public(),
+        name: "grocer".into(),
+    };
+    let proposal_tx = propose_member(chain, &airline, 1, admit.clone());
+    let proposal: TxId = proposal_tx.id();
+    node.commit(&proposal_tx);
+    let (_, gov) = node.get("/v1/governance");
+    assert_eq!(gov["members"].as_array().unwrap().len(), 2);
+    assert_eq!(gov["proposals"][0]["status"], "open");
+    // An unsigned (wrongly signed) governance change: the grocer signs a
+    // proposal in the airline's name.
+    let mut forged = match propose_member(chain, &airline, 2, admit.clone()) {
+        Transaction::ProposeMember(t) => t,
+        _ => unreachable!(),
+    };
+    forged.signature = grocer.sign(&Transaction::ProposeMember(forged.clone()).signing_message());
+    let body = node.refused(&Transaction::ProposeMember(ProposeMemberTx { ..forged }), 422);
+    assert!(body["reason"].as_str().unwrap().contains("signature"), "{body}");
+    // A non-member's vote is refused.
+    node.refused(&vote(chain, &outsider, 0, proposal, true), 422);
+    // A wrong governance nonce is refused.
+    node.refused(&vote(chain, &hotel, 5, proposal, true), 422);
+    // The hotel approves: the grocer is admitted.
+    node.commit(&vote(chain, &hotel, 1, proposal, true));
+    let (_, gov) = node.get("/v1/governance");
+    assert_eq!(gov["members"].as_array().unwrap().len(), 3);
+    assert_eq!(gov["proposals"][0]["status"], "accepted");
+    // Voting on a decided proposal is refused.
+    node.refused(&vote(chain, &grocer, 0, proposal, true), 422);
+
+    // Partnership terms: miles ↔ nights, and miles earned at the grocer.
+    let terms = |version: u64, partners: Vec<PublicIdentity>| PartnershipTerms {
+        chain,
+        version,
+        partners,
+        rates: vec![(miles_id, nights_id, ExchangeRate::new(1, 10).unwrap())],
+        earn_rules: vec![EarnRule {
+            partner: grocer.loyalty_id(),
+            currency: miles_id,
+            matcher: Matcher::Sku("coffee".into()),
+            points_per_unit: ExchangeRate::new(2, 1).unwrap(),
+            bonus: None,
+        }],
+    };
+    let everyone = vec![*airline.public(), *hotel.public(), *grocer.public()];
+    // Not signed by every partner it names: refused.
+    let mut half = terms(1, everyone.clone()).sign(&[&airline, &hotel, &grocer]);
+    half.signatures[2] = half.signatures[1];
+    node.refused(&Transaction::Terms(half), 422);
+    // Naming a non-member: refused.
+    let with_outsider = terms(1, vec![*airline.public(), *hotel.public(), *grocer.public(), *outsider.public()]);
+    node.refused(
+        &Transaction::Terms(with_outsider.sign(&[&airline, &hotel, &grocer, &outsider])),
+        422,
+    );
+    let signed = terms(1, everyone.clone()).sign(&[&airline, &hotel, &grocer]);
+    node.commit(&Transaction::Terms(signed.clone()));
+    // The same version again: refused.
+    node.refused(&Transaction::Terms(signed.clone()), 409);
+    let (_, partnerships) = node.get("/v1/partnerships");
+    assert_eq!(partnerships["partnerships"][0]["version"], 1);
+    let (_, currencies) = node.get("/v1/currencies");
+    assert_eq!(currencies["rates"][0]["rate"], serde_json::json!([1, 10]));
+
+    // A purchase at the grocer earns miles under the terms in force.
+    let mut engine = RuleEngine::new(chain);
+    engine.adopt(signed).unwrap();
+    let purchase = Purchase {
+        partner: grocer.loyalty_id(),
+        customer: *alice.public(),
+        items: vec![LineItem {
+            sku: "coffee".into(),
+            category: "food".into(),
+            amount: 500,
+        }],
+        time_ms: 1_700_000_100_000,
+    };
+    let issued = engine
+        .issue_for(&purchase, &miles, &airline, 0, &mut rng)
+        .unwrap()
+        .expect("the purchase earns miles");
+    node.commit(&issued);
+    let account = node.account(&alice.loyalty_id(), "MILES").unwrap();
+    assert!(account.pending.decrypts_to(alice.elgamal_secret(), 1000));
+    // Replaying the issue: refused as already committed.
+    node.refused(&issued, 409);
+
+    // Alice folds her pending balance in and pays the grocer 300.
+    node.commit(&transactions::apply_pending(chain, miles_id, &alice, &account).unwrap());
+    let account = node.account(&alice.loyalty_id(), "MILES").unwrap();
+    let pay = |amount: u64, balance: u64, rng: &mut ChaCha20Rng, state| {
+        transactions::transfer(
+            chain,
+            &miles,
+            &alice,
+            &SpendingAccount { state, balance },
+            grocer.public(),
+            amount,
+            rng,
+        )
+        .unwrap()
+    };
+    // An overdraw: Alice takes a valid 300 transfer, raises the amount to
+    // 3000 and re-signs it; the equality and range proofs no longer hold.
+    let mut overdraw = match pay(300, 1000, &mut rng, &account) {
+        Transaction::Transfer(t) => t,
+        _ => unreachable!(),
+    };
+    let raised = *overdraw.amount.commitment.as_point()
+        + curve25519_dalek::Scalar::from(2700u64) * coalition_core::generators::g();
+    overdraw.amount.commitment = coalition_core::elgamal::PedersenCommitment::from_point(raised);
+    let mut overdraw = Transaction::Transfer(overdraw);
+    overdraw.set_signature(alice.sign(&overdraw.signing_message()));
+    let body = node.refused(&overdraw, 422);
+    assert!(body["reason"].as_str().unwrap().contains("proof"), "{body}");
+    let first = pay(300, 1000, &mut rng, &account);
+    let second = pay(200, 1000, &mut rng, &account);
+    node.commit(&first);
+    // A double spend of the same balance (same nonce): refused.
+    node.refused(&second, 422);
+
+    // The grocer folds in its 300 and burns 250 back to the airline.
+    let grocer_account = node.account(&grocer.loyalty_id(), "MILES").unwrap();
+    assert!(grocer_account.pending.decrypts_to(grocer.elgamal_secret(), 300));
+    node.commit(&transactions::apply_pending(chain, miles_id, &grocer, &grocer_account).unwrap());
+    let grocer_account = node.account(&grocer.loyalty_id(), "MILES").unwrap();
+    let burn = transactions::burn(
+        chain,
+        &miles,
+        &grocer,
+        &SpendingAccount {
+            state: &grocer_account,
+            balance: 300,
+        },
+        250,
+        &mut rng,
+    )
+    .unwrap();
+    node.commit(&burn);
+
+    // Settlement, epoch 0: each party decrypts its own view of the sums.
+    let (status, report) = node.get("/v1/settlement/0");
+    assert_eq!(status, 200);
+    let pair = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["merchant"] == hex::encode(grocer.loyalty_id().0) && p["currency"] == "MILES")
+        .expect("grocer/MILES pair")
+        .clone();
+    assert_eq!(pair["issuer"], hex::encode(airline.loyalty_id().0));
+    assert_eq!(pair["burns"], 1);
+    assert_eq!(decrypt(&pair["burned"]["merchant"], &grocer), 250);
+    assert_eq!(decrypt(&pair["burned"]["issuer"], &airline), 250);
+    assert_eq!(pair["transfers"], 1);
+    assert_eq!(decrypt(&pair["transferred"]["merchant"], &grocer), 300);
+    assert!(pair["transferred"]["issuer"].is_null());
+    // The hotel's key reads nothing useful from the grocer's figure.
+    let ct: Ciphertext = decode_exact(&hex::decode(pair["burned"]["issuer"].as_str().unwrap()).unwrap()).unwrap();
+    assert!(!ct.decrypts_to(hotel.elgamal_secret(), 250));
+    // Netting: the grocer is owed 250 miles at 1/100 = 2 units; the
+    // airline owes them; positions sum to zero.
+    let value = 250 * 1 / 100;
+    let net = net_positions(&[SettledPair {
+        merchant: grocer.loyalty_id(),
+        issuer: airline.loyalty_id(),
+        currency: miles_id,
+        burned: 250,
+        value,
+    }]);
+    assert_eq!(net[&grocer.loyalty_id()], 2);
+    assert_eq!(net.values().sum::<i128>(), 0);
+
+    // An oversized body: 413, nothing changes.
+    let before = node.state_hash();
+    let big = vec![0u8; 80 * 1024];
+    let r = node
+        .client
+        .post("/v1/transactions", "application/octet-stream", &big)
+        .unwrap();
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json().unwrap()["error"], "too_large");
+    // Garbage: 400.
+    let r = node
+        .client
+        .post("/v1/transactions", "application/octet-stream", &[1, 2, 250])
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(node.state_hash(), before);
+
+    // Events reached the grocer's subscription: admitted, credit, redemption.
+    let mut seen = Vec::new();
+    let mut reader = BufReader::new(events);
+    let mut line = String::new();
+    while !(seen.iter().any(|l: &String| l.contains("\"admitted\""))
+        && seen.iter().any(|l| l.contains("\"redemption\"")))
+    {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if let Some(data) = line.strip_prefix("data:") {
+            seen.push(data.trim().to_string());
+        }
+    }
+    assert!(seen.iter().any(|l| l.contains("\"credit\"") && l.contains("\"transfer\"")));
+
+    // Metrics count what happened.
+    let metrics = node.client.get("/metrics").unwrap().text();
+    assert!(metrics.contains("coalition_transactions_committed_total{type=\"burn\"} 1"));
+    assert!(metrics.contains("outcome=\"rejected\""));
+
+    // The OpenAPI document lists every route the node serves.
+    let (_, doc) = node.get("/openapi.json");
+    for path in [
+        "/v1/status",
+        "/v1/transactions",
+        "/v1/transactions/{id}",
+        "/v1/blocks/{height}",
+        "/v1/accounts/{id}/{currency}",
+        "/v1/currencies",
+        "/v1/pool",
+        "/v1/pool/notes",
+        "/v1/pool/paths/{position}",
+        "/v1/pool/nullifiers/{nullifier}",
+        "/v1/governance",
+        "/v1/partnerships",
+        "/v1/settlement/{epoch}",
+        "/v1/events",
+        "/metrics",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from OpenAPI");
+    }
+    // Blocks chain together and re-decode.
+    let height = node.height();
+    let mut previous = node.get("/v1/status").1["tip"]["hash"].clone();
+    for h in (1..=height).rev() {
+        let (_, block) = node.get(&format!("/v1/blocks/{h}"));
+        assert_eq!(block["header"]["hash"], previous);
+        previous = block["header"]["previous"].clone();
+        let bytes = hex::decode(block["bytes"].as_str().unwrap()).unwrap();
+        coalition_node::block::decode_block(&bytes).unwrap();
+    }
+    let _ = previous.to_string().len();
+    let _ = Encode::to_bytes(&burn);
+}
