@@ -18,7 +18,7 @@
 //!             "m" ‖ member id             → identity ‖ name ‖ admitted at ‖ nonce
 //!             "p" ‖ proposal id           → proposal
 //!             "t" ‖ SHA-256(partner set)  → signed terms
-//!             "threshold"                 → p ‖ q
+//!             "q"                         → threshold p ‖ q
 //! metadata    "height"                    → u64
 //!             "roots"                     → count ‖ roots (oldest first)
 //! ```
@@ -356,7 +356,7 @@ impl AccountLedger {
             let t = g1.threshold();
             let mut v = t.numerator().to_le_bytes().to_vec();
             v.extend_from_slice(&t.denominator().to_le_bytes());
-            w.put(Table::Governance, b"threshold".to_vec(), v);
+            w.put(Table::Governance, b"q".to_vec(), v);
         }
         if before.height != self.height || self.height == 0 {
             w.put(
@@ -430,7 +430,7 @@ impl AccountLedger {
             let to = decode_exact::<CurrencyId>(&k[9..])?;
             ledger.rates.insert((from, to), decode_exact(&v)?);
         }
-        let threshold = match reader.get(Table::Governance, b"threshold")? {
+        let threshold = match reader.get(Table::Governance, b"q")? {
             Some(v) if v.len() == 8 => Threshold::new(
                 u32::from_le_bytes(v[..4].try_into().map_err(|_| invalid("threshold"))?),
                 u32::from_le_bytes(v[4..].try_into().map_err(|_| invalid("threshold"))?),

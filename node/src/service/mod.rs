@@ -200,6 +200,11 @@ impl Node {
         self.shared.started.elapsed()
     }
 
+    /// Runs `f` on the committed state.
+    pub fn with_ledger<R>(&self, f: impl FnOnce(&crate::ledger::AccountLedger) -> R) -> R {
+        f(self.lock().chain.ledger())
+    }
+
     /// The tip header.
     pub fn tip(&self) -> BlockHeader {
         self.lock().chain.tip().clone()

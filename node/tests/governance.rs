@@ -1,0 +1,321 @@
+//! Governance rules at the state-machine level: thresholds, admission,
+//! rejection, removal, expiry, nonces, currency registration, terms and
+//! the rates they put in force; plus the encodings.
+
+use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::governance::MembershipAction;
+use coalition_core::keys::IdentityKeys;
+use coalition_core::partnership::PartnershipTerms;
+use coalition_core::transaction::Transaction;
+use coalition_node::genesis::Genesis;
+use coalition_node::governance::{ProposalStatus, Threshold, PROPOSAL_TTL_BLOCKS};
+use coalition_node::ledger::{AccountLedger, LedgerError};
+use coalition_prover::governance::{propose_member, register_currency, vote};
+use coalition_verifier::transactions::LedgerView;
+use coalition_verifier::TxVerificationError;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+struct World {
+    founders: Vec<IdentityKeys>,
+    ledger: AccountLedger,
+    rng: ChaCha20Rng,
+}
+
+fn world(founders: usize, p: u32, q: u32) -> World {
+    let mut rng = ChaCha20Rng::seed_from_u64(founders as u64 * 31 + u64::from(p));
+    let keys: Vec<IdentityKeys> = (0..founders).map(|_| IdentityKeys::random(&mut rng)).collect();
+    let genesis = Genesis {
+        name: "gov".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(p, q).unwrap(),
+        founders: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (format!("founder-{i}"), *k.public()))
+            .collect(),
+        pool: None,
+        settlement_epoch_blocks: 10,
+    };
+    World {
+        ledger: genesis.ledger(None, false).unwrap(),
+        founders: keys,
+        rng,
+    }
+}
+
+fn refused(ledger: &AccountLedger, tx: &Transaction) -> TxVerificationError {
+    match ledger.after_block(std::slice::from_ref(tx)) {
+        Err(LedgerError::Rejected { error, .. }) => error,
+        other => panic!("expected a refusal, got {:?}", other.map(|l| l.state_hash())),
+    }
+}
+
+fn admit(keys: &IdentityKeys) -> MembershipAction {
+    MembershipAction::Admit {
+        candidate: *keys.public(),
+        name: "candidate".into(),
+    }
+}
+
+#[test]
+fn threshold_counts_ceil_of_share_and_at_least_one() {
+    let t = Threshold::new(2, 3).unwrap();
+    assert_eq!(t.needed(0), 1);
+    assert_eq!(t.needed(1), 1);
+    assert_eq!(t.needed(2), 2);
+    assert_eq!(t.needed(3), 2);
+    assert_eq!(t.needed(4), 3);
+    assert_eq!(Threshold::new(1, 1).unwrap().needed(5), 5);
+    assert!(Threshold::new(0, 3).is_none());
+    assert!(Threshold::new(4, 3).is_none());
+}
+
+#[test]
+fn admission_by_threshold_with_every_refusal() {
+    let mut w = world(3, 2, 3);
+    let chain = w.ledger.chain();
+    let candidate = IdentityKeys::random(&mut w.rng);
+    let outsider = IdentityKeys::random(&mut w.rng);
+    let [a, b, c] = [&w.founders[0], &w.founders[1], &w.founders[2]];
+    let proposal = propose_member(chain, a, 0, admit(&candidate));
+    let id = proposal.id();
+    let before = w.ledger.state_hash();
+    // Nonce, signer and signature are checked.
+    assert_eq!(
+        refused(&w.ledger, &propose_member(chain, a, 1, admit(&candidate))),
+        TxVerificationError::Governance("wrong governance nonce")
+    );
+    assert_eq!(
+        refused(&w.ledger, &propose_member(chain, &outsider, 0, admit(&candidate))),
+        TxVerificationError::Governance("the signer is not a member")
+    );
+    let mut forged = proposal.clone();
+    forged.set_signature(b.sign(&forged.signing_message()));
+    assert_eq!(refused(&w.ledger, &forged), TxVerificationError::Signature);
+    assert_eq!(w.ledger.state_hash(), before);
+
+    w.ledger.apply(&proposal).unwrap();
+    let p = &w.ledger.governance().proposals()[&id];
+    assert_eq!(p.status, ProposalStatus::Open);
+    // A second proposal about the same candidate while one is open.
+    assert_eq!(
+        refused(&w.ledger, &propose_member(chain, b, 0, admit(&candidate))),
+        TxVerificationError::Governance("an open proposal already concerns this partner")
+    );
+    // The proposer cannot vote twice.
+    assert_eq!(
+        refused(&w.ledger, &vote(chain, a, 1, id, true)),
+        TxVerificationError::Governance("this member already voted")
+    );
+    // A vote on an unknown proposal.
+    assert_eq!(
+        refused(&w.ledger, &vote(chain, b, 0, Transaction::Vote(match vote(chain, b, 0, id, true) { Transaction::Vote(v) => v, _ => unreachable!() }).id(), true)),
+        TxVerificationError::Governance("no such proposal")
+    );
+    // One more yes (2 of 3) admits.
+    w.ledger.apply(&vote(chain, b, 0, id, true)).unwrap();
+    assert!(w.ledger.governance().members().contains_key(&candidate.loyalty_id()));
+    assert_eq!(
+        w.ledger.governance().proposals()[&id].status,
+        ProposalStatus::Accepted(0)
+    );
+    // Decided: no more votes.
+    assert_eq!(
+        refused(&w.ledger, &vote(chain, c, 0, id, true)),
+        TxVerificationError::Governance("the proposal is decided or expired")
+    );
+    // Already a member.
+    assert_eq!(
+        refused(&w.ledger, &propose_member(chain, c, 0, admit(&candidate))),
+        TxVerificationError::Governance("the candidate is already a member")
+    );
+}
+
+#[test]
+fn rejection_expiry_and_removal() {
+    let mut w = world(3, 2, 3);
+    let chain = w.ledger.chain();
+    let candidate = IdentityKeys::random(&mut w.rng);
+    let [a, b, c] = [&w.founders[0], &w.founders[1], &w.founders[2]];
+
+    // Two "no" votes of three: 2 approvals can no longer be reached.
+    let p = propose_member(chain, a, 0, admit(&candidate));
+    w.ledger.apply(&p).unwrap();
+    w.ledger.apply(&vote(chain, b, 0, p.id(), false)).unwrap();
+    assert_eq!(w.ledger.governance().proposals()[&p.id()].status, ProposalStatus::Open);
+    w.ledger.apply(&vote(chain, c, 0, p.id(), false)).unwrap();
+    assert_eq!(
+        w.ledger.governance().proposals()[&p.id()].status,
+        ProposalStatus::Rejected(0)
+    );
+    assert!(!w.ledger.governance().members().contains_key(&candidate.loyalty_id()));
+
+    // Expiry: a vote after the window is refused.
+    let p2 = propose_member(chain, a, 1, admit(&candidate));
+    w.ledger.apply(&p2).unwrap();
+    let late = w
+        .ledger
+        .after_block_at(PROPOSAL_TTL_BLOCKS + 1, &[vote(chain, b, 1, p2.id(), true)]);
+    assert!(matches!(
+        late,
+        Err(LedgerError::Rejected {
+            error: TxVerificationError::Governance("the proposal is decided or expired"),
+            ..
+        })
+    ));
+    let in_time = w
+        .ledger
+        .after_block_at(PROPOSAL_TTL_BLOCKS, &[vote(chain, b, 1, p2.id(), true)]);
+    assert!(in_time.is_ok());
+
+    // Removal of c, who co-signed terms: the terms and their rates go.
+    let miles = CurrencyId::new("MILES").unwrap();
+    let nights = CurrencyId::new("NIGHTS").unwrap();
+    let one = ExchangeRate::new(1, 1).unwrap();
+    w.ledger.apply(&register_currency(chain, a, 2, miles, 0, None, one)).unwrap();
+    w.ledger.apply(&register_currency(chain, c, 1, nights, 0, None, one)).unwrap();
+    let terms = PartnershipTerms {
+        chain,
+        version: 1,
+        partners: vec![*a.public(), *c.public()],
+        rates: vec![(miles, nights, ExchangeRate::new(2, 1).unwrap())],
+        earn_rules: vec![],
+    };
+    w.ledger
+        .apply(&Transaction::Terms(terms.clone().sign(&[a, c])))
+        .unwrap();
+    assert_eq!(w.ledger.exchange_rate(&miles, &nights), Some(ExchangeRate::new(2, 1).unwrap()));
+    // Another partner set may not set the same rate.
+    let rival = PartnershipTerms {
+        partners: vec![*a.public(), *b.public(), *c.public()],
+        ..terms.clone()
+    };
+    assert_eq!(
+        refused(&w.ledger, &Transaction::Terms(rival.sign(&[a, b, c]))),
+        TxVerificationError::Governance("another partnership already sets this rate")
+    );
+    // A newer version replaces the rate; an older one is refused.
+    let v2 = PartnershipTerms {
+        version: 2,
+        rates: vec![(miles, nights, ExchangeRate::new(3, 1).unwrap())],
+        ..terms.clone()
+    };
+    w.ledger.apply(&Transaction::Terms(v2.sign(&[a, c]))).unwrap();
+    assert_eq!(w.ledger.exchange_rate(&miles, &nights), Some(ExchangeRate::new(3, 1).unwrap()));
+    assert!(matches!(
+        refused(&w.ledger, &Transaction::Terms(terms.clone().sign(&[a, c]))),
+        TxVerificationError::Governance(_)
+    ));
+
+    let remove = propose_member(chain, a, 3, MembershipAction::Remove { member: c.loyalty_id() });
+    w.ledger.apply(&remove).unwrap();
+    w.ledger.apply(&vote(chain, b, 1, remove.id(), true)).unwrap();
+    assert!(!w.ledger.governance().members().contains_key(&c.loyalty_id()));
+    assert!(w.ledger.governance().terms().is_empty());
+    assert_eq!(w.ledger.exchange_rate(&miles, &nights), None);
+    // The removed member's signature no longer counts.
+    assert_eq!(
+        refused(&w.ledger, &vote(chain, c, 2, p2.id(), true)),
+        TxVerificationError::Governance("the signer is not a member")
+    );
+}
+
+#[test]
+fn the_last_member_cannot_be_removed() {
+    let w = world(1, 1, 1);
+    let a = &w.founders[0];
+    assert_eq!(
+        refused(
+            &w.ledger,
+            &propose_member(w.ledger.chain(), a, 0, MembershipAction::Remove { member: a.loyalty_id() })
+        ),
+        TxVerificationError::Governance("the last member cannot be removed")
+    );
+}
+
+#[test]
+fn currency_registration_rules() {
+    let mut w = world(2, 1, 2);
+    let chain = w.ledger.chain();
+    let [a, b] = [&w.founders[0], &w.founders[1]];
+    let auditor = IdentityKeys::random(&mut w.rng);
+    let miles = CurrencyId::new("MILES").unwrap();
+    let value = ExchangeRate::new(1, 100).unwrap();
+    w.ledger
+        .apply(&register_currency(chain, a, 0, miles, 2, Some(auditor.public().encryption), value))
+        .unwrap();
+    let policy = w.ledger.currency(&miles).unwrap();
+    assert_eq!(policy.issuer, *a.public());
+    assert_eq!(policy.auditor, Some(auditor.public().encryption));
+    assert_eq!(w.ledger.governance().currencies()[&miles].decimals, 2);
+    assert_eq!(
+        refused(&w.ledger, &register_currency(chain, b, 0, miles, 0, None, value)),
+        TxVerificationError::Governance("the currency is already registered")
+    );
+}
+
+#[test]
+fn governance_encodings_round_trip_and_refuse_damage() {
+    let w = world(2, 2, 3);
+    let chain = w.ledger.chain();
+    let a = &w.founders[0];
+    let txs = [
+        propose_member(chain, a, 0, admit(&w.founders[1])),
+        propose_member(chain, a, 1, MembershipAction::Remove { member: a.loyalty_id() }),
+        vote(chain, a, 2, propose_member(chain, a, 0, admit(a)).id(), false),
+        register_currency(chain, a, 3, CurrencyId::new("PTS").unwrap(), 18, Some(a.public().encryption), ExchangeRate::new(1, 3).unwrap()),
+    ];
+    for tx in &txs {
+        let bytes = tx.to_bytes();
+        assert_eq!(&decode_exact::<Transaction>(&bytes).unwrap(), tx);
+        for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_exact::<Transaction>(&bytes[..cut]).is_err());
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(decode_exact::<Transaction>(&long).is_err());
+    }
+    // Decimals above 18 and an unknown action tag are refused.
+    let mut bytes = txs[3].to_bytes();
+    let decimals_at = 2 + 32 + 32 + 8 + 8;
+    bytes[decimals_at] = 19;
+    assert!(decode_exact::<Transaction>(&bytes).is_err());
+    let mut bytes = txs[0].to_bytes();
+    bytes[2 + 32 + 32 + 8] = 7;
+    assert!(decode_exact::<Transaction>(&bytes).is_err());
+}
+
+#[test]
+fn genesis_binds_every_field_into_the_chain_id() {
+    let w = world(2, 2, 3);
+    let base = Genesis {
+        name: "g".into(),
+        timestamp_ms: 5,
+        threshold: Threshold::new(2, 3).unwrap(),
+        founders: vec![("a".into(), *w.founders[0].public())],
+        pool: None,
+        settlement_epoch_blocks: 10,
+    };
+    let bytes = base.to_bytes();
+    assert_eq!(decode_exact::<Genesis>(&bytes).unwrap(), base);
+    let variants = [
+        Genesis { name: "h".into(), ..base.clone() },
+        Genesis { timestamp_ms: 6, ..base.clone() },
+        Genesis { threshold: Threshold::new(1, 2).unwrap(), ..base.clone() },
+        Genesis { founders: vec![("a".into(), *w.founders[1].public())], ..base.clone() },
+        Genesis { pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()), ..base.clone() },
+        Genesis { settlement_epoch_blocks: 11, ..base.clone() },
+    ];
+    for v in &variants {
+        assert_ne!(v.chain_id(), base.chain_id());
+    }
+    // No founders, or a zero epoch: refused.
+    assert!(Genesis { founders: vec![], ..base.clone() }.ledger(None, true).is_err());
+    assert!(Genesis { settlement_epoch_blocks: 0, ..base.clone() }.ledger(None, true).is_err());
+    // The INSECURE dev keys' hashes are refused outside dev mode, even
+    // before any key is loaded.
+    let dev = Genesis { pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()), ..base };
+    assert!(dev.pool.unwrap().are_insecure_dev());
+}
