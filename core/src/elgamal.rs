@@ -12,7 +12,7 @@
 
 use core::ops::{Add, Sub};
 
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use rand_core::{CryptoRng, RngCore};
@@ -51,14 +51,59 @@ impl core::fmt::Debug for PedersenOpening {
     }
 }
 
+/// A point that remembers the bytes it was decoded from, so re-encoding a
+/// received transaction (IDs, block roots, storage) costs no field
+/// inversion; points computed by arithmetic are compressed when encoded.
+/// Equality is the points' equality.
+#[derive(Clone, Copy, Debug)]
+struct WirePoint {
+    point: RistrettoPoint,
+    encoding: Option<CompressedRistretto>,
+}
+
+impl WirePoint {
+    fn computed(point: RistrettoPoint) -> Self {
+        WirePoint {
+            point,
+            encoding: None,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        match &self.encoding {
+            Some(c) => out.extend_from_slice(c.as_bytes()),
+            None => put_point(out, &self.point),
+        }
+    }
+
+    fn decode(reader: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+        let (point, compressed) = reader.point_with_encoding(what)?;
+        Ok(WirePoint {
+            point,
+            encoding: Some(compressed),
+        })
+    }
+}
+
+impl PartialEq for WirePoint {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.encoding, &other.encoding) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.point == other.point,
+        }
+    }
+}
+
+impl Eq for WirePoint {}
+
 /// A Pedersen commitment `C = v·G + r·H`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PedersenCommitment(RistrettoPoint);
+pub struct PedersenCommitment(WirePoint);
 
 impl PedersenCommitment {
     /// Commits to `value` with `opening`.
     pub fn new(value: u64, opening: &PedersenOpening) -> Self {
-        Self(generators::commit(
+        Self::from_point(generators::commit(
             &Scalar::from(value),
             opening.as_scalar(),
         ))
@@ -66,33 +111,33 @@ impl PedersenCommitment {
 
     /// Wraps a point.
     pub fn from_point(point: RistrettoPoint) -> Self {
-        Self(point)
+        Self(WirePoint::computed(point))
     }
 
     /// The point `C`.
     pub fn as_point(&self) -> &RistrettoPoint {
-        &self.0
+        &self.0.point
     }
 }
 
 /// A decrypt handle `D = r·P`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DecryptHandle(RistrettoPoint);
+pub struct DecryptHandle(WirePoint);
 
 impl DecryptHandle {
     /// `r·P` for the commitment opening `r`.
     pub fn new(public: &ElGamalPublicKey, opening: &PedersenOpening) -> Self {
-        Self(opening.as_scalar() * public.as_point())
+        Self::from_point(opening.as_scalar() * public.as_point())
     }
 
     /// Wraps a point.
     pub fn from_point(point: RistrettoPoint) -> Self {
-        Self(point)
+        Self(WirePoint::computed(point))
     }
 
     /// The point `D`.
     pub fn as_point(&self) -> &RistrettoPoint {
-        &self.0
+        &self.0.point
     }
 }
 
@@ -109,8 +154,8 @@ impl Ciphertext {
     /// The encryption of zero with zero randomness: `(0, 0)`, every new balance.
     pub fn zero() -> Self {
         Self {
-            commitment: PedersenCommitment(RistrettoPoint::identity()),
-            handle: DecryptHandle(RistrettoPoint::identity()),
+            commitment: PedersenCommitment::from_point(RistrettoPoint::identity()),
+            handle: DecryptHandle::from_point(RistrettoPoint::identity()),
         }
     }
 
@@ -134,7 +179,7 @@ impl Ciphertext {
 
     /// `v·G = C − s·D`, the value "in the exponent".
     pub fn decrypt_to_point(&self, secret: &ElGamalSecretKey) -> RistrettoPoint {
-        self.commitment.0 - secret.as_scalar() * self.handle.0
+        self.commitment.as_point() - secret.as_scalar() * self.handle.as_point()
     }
 
     /// Decrypts with a discrete-log table (bound: the table's, spec §4.2).
@@ -155,8 +200,8 @@ impl Ciphertext {
     /// Subtracts a public amount: `(C − x·G, D)`.
     pub fn sub_amount(&self, amount: u64) -> Self {
         Self {
-            commitment: PedersenCommitment(
-                self.commitment.0 - Scalar::from(amount) * generators::g(),
+            commitment: PedersenCommitment::from_point(
+                self.commitment.as_point() - Scalar::from(amount) * generators::g(),
             ),
             handle: self.handle,
         }
@@ -165,8 +210,8 @@ impl Ciphertext {
     /// Adds a public amount: `(C + x·G, D)`.
     pub fn add_amount(&self, amount: u64) -> Self {
         Self {
-            commitment: PedersenCommitment(
-                self.commitment.0 + Scalar::from(amount) * generators::g(),
+            commitment: PedersenCommitment::from_point(
+                self.commitment.as_point() + Scalar::from(amount) * generators::g(),
             ),
             handle: self.handle,
         }
@@ -177,8 +222,10 @@ impl Add for Ciphertext {
     type Output = Ciphertext;
     fn add(self, rhs: Self) -> Self {
         Self {
-            commitment: PedersenCommitment(self.commitment.0 + rhs.commitment.0),
-            handle: DecryptHandle(self.handle.0 + rhs.handle.0),
+            commitment: PedersenCommitment::from_point(
+                self.commitment.as_point() + rhs.commitment.as_point(),
+            ),
+            handle: DecryptHandle::from_point(self.handle.as_point() + rhs.handle.as_point()),
         }
     }
 }
@@ -187,30 +234,32 @@ impl Sub for Ciphertext {
     type Output = Ciphertext;
     fn sub(self, rhs: Self) -> Self {
         Self {
-            commitment: PedersenCommitment(self.commitment.0 - rhs.commitment.0),
-            handle: DecryptHandle(self.handle.0 - rhs.handle.0),
+            commitment: PedersenCommitment::from_point(
+                self.commitment.as_point() - rhs.commitment.as_point(),
+            ),
+            handle: DecryptHandle::from_point(self.handle.as_point() - rhs.handle.as_point()),
         }
     }
 }
 
 impl Encode for PedersenCommitment {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_point(out, &self.0);
+        self.0.encode(out);
     }
 }
 impl Decode for PedersenCommitment {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(reader.point("commitment")?))
+        Ok(Self(WirePoint::decode(reader, "commitment")?))
     }
 }
 impl Encode for DecryptHandle {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_point(out, &self.0);
+        self.0.encode(out);
     }
 }
 impl Decode for DecryptHandle {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(reader.point("decrypt handle")?))
+        Ok(Self(WirePoint::decode(reader, "decrypt handle")?))
     }
 }
 impl Encode for Ciphertext {

@@ -124,6 +124,19 @@ impl<'a> Reader<'a> {
             .ok_or(DecodeError::InvalidPoint { what })
     }
 
+    /// [`Reader::point`], also returning the bytes read (the point's unique
+    /// canonical encoding), so callers need not compress it again.
+    pub fn point_with_encoding(
+        &mut self,
+        what: &'static str,
+    ) -> Result<(RistrettoPoint, CompressedRistretto), DecodeError> {
+        let compressed = CompressedRistretto(self.array::<32>(what)?);
+        let point = compressed
+            .decompress()
+            .ok_or(DecodeError::InvalidPoint { what })?;
+        Ok((point, compressed))
+    }
+
     /// Reads a canonical point that must not be the identity.
     pub fn nonidentity_point(&mut self, what: &'static str) -> Result<RistrettoPoint, DecodeError> {
         let point = self.point(what)?;

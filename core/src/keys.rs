@@ -23,7 +23,7 @@ use sha2::{Digest, Sha512};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::encoding::{put_point, Decode, Encode, Reader};
+use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::{DecodeError, KeyError};
 use crate::generators;
 
@@ -111,7 +111,11 @@ impl ElGamalSecretKey {
 
     /// `P = s⁻¹·H`.
     pub fn public_key(&self) -> ElGamalPublicKey {
-        ElGamalPublicKey(generators::mul_h(&self.0.invert()))
+        let point = generators::mul_h(&self.0.invert());
+        ElGamalPublicKey {
+            compressed: point.compress(),
+            point,
+        }
     }
 }
 
@@ -134,9 +138,14 @@ impl core::fmt::Debug for ElGamalSecretKey {
     }
 }
 
-/// An ElGamal public key `P = s⁻¹·H`; never the identity.
+/// An ElGamal public key `P = s⁻¹·H`; never the identity. Keeps its
+/// encoding: keys are encoded far more often (loyalty IDs, transcripts,
+/// transactions) than created, and compression costs a field inversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ElGamalPublicKey(RistrettoPoint);
+pub struct ElGamalPublicKey {
+    point: RistrettoPoint,
+    compressed: curve25519_dalek::ristretto::CompressedRistretto,
+}
 
 impl ElGamalPublicKey {
     /// Wraps a point, refusing the identity.
@@ -144,24 +153,32 @@ impl ElGamalPublicKey {
         if point.is_identity() {
             return Err(KeyError::IdentityPublicKey);
         }
-        Ok(Self(point))
+        Ok(Self {
+            compressed: point.compress(),
+            point,
+        })
     }
 
     /// The point `P`.
     pub fn as_point(&self) -> &RistrettoPoint {
-        &self.0
+        &self.point
     }
 }
 
 impl Encode for ElGamalPublicKey {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_point(out, &self.0);
+        out.extend_from_slice(self.compressed.as_bytes());
     }
 }
 
 impl Decode for ElGamalPublicKey {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(reader.nonidentity_point("elgamal public key")?))
+        let what = "elgamal public key";
+        let (point, compressed) = reader.point_with_encoding(what)?;
+        if point.is_identity() {
+            return Err(DecodeError::IdentityPoint { what });
+        }
+        Ok(Self { point, compressed })
     }
 }
 

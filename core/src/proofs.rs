@@ -4,6 +4,7 @@
 //! Decoding is strict: points must be canonical, non-identity Ristretto
 //! encodings, scalars canonical, lengths exact for the statement.
 
+use curve25519_dalek::traits::IsIdentity;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 
@@ -38,11 +39,11 @@ impl ProofPoint {
     }
 
     fn read(reader: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
-        let point = reader.nonidentity_point(what)?;
-        Ok(Self {
-            compressed: point.compress(),
-            point,
-        })
+        let (point, compressed) = reader.point_with_encoding(what)?;
+        if point.is_identity() {
+            return Err(DecodeError::IdentityPoint { what });
+        }
+        Ok(Self { compressed, point })
     }
 }
 

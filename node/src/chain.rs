@@ -108,7 +108,7 @@ impl Chain {
         transactions: Vec<Transaction>,
         timestamp_ms: u64,
     ) -> Result<Block, ChainError> {
-        self.next_block(transactions, timestamp_ms)
+        self.next_block(transactions, timestamp_ms, None)
             .map(|(block, _)| block)
     }
 
@@ -119,10 +119,11 @@ impl Chain {
         &self,
         transactions: Vec<Transaction>,
         timestamp_ms: u64,
+        verified: Option<&mut crate::ledger::VerifiedProofs>,
     ) -> Result<(Block, AccountLedger), ChainError> {
-        let next = self
-            .ledger
-            .after_block_at(self.tip.height + 1, &transactions)?;
+        let next =
+            self.ledger
+                .after_block_cached(self.tip.height + 1, &transactions, verified)?;
         let header = header_for(
             &next,
             self.tip.height + 1,

@@ -47,6 +47,72 @@ pub enum LedgerError {
     UnknownCurrency(CurrencyId),
 }
 
+/// Proofs this node already verified, by a hash of everything their
+/// statement is made of: `SHA-256("coalition/v1/verified" ‖ transaction
+/// bytes ‖ the ledger's available-balance ciphertext the statement used,
+/// if any)`. The rest of a statement (chain, currency policy, pool keys)
+/// never changes once registered, so an equal key means an equal statement
+/// and proof, and verification — a deterministic function of the two —
+/// would give the same answer. Admission fills it; block production then
+/// verifies only what admission did not. Bounded: the oldest keys are
+/// forgotten first (forgetting only costs a re-verification).
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedProofs {
+    keys: std::collections::HashSet<[u8; 32]>,
+    order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl VerifiedProofs {
+    /// Most keys remembered.
+    pub const CAPACITY: usize = 1 << 17;
+
+    fn key(prepared: &coalition_verifier::transactions::PreparedTx<'_>) -> [u8; 32] {
+        use coalition_core::encoding::Encode;
+        use coalition_verifier::transactions::PreparedStatement;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"coalition/v1/verified");
+        h.update(prepared.tx.to_bytes());
+        let available = match &prepared.statement {
+            PreparedStatement::Debit(s) => Some(s.source_available),
+            PreparedStatement::Exchange(s) => Some(s.source_available),
+            PreparedStatement::Shield { statement, .. } => Some(statement.source_available),
+            PreparedStatement::Issue(_)
+            | PreparedStatement::Redeem { .. }
+            | PreparedStatement::None => None,
+        };
+        if let Some(a) = available {
+            h.update(a.to_bytes());
+        }
+        h.finalize().into()
+    }
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.keys.contains(key)
+    }
+
+    fn insert(&mut self, key: [u8; 32]) {
+        if self.keys.insert(key) {
+            self.order.push_back(key);
+            while self.order.len() > Self::CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.keys.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// How many proofs are remembered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
 /// How many recent note-tree roots (one per block that changed the tree) a
 /// `Redeem` may be proven against.
 pub const ROOT_WINDOW: usize = 100;
@@ -115,13 +181,52 @@ impl ShieldedPool {
     }
 }
 
+type AccountKey = (LoyaltyId, CurrencyId);
+
+/// Keys of accounts changed while executing a block: scratch space, not
+/// state, so it never takes part in equality.
+#[derive(Debug, Clone, Default)]
+struct Touched(BTreeSet<AccountKey>);
+
+impl PartialEq for Touched {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Touched {}
+
+/// `SHA-256("coalition/v1/account" ‖ owner ‖ currency ‖ identity ‖ available
+/// ‖ pending ‖ credits ‖ nonce)`: cached per account so the state hash does
+/// not re-encode (compress) every account's points at every block.
+fn account_digest(key: &AccountKey, account: &AccountState) -> [u8; 32] {
+    use coalition_core::encoding::Encode;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"coalition/v1/account");
+    h.update(key.0 .0);
+    h.update(key.1.as_bytes());
+    h.update(account.owner.to_bytes());
+    h.update(account.available.to_bytes());
+    h.update(account.pending.to_bytes());
+    h.update(account.pending_credits.to_le_bytes());
+    h.update(account.nonce.to_le_bytes());
+    h.finalize().into()
+}
+
 /// The state of the confidential-account layer and the shielded pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountLedger {
     chain: ChainId,
     currencies: BTreeMap<CurrencyId, CurrencyPolicy>,
     rates: BTreeMap<(CurrencyId, CurrencyId), ExchangeRate>,
-    accounts: BTreeMap<(LoyaltyId, CurrencyId), AccountState>,
+    /// Shared until written: cloning the ledger for a block (or a mempool
+    /// batch) copies pointers, and only accounts the block touches are
+    /// copied on write.
+    accounts: BTreeMap<AccountKey, Arc<AccountState>>,
+    /// [`account_digest`] of every account, kept in step with `accounts`.
+    digests: BTreeMap<AccountKey, [u8; 32]>,
+    touched: Touched,
     issuer_nonces: BTreeMap<CurrencyId, u64>,
     pool: Option<ShieldedPool>,
     governance: Governance,
@@ -138,7 +243,7 @@ impl LedgerView for AccountLedger {
     }
 
     fn account(&self, owner: &LoyaltyId, currency: &CurrencyId) -> Option<&AccountState> {
-        self.accounts.get(&(*owner, *currency))
+        self.accounts.get(&(*owner, *currency)).map(|a| a.as_ref())
     }
 
     fn issuer_nonce(&self, currency: &CurrencyId) -> u64 {
@@ -184,6 +289,8 @@ impl AccountLedger {
             currencies: BTreeMap::new(),
             rates: BTreeMap::new(),
             accounts: BTreeMap::new(),
+            digests: BTreeMap::new(),
+            touched: Touched::default(),
             issuer_nonces: BTreeMap::new(),
             pool: None,
             governance: Governance::empty(),
@@ -256,7 +363,7 @@ impl AccountLedger {
 
     /// Every account, in key order.
     pub fn accounts(&self) -> impl Iterator<Item = (&(LoyaltyId, CurrencyId), &AccountState)> {
-        self.accounts.iter()
+        self.accounts.iter().map(|(k, a)| (k, a.as_ref()))
     }
 
     /// Applies one transaction (a block of one).
@@ -285,6 +392,18 @@ impl AccountLedger {
         height: u64,
         txs: &[Transaction],
     ) -> Result<AccountLedger, LedgerError> {
+        self.after_block_cached(height, txs, None)
+    }
+
+    /// [`AccountLedger::after_block_at`], skipping the proofs `verified`
+    /// already holds (for exactly the same statement) and recording the
+    /// ones it verifies.
+    pub fn after_block_cached(
+        &self,
+        height: u64,
+        txs: &[Transaction],
+        mut verified: Option<&mut VerifiedProofs>,
+    ) -> Result<AccountLedger, LedgerError> {
         let mut next = self.clone();
         next.height = height;
         let mut prepared = Vec::with_capacity(txs.len());
@@ -293,15 +412,32 @@ impl AccountLedger {
             prepared.push((index, prepare(tx, &next).map_err(reject)?));
             next.execute(tx).map_err(reject)?;
         }
+        let mut fresh = Vec::new();
         let items: Vec<(usize, ProofItem<'_>)> = prepared
             .iter()
-            .filter_map(|(index, p)| p.proof_item().map(|item| (*index, item)))
+            .filter_map(|(index, p)| {
+                let item = p.proof_item()?;
+                if let Some(cache) = verified.as_deref() {
+                    let key = VerifiedProofs::key(p);
+                    if cache.contains(&key) {
+                        return None;
+                    }
+                    fresh.push(key);
+                }
+                Some((*index, item))
+            })
             .collect();
+        next.refresh_digests();
         let only_items: Vec<ProofItem<'_>> = items.iter().map(|(_, i)| *i).collect();
         verify_batch(&only_items).map_err(|e| LedgerError::Rejected {
             index: items.get(e.index).map(|(i, _)| *i).unwrap_or(0),
             error: TxVerificationError::Proof(e.error),
         })?;
+        if let Some(cache) = verified.as_deref_mut() {
+            for key in fresh {
+                cache.insert(key);
+            }
+        }
         if let Some(pool) = next.pool.as_mut() {
             let root = pool.tree.root();
             pool.roots.push(root);
@@ -363,15 +499,9 @@ impl AccountLedger {
             put(to.as_bytes());
             put(&rate.to_bytes());
         }
-        put(&(self.accounts.len() as u64).to_le_bytes());
-        for ((owner, currency), account) in &self.accounts {
-            put(&owner.0);
-            put(currency.as_bytes());
-            put(&account.owner.to_bytes());
-            put(&account.available.to_bytes());
-            put(&account.pending.to_bytes());
-            put(&account.pending_credits.to_le_bytes());
-            put(&account.nonce.to_le_bytes());
+        put(&(self.digests.len() as u64).to_le_bytes());
+        for digest in self.digests.values() {
+            put(digest);
         }
         put(&self.height.to_le_bytes());
         self.governance.hash_into(&mut put);
@@ -409,6 +539,24 @@ impl AccountLedger {
         h.finalize().into()
     }
 
+    /// Recomputes the digests of the accounts changed since the last call.
+    fn refresh_digests(&mut self) {
+        for key in std::mem::take(&mut self.touched.0) {
+            if let Some(account) = self.accounts.get(&key) {
+                self.digests.insert(key, account_digest(&key, account));
+            }
+        }
+    }
+
+    /// Recomputes every account digest (after loading from storage).
+    pub(crate) fn rebuild_digests(&mut self) {
+        self.digests = self
+            .accounts
+            .iter()
+            .map(|(k, a)| (*k, account_digest(k, a)))
+            .collect();
+    }
+
     fn pool_mut(&mut self) -> Result<&mut ShieldedPool, TxVerificationError> {
         self.pool.as_mut().ok_or(TxVerificationError::Pool(
             "the shielded pool is not enabled",
@@ -421,9 +569,12 @@ impl AccountLedger {
         currency: CurrencyId,
         identity: coalition_core::keys::PublicIdentity,
     ) -> &mut AccountState {
-        self.accounts
-            .entry((owner, currency))
-            .or_insert_with(|| AccountState::new(identity))
+        self.touched.0.insert((owner, currency));
+        Arc::make_mut(
+            self.accounts
+                .entry((owner, currency))
+                .or_insert_with(|| Arc::new(AccountState::new(identity))),
+        )
     }
 
     /// The state update of a transaction that passed `prepare`.

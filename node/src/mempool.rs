@@ -17,7 +17,7 @@ use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{Transaction, TxId};
 use thiserror::Error;
 
-use crate::ledger::{AccountLedger, LedgerError};
+use crate::ledger::{AccountLedger, LedgerError, VerifiedProofs};
 
 /// Mempool bounds.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +109,7 @@ pub struct Mempool {
     per_sender: BTreeMap<Sender, usize>,
     bytes: usize,
     pending: AccountLedger,
+    verified: VerifiedProofs,
 }
 
 impl Mempool {
@@ -121,6 +122,7 @@ impl Mempool {
             per_sender: BTreeMap::new(),
             bytes: 0,
             pending: ledger.clone(),
+            verified: VerifiedProofs::default(),
         }
     }
 
@@ -151,35 +153,100 @@ impl Mempool {
 
     /// Admits `tx` if it is new, within bounds, and valid on the pending state.
     pub fn insert(&mut self, tx: Transaction) -> Result<TxId, MempoolError> {
-        let bytes = tx.to_bytes().len();
-        if bytes > MAX_TRANSACTION_BYTES {
-            return Err(MempoolError::TooLarge(bytes));
+        self.insert_batch(vec![tx])
+            .pop()
+            .unwrap_or(Err(MempoolError::Full))
+    }
+
+    /// Admits each of `txs` that is new, within bounds and valid on the
+    /// pending state after the ones before it; one result per transaction,
+    /// in order. The proofs of the candidates are verified in **one batch**;
+    /// only if the batch fails are they verified one by one to find the
+    /// culprits. Refused transactions change nothing.
+    pub fn insert_batch(&mut self, txs: Vec<Transaction>) -> Vec<Result<TxId, MempoolError>> {
+        let mut results: Vec<Option<Result<TxId, MempoolError>>> = vec![None; txs.len()];
+        let mut candidates: Vec<(usize, Entry)> = Vec::new();
+        let mut batch_ids = BTreeSet::new();
+        let mut batch_bytes = 0;
+        let mut batch_senders: BTreeMap<Sender, usize> = BTreeMap::new();
+        for (i, tx) in txs.into_iter().enumerate() {
+            let bytes = tx.to_bytes().len();
+            let id = tx.id();
+            let sender = sender(&tx);
+            let held = self.per_sender.get(&sender).copied().unwrap_or(0)
+                + batch_senders.get(&sender).copied().unwrap_or(0);
+            let refusal = if bytes > MAX_TRANSACTION_BYTES {
+                Some(MempoolError::TooLarge(bytes))
+            } else if self.ids.contains(&id) || batch_ids.contains(&id) {
+                Some(MempoolError::Duplicate)
+            } else if self.entries.len() + candidates.len() >= self.config.max_transactions
+                || self.bytes + batch_bytes + bytes > self.config.max_bytes
+            {
+                Some(MempoolError::Full)
+            } else if held >= self.config.max_per_sender {
+                Some(MempoolError::SenderLimit(held))
+            } else {
+                None
+            };
+            if let Some(e) = refusal {
+                results[i] = Some(Err(e));
+                continue;
+            }
+            batch_ids.insert(id);
+            batch_bytes += bytes;
+            *batch_senders.entry(sender).or_insert(0) += 1;
+            candidates.push((
+                i,
+                Entry {
+                    tx,
+                    id,
+                    sender,
+                    bytes,
+                },
+            ));
         }
-        let id = tx.id();
-        if self.ids.contains(&id) {
-            return Err(MempoolError::Duplicate);
-        }
-        if self.entries.len() >= self.config.max_transactions
-            || self.bytes + bytes > self.config.max_bytes
+        let all: Vec<Transaction> = candidates.iter().map(|(_, e)| e.tx.clone()).collect();
+        let height = self.pending.height();
+        match self
+            .pending
+            .after_block_cached(height, &all, Some(&mut self.verified))
         {
-            return Err(MempoolError::Full);
+            Ok(next) => {
+                self.pending = next;
+                for (i, entry) in candidates {
+                    results[i] = Some(Ok(entry.id));
+                    self.admit(entry);
+                }
+            }
+            Err(_) => {
+                for (i, entry) in candidates {
+                    results[i] = Some(match self.pending.apply(&entry.tx) {
+                        Ok(()) => {
+                            let id = entry.id;
+                            self.admit(entry);
+                            Ok(id)
+                        }
+                        Err(e) => Err(e.into()),
+                    });
+                }
+            }
         }
-        let sender = sender(&tx);
-        let held = self.per_sender.get(&sender).copied().unwrap_or(0);
-        if held >= self.config.max_per_sender {
-            return Err(MempoolError::SenderLimit(held));
-        }
-        self.pending.apply(&tx)?;
-        self.ids.insert(id);
-        *self.per_sender.entry(sender).or_insert(0) += 1;
-        self.bytes += bytes;
-        self.entries.push(Entry {
-            tx,
-            id,
-            sender,
-            bytes,
-        });
-        Ok(id)
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(MempoolError::Full)))
+            .collect()
+    }
+
+    /// The proofs admission verified, for block production to skip.
+    pub fn verified_proofs(&mut self) -> &mut VerifiedProofs {
+        &mut self.verified
+    }
+
+    fn admit(&mut self, entry: Entry) {
+        self.ids.insert(entry.id);
+        *self.per_sender.entry(entry.sender).or_insert(0) += 1;
+        self.bytes += entry.bytes;
+        self.entries.push(entry);
     }
 
     /// Up to `max` transactions in admission order, for the next block.
@@ -194,25 +261,56 @@ impl Mempool {
     /// After `committed` became the state: drops the transactions the block
     /// included and evicts those it invalidated. Returns the evicted IDs.
     pub fn on_block(&mut self, included: &[Transaction], committed: &AccountLedger) -> Vec<TxId> {
-        let included: BTreeSet<TxId> = included.iter().map(Transaction::id).collect();
+        let included_ids: Vec<TxId> = included.iter().map(Transaction::id).collect();
+        let is_prefix = included_ids.len() <= self.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&included_ids)
+                .all(|(e, id)| e.id == *id);
+        if is_prefix {
+            // The block is the oldest entries in admission order (this
+            // node's own proposal): the pending state already is the
+            // committed state followed by the rest, verified at admission.
+            for entry in self.entries.drain(..included_ids.len()) {
+                self.ids.remove(&entry.id);
+                self.bytes -= entry.bytes;
+                if let Some(n) = self.per_sender.get_mut(&entry.sender) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.per_sender.remove(&entry.sender);
+                    }
+                }
+            }
+            return Vec::new();
+        }
+        let included: BTreeSet<TxId> = included_ids.into_iter().collect();
         let entries = std::mem::take(&mut self.entries);
         self.ids.clear();
         self.per_sender.clear();
         self.bytes = 0;
         self.pending = committed.clone();
-        let mut evicted = Vec::new();
-        for entry in entries {
-            if included.contains(&entry.id) {
-                continue;
+        let rest: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| !included.contains(&e.id))
+            .collect();
+        // Re-validate what is left against the new state: one batch, and
+        // one by one only if the batch fails.
+        let txs: Vec<Transaction> = rest.iter().map(|e| e.tx.clone()).collect();
+        if let Ok(next) = self.pending.after_block(&txs) {
+            self.pending = next;
+            for entry in rest {
+                self.admit(entry);
             }
+            return Vec::new();
+        }
+        let mut evicted = Vec::new();
+        for entry in rest {
             if self.pending.apply(&entry.tx).is_err() {
                 evicted.push(entry.id);
                 continue;
             }
-            self.ids.insert(entry.id);
-            *self.per_sender.entry(entry.sender).or_insert(0) += 1;
-            self.bytes += entry.bytes;
-            self.entries.push(entry);
+            self.admit(entry);
         }
         evicted
     }

@@ -182,3 +182,47 @@ fn a_block_removes_its_transactions_and_evicts_the_ones_it_invalidated() {
     let block = chain.propose(pool.take_for_block(100), 5).unwrap();
     chain.apply(&block).unwrap();
 }
+
+#[test]
+fn a_batch_with_one_bad_proof_admits_the_others_and_refuses_it() {
+    let (mut w, ledger) = world();
+    let mut pool = Mempool::new(MempoolConfig::default(), &ledger);
+    let good0 = issue(&mut w, 0, 0, 100);
+    let good1 = issue(&mut w, 1, 1, 50);
+    // A valid-looking Issue whose proof belongs to another amount: swap in
+    // the range proof of a different issue and re-sign.
+    let other = issue(&mut w, 2, 0, 7);
+    let mut bad = issue(&mut w, 2, 0, 8);
+    if let (Transaction::Issue(b), Transaction::Issue(o)) = (&mut bad, &other) {
+        b.proof.range = o.proof.range.clone();
+    }
+    bad.set_signature(w.airline.sign(&bad.signing_message()));
+    let duplicate = good0.clone();
+    let results = pool.insert_batch(vec![good0.clone(), bad, good1.clone(), duplicate]);
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(MempoolError::Invalid(_))));
+    assert!(results[2].is_ok(), "{:?}", results[2]);
+    assert_eq!(results[3], Err(MempoolError::Duplicate));
+    assert_eq!(pool.len(), 2);
+    // The genuine nonce-2 issue still fits after them.
+    pool.insert(other).unwrap();
+    assert_eq!(pool.len(), 3);
+}
+
+#[test]
+fn a_block_from_elsewhere_revalidates_the_rest() {
+    let (mut w, ledger) = world();
+    let mut chain = Chain::genesis(ledger.clone(), 1);
+    let mut pool = Mempool::new(MempoolConfig::default(), &ledger);
+    let mine = issue(&mut w, 0, 0, 100);
+    pool.insert(mine.clone()).unwrap();
+    pool.insert(issue(&mut w, 1, 1, 10)).unwrap();
+    // Another proposer's block takes nonce 0 with a different Issue: our
+    // nonce-0 entry is dropped as invalid, and nonce 1 stays valid.
+    let theirs = issue(&mut w, 0, 1, 5);
+    let block = chain.propose(vec![theirs], 2).unwrap();
+    chain.apply(&block).unwrap();
+    let evicted = pool.on_block(&block.transactions, chain.ledger());
+    assert_eq!(evicted, vec![mine.id()]);
+    assert_eq!(pool.len(), 1);
+}

@@ -286,15 +286,18 @@ fn invalid(what: &'static str) -> DecodeError {
 impl AccountLedger {
     /// Emits the records that differ between `before` and `self`.
     pub fn write_changes(&self, before: &AccountLedger, w: &mut dyn StateWriter) {
-        let account_key = |k: &(LoyaltyId, CurrencyId)| key(&k.0 .0, &[k.1.as_bytes()]);
-        diff_map(
-            w,
-            Table::Accounts,
-            &before.accounts,
-            &self.accounts,
-            account_key,
-            encode_account,
-        );
+        // Accounts are never deleted; their cached digests say which changed.
+        for (k, digest) in &self.digests {
+            if before.digests.get(k) != Some(digest) {
+                if let Some(account) = self.accounts.get(k) {
+                    w.put(
+                        Table::Accounts,
+                        key(&k.0 .0, &[k.1.as_bytes()]),
+                        encode_account(account),
+                    );
+                }
+            }
+        }
         diff_map(
             w,
             Table::Governance,
@@ -411,7 +414,7 @@ impl AccountLedger {
             let currency = decode_exact::<CurrencyId>(&k[32..])?;
             ledger
                 .accounts
-                .insert((owner, currency), decode_account(&v)?);
+                .insert((owner, currency), Arc::new(decode_account(&v)?));
         }
         let gov = |prefix: &[u8]| reader.scan(Table::Governance, prefix);
         for (k, v) in gov(b"c")? {
@@ -459,6 +462,7 @@ impl AccountLedger {
             let signed: SignedTerms = decode_exact(&v)?;
             terms.insert(signed.terms.partner_set(), signed);
         }
+        ledger.rebuild_digests();
         ledger.governance = Governance::from_parts(threshold, members, proposals, infos, terms);
         ledger.height = match reader.get(Table::Metadata, b"height")? {
             Some(v) => u64_of(&v, "height")?,

@@ -72,9 +72,23 @@ pub(crate) struct State {
     pub mempool: Mempool,
 }
 
+type Reply = std::sync::mpsc::SyncSender<Result<TxId, SubmitError>>;
+
+/// Submissions waiting for admission, and whether a submitter is already
+/// admitting on everyone's behalf.
+#[derive(Default)]
+struct Admission {
+    queue: Vec<(Transaction, Reply)>,
+    leader: bool,
+}
+
+/// Most submissions admitted (and batch-verified) together.
+pub const ADMISSION_BATCH: usize = 256;
+
 /// Shared by the API handlers and the block producer.
 pub struct NodeShared {
     state: Mutex<State>,
+    admission: Mutex<Admission>,
     store: Store,
     genesis: Genesis,
     config: NodeConfig,
@@ -151,6 +165,7 @@ impl Node {
         Ok(Node {
             shared: Arc::new(NodeShared {
                 state: Mutex::new(State { chain, mempool }),
+                admission: Mutex::new(Admission::default()),
                 store,
                 genesis,
                 config,
@@ -211,24 +226,91 @@ impl Node {
     }
 
     /// Verifies `tx` against the pending state and queues it.
+    ///
+    /// Concurrent submissions are admitted together (group commit): the
+    /// first submitter to find no admission running drains the queue and
+    /// admits it in batches of up to [`ADMISSION_BATCH`], verifying each
+    /// batch's proofs at once; the others wait for their result. Blocking:
+    /// call it from a blocking thread.
     pub fn submit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
-        let kind = tx.kind();
-        let result = self.submit_inner(tx);
-        self.shared
-            .metrics
-            .count_transaction(kind, if result.is_ok() { "accepted" } else { "rejected" });
-        result
+        let (reply, result) = std::sync::mpsc::sync_channel(1);
+        self.admission().queue.push((tx, reply));
+        loop {
+            // Lead while no one else does, and only until our own answer
+            // came back, so no submitter works long for others.
+            let lead = {
+                let mut admission = self.admission();
+                !admission.queue.is_empty() && !std::mem::replace(&mut admission.leader, true)
+            };
+            if lead {
+                loop {
+                    let batch: Vec<(Transaction, Reply)> = {
+                        let mut admission = self.admission();
+                        let n = admission.queue.len().min(ADMISSION_BATCH);
+                        admission.queue.drain(..n).collect()
+                    };
+                    if !batch.is_empty() {
+                        self.admit(batch);
+                    }
+                    if let Ok(answer) = result.try_recv() {
+                        self.admission().leader = false;
+                        return answer;
+                    }
+                    let mut admission = self.admission();
+                    if admission.queue.is_empty() {
+                        admission.leader = false;
+                        break;
+                    }
+                }
+            }
+            match result.recv_timeout(Duration::from_millis(2)) {
+                Ok(answer) => return answer,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(SubmitError::Mempool(MempoolError::Full))
+                }
+            }
+        }
     }
 
-    fn submit_inner(&self, tx: Transaction) -> Result<TxId, SubmitError> {
-        let id = tx.id();
-        if let Some((height, _)) = self.shared.store.transaction_location(&id)? {
-            return Err(SubmitError::Committed(height));
+    fn admission(&self) -> MutexGuard<'_, Admission> {
+        self.shared
+            .admission
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn admit(&self, batch: Vec<(Transaction, Reply)>) {
+        let mut candidates = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (tx, reply) in batch {
+            let kind = tx.kind();
+            match self.shared.store.transaction_location(&tx.id()) {
+                Ok(None) => {
+                    candidates.push(tx);
+                    replies.push((kind, reply));
+                }
+                Ok(Some((height, _))) => {
+                    self.shared.metrics.count_transaction(kind, "rejected");
+                    let _ = reply.send(Err(SubmitError::Committed(height)));
+                }
+                Err(e) => {
+                    self.shared.metrics.count_transaction(kind, "rejected");
+                    let _ = reply.send(Err(e.into()));
+                }
+            }
         }
-        let mut state = self.lock();
-        let id = state.mempool.insert(tx)?;
-        self.shared.metrics.set_mempool(state.mempool.len());
-        Ok(id)
+        let results = {
+            let mut state = self.lock();
+            let results = state.mempool.insert_batch(candidates);
+            self.shared.metrics.set_mempool(state.mempool.len());
+            results
+        };
+        for ((kind, reply), result) in replies.into_iter().zip(results) {
+            let outcome = if result.is_ok() { "accepted" } else { "rejected" };
+            self.shared.metrics.count_transaction(kind, outcome);
+            let _ = reply.send(result.map_err(SubmitError::from));
+        }
     }
 
     /// Produces and commits one block from the mempool, if it holds any
@@ -243,7 +325,8 @@ impl Node {
             .take_for_block(self.shared.config.max_block_transactions);
         let timestamp = now_ms().max(state.chain.tip().timestamp_ms + 1);
         let started = Instant::now();
-        let (block, next) = match state.chain.next_block(txs, timestamp) {
+        let State { chain, mempool } = &mut *state;
+        let (block, next) = match chain.next_block(txs, timestamp, Some(mempool.verified_proofs())) {
             Ok(v) => v,
             Err(e) => {
                 // A transaction the pending state accepted failed in the
