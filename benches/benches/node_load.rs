@@ -56,7 +56,7 @@ fn commit_all(node: &Node, txs: Vec<Transaction>) {
 fn main() {
     let n_transfers = env("LOAD_TRANSFERS", 2048);
     let n_redeems = env("LOAD_REDEEMS", 128);
-    let clients = env("LOAD_CLIENTS", 16);
+    let clients = env("LOAD_CLIENTS", 64);
     let started = Instant::now();
     let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
     let vks = Arc::new(keys.verifying_keys());

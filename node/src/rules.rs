@@ -63,6 +63,16 @@ impl RuleEngine {
         }
     }
 
+    /// The engine over exactly the terms in force on `ledger` (what a
+    /// partner runs: the ledger's governance decides which terms apply).
+    pub fn from_ledger(ledger: &crate::ledger::AccountLedger) -> Self {
+        use coalition_verifier::transactions::LedgerView;
+        RuleEngine {
+            chain: Some(ledger.chain()),
+            in_force: ledger.governance().terms().clone(),
+        }
+    }
+
     /// Puts `signed` in force if every partner signed it and it is newer
     /// than the version in force for the same partners.
     pub fn adopt(&mut self, signed: SignedTerms) -> Result<(), TermsError> {

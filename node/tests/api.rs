@@ -175,8 +175,8 @@ fn coalition_over_http() {
     assert_eq!(currencies["rates"][0]["rate"], serde_json::json!([1, 10]));
 
     // A purchase at the grocer earns miles under the terms in force.
-    let mut engine = RuleEngine::new(chain);
-    engine.adopt(signed).unwrap();
+    let engine = node.node.with_ledger(RuleEngine::from_ledger);
+    assert_eq!(engine.rate(&miles_id, &nights_id), Some(ExchangeRate::new(1, 10).unwrap()));
     let purchase = Purchase {
         partner: grocer.loyalty_id(),
         customer: *alice.public(),

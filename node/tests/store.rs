@@ -111,3 +111,63 @@ fn tamper(dir: &std::path::Path, cf: &str, key: &[u8], change: impl FnOnce(&mut 
     change(&mut value);
     db.put_cf(handle, key, value).unwrap();
 }
+
+#[test]
+fn configuration_files_are_checked() {
+    use coalition_node::config::{dev_genesis, NodeConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Every key optional; the defaults bind to loopback.
+    let empty = NodeConfig::from_file(&write("empty.toml", "")).unwrap();
+    assert!(empty.listen.ip().is_loopback());
+    let (genesis, dev) = empty.genesis().unwrap();
+    assert_eq!(genesis, dev_genesis());
+    assert!(dev, "the development coalition runs in dev mode");
+    // Unknown keys, bad values and bad files are refused with a reason.
+    assert!(NodeConfig::from_file(&write("typo.toml", "listne = \"127.0.0.1:1\"")).is_err());
+    assert!(NodeConfig::from_file(&write("zero.toml", "block_interval_ms = 0")).is_err());
+    assert!(NodeConfig::from_file(&write("body.toml", "max_body_bytes = 10")).is_err());
+    assert!(NodeConfig::from_file(&dir.path().join("missing.toml")).is_err());
+    // A genesis file: founders by identity; dev mode off by default, and
+    // then the INSECURE dev keys are refused.
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let founder = IdentityKeys::random(&mut rng);
+    let identity = hex::encode(coalition_core::encoding::Encode::to_bytes(founder.public()));
+    let genesis_file = write(
+        "genesis.toml",
+        &format!(
+            "name = \"skyways\"\ntimestamp_ms = 5\nthreshold = [2, 3]\nshielded_pool = \"insecure-dev\"\n\
+             settlement_epoch_blocks = 10\n[[founders]]\nname = \"airline\"\nidentity = \"{identity}\"\n"
+        ),
+    );
+    let config_file = write(
+        "node.toml",
+        &format!("genesis = {:?}\n", genesis_file.display().to_string()),
+    );
+    let config = NodeConfig::from_file(&config_file).unwrap();
+    let (genesis, dev) = config.genesis().unwrap();
+    assert!(!dev);
+    assert_eq!(genesis.founders[0].1, *founder.public());
+    let keys = std::sync::Arc::new(
+        coalition_params::ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir()).unwrap(),
+    );
+    assert!(matches!(
+        genesis.ledger(Some(keys), false),
+        Err(coalition_node::genesis::GenesisError::InsecureKeys)
+    ));
+    let bad_identity = write(
+        "bad.toml",
+        "name = \"x\"\ntimestamp_ms = 5\nthreshold = [2, 3]\nshielded_pool = \"none\"\n\
+         settlement_epoch_blocks = 10\n[[founders]]\nname = \"a\"\nidentity = \"00\"\n",
+    );
+    let config = NodeConfig::from_file(&write(
+        "node2.toml",
+        &format!("genesis = {:?}\n", bad_identity.display().to_string()),
+    ))
+    .unwrap();
+    assert!(config.genesis().is_err());
+}
