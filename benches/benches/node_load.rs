@@ -67,7 +67,10 @@ fn main() {
         name: "load".into(),
         timestamp_ms: 1,
         threshold: Threshold::new(1, 2).unwrap(),
-        founders: vec![("airline".into(), *airline.public()), ("hotel".into(), *hotel.public())],
+        founders: vec![
+            ("airline".into(), *airline.public()),
+            ("hotel".into(), *hotel.public()),
+        ],
         pool: Some(PoolKeyHashes::of(&vks)),
         settlement_epoch_blocks: 100,
     };
@@ -102,14 +105,42 @@ fn main() {
 
     // Set-up: currency, funded customers, shielded notes, proven workload.
     let miles_id = CurrencyId::new("MILES").unwrap();
-    commit_all(&node, vec![register_currency(chain, &airline, 0, miles_id, 0, None, ExchangeRate::new(1, 1).unwrap())]);
-    let miles = CurrencyPolicy { id: miles_id, issuer: *airline.public(), auditor: None };
-    let seeds: Vec<Seed> = (0..n_transfers + n_redeems).map(|_| Seed::random(&mut rng)).collect();
+    commit_all(
+        &node,
+        vec![register_currency(
+            chain,
+            &airline,
+            0,
+            miles_id,
+            0,
+            None,
+            ExchangeRate::new(1, 1).unwrap(),
+        )],
+    );
+    let miles = CurrencyPolicy {
+        id: miles_id,
+        issuer: *airline.public(),
+        auditor: None,
+    };
+    let seeds: Vec<Seed> = (0..n_transfers + n_redeems)
+        .map(|_| Seed::random(&mut rng))
+        .collect();
     let customers: Vec<IdentityKeys> = seeds.iter().map(IdentityKeys::from_seed).collect();
     let issues: Vec<Transaction> = customers
         .iter()
         .enumerate()
-        .map(|(i, c)| transactions::issue(chain, &miles, &airline, i as u64, c.public(), 1000, &mut rng).unwrap())
+        .map(|(i, c)| {
+            transactions::issue(
+                chain,
+                &miles,
+                &airline,
+                i as u64,
+                c.public(),
+                1000,
+                &mut rng,
+            )
+            .unwrap()
+        })
         .collect();
     commit_all(&node, issues);
     let applies: Vec<Transaction> = customers
@@ -134,7 +165,20 @@ fn main() {
         .zip(&seeds[n_transfers..])
         .map(|(c, seed)| {
             let state = state_of(c);
-            let s = shield(chain, miles_id, c, &SpendingAccount { state: &state, balance: 1000 }, 500, &seed.shielded_spending_key().address(), &keys.output, &mut rng).unwrap();
+            let s = shield(
+                chain,
+                miles_id,
+                c,
+                &SpendingAccount {
+                    state: &state,
+                    balance: 1000,
+                },
+                500,
+                &seed.shielded_spending_key().address(),
+                &keys.output,
+                &mut rng,
+            )
+            .unwrap();
             (s.tx, s.note)
         })
         .collect();
@@ -145,7 +189,19 @@ fn main() {
         .map(|(i, c)| {
             let state = state_of(c);
             let to = &customers[(i + 1) % n_transfers.max(1)];
-            transactions::transfer(chain, &miles, c, &SpendingAccount { state: &state, balance: 1000 }, to.public(), 10, &mut rng).unwrap()
+            transactions::transfer(
+                chain,
+                &miles,
+                c,
+                &SpendingAccount {
+                    state: &state,
+                    balance: 1000,
+                },
+                to.public(),
+                10,
+                &mut rng,
+            )
+            .unwrap()
         })
         .collect();
     let (root, paths) = node.with_ledger(|l| {
@@ -154,7 +210,11 @@ fn main() {
             .iter()
             .map(|(_, note)| {
                 let cm = note.commitment();
-                let p = pool.notes().iter().position(|o| o.commitment == cm).unwrap() as u64;
+                let p = pool
+                    .notes()
+                    .iter()
+                    .position(|o| o.commitment == cm)
+                    .unwrap() as u64;
                 pool.tree().path(p).unwrap()
             })
             .collect();
@@ -166,8 +226,23 @@ fn main() {
         .zip(paths)
         .zip(&seeds[n_transfers..])
         .map(|(((_, note), path), seed)| {
-            let input = SpendInput { note: note.clone(), path };
-            redeem(chain, miles_id, &seed.shielded_spending_key(), &[input], root, hotel.public(), 100, &keys.spend, &mut rng).unwrap().tx
+            let input = SpendInput {
+                note: note.clone(),
+                path,
+            };
+            redeem(
+                chain,
+                miles_id,
+                &seed.shielded_spending_key(),
+                &[input],
+                root,
+                hotel.public(),
+                100,
+                &keys.spend,
+                &mut rng,
+            )
+            .unwrap()
+            .tx
         })
         .collect();
     eprintln!(
@@ -202,7 +277,9 @@ fn main() {
                         break;
                     }
                     let t = Instant::now();
-                    let r = client.post("/v1/transactions", "application/octet-stream", &encoded[i]).unwrap();
+                    let r = client
+                        .post("/v1/transactions", "application/octet-stream", &encoded[i])
+                        .unwrap();
                     assert_eq!(r.status, 202, "{}", r.text());
                     mine.push(t.elapsed());
                 }
@@ -218,10 +295,25 @@ fn main() {
     let mut l = latencies.into_inner().unwrap();
     l.sort();
     let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)].as_secs_f64() * 1e3;
-    println!("node_load: {} transactions ({} transfers, {} redeems), {} HTTP clients", total, n_transfers, n_redeems, clients);
-    println!("node_load: all submitted in {:.2} s; all committed in {:.2} s", submitted.as_secs_f64(), elapsed.as_secs_f64());
-    println!("node_load: throughput {:.0} verified tx/s (committed, synced to disk)", total as f64 / elapsed.as_secs_f64());
-    println!("node_load: submit latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", pct(0.5), pct(0.99), l.last().unwrap().as_secs_f64() * 1e3);
+    println!(
+        "node_load: {} transactions ({} transfers, {} redeems), {} HTTP clients",
+        total, n_transfers, n_redeems, clients
+    );
+    println!(
+        "node_load: all submitted in {:.2} s; all committed in {:.2} s",
+        submitted.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "node_load: throughput {:.0} verified tx/s (committed, synced to disk)",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "node_load: submit latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.5),
+        pct(0.99),
+        l.last().unwrap().as_secs_f64() * 1e3
+    );
     println!("node_load: height {}", node.tip().height);
     let _ = stop.send(());
     server.join().unwrap();

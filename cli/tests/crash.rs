@@ -26,7 +26,14 @@ const ROUNDS: usize = 8;
 
 fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args(["node", "--listen", "127.0.0.1:0", "--block-interval-ms", "15", "--data-dir"])
+        .args([
+            "node",
+            "--listen",
+            "127.0.0.1:0",
+            "--block-interval-ms",
+            "15",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -36,7 +43,11 @@ fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        assert!(Instant::now() < deadline, "node did not come up");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node did not come up");
+        }
         match lines.next() {
             Some(Ok(line)) => {
                 if let Some(addr) = line.strip_prefix("listening on ") {
@@ -45,7 +56,11 @@ fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
                     return (child, addr.trim().parse().unwrap());
                 }
             }
-            _ => panic!("node exited before listening (did it refuse its data dir?)"),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node exited before listening (did it refuse its data dir?)")
+            }
         }
     }
 }
@@ -90,18 +105,43 @@ fn kill_dash_nine_during_a_stream_of_blocks() {
         for (h, hash) in &seen_blocks {
             assert!(*h <= height, "round {round}: block {h} vanished");
             let b = json(&client, &format!("/v1/blocks/{h}"));
-            assert_eq!(&b["header"]["hash"].as_str().unwrap(), hash, "block {h} rewritten");
+            assert_eq!(
+                &b["header"]["hash"].as_str().unwrap(),
+                hash,
+                "block {h} rewritten"
+            );
         }
         if round == 0 {
-            let tx = register_currency(chain, &airline, 0, miles_id, 0, None, ExchangeRate::new(1, 1).unwrap());
-            let r = client.post("/v1/transactions", "application/octet-stream", &tx.to_bytes()).unwrap();
+            let tx = register_currency(
+                chain,
+                &airline,
+                0,
+                miles_id,
+                0,
+                None,
+                ExchangeRate::new(1, 1).unwrap(),
+            );
+            let r = client
+                .post(
+                    "/v1/transactions",
+                    "application/octet-stream",
+                    &tx.to_bytes(),
+                )
+                .unwrap();
             assert_eq!(r.status, 202, "{}", r.text());
-            while json(&client, &format!("/v1/transactions/{}", hex::encode(tx.id().0)))["status"] != "committed" {
+            while json(
+                &client,
+                &format!("/v1/transactions/{}", hex::encode(tx.id().0)),
+            )["status"]
+                != "committed"
+            {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
         let currencies = json(&client, "/v1/currencies");
-        let mut nonce = currencies["currencies"][0]["issuer_nonce"].as_u64().unwrap();
+        let mut nonce = currencies["currencies"][0]["issuer_nonce"]
+            .as_u64()
+            .unwrap();
 
         // Kill at a random moment while submitting.
         let child = Arc::new(Mutex::new(child));
@@ -119,8 +159,21 @@ fn kill_dash_nine_during_a_stream_of_blocks() {
         let mut pending: Vec<String> = Vec::new();
         while !killed.load(Ordering::SeqCst) {
             let to = &customers[(nonce % customers.len() as u64) as usize];
-            let tx = transactions::issue(chain, &miles, &airline, nonce, to.public(), 1 + nonce % 50, &mut rng).unwrap();
-            match client.post("/v1/transactions", "application/octet-stream", &tx.to_bytes()) {
+            let tx = transactions::issue(
+                chain,
+                &miles,
+                &airline,
+                nonce,
+                to.public(),
+                1 + nonce % 50,
+                &mut rng,
+            )
+            .unwrap();
+            match client.post(
+                "/v1/transactions",
+                "application/octet-stream",
+                &tx.to_bytes(),
+            ) {
                 Ok(r) if r.status == 202 => {
                     pending.push(hex::encode(tx.id().0));
                     nonce += 1;
@@ -135,7 +188,10 @@ fn kill_dash_nine_during_a_stream_of_blocks() {
                         let h = v["height"].as_u64().unwrap();
                         if let Ok(b) = client.get(&format!("/v1/blocks/{h}")) {
                             if b.status == 200 {
-                                let hash = b.json().unwrap()["header"]["hash"].as_str().unwrap().to_string();
+                                let hash = b.json().unwrap()["header"]["hash"]
+                                    .as_str()
+                                    .unwrap()
+                                    .to_string();
                                 seen_blocks.insert(h, hash);
                                 acknowledged.push((id.clone(), h));
                                 return false;
@@ -156,11 +212,18 @@ fn kill_dash_nine_during_a_stream_of_blocks() {
     let client = Client::new(addr);
     let status = json(&client, "/v1/status");
     let tip = status["height"].as_u64().unwrap();
-    assert!(tip >= 3, "blocks were committed across the crashes (tip {tip})");
+    assert!(
+        tip >= 3,
+        "blocks were committed across the crashes (tip {tip})"
+    );
     let mut expected = status["tip"]["hash"].as_str().unwrap().to_string();
     for h in (1..=tip).rev() {
         let b = json(&client, &format!("/v1/blocks/{h}"));
-        assert_eq!(b["header"]["hash"].as_str().unwrap(), expected, "chain broken at {h}");
+        assert_eq!(
+            b["header"]["hash"].as_str().unwrap(),
+            expected,
+            "chain broken at {h}"
+        );
         expected = b["header"]["previous"].as_str().unwrap().to_string();
     }
     eprintln!(

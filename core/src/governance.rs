@@ -31,6 +31,9 @@ pub const MAX_DECIMALS: u8 = 18;
 pub type ProposalId = TxId;
 
 /// What a membership proposal asks for.
+// Built once per proposal and never copied in bulk; boxing the identity
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MembershipAction {
     /// Admit a new partner under `name`.
@@ -116,11 +119,9 @@ fn read_name(reader: &mut Reader<'_>) -> Result<String, DecodeError> {
             value: len as u64,
         });
     }
-    String::from_utf8(reader.take(len, "member name")?.to_vec()).map_err(|_| {
-        DecodeError::Invalid {
-            what: "member name",
-            reason: "not UTF-8",
-        }
+    String::from_utf8(reader.take(len, "member name")?.to_vec()).map_err(|_| DecodeError::Invalid {
+        what: "member name",
+        reason: "not UTF-8",
     })
 }
 

@@ -4,9 +4,9 @@
 //! Decoding is strict: points must be canonical, non-identity Ristretto
 //! encodings, scalars canonical, lengths exact for the statement.
 
-use curve25519_dalek::traits::IsIdentity;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
 
 use crate::encoding::{put_scalar, Decode, Encode, Reader};
 use crate::errors::DecodeError;

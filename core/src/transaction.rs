@@ -19,13 +19,13 @@ use crate::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use crate::elgamal::{Ciphertext, GroupedCiphertext, PedersenCommitment};
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
+use crate::governance::{ProposeMemberTx, RegisterCurrencyTx, VoteTx};
 use crate::keys::{PublicIdentity, TxSignature};
+use crate::partnership::SignedTerms;
 use crate::proofs::{
     DebitProof, EqualityProof, ExchangeProof, GroupedValidityProof, IssueProof, RangeProof,
     RateProof, DEBIT_RANGE, EXCHANGE_RANGE, ISSUE_RANGE,
 };
-use crate::governance::{ProposeMemberTx, RegisterCurrencyTx, VoteTx};
-use crate::partnership::SignedTerms;
 use crate::shielded::{RedeemTx, ShieldTx};
 use crate::statements::{DebitKind, DebitStatement, ExchangeStatement, IssueStatement};
 

@@ -121,9 +121,9 @@ impl Chain {
         timestamp_ms: u64,
         verified: Option<&mut crate::ledger::VerifiedProofs>,
     ) -> Result<(Block, AccountLedger), ChainError> {
-        let next =
-            self.ledger
-                .after_block_cached(self.tip.height + 1, &transactions, verified)?;
+        let next = self
+            .ledger
+            .after_block_cached(self.tip.height + 1, &transactions, verified)?;
         let header = header_for(
             &next,
             self.tip.height + 1,

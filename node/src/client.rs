@@ -72,7 +72,12 @@ impl Client {
     }
 
     /// `POST path` with a body of `content_type`.
-    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Response, ClientError> {
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Response, ClientError> {
         self.request("POST", path, Some(content_type), body)
     }
 
@@ -83,12 +88,13 @@ impl Client {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Response, ClientError> {
-        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).map_err(
-            |source| ClientError::Unreachable {
-                addr: self.addr,
-                source,
-            },
-        )?;
+        let mut stream =
+            TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).map_err(|source| {
+                ClientError::Unreachable {
+                    addr: self.addr,
+                    source,
+                }
+            })?;
         stream.set_read_timeout(Some(self.timeout))?;
         stream.set_write_timeout(Some(self.timeout))?;
         let mut head = format!(

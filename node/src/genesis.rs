@@ -118,7 +118,9 @@ impl Genesis {
         dev_mode: bool,
     ) -> Result<AccountLedger, GenesisError> {
         if self.settlement_epoch_blocks == 0 {
-            return Err(GenesisError::Invalid("the settlement epoch must be at least one block"));
+            return Err(GenesisError::Invalid(
+                "the settlement epoch must be at least one block",
+            ));
         }
         let governance =
             Governance::founded(&self.founders, self.threshold).map_err(GenesisError::Invalid)?;
@@ -184,11 +186,12 @@ impl Decode for Genesis {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let name = read_name(reader, "coalition name")?;
         let timestamp_ms = reader.u64("genesis time")?;
-        let threshold = Threshold::new(reader.u32("threshold")?, reader.u32("threshold")?)
-            .ok_or(DecodeError::Invalid {
+        let threshold = Threshold::new(reader.u32("threshold")?, reader.u32("threshold")?).ok_or(
+            DecodeError::Invalid {
                 what: "threshold",
                 reason: "must be p/q with 0 < p ≤ q",
-            })?;
+            },
+        )?;
         let count = reader.u32("founder count")? as usize;
         if count == 0 || count > MAX_MEMBERS {
             return Err(DecodeError::OutOfBounds {
@@ -197,7 +200,12 @@ impl Decode for Genesis {
             });
         }
         let founders = (0..count)
-            .map(|_| Ok((read_name(reader, "founder name")?, PublicIdentity::decode(reader)?)))
+            .map(|_| {
+                Ok((
+                    read_name(reader, "founder name")?,
+                    PublicIdentity::decode(reader)?,
+                ))
+            })
             .collect::<Result<_, DecodeError>>()?;
         let pool = match reader.flag("pool")? {
             false => None,

@@ -286,9 +286,10 @@ impl Governance {
                 }
             }
         }
-        let open_same = self.proposals.values().any(|p| {
-            p.is_open_at(height) && same_subject(&p.action, action)
-        });
+        let open_same = self
+            .proposals
+            .values()
+            .any(|p| p.is_open_at(height) && same_subject(&p.action, action));
         if open_same {
             return Err(rule("an open proposal already concerns this partner"));
         }
@@ -350,8 +351,16 @@ impl Governance {
         };
         let n = members.len();
         let needed = self.threshold.needed(n);
-        let yes = proposal.yes.iter().filter(|v| members.contains_key(v)).count();
-        let no = proposal.no.iter().filter(|v| members.contains_key(v)).count();
+        let yes = proposal
+            .yes
+            .iter()
+            .filter(|v| members.contains_key(v))
+            .count();
+        let no = proposal
+            .no
+            .iter()
+            .filter(|v| members.contains_key(v))
+            .count();
         if yes >= needed {
             proposal.status = ProposalStatus::Accepted(height);
             let action = proposal.action.clone();

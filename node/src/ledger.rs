@@ -402,7 +402,7 @@ impl AccountLedger {
         &self,
         height: u64,
         txs: &[Transaction],
-        mut verified: Option<&mut VerifiedProofs>,
+        verified: Option<&mut VerifiedProofs>,
     ) -> Result<AccountLedger, LedgerError> {
         let mut next = self.clone();
         next.height = height;
@@ -433,7 +433,7 @@ impl AccountLedger {
             index: items.get(e.index).map(|(i, _)| *i).unwrap_or(0),
             error: TxVerificationError::Proof(e.error),
         })?;
-        if let Some(cache) = verified.as_deref_mut() {
+        if let Some(cache) = verified {
             for key in fresh {
                 cache.insert(key);
             }
@@ -656,9 +656,9 @@ impl AccountLedger {
             }
             Transaction::Vote(t) => {
                 self.governance.use_nonce(&t.voter, t.nonce)?;
-                let changes =
-                    self.governance
-                        .vote(t.voter, &t.proposal, t.approve, self.height)?;
+                let changes = self
+                    .governance
+                    .vote(t.voter, &t.proposal, t.approve, self.height)?;
                 self.apply_rate_changes(changes);
             }
             Transaction::RegisterCurrency(t) => {
@@ -673,7 +673,9 @@ impl AccountLedger {
                     .members()
                     .get(&t.issuer)
                     .map(|m| m.identity)
-                    .ok_or(TxVerificationError::Governance("the signer is not a member"))?;
+                    .ok_or(TxVerificationError::Governance(
+                        "the signer is not a member",
+                    ))?;
                 self.currencies.insert(
                     t.currency,
                     CurrencyPolicy {

@@ -116,7 +116,10 @@ impl RuleEngine {
         let mut owed: BTreeMap<CurrencyId, u128> = BTreeMap::new();
         for item in &purchase.items {
             let mut best: BTreeMap<CurrencyId, &EarnRule> = BTreeMap::new();
-            for rule in rules.iter().filter(|r| r.matcher.matches(&item.sku, &item.category)) {
+            for rule in rules
+                .iter()
+                .filter(|r| r.matcher.matches(&item.sku, &item.category))
+            {
                 let slot = best.entry(rule.currency).or_insert(rule);
                 if rule.matcher.specificity() > slot.matcher.specificity() {
                     *slot = rule;

@@ -102,7 +102,12 @@ fn add(slot: &mut Option<Ciphertext>, value: Option<Ciphertext>) {
     };
 }
 
-fn accumulate(slot: &mut Option<Sealed>, merchant: Option<Ciphertext>, issuer: Option<Ciphertext>, auditor: Option<Ciphertext>) {
+fn accumulate(
+    slot: &mut Option<Sealed>,
+    merchant: Option<Ciphertext>,
+    issuer: Option<Ciphertext>,
+    auditor: Option<Ciphertext>,
+) {
     let Some(merchant) = merchant else { return };
     match slot {
         None => {

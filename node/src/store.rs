@@ -23,7 +23,7 @@ use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOp
 use crate::block::{decode_block, Block, BlockHeader};
 use crate::chain::Chain;
 use crate::genesis::Genesis;
-use crate::ledger::records::{StateReader, StateWriter, Table};
+use crate::ledger::records::{Records, StateReader, StateWriter, Table};
 use crate::ledger::AccountLedger;
 use crate::settlement::{block_figures, PairFigures, PairKey};
 
@@ -107,13 +107,13 @@ impl StateWriter for BatchWriter<'_> {
 impl StateReader for Store {
     type Error = StoreError;
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, StoreError> {
         let cf = self.cf(table_cf(table))?;
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(
-            cf,
-            IteratorMode::From(prefix, rocksdb::Direction::Forward),
-        ) {
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(prefix, rocksdb::Direction::Forward))
+        {
             let (k, v) = item?;
             if !k.starts_with(prefix) {
                 break;
@@ -217,10 +217,11 @@ impl Store {
 
     /// Rebuilds the chain at the last committed block; refuses a state
     /// whose hash differs from the tip header's.
-    pub fn load_chain(&self, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<Chain, StoreError> {
-        let genesis = self
-            .genesis()?
-            .ok_or(StoreError::Corrupt("no genesis"))?;
+    pub fn load_chain(
+        &self,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> Result<Chain, StoreError> {
+        let genesis = self.genesis()?.ok_or(StoreError::Corrupt("no genesis"))?;
         let tip = self.tip()?.ok_or(StoreError::Corrupt("no tip"))?;
         let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?;
         if ledger.height() != tip.height {
@@ -248,7 +249,8 @@ impl Store {
         after.write_changes(before, &mut w);
         let height = block.header.height;
         let blocks = self.cf(CF_BLOCKS)?;
-        w.batch.put_cf(blocks, height.to_be_bytes(), block.to_bytes());
+        w.batch
+            .put_cf(blocks, height.to_be_bytes(), block.to_bytes());
         let txs = self.cf(CF_TRANSACTIONS)?;
         for (index, tx) in block.transactions.iter().enumerate() {
             let mut location = height.to_be_bytes().to_vec();

@@ -97,13 +97,34 @@ fn coalition_over_http() {
     let one = ExchangeRate::new(1, 100).unwrap();
     let miles_id = CurrencyId::new("MILES").unwrap();
     let nights_id = CurrencyId::new("NIGHTS").unwrap();
-    node.commit(&register_currency(chain, &airline, 0, miles_id, 0, None, one));
-    node.commit(&register_currency(chain, &hotel, 0, nights_id, 0, None, ExchangeRate::new(3, 100).unwrap()));
+    node.commit(&register_currency(
+        chain, &airline, 0, miles_id, 0, None, one,
+    ));
+    node.commit(&register_currency(
+        chain,
+        &hotel,
+        0,
+        nights_id,
+        0,
+        None,
+        ExchangeRate::new(3, 100).unwrap(),
+    ));
     // The same symbol again, by anyone: refused.
-    node.refused(&register_currency(chain, &hotel, 1, miles_id, 0, None, one), 422);
+    node.refused(
+        &register_currency(chain, &hotel, 1, miles_id, 0, None, one),
+        422,
+    );
     // A non-member cannot register a currency.
     node.refused(
-        &register_currency(chain, &outsider, 0, CurrencyId::new("FAKE").unwrap(), 0, None, one),
+        &register_currency(
+            chain,
+            &outsider,
+            0,
+            CurrencyId::new("FAKE").unwrap(),
+            0,
+            None,
+            one,
+        ),
         422,
     );
     let miles = policy(&node, "MILES", airline.public());
@@ -126,8 +147,14 @@ fn coalition_over_http() {
         _ => unreachable!(),
     };
     forged.signature = grocer.sign(&Transaction::ProposeMember(forged.clone()).signing_message());
-    let body = node.refused(&Transaction::ProposeMember(ProposeMemberTx { ..forged }), 422);
-    assert!(body["reason"].as_str().unwrap().contains("signature"), "{body}");
+    let body = node.refused(
+        &Transaction::ProposeMember(ProposeMemberTx { ..forged }),
+        422,
+    );
+    assert!(
+        body["reason"].as_str().unwrap().contains("signature"),
+        "{body}"
+    );
     // A non-member's vote is refused.
     node.refused(&vote(chain, &outsider, 0, proposal, true), 422);
     // A wrong governance nonce is refused.
@@ -160,7 +187,15 @@ fn coalition_over_http() {
     half.signatures[2] = half.signatures[1];
     node.refused(&Transaction::Terms(half), 422);
     // Naming a non-member: refused.
-    let with_outsider = terms(1, vec![*airline.public(), *hotel.public(), *grocer.public(), *outsider.public()]);
+    let with_outsider = terms(
+        1,
+        vec![
+            *airline.public(),
+            *hotel.public(),
+            *grocer.public(),
+            *outsider.public(),
+        ],
+    );
     node.refused(
         &Transaction::Terms(with_outsider.sign(&[&airline, &hotel, &grocer, &outsider])),
         422,
@@ -176,7 +211,10 @@ fn coalition_over_http() {
 
     // A purchase at the grocer earns miles under the terms in force.
     let engine = node.node.with_ledger(RuleEngine::from_ledger);
-    assert_eq!(engine.rate(&miles_id, &nights_id), Some(ExchangeRate::new(1, 10).unwrap()));
+    assert_eq!(
+        engine.rate(&miles_id, &nights_id),
+        Some(ExchangeRate::new(1, 10).unwrap())
+    );
     let purchase = Purchase {
         partner: grocer.loyalty_id(),
         customer: *alice.public(),
@@ -233,7 +271,9 @@ fn coalition_over_http() {
 
     // The grocer folds in its 300 and burns 250 back to the airline.
     let grocer_account = node.account(&grocer.loyalty_id(), "MILES").unwrap();
-    assert!(grocer_account.pending.decrypts_to(grocer.elgamal_secret(), 300));
+    assert!(grocer_account
+        .pending
+        .decrypts_to(grocer.elgamal_secret(), 300));
     node.commit(&transactions::apply_pending(chain, miles_id, &grocer, &grocer_account).unwrap());
     let grocer_account = node.account(&grocer.loyalty_id(), "MILES").unwrap();
     let burn = transactions::burn(
@@ -268,11 +308,12 @@ fn coalition_over_http() {
     assert_eq!(decrypt(&pair["transferred"]["merchant"], &grocer), 300);
     assert!(pair["transferred"]["issuer"].is_null());
     // The hotel's key reads nothing useful from the grocer's figure.
-    let ct: Ciphertext = decode_exact(&hex::decode(pair["burned"]["issuer"].as_str().unwrap()).unwrap()).unwrap();
+    let ct: Ciphertext =
+        decode_exact(&hex::decode(pair["burned"]["issuer"].as_str().unwrap()).unwrap()).unwrap();
     assert!(!ct.decrypts_to(hotel.elgamal_secret(), 250));
     // Netting: the grocer is owed 250 miles at 1/100 = 2 units; the
     // airline owes them; positions sum to zero.
-    let value = 250 * 1 / 100;
+    let value = 250 / 100; // 250 miles at a settlement value of 1/100, rounded down
     let net = net_positions(&[SettledPair {
         merchant: grocer.loyalty_id(),
         issuer: airline.loyalty_id(),
@@ -313,7 +354,9 @@ fn coalition_over_http() {
             seen.push(data.trim().to_string());
         }
     }
-    assert!(seen.iter().any(|l| l.contains("\"credit\"") && l.contains("\"transfer\"")));
+    assert!(seen
+        .iter()
+        .any(|l| l.contains("\"credit\"") && l.contains("\"transfer\"")));
 
     // Metrics count what happened.
     let metrics = node.client.get("/metrics").unwrap().text();
@@ -339,7 +382,10 @@ fn coalition_over_http() {
         "/v1/events",
         "/metrics",
     ] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from OpenAPI");
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
     }
     // Blocks chain together and re-decode.
     let height = node.height();

@@ -27,7 +27,10 @@ use rand_chacha::ChaCha20Rng;
 use support::RunningNode;
 
 fn field(hex_text: &serde_json::Value) -> ark_bn254::Fr {
-    let bytes: [u8; 32] = hex::decode(hex_text.as_str().unwrap()).unwrap().try_into().unwrap();
+    let bytes: [u8; 32] = hex::decode(hex_text.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     coalition_circuits::field::from_bytes(&bytes).unwrap()
 }
 
@@ -56,13 +59,23 @@ fn shield_and_redeem_over_http() {
     let node = RunningNode::start(dir.path(), genesis, Some(vks), 64 * 1024);
     let chain = node.chain();
     let miles_id = CurrencyId::new("MILES").unwrap();
-    node.commit(&register_currency(chain, &airline, 0, miles_id, 0, None, ExchangeRate::new(1, 1).unwrap()));
+    node.commit(&register_currency(
+        chain,
+        &airline,
+        0,
+        miles_id,
+        0,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+    ));
     let miles = CurrencyPolicy {
         id: miles_id,
         issuer: *airline.public(),
         auditor: None,
     };
-    node.commit(&transactions::issue(chain, &miles, &airline, 0, bob.public(), 1000, &mut rng).unwrap());
+    node.commit(
+        &transactions::issue(chain, &miles, &airline, 0, bob.public(), 1000, &mut rng).unwrap(),
+    );
     let account = node.account(&bob.loyalty_id(), "MILES").unwrap();
     node.commit(&transactions::apply_pending(chain, miles_id, &bob, &account).unwrap());
     let account = node.account(&bob.loyalty_id(), "MILES").unwrap();
@@ -71,7 +84,10 @@ fn shield_and_redeem_over_http() {
         chain,
         miles_id,
         &bob,
-        &SpendingAccount { state: &account, balance: 1000 },
+        &SpendingAccount {
+            state: &account,
+            balance: 1000,
+        },
         600,
         &sk.address(),
         &keys.output,
@@ -88,7 +104,8 @@ fn shield_and_redeem_over_http() {
         .unwrap()
         .iter()
         .filter_map(|n| {
-            let out: NoteOutput = decode_exact(&hex::decode(n["note"].as_str().unwrap()).unwrap()).unwrap();
+            let out: NoteOutput =
+                decode_exact(&hex::decode(n["note"].as_str().unwrap()).unwrap()).unwrap();
             out.encrypted
                 .decrypt(&ivk, &address, &out.commitment)
                 .map(|note| (n["position"].as_u64().unwrap(), note))
@@ -97,7 +114,12 @@ fn shield_and_redeem_over_http() {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].1, shielded.note);
     let (_, path_json) = node.get(&format!("/v1/pool/paths/{}", mine[0].0));
-    let siblings: Vec<ark_bn254::Fr> = path_json["siblings"].as_array().unwrap().iter().map(field).collect();
+    let siblings: Vec<ark_bn254::Fr> = path_json["siblings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(field)
+        .collect();
     assert_eq!(siblings.len(), DEPTH);
     let path = MerklePath {
         position: mine[0].0,
@@ -105,34 +127,78 @@ fn shield_and_redeem_over_http() {
     };
     let root = TreeRoot(field(&path_json["root"]));
     assert_eq!(path.root(shielded.note.commitment().0), root.0);
-    let input = SpendInput { note: mine[0].1.clone(), path };
+    let input = SpendInput {
+        note: mine[0].1.clone(),
+        path,
+    };
 
     // Redeeming at a non-member is refused: settlement needs a partner.
-    let at_stranger = redeem(chain, miles_id, &sk, std::slice::from_ref(&input), root, stranger.public(), 100, &keys.spend, &mut rng).unwrap();
+    let at_stranger = redeem(
+        chain,
+        miles_id,
+        &sk,
+        std::slice::from_ref(&input),
+        root,
+        stranger.public(),
+        100,
+        &keys.spend,
+        &mut rng,
+    )
+    .unwrap();
     let body = node.refused(&at_stranger.tx, 422);
-    assert!(body["reason"].as_str().unwrap().contains("member"), "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("member"),
+        "{body}"
+    );
 
     // At the hotel (a member): accepted, the nullifier is then spent.
-    let at_hotel = redeem(chain, miles_id, &sk, std::slice::from_ref(&input), root, hotel.public(), 250, &keys.spend, &mut rng).unwrap();
+    let at_hotel = redeem(
+        chain,
+        miles_id,
+        &sk,
+        std::slice::from_ref(&input),
+        root,
+        hotel.public(),
+        250,
+        &keys.spend,
+        &mut rng,
+    )
+    .unwrap();
     node.commit(&at_hotel.tx);
     let nf = match &at_hotel.tx {
         coalition_core::transaction::Transaction::Redeem(r) => r.nullifiers[0],
         _ => unreachable!(),
     };
-    let (_, spent) = node.get(&format!("/v1/pool/nullifiers/{}", hex::encode(nf.to_bytes())));
+    let (_, spent) = node.get(&format!(
+        "/v1/pool/nullifiers/{}",
+        hex::encode(nf.to_bytes())
+    ));
     assert_eq!(spent["spent"], true);
     let (status, _) = node.get(&format!("/v1/pool/nullifiers/{}", "ff".repeat(32)));
     assert_eq!(status, 400, "a non-canonical nullifier is a bad request");
     // The replay: refused (committed), nothing changes.
     node.refused(&at_hotel.tx, 409);
     // A fresh proof of the same note: refused (nullifier spent).
-    let again = redeem(chain, miles_id, &sk, std::slice::from_ref(&input), root, hotel.public(), 10, &keys.spend, &mut rng).unwrap();
+    let again = redeem(
+        chain,
+        miles_id,
+        &sk,
+        std::slice::from_ref(&input),
+        root,
+        hotel.public(),
+        10,
+        &keys.spend,
+        &mut rng,
+    )
+    .unwrap();
     node.refused(&again.tx, 422);
 
     // The hotel's pending balance holds the 250; the settlement report
     // shows the public redeemed value.
     let hotel_account = node.account(&hotel.loyalty_id(), "MILES").unwrap();
-    assert!(hotel_account.pending.decrypts_to(hotel.elgamal_secret(), 250));
+    assert!(hotel_account
+        .pending
+        .decrypts_to(hotel.elgamal_secret(), 250));
     let (_, report) = node.get("/v1/settlement/0");
     let pair = report["pairs"]
         .as_array()

@@ -25,7 +25,9 @@ struct World {
 
 fn world(founders: usize, p: u32, q: u32) -> World {
     let mut rng = ChaCha20Rng::seed_from_u64(founders as u64 * 31 + u64::from(p));
-    let keys: Vec<IdentityKeys> = (0..founders).map(|_| IdentityKeys::random(&mut rng)).collect();
+    let keys: Vec<IdentityKeys> = (0..founders)
+        .map(|_| IdentityKeys::random(&mut rng))
+        .collect();
     let genesis = Genesis {
         name: "gov".into(),
         timestamp_ms: 1,
@@ -48,7 +50,10 @@ fn world(founders: usize, p: u32, q: u32) -> World {
 fn refused(ledger: &AccountLedger, tx: &Transaction) -> TxVerificationError {
     match ledger.after_block(std::slice::from_ref(tx)) {
         Err(LedgerError::Rejected { error, .. }) => error,
-        other => panic!("expected a refusal, got {:?}", other.map(|l| l.state_hash())),
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|l| l.state_hash())
+        ),
     }
 }
 
@@ -88,7 +93,10 @@ fn admission_by_threshold_with_every_refusal() {
         TxVerificationError::Governance("wrong governance nonce")
     );
     assert_eq!(
-        refused(&w.ledger, &propose_member(chain, &outsider, 0, admit(&candidate))),
+        refused(
+            &w.ledger,
+            &propose_member(chain, &outsider, 0, admit(&candidate))
+        ),
         TxVerificationError::Governance("the signer is not a member")
     );
     let mut forged = proposal.clone();
@@ -111,12 +119,29 @@ fn admission_by_threshold_with_every_refusal() {
     );
     // A vote on an unknown proposal.
     assert_eq!(
-        refused(&w.ledger, &vote(chain, b, 0, Transaction::Vote(match vote(chain, b, 0, id, true) { Transaction::Vote(v) => v, _ => unreachable!() }).id(), true)),
+        refused(
+            &w.ledger,
+            &vote(
+                chain,
+                b,
+                0,
+                Transaction::Vote(match vote(chain, b, 0, id, true) {
+                    Transaction::Vote(v) => v,
+                    _ => unreachable!(),
+                })
+                .id(),
+                true
+            )
+        ),
         TxVerificationError::Governance("no such proposal")
     );
     // One more yes (2 of 3) admits.
     w.ledger.apply(&vote(chain, b, 0, id, true)).unwrap();
-    assert!(w.ledger.governance().members().contains_key(&candidate.loyalty_id()));
+    assert!(w
+        .ledger
+        .governance()
+        .members()
+        .contains_key(&candidate.loyalty_id()));
     assert_eq!(
         w.ledger.governance().proposals()[&id].status,
         ProposalStatus::Accepted(0)
@@ -144,13 +169,20 @@ fn rejection_expiry_and_removal() {
     let p = propose_member(chain, a, 0, admit(&candidate));
     w.ledger.apply(&p).unwrap();
     w.ledger.apply(&vote(chain, b, 0, p.id(), false)).unwrap();
-    assert_eq!(w.ledger.governance().proposals()[&p.id()].status, ProposalStatus::Open);
+    assert_eq!(
+        w.ledger.governance().proposals()[&p.id()].status,
+        ProposalStatus::Open
+    );
     w.ledger.apply(&vote(chain, c, 0, p.id(), false)).unwrap();
     assert_eq!(
         w.ledger.governance().proposals()[&p.id()].status,
         ProposalStatus::Rejected(0)
     );
-    assert!(!w.ledger.governance().members().contains_key(&candidate.loyalty_id()));
+    assert!(!w
+        .ledger
+        .governance()
+        .members()
+        .contains_key(&candidate.loyalty_id()));
 
     // Expiry: a vote after the window is refused.
     let p2 = propose_member(chain, a, 1, admit(&candidate));
@@ -174,8 +206,12 @@ fn rejection_expiry_and_removal() {
     let miles = CurrencyId::new("MILES").unwrap();
     let nights = CurrencyId::new("NIGHTS").unwrap();
     let one = ExchangeRate::new(1, 1).unwrap();
-    w.ledger.apply(&register_currency(chain, a, 2, miles, 0, None, one)).unwrap();
-    w.ledger.apply(&register_currency(chain, c, 1, nights, 0, None, one)).unwrap();
+    w.ledger
+        .apply(&register_currency(chain, a, 2, miles, 0, None, one))
+        .unwrap();
+    w.ledger
+        .apply(&register_currency(chain, c, 1, nights, 0, None, one))
+        .unwrap();
     let terms = PartnershipTerms {
         chain,
         version: 1,
@@ -186,7 +222,10 @@ fn rejection_expiry_and_removal() {
     w.ledger
         .apply(&Transaction::Terms(terms.clone().sign(&[a, c])))
         .unwrap();
-    assert_eq!(w.ledger.exchange_rate(&miles, &nights), Some(ExchangeRate::new(2, 1).unwrap()));
+    assert_eq!(
+        w.ledger.exchange_rate(&miles, &nights),
+        Some(ExchangeRate::new(2, 1).unwrap())
+    );
     // Another partner set may not set the same rate.
     let rival = PartnershipTerms {
         partners: vec![*a.public(), *b.public(), *c.public()],
@@ -202,17 +241,35 @@ fn rejection_expiry_and_removal() {
         rates: vec![(miles, nights, ExchangeRate::new(3, 1).unwrap())],
         ..terms.clone()
     };
-    w.ledger.apply(&Transaction::Terms(v2.sign(&[a, c]))).unwrap();
-    assert_eq!(w.ledger.exchange_rate(&miles, &nights), Some(ExchangeRate::new(3, 1).unwrap()));
+    w.ledger
+        .apply(&Transaction::Terms(v2.sign(&[a, c])))
+        .unwrap();
+    assert_eq!(
+        w.ledger.exchange_rate(&miles, &nights),
+        Some(ExchangeRate::new(3, 1).unwrap())
+    );
     assert!(matches!(
         refused(&w.ledger, &Transaction::Terms(terms.clone().sign(&[a, c]))),
         TxVerificationError::Governance(_)
     ));
 
-    let remove = propose_member(chain, a, 3, MembershipAction::Remove { member: c.loyalty_id() });
+    let remove = propose_member(
+        chain,
+        a,
+        3,
+        MembershipAction::Remove {
+            member: c.loyalty_id(),
+        },
+    );
     w.ledger.apply(&remove).unwrap();
-    w.ledger.apply(&vote(chain, b, 1, remove.id(), true)).unwrap();
-    assert!(!w.ledger.governance().members().contains_key(&c.loyalty_id()));
+    w.ledger
+        .apply(&vote(chain, b, 1, remove.id(), true))
+        .unwrap();
+    assert!(!w
+        .ledger
+        .governance()
+        .members()
+        .contains_key(&c.loyalty_id()));
     assert!(w.ledger.governance().terms().is_empty());
     assert_eq!(w.ledger.exchange_rate(&miles, &nights), None);
     // The removed member's signature no longer counts.
@@ -229,7 +286,14 @@ fn the_last_member_cannot_be_removed() {
     assert_eq!(
         refused(
             &w.ledger,
-            &propose_member(w.ledger.chain(), a, 0, MembershipAction::Remove { member: a.loyalty_id() })
+            &propose_member(
+                w.ledger.chain(),
+                a,
+                0,
+                MembershipAction::Remove {
+                    member: a.loyalty_id()
+                }
+            )
         ),
         TxVerificationError::Governance("the last member cannot be removed")
     );
@@ -244,14 +308,25 @@ fn currency_registration_rules() {
     let miles = CurrencyId::new("MILES").unwrap();
     let value = ExchangeRate::new(1, 100).unwrap();
     w.ledger
-        .apply(&register_currency(chain, a, 0, miles, 2, Some(auditor.public().encryption), value))
+        .apply(&register_currency(
+            chain,
+            a,
+            0,
+            miles,
+            2,
+            Some(auditor.public().encryption),
+            value,
+        ))
         .unwrap();
     let policy = w.ledger.currency(&miles).unwrap();
     assert_eq!(policy.issuer, *a.public());
     assert_eq!(policy.auditor, Some(auditor.public().encryption));
     assert_eq!(w.ledger.governance().currencies()[&miles].decimals, 2);
     assert_eq!(
-        refused(&w.ledger, &register_currency(chain, b, 0, miles, 0, None, value)),
+        refused(
+            &w.ledger,
+            &register_currency(chain, b, 0, miles, 0, None, value)
+        ),
         TxVerificationError::Governance("the currency is already registered")
     );
 }
@@ -263,9 +338,30 @@ fn governance_encodings_round_trip_and_refuse_damage() {
     let a = &w.founders[0];
     let txs = [
         propose_member(chain, a, 0, admit(&w.founders[1])),
-        propose_member(chain, a, 1, MembershipAction::Remove { member: a.loyalty_id() }),
-        vote(chain, a, 2, propose_member(chain, a, 0, admit(a)).id(), false),
-        register_currency(chain, a, 3, CurrencyId::new("PTS").unwrap(), 18, Some(a.public().encryption), ExchangeRate::new(1, 3).unwrap()),
+        propose_member(
+            chain,
+            a,
+            1,
+            MembershipAction::Remove {
+                member: a.loyalty_id(),
+            },
+        ),
+        vote(
+            chain,
+            a,
+            2,
+            propose_member(chain, a, 0, admit(a)).id(),
+            false,
+        ),
+        register_currency(
+            chain,
+            a,
+            3,
+            CurrencyId::new("PTS").unwrap(),
+            18,
+            Some(a.public().encryption),
+            ExchangeRate::new(1, 3).unwrap(),
+        ),
     ];
     for tx in &txs {
         let bytes = tx.to_bytes();
@@ -301,21 +397,52 @@ fn genesis_binds_every_field_into_the_chain_id() {
     let bytes = base.to_bytes();
     assert_eq!(decode_exact::<Genesis>(&bytes).unwrap(), base);
     let variants = [
-        Genesis { name: "h".into(), ..base.clone() },
-        Genesis { timestamp_ms: 6, ..base.clone() },
-        Genesis { threshold: Threshold::new(1, 2).unwrap(), ..base.clone() },
-        Genesis { founders: vec![("a".into(), *w.founders[1].public())], ..base.clone() },
-        Genesis { pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()), ..base.clone() },
-        Genesis { settlement_epoch_blocks: 11, ..base.clone() },
+        Genesis {
+            name: "h".into(),
+            ..base.clone()
+        },
+        Genesis {
+            timestamp_ms: 6,
+            ..base.clone()
+        },
+        Genesis {
+            threshold: Threshold::new(1, 2).unwrap(),
+            ..base.clone()
+        },
+        Genesis {
+            founders: vec![("a".into(), *w.founders[1].public())],
+            ..base.clone()
+        },
+        Genesis {
+            pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()),
+            ..base.clone()
+        },
+        Genesis {
+            settlement_epoch_blocks: 11,
+            ..base.clone()
+        },
     ];
     for v in &variants {
         assert_ne!(v.chain_id(), base.chain_id());
     }
     // No founders, or a zero epoch: refused.
-    assert!(Genesis { founders: vec![], ..base.clone() }.ledger(None, true).is_err());
-    assert!(Genesis { settlement_epoch_blocks: 0, ..base.clone() }.ledger(None, true).is_err());
+    assert!(Genesis {
+        founders: vec![],
+        ..base.clone()
+    }
+    .ledger(None, true)
+    .is_err());
+    assert!(Genesis {
+        settlement_epoch_blocks: 0,
+        ..base.clone()
+    }
+    .ledger(None, true)
+    .is_err());
     // The INSECURE dev keys' hashes are refused outside dev mode, even
     // before any key is loaded.
-    let dev = Genesis { pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()), ..base };
+    let dev = Genesis {
+        pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()),
+        ..base
+    };
     assert!(dev.pool.unwrap().are_insecure_dev());
 }

@@ -39,7 +39,15 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
     let miles = CurrencyId::new("MILES").unwrap();
 
     let node = RunningNode::start(dir.path(), g.clone(), None, 64 * 1024);
-    node.commit(&register_currency(chain, &founder, 0, miles, 2, None, ExchangeRate::new(1, 1).unwrap()));
+    node.commit(&register_currency(
+        chain,
+        &founder,
+        0,
+        miles,
+        2,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+    ));
     // One founder, threshold 1/2: the proposal admits at once.
     node.commit(&propose_member(
         chain,
@@ -52,7 +60,16 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
     ));
     let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
     for nonce in 0..4 {
-        let tx = transactions::issue(chain, &policy, &founder, nonce, customer.public(), 10 + nonce, &mut rng).unwrap();
+        let tx = transactions::issue(
+            chain,
+            &policy,
+            &founder,
+            nonce,
+            customer.public(),
+            10 + nonce,
+            &mut rng,
+        )
+        .unwrap();
         node.commit(&tx);
     }
     let (_, status_before) = node.get("/v1/status");
@@ -67,8 +84,12 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
     assert_eq!(status_after["tip"], status_before["tip"]);
     assert_eq!(node.get("/v1/governance").1, governance_before);
     assert_eq!(node.get("/v1/settlement/0").1, settlement_before);
-    assert_eq!(node.account(&customer.loyalty_id(), "MILES").unwrap(), account_before);
-    let tx = transactions::issue(chain, &policy, &founder, 4, customer.public(), 99, &mut rng).unwrap();
+    assert_eq!(
+        node.account(&customer.loyalty_id(), "MILES").unwrap(),
+        account_before
+    );
+    let tx =
+        transactions::issue(chain, &policy, &founder, 4, customer.public(), 99, &mut rng).unwrap();
     let height = node.commit(&tx);
     assert_eq!(height, status_before["height"].as_u64().unwrap() + 1);
     node.stop();
@@ -153,7 +174,10 @@ fn configuration_files_are_checked() {
     assert!(!dev);
     assert_eq!(genesis.founders[0].1, *founder.public());
     let keys = std::sync::Arc::new(
-        coalition_params::ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir()).unwrap(),
+        coalition_params::ShieldedVerifyingKeys::insecure_dev(
+            &coalition_params::default_params_dir(),
+        )
+        .unwrap(),
     );
     assert!(matches!(
         genesis.ledger(Some(keys), false),

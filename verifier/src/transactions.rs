@@ -150,9 +150,9 @@ fn member_signature<V: LedgerView>(
     view: &V,
     signer: &LoyaltyId,
 ) -> Result<(), TxVerificationError> {
-    let identity = view
-        .member(signer)
-        .ok_or(TxVerificationError::Governance("the signer is not a member"))?;
+    let identity = view.member(signer).ok_or(TxVerificationError::Governance(
+        "the signer is not a member",
+    ))?;
     check_signature(tx, identity)
 }
 

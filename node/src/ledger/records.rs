@@ -68,12 +68,15 @@ pub trait StateWriter {
     fn delete(&mut self, table: Table, key: Vec<u8>);
 }
 
+/// Key–value pairs in key order.
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Reads records back.
 pub trait StateReader {
     /// Error of the backing store.
     type Error: From<DecodeError>;
     /// Every record of `table` whose key starts with `prefix`, in key order.
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Self::Error>;
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, Self::Error>;
     /// One record.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error>;
 }
@@ -230,7 +233,12 @@ fn decode_proposal(bytes: &[u8]) -> Result<Proposal, DecodeError> {
         1 => MembershipAction::Remove {
             member: LoyaltyId(r.array("member")?),
         },
-        tag => return Err(DecodeError::UnknownTag { what: "action", tag }),
+        tag => {
+            return Err(DecodeError::UnknownTag {
+                what: "action",
+                tag,
+            })
+        }
     };
     let opened_at = r.u64("opened at")?;
     let yes = read_ids(&mut r)?;
@@ -239,7 +247,12 @@ fn decode_proposal(bytes: &[u8]) -> Result<Proposal, DecodeError> {
         0 => ProposalStatus::Open,
         1 => ProposalStatus::Accepted(r.u64("decided at")?),
         2 => ProposalStatus::Rejected(r.u64("decided at")?),
-        tag => return Err(DecodeError::UnknownTag { what: "status", tag }),
+        tag => {
+            return Err(DecodeError::UnknownTag {
+                what: "status",
+                tag,
+            })
+        }
     };
     r.finish()?;
     Ok(Proposal {
@@ -261,7 +274,10 @@ fn terms_key(set: &[LoyaltyId]) -> Vec<u8> {
 }
 
 fn encode_roots(roots: &RecentRoots) -> Vec<u8> {
-    let list: Vec<[u8; 32]> = roots.iter().map(coalition_circuits::field::to_bytes).collect();
+    let list: Vec<[u8; 32]> = roots
+        .iter()
+        .map(coalition_circuits::field::to_bytes)
+        .collect();
     let mut out = (list.len() as u32).to_le_bytes().to_vec();
     for r in list {
         out.extend_from_slice(&r);
@@ -385,7 +401,11 @@ impl AccountLedger {
                 w.put(Table::Nullifiers, nf.to_bytes().to_vec(), Vec::new());
             }
             if !pool.roots.iter().eq(old.roots.iter()) || before.height == 0 {
-                w.put(Table::Metadata, b"roots".to_vec(), encode_roots(&pool.roots));
+                w.put(
+                    Table::Metadata,
+                    b"roots".to_vec(),
+                    encode_roots(&pool.roots),
+                );
             }
         }
     }
@@ -393,7 +413,10 @@ impl AccountLedger {
     /// Every record of the state (what a fresh store holds at genesis).
     pub fn write_all(&self, w: &mut dyn StateWriter) {
         let mut empty = AccountLedger::new(self.chain);
-        empty.pool = self.pool.as_ref().map(|p| ShieldedPool::new(p.keys.clone()));
+        empty.pool = self
+            .pool
+            .as_ref()
+            .map(|p| ShieldedPool::new(p.keys.clone()));
         empty.governance = Governance::empty();
         self.write_changes(&empty, w);
     }

@@ -62,11 +62,19 @@ impl ApiError {
     }
 
     fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     fn internal(reason: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            reason.to_string(),
+        )
     }
 }
 
@@ -202,7 +210,9 @@ async fn submit(
 fn submit_error(e: SubmitError) -> ApiError {
     let reason = e.to_string();
     match e {
-        SubmitError::Committed(_) => ApiError::new(StatusCode::CONFLICT, "already_committed", reason),
+        SubmitError::Committed(_) => {
+            ApiError::new(StatusCode::CONFLICT, "already_committed", reason)
+        }
         SubmitError::Mempool(MempoolError::Duplicate) => {
             ApiError::new(StatusCode::CONFLICT, "duplicate", reason)
         }
@@ -221,8 +231,14 @@ fn submit_error(e: SubmitError) -> ApiError {
 
 async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = TxId(from_hex(&id, "transaction id")?);
-    if let Some((height, index)) = node.store().transaction_location(&id).map_err(ApiError::internal)? {
-        return Ok(Json(json!({ "status": "committed", "height": height, "index": index })));
+    if let Some((height, index)) = node
+        .store()
+        .transaction_location(&id)
+        .map_err(ApiError::internal)?
+    {
+        return Ok(Json(
+            json!({ "status": "committed", "height": height, "index": index }),
+        ));
     }
     if node.lock().mempool.contains(&id) {
         return Ok(Json(json!({ "status": "pending" })));
@@ -339,7 +355,9 @@ async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiRe
         .enumerate()
         .map(|(i, n)| json!({ "position": start + i, "note": hex::encode(n.to_bytes()) }))
         .collect();
-    Ok(Json(json!({ "from": start, "total": notes.len(), "notes": items })))
+    Ok(Json(
+        json!({ "from": start, "total": notes.len(), "notes": items }),
+    ))
 }
 
 async fn pool_path(State(node): State<Node>, Path(position): Path<u64>) -> ApiResult<Json<Value>> {
@@ -379,22 +397,26 @@ async fn governance(State(node): State<Node>) -> Json<Value> {
     let members: Vec<Value> = g
         .members()
         .iter()
-        .map(|(id, m)| json!({
-            "id": hex::encode(id.0),
-            "name": m.name,
-            "identity": hex::encode(m.identity.to_bytes()),
-            "admitted_at": m.admitted_at,
-            "nonce": m.nonce,
-        }))
+        .map(|(id, m)| {
+            json!({
+                "id": hex::encode(id.0),
+                "name": m.name,
+                "identity": hex::encode(m.identity.to_bytes()),
+                "admitted_at": m.admitted_at,
+                "nonce": m.nonce,
+            })
+        })
         .collect();
     let proposals: Vec<Value> = g
         .proposals()
         .iter()
         .map(|(id, p)| {
             let (action, subject, name) = match &p.action {
-                MembershipAction::Admit { candidate, name } => {
-                    ("admit", hex::encode(candidate.loyalty_id().0), Some(name.clone()))
-                }
+                MembershipAction::Admit { candidate, name } => (
+                    "admit",
+                    hex::encode(candidate.loyalty_id().0),
+                    Some(name.clone()),
+                ),
                 MembershipAction::Remove { member } => ("remove", hex::encode(member.0), None),
             };
             let (status, decided_at) = match p.status {
@@ -454,7 +476,10 @@ fn sealed_json(s: &Option<Sealed>) -> Value {
 }
 
 async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResult<Json<Value>> {
-    let pairs = node.store().settlement_epoch(epoch).map_err(ApiError::internal)?;
+    let pairs = node
+        .store()
+        .settlement_epoch(epoch)
+        .map_err(ApiError::internal)?;
     let epoch_blocks = node.genesis().settlement_epoch_blocks;
     let (issuers, tip) = {
         let state = node.lock();
@@ -471,17 +496,19 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
     let last = first.saturating_add(epoch_blocks - 1);
     let items: Vec<Value> = pairs
         .iter()
-        .map(|(key, f)| json!({
-            "merchant": hex::encode(key.merchant.0),
-            "currency": key.currency.symbol(),
-            "issuer": issuers.get(&key.currency).map(|i| hex::encode(i.0)),
-            "burns": f.burns,
-            "burned": sealed_json(&f.burned),
-            "transfers": f.transfers,
-            "transferred": sealed_json(&f.transferred),
-            "redeems": f.redeems,
-            "redeemed": f.redeemed,
-        }))
+        .map(|(key, f)| {
+            json!({
+                "merchant": hex::encode(key.merchant.0),
+                "currency": key.currency.symbol(),
+                "issuer": issuers.get(&key.currency).map(|i| hex::encode(i.0)),
+                "burns": f.burns,
+                "burned": sealed_json(&f.burned),
+                "transfers": f.transfers,
+                "transferred": sealed_json(&f.transferred),
+                "redeems": f.redeems,
+                "redeemed": f.redeemed,
+            })
+        })
         .collect();
     Ok(Json(json!({
         "epoch": epoch,

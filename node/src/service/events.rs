@@ -103,9 +103,11 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
             height,
         };
         match tx {
-            Transaction::Issue(t) => {
-                out.push(credit(t.recipient.loyalty_id().0, t.currency.symbol(), "issue"))
-            }
+            Transaction::Issue(t) => out.push(credit(
+                t.recipient.loyalty_id().0,
+                t.currency.symbol(),
+                "issue",
+            )),
             Transaction::Transfer(t) => {
                 let dest = t.destination.loyalty_id();
                 out.push(credit(dest.0, t.currency.symbol(), "transfer"));

@@ -102,27 +102,78 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         };
-        gauge(&mut out, "coalition_height", "Height of the last committed block.", "gauge", self.height.load(Ordering::Relaxed));
-        gauge(&mut out, "coalition_blocks_total", "Blocks committed by this node since start.", "counter", self.blocks.load(Ordering::Relaxed));
-        gauge(&mut out, "coalition_mempool_transactions", "Transactions waiting in the mempool.", "gauge", self.mempool.load(Ordering::Relaxed));
-        gauge(&mut out, "coalition_mempool_evicted_total", "Transactions evicted after a block invalidated them.", "counter", self.evicted.load(Ordering::Relaxed));
+        gauge(
+            &mut out,
+            "coalition_height",
+            "Height of the last committed block.",
+            "gauge",
+            self.height.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_blocks_total",
+            "Blocks committed by this node since start.",
+            "counter",
+            self.blocks.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_mempool_transactions",
+            "Transactions waiting in the mempool.",
+            "gauge",
+            self.mempool.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_mempool_evicted_total",
+            "Transactions evicted after a block invalidated them.",
+            "counter",
+            self.evicted.load(Ordering::Relaxed),
+        );
         let _ = writeln!(out, "# HELP coalition_transactions_submitted_total Transactions submitted, by type and outcome.\n# TYPE coalition_transactions_submitted_total counter");
-        for ((kind, outcome), n) in self.submitted.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((kind, outcome), n) in self
+            .submitted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(out, "coalition_transactions_submitted_total{{type=\"{kind}\",outcome=\"{outcome}\"}} {n}");
         }
         let _ = writeln!(out, "# HELP coalition_transactions_committed_total Transactions committed in blocks, by type.\n# TYPE coalition_transactions_committed_total counter");
-        for (kind, n) in self.committed_by_kind.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(out, "coalition_transactions_committed_total{{type=\"{kind}\"}} {n}");
+        for (kind, n) in self
+            .committed_by_kind
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "coalition_transactions_committed_total{{type=\"{kind}\"}} {n}"
+            );
         }
         let _ = writeln!(out, "# HELP coalition_block_verification_seconds Time to verify and build a block.\n# TYPE coalition_block_verification_seconds histogram");
         for (bucket, bound) in self.verify_buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(out, "coalition_block_verification_seconds_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "coalition_block_verification_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
         }
         let count = self.verify_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "coalition_block_verification_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "coalition_block_verification_seconds_sum {}", self.verify_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "coalition_block_verification_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "coalition_block_verification_seconds_sum {}",
+            self.verify_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "coalition_block_verification_seconds_count {count}");
         out
     }

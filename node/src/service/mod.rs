@@ -114,7 +114,10 @@ impl Node {
     /// Opens the store in `config.data_dir` and restores (or creates) the
     /// chain. The shielded pool's verifying keys come from `keys`, or from
     /// the parameter cache when the genesis names the INSECURE dev keys.
-    pub fn open(config: NodeConfig, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<Node, NodeError> {
+    pub fn open(
+        config: NodeConfig,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> Result<Node, NodeError> {
         config.check()?;
         let (genesis, dev_mode) = config.genesis()?;
         Self::open_with_genesis(config, genesis, dev_mode, keys)
@@ -150,11 +153,13 @@ impl Node {
             }
         };
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            NodeError::Store(StoreError::Corrupt(if e.kind() == std::io::ErrorKind::PermissionDenied {
-                "data directory is not writable"
-            } else {
-                "cannot create the data directory"
-            }))
+            NodeError::Store(StoreError::Corrupt(
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "data directory is not writable"
+                } else {
+                    "cannot create the data directory"
+                },
+            ))
         })?;
         let store = Store::open(&config.data_dir.join("db"))?;
         let chain = store.open_chain(&genesis, keys, dev_mode)?;
@@ -307,7 +312,11 @@ impl Node {
             results
         };
         for ((kind, reply), result) in replies.into_iter().zip(results) {
-            let outcome = if result.is_ok() { "accepted" } else { "rejected" };
+            let outcome = if result.is_ok() {
+                "accepted"
+            } else {
+                "rejected"
+            };
             self.shared.metrics.count_transaction(kind, outcome);
             let _ = reply.send(result.map_err(SubmitError::from));
         }
@@ -326,7 +335,8 @@ impl Node {
         let timestamp = now_ms().max(state.chain.tip().timestamp_ms + 1);
         let started = Instant::now();
         let State { chain, mempool } = &mut *state;
-        let (block, next) = match chain.next_block(txs, timestamp, Some(mempool.verified_proofs())) {
+        let (block, next) = match chain.next_block(txs, timestamp, Some(mempool.verified_proofs()))
+        {
             Ok(v) => v,
             Err(e) => {
                 // A transaction the pending state accepted failed in the
@@ -338,7 +348,9 @@ impl Node {
                 return Err(e.into());
             }
         };
-        self.shared.metrics.observe_block_verification(started.elapsed());
+        self.shared
+            .metrics
+            .observe_block_verification(started.elapsed());
         self.shared.store.commit_block(
             &block,
             state.chain.ledger(),
@@ -390,7 +402,10 @@ impl Node {
 
 /// Runs a node: opens it, serves the API on `config.listen` and produces
 /// blocks until ctrl-c. Prints `listening on ADDR` once ready.
-pub async fn run(config: NodeConfig, keys: Option<Arc<ShieldedVerifyingKeys>>) -> Result<(), NodeError> {
+pub async fn run(
+    config: NodeConfig,
+    keys: Option<Arc<ShieldedVerifyingKeys>>,
+) -> Result<(), NodeError> {
     let node = tokio::task::spawn_blocking(move || Node::open(config, keys))
         .await
         .map_err(|e| NodeError::Params(format!("start-up task failed: {e}")))??;
@@ -425,7 +440,11 @@ async fn shutdown_signal() {
 }
 
 /// Serves `node` on an already-bound listener (tests, the demo).
-pub async fn serve(node: Node, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let producer = tokio::spawn(node.clone().produce_blocks(async move {
         let mut rx = rx;

@@ -90,7 +90,11 @@ impl RunningNode {
     pub fn submit(&self, tx: &Transaction) -> (u16, Value) {
         let r = self
             .client
-            .post("/v1/transactions", "application/octet-stream", &tx.to_bytes())
+            .post(
+                "/v1/transactions",
+                "application/octet-stream",
+                &tx.to_bytes(),
+            )
             .unwrap();
         (r.status, r.json().unwrap_or(Value::Null))
     }
@@ -109,7 +113,10 @@ impl RunningNode {
             if status == 200 && body["status"] == "committed" {
                 return body["height"].as_u64().unwrap();
             }
-            assert!(Instant::now() < deadline, "transaction {id} never committed");
+            assert!(
+                Instant::now() < deadline,
+                "transaction {id} never committed"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -155,7 +162,11 @@ impl RunningNode {
         assert_eq!(got, status, "{}: {body}", tx.kind());
         assert!(body["error"].is_string() && body["reason"].is_string());
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(self.state_hash(), before, "a refused transaction changed the state");
+        assert_eq!(
+            self.state_hash(),
+            before,
+            "a refused transaction changed the state"
+        );
         body
     }
 }
