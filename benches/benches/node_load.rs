@@ -3,7 +3,8 @@
 //! p50/p99 latency of a submission over HTTP, on this machine.
 //!
 //! `cargo bench -p coalition-benches --bench node_load`
-//! (`LOAD_TRANSFERS`, `LOAD_REDEEMS`, `LOAD_CLIENTS` change the mix).
+//! (`LOAD_TRANSFERS`, `LOAD_REDEEMS`, `LOAD_CLIENTS` change the mix,
+//! `LOAD_BLOCK_MS` the block interval, 250 ms by default as in the node).
 //!
 //! Set-up (not timed): a node on a loopback port with RocksDB in a temporary
 //! directory; one customer per transaction, funded (Issue, ApplyPending)
@@ -57,6 +58,7 @@ fn main() {
     let n_transfers = env("LOAD_TRANSFERS", 2048);
     let n_redeems = env("LOAD_REDEEMS", 128);
     let clients = env("LOAD_CLIENTS", 64);
+    let interval = env("LOAD_BLOCK_MS", 250) as u64;
     let started = Instant::now();
     let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
     let vks = Arc::new(keys.verifying_keys());
@@ -78,6 +80,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let config = NodeConfig {
         data_dir: dir.path().to_path_buf(),
+        block_interval_ms: interval,
         max_block_transactions: 1024,
         mempool: coalition_node::config::MempoolSection {
             max_transactions: 100_000,
