@@ -110,17 +110,18 @@ fn put_name(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(name.as_bytes());
 }
 
-/// Reads a member name: 1..=[`MAX_MEMBER_NAME`] bytes of UTF-8.
-fn read_name(reader: &mut Reader<'_>) -> Result<String, DecodeError> {
-    let len = reader.u8("member name length")? as usize;
+/// Reads a name (`u8` length ‖ UTF-8): 1..=[`MAX_MEMBER_NAME`] bytes.
+/// Member, candidate, founder and coalition names all use it.
+pub fn read_name(reader: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
+    let len = reader.u8(what)? as usize;
     if len == 0 || len > MAX_MEMBER_NAME {
         return Err(DecodeError::OutOfBounds {
-            what: "member name length",
+            what,
             value: len as u64,
         });
     }
-    String::from_utf8(reader.take(len, "member name")?.to_vec()).map_err(|_| DecodeError::Invalid {
-        what: "member name",
+    String::from_utf8(reader.take(len, what)?.to_vec()).map_err(|_| DecodeError::Invalid {
+        what,
         reason: "not UTF-8",
     })
 }
@@ -154,7 +155,7 @@ impl ProposeMemberTx {
         let action = match reader.u8("membership action")? {
             0 => MembershipAction::Admit {
                 candidate: PublicIdentity::decode(reader)?,
-                name: read_name(reader)?,
+                name: read_name(reader, "member name")?,
             },
             1 => MembershipAction::Remove {
                 member: read_id(reader, "member")?,

@@ -66,15 +66,16 @@ fn header_for(
     timestamp_ms: u64,
     transactions: &[Transaction],
 ) -> BlockHeader {
+    let (note_root, nullifier_commitment, state_hash) = ledger.commitments();
     BlockHeader {
         chain: ledger.chain(),
         height,
         previous,
         timestamp_ms,
         transactions_root: transactions_root(transactions),
-        note_root: ledger.note_root(),
-        nullifier_commitment: ledger.nullifier_commitment(),
-        state_hash: ledger.state_hash(),
+        note_root,
+        nullifier_commitment,
+        state_hash,
     }
 }
 
@@ -180,13 +181,14 @@ impl Chain {
             .ledger
             .after_block_at(block.header.height, &block.transactions)?;
         let h = &block.header;
-        if next.note_root() != h.note_root {
+        let (note_root, nullifier_commitment, state_hash) = next.commitments();
+        if note_root != h.note_root {
             return Err(ChainError::StateMismatch("note root"));
         }
-        if next.nullifier_commitment() != h.nullifier_commitment {
+        if nullifier_commitment != h.nullifier_commitment {
             return Err(ChainError::StateMismatch("nullifier commitment"));
         }
-        if next.state_hash() != h.state_hash {
+        if state_hash != h.state_hash {
             return Err(ChainError::StateMismatch("state hash"));
         }
         self.ledger = next;

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use coalition_core::encoding::{Decode, Encode, Reader};
+use coalition_core::governance::read_name;
 use coalition_core::keys::PublicIdentity;
 use coalition_core::transaction::ChainId;
 use coalition_core::DecodeError;
@@ -78,9 +79,8 @@ impl PoolKeyHashes {
 
     /// Whether these are the checked-in INSECURE development keys.
     pub fn are_insecure_dev(&self) -> bool {
-        DEV_KEYS
-            .iter()
-            .any(|(_, _, vk)| *vk == hex::encode(self.output) || *vk == hex::encode(self.spend))
+        let dev = Self::insecure_dev();
+        self.output == dev.output || self.spend == dev.spend
     }
 }
 
@@ -166,20 +166,6 @@ impl Encode for Genesis {
         }
         out.extend_from_slice(&self.settlement_epoch_blocks.to_le_bytes());
     }
-}
-
-fn read_name(reader: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
-    let len = reader.u8(what)? as usize;
-    if len == 0 || len > 64 {
-        return Err(DecodeError::OutOfBounds {
-            what,
-            value: len as u64,
-        });
-    }
-    String::from_utf8(reader.take(len, what)?.to_vec()).map_err(|_| DecodeError::Invalid {
-        what,
-        reason: "not UTF-8",
-    })
 }
 
 impl Decode for Genesis {

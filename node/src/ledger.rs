@@ -475,6 +475,21 @@ impl AccountLedger {
     /// issuance counters and the pool (tree, recent roots, nullifier and ρ
     /// sets, stored notes), each in key order with explicit lengths.
     pub fn state_hash(&self) -> [u8; 32] {
+        self.state_hash_with(&self.nullifier_commitment())
+    }
+
+    /// The three header commitments (note root, nullifier commitment,
+    /// state hash), the nullifier set hashed once for both.
+    pub fn commitments(&self) -> (TreeRoot, [u8; 32], [u8; 32]) {
+        let nullifiers = self.nullifier_commitment();
+        (
+            self.note_root(),
+            nullifiers,
+            self.state_hash_with(&nullifiers),
+        )
+    }
+
+    fn state_hash_with(&self, nullifier_commitment: &[u8; 32]) -> [u8; 32] {
         use coalition_core::encoding::Encode;
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -525,7 +540,7 @@ impl AccountLedger {
                 for root in roots {
                     put(&root);
                 }
-                put(&self.nullifier_commitment());
+                put(nullifier_commitment);
                 put(&set_hash(
                     b"coalition/v1/rho-set",
                     pool.rhos.iter().map(|r| r.to_bytes()),

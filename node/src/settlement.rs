@@ -130,6 +130,20 @@ pub fn epoch_of(height: u64, epoch_blocks: u64) -> u64 {
     height.saturating_sub(1) / epoch_blocks.max(1)
 }
 
+fn pair(
+    out: &mut BTreeMap<PairKey, PairFigures>,
+    epoch: u64,
+    merchant: LoyaltyId,
+    currency: CurrencyId,
+) -> &mut PairFigures {
+    out.entry(PairKey {
+        epoch,
+        merchant,
+        currency,
+    })
+    .or_default()
+}
+
 /// What one block adds to the settlement figures of its epoch.
 pub fn block_figures(
     height: u64,
@@ -141,13 +155,7 @@ pub fn block_figures(
     for tx in transactions {
         match tx {
             Transaction::Burn(t) => {
-                let f = out
-                    .entry(PairKey {
-                        epoch,
-                        merchant: t.source.loyalty_id(),
-                        currency: t.currency,
-                    })
-                    .or_default();
+                let f = pair(&mut out, epoch, t.source.loyalty_id(), t.currency);
                 f.burns += 1;
                 accumulate(
                     &mut f.burned,
@@ -157,13 +165,7 @@ pub fn block_figures(
                 );
             }
             Transaction::Transfer(t) => {
-                let f = out
-                    .entry(PairKey {
-                        epoch,
-                        merchant: t.destination.loyalty_id(),
-                        currency: t.currency,
-                    })
-                    .or_default();
+                let f = pair(&mut out, epoch, t.destination.loyalty_id(), t.currency);
                 f.transfers += 1;
                 accumulate(
                     &mut f.transferred,
@@ -173,13 +175,7 @@ pub fn block_figures(
                 );
             }
             Transaction::Redeem(t) => {
-                let f = out
-                    .entry(PairKey {
-                        epoch,
-                        merchant: t.merchant.loyalty_id(),
-                        currency: t.currency,
-                    })
-                    .or_default();
+                let f = pair(&mut out, epoch, t.merchant.loyalty_id(), t.currency);
                 f.redeems += 1;
                 f.redeemed = f.redeemed.saturating_add(t.value);
             }

@@ -32,7 +32,7 @@ use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::{decode_exact, Decode, Encode, Reader};
-use coalition_core::governance::MembershipAction;
+use coalition_core::governance::{read_name, MembershipAction};
 use coalition_core::keys::{ElGamalPublicKey, LoyaltyId, PublicIdentity};
 use coalition_core::partnership::SignedTerms;
 use coalition_core::shielded::NoteOutput;
@@ -191,19 +191,11 @@ fn encode_member(m: &Member) -> Vec<u8> {
     out
 }
 
-fn read_string(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
-    let len = r.u8(what)? as usize;
-    String::from_utf8(r.take(len, what)?.to_vec()).map_err(|_| DecodeError::Invalid {
-        what,
-        reason: "not UTF-8",
-    })
-}
-
 fn decode_member(bytes: &[u8]) -> Result<Member, DecodeError> {
     let mut r = Reader::new(bytes);
     let member = Member {
         identity: PublicIdentity::decode(&mut r)?,
-        name: read_string(&mut r, "member name")?,
+        name: read_name(&mut r, "member name")?,
         admitted_at: r.u64("admitted at")?,
         nonce: r.u64("governance nonce")?,
     };
@@ -228,7 +220,7 @@ fn decode_proposal(bytes: &[u8]) -> Result<Proposal, DecodeError> {
     let action = match r.u8("action")? {
         0 => MembershipAction::Admit {
             candidate: PublicIdentity::decode(&mut r)?,
-            name: read_string(&mut r, "candidate name")?,
+            name: read_name(&mut r, "candidate name")?,
         },
         1 => MembershipAction::Remove {
             member: LoyaltyId(r.array("member")?),

@@ -261,6 +261,14 @@ async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<J
     })))
 }
 
+fn pool_of(state: &super::State) -> ApiResult<&crate::ledger::ShieldedPool> {
+    state
+        .chain
+        .ledger()
+        .pool()
+        .ok_or_else(|| ApiError::not_found("shielded pool"))
+}
+
 fn parse_currency(symbol: &str) -> ApiResult<CurrencyId> {
     CurrencyId::new(symbol).map_err(|e| ApiError::bad_request(format!("currency: {e}")))
 }
@@ -342,11 +350,7 @@ async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiRe
     let from = page.from.unwrap_or(0);
     let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
     let state = node.lock();
-    let pool = state
-        .chain
-        .ledger()
-        .pool()
-        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    let pool = pool_of(&state)?;
     let notes = pool.notes();
     let start = usize::try_from(from).unwrap_or(usize::MAX).min(notes.len());
     let end = start.saturating_add(limit).min(notes.len());
@@ -362,11 +366,7 @@ async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiRe
 
 async fn pool_path(State(node): State<Node>, Path(position): Path<u64>) -> ApiResult<Json<Value>> {
     let state = node.lock();
-    let pool = state
-        .chain
-        .ledger()
-        .pool()
-        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    let pool = pool_of(&state)?;
     let path = pool
         .tree()
         .path(position)
@@ -383,11 +383,7 @@ async fn nullifier(State(node): State<Node>, Path(nf): Path<String>) -> ApiResul
     let nf = Nullifier::from_bytes(&bytes)
         .map_err(|_| ApiError::bad_request("nullifier: not a canonical field element"))?;
     let state = node.lock();
-    let pool = state
-        .chain
-        .ledger()
-        .pool()
-        .ok_or_else(|| ApiError::not_found("shielded pool"))?;
+    let pool = pool_of(&state)?;
     Ok(Json(json!({ "spent": pool.is_spent(&nf) })))
 }
 
