@@ -73,6 +73,13 @@ impl AccountState {
         }
     }
 
+    /// Keeps the encodings of both balances (see
+    /// [`Ciphertext::remember_encoding`]).
+    pub fn remember_encodings(&mut self) {
+        self.available.remember_encoding();
+        self.pending.remember_encoding();
+    }
+
     /// Checks that an owner operation carries the next nonce.
     pub fn check_nonce(&self, nonce: u64) -> Result<(), AccountError> {
         if nonce != self.nonce {

@@ -69,6 +69,15 @@ impl WirePoint {
         }
     }
 
+    /// Compresses a computed point once and keeps the encoding, so later
+    /// encodings (state digests, storage records, cache keys) cost no
+    /// inversion.
+    fn remember_encoding(&mut self) {
+        if self.encoding.is_none() {
+            self.encoding = Some(self.point.compress());
+        }
+    }
+
     fn encode(&self, out: &mut Vec<u8>) {
         match &self.encoding {
             Some(c) => out.extend_from_slice(c.as_bytes()),
@@ -157,6 +166,14 @@ impl Ciphertext {
             commitment: PedersenCommitment::from_point(RistrettoPoint::identity()),
             handle: DecryptHandle::from_point(RistrettoPoint::identity()),
         }
+    }
+
+    /// Compresses both points now (if computed) and keeps their encodings:
+    /// a balance is encoded several times after each change (state digest,
+    /// storage record, proof-cache key), a compression each time otherwise.
+    pub fn remember_encoding(&mut self) {
+        self.commitment.0.remember_encoding();
+        self.handle.0.remember_encoding();
     }
 
     /// Encrypts `value` to `public` with fresh randomness.

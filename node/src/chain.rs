@@ -120,11 +120,14 @@ impl Chain {
         &self,
         transactions: Vec<Transaction>,
         timestamp_ms: u64,
-        verified: Option<&mut crate::ledger::VerifiedProofs>,
+        verified: Option<&crate::ledger::VerifiedProofs>,
     ) -> Result<(Block, AccountLedger), ChainError> {
-        let next = self
-            .ledger
-            .after_block_cached(self.tip.height + 1, &transactions, verified)?;
+        let next = self.ledger.after_block_cached(
+            self.tip.height + 1,
+            &transactions,
+            verified,
+            crate::ledger::ApplyMode::Block,
+        )?;
         let header = header_for(
             &next,
             self.tip.height + 1,

@@ -19,13 +19,13 @@ use coalition_params::ShieldedVerifyingKeys;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::keys::LoyaltyId;
-use coalition_core::transaction::{ChainId, Transaction};
+use coalition_core::transaction::{ChainId, Transaction, TxId};
 
 use crate::governance::{CurrencyInfo, Governance, RateChanges};
 
 pub mod records;
 use coalition_verifier::statements::verify_batch;
-use coalition_verifier::transactions::{prepare, LedgerView};
+use coalition_verifier::transactions::{prepare_with, LedgerView, SignatureCheck};
 use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
 
 /// Why a transaction or block was refused. The ledger is unchanged.
@@ -54,12 +54,42 @@ pub enum LedgerError {
 /// never changes once registered, so an equal key means an equal statement
 /// and proof, and verification — a deterministic function of the two —
 /// would give the same answer. Admission fills it; block production then
-/// verifies only what admission did not. Bounded: the oldest keys are
+/// verifies only what admission did not. Shared between the two (they run
+/// concurrently), so it locks inside. Bounded: the oldest keys are
 /// forgotten first (forgetting only costs a re-verification).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct VerifiedProofs {
+    inner: std::sync::Mutex<RememberedKeys>,
+}
+
+#[derive(Debug, Default)]
+struct RememberedKeys {
+    proofs: Remembered,
+    /// IDs of transactions whose signature verified (an ID hashes the
+    /// signature; see [`SignatureCheck`]).
+    signatures: Remembered,
+}
+
+/// A set that forgets its oldest members beyond [`VerifiedProofs::CAPACITY`].
+#[derive(Debug, Default)]
+struct Remembered {
     keys: std::collections::HashSet<[u8; 32]>,
     order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl Remembered {
+    fn insert_all(&mut self, new: impl IntoIterator<Item = [u8; 32]>) {
+        for key in new {
+            if self.keys.insert(key) {
+                self.order.push_back(key);
+            }
+        }
+        while self.order.len() > VerifiedProofs::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+    }
 }
 
 impl VerifiedProofs {
@@ -87,30 +117,57 @@ impl VerifiedProofs {
         h.finalize().into()
     }
 
-    fn contains(&self, key: &[u8; 32]) -> bool {
-        self.keys.contains(key)
+    fn keys(&self) -> std::sync::MutexGuard<'_, RememberedKeys> {
+        // The set is valid after any panic (inserts are single steps).
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn insert(&mut self, key: [u8; 32]) {
-        if self.keys.insert(key) {
-            self.order.push_back(key);
-            while self.order.len() > Self::CAPACITY {
-                if let Some(old) = self.order.pop_front() {
-                    self.keys.remove(&old);
-                }
-            }
-        }
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.keys().proofs.keys.contains(key)
+    }
+
+    /// Whether the signature of the transaction `id` is known to verify.
+    pub fn signature_verified(&self, id: &TxId) -> bool {
+        self.keys().signatures.keys.contains(&id.0)
+    }
+
+    /// Records that the signature of the transaction `id` verified.
+    pub fn record_signature(&self, id: TxId) {
+        self.keys().signatures.insert_all([id.0]);
+    }
+
+    fn insert_all(&self, proofs: Vec<[u8; 32]>, signatures: Vec<TxId>) {
+        let mut remembered = self.keys();
+        remembered.proofs.insert_all(proofs);
+        remembered
+            .signatures
+            .insert_all(signatures.into_iter().map(|id| id.0));
     }
 
     /// How many proofs are remembered.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.keys().proofs.keys.len()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len() == 0
     }
+}
+
+/// How much of the state a run of transactions maintains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Everything, as a block does: the note tree and stored notes, the
+    /// recent-roots window, account digests for the state hash.
+    Block,
+    /// What deciding validity needs and no more (mempool admission):
+    /// balances, nonces, counters, governance, nullifier and ρ sets. The
+    /// note tree, the stored notes and the roots window are left as the
+    /// committed chain has them — a `Redeem` is admitted against the
+    /// window the next block will check it against — and digests are not
+    /// recomputed, so a ledger in this mode is never hashed or stored.
+    Pending,
 }
 
 /// How many recent note-tree roots (one per block that changed the tree) a
@@ -171,12 +228,19 @@ impl ShieldedPool {
         self.nullifiers.contains(nullifier)
     }
 
-    fn append(&mut self, note: &NoteOutput, rho: Rho) -> Result<(), TxVerificationError> {
-        self.tree
-            .append(note.commitment.0)
-            .map_err(|_| TxVerificationError::Pool("note tree is full"))?;
+    fn append(
+        &mut self,
+        note: &NoteOutput,
+        rho: Rho,
+        mode: ApplyMode,
+    ) -> Result<(), TxVerificationError> {
+        if mode == ApplyMode::Block {
+            self.tree
+                .append(note.commitment.0)
+                .map_err(|_| TxVerificationError::Pool("note tree is full"))?;
+            self.notes.push(note.clone());
+        }
         self.rhos.insert(rho);
-        self.notes.push(note.clone());
         Ok(())
     }
 }
@@ -392,32 +456,46 @@ impl AccountLedger {
         height: u64,
         txs: &[Transaction],
     ) -> Result<AccountLedger, LedgerError> {
-        self.after_block_cached(height, txs, None)
+        self.after_block_cached(height, txs, None, ApplyMode::Block)
     }
 
     /// [`AccountLedger::after_block_at`], skipping the proofs `verified`
     /// already holds (for exactly the same statement) and recording the
-    /// ones it verifies.
+    /// ones it verifies; `mode` says how much of the state to maintain.
     pub fn after_block_cached(
         &self,
         height: u64,
         txs: &[Transaction],
-        verified: Option<&mut VerifiedProofs>,
+        verified: Option<&VerifiedProofs>,
+        mode: ApplyMode,
     ) -> Result<AccountLedger, LedgerError> {
         let mut next = self.clone();
         next.height = height;
         let mut prepared = Vec::with_capacity(txs.len());
+        let mut signed = Vec::new();
         for (index, tx) in txs.iter().enumerate() {
             let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
-            prepared.push((index, prepare(tx, &next).map_err(reject)?));
-            next.execute(tx).map_err(reject)?;
+            let signature = match verified {
+                Some(cache) if tx.signature().is_some() => {
+                    let id = tx.id();
+                    if cache.signature_verified(&id) {
+                        SignatureCheck::AlreadyVerified
+                    } else {
+                        signed.push(id);
+                        SignatureCheck::Verify
+                    }
+                }
+                _ => SignatureCheck::Verify,
+            };
+            prepared.push((index, prepare_with(tx, &next, signature).map_err(reject)?));
+            next.execute(tx, mode).map_err(reject)?;
         }
         let mut fresh = Vec::new();
         let items: Vec<(usize, ProofItem<'_>)> = prepared
             .iter()
             .filter_map(|(index, p)| {
                 let item = p.proof_item()?;
-                if let Some(cache) = verified.as_deref() {
+                if let Some(cache) = verified {
                     let key = VerifiedProofs::key(p);
                     if cache.contains(&key) {
                         return None;
@@ -427,22 +505,34 @@ impl AccountLedger {
                 Some((*index, item))
             })
             .collect();
-        next.refresh_digests();
         let only_items: Vec<ProofItem<'_>> = items.iter().map(|(_, i)| *i).collect();
         verify_batch(&only_items).map_err(|e| LedgerError::Rejected {
             index: items.get(e.index).map(|(i, _)| *i).unwrap_or(0),
             error: TxVerificationError::Proof(e.error),
         })?;
         if let Some(cache) = verified {
-            for key in fresh {
-                cache.insert(key);
+            cache.insert_all(fresh, signed);
+        }
+        if mode == ApplyMode::Block {
+            next.refresh_digests();
+            if let Some(pool) = next.pool.as_mut() {
+                let root = pool.tree.root();
+                pool.roots.push(root);
             }
         }
-        if let Some(pool) = next.pool.as_mut() {
-            let root = pool.tree.root();
-            pool.roots.push(root);
-        }
         Ok(next)
+    }
+
+    /// For a ledger kept in [`ApplyMode::Pending`]: takes the note tree,
+    /// stored notes and recent-roots window of `committed`, the state the
+    /// chain just reached (the nullifier and ρ sets stay: they include
+    /// what is still pending).
+    pub fn follow_committed_pool(&mut self, committed: &AccountLedger) {
+        if let (Some(mine), Some(theirs)) = (self.pool.as_mut(), committed.pool.as_ref()) {
+            mine.tree = theirs.tree.clone();
+            mine.notes = theirs.notes.clone();
+            mine.roots = theirs.roots.clone();
+        }
     }
 
     /// `SHA-256("coalition/v1/nullifier-set" ‖ count ‖ nullifiers in
@@ -557,7 +647,10 @@ impl AccountLedger {
     /// Recomputes the digests of the accounts changed since the last call.
     fn refresh_digests(&mut self) {
         for key in std::mem::take(&mut self.touched.0) {
-            if let Some(account) = self.accounts.get(&key) {
+            if let Some(account) = self.accounts.get_mut(&key) {
+                // Touched accounts were copied on write already, so this
+                // does not copy; the encodings kept serve storage too.
+                Arc::make_mut(account).remember_encodings();
                 self.digests.insert(key, account_digest(&key, account));
             }
         }
@@ -593,7 +686,7 @@ impl AccountLedger {
     }
 
     /// The state update of a transaction that passed `prepare`.
-    fn execute(&mut self, tx: &Transaction) -> Result<(), TxVerificationError> {
+    fn execute(&mut self, tx: &Transaction, mode: ApplyMode) -> Result<(), TxVerificationError> {
         match tx {
             Transaction::Issue(t) => {
                 let amount = t
@@ -650,14 +743,14 @@ impl AccountLedger {
                 let debit = Ciphertext::zero().add_amount(t.value);
                 self.account_mut(t.source.loyalty_id(), t.currency, t.source)
                     .debit(t.nonce, &debit)?;
-                self.pool_mut()?.append(&t.output, t.rho())?;
+                self.pool_mut()?.append(&t.output, t.rho(), mode)?;
             }
             Transaction::Redeem(t) => {
                 let pool = self.pool_mut()?;
                 for nullifier in &t.nullifiers {
                     pool.nullifiers.insert(*nullifier);
                 }
-                pool.append(&t.change, Rho(t.nullifiers[0].0))?;
+                pool.append(&t.change, Rho(t.nullifiers[0].0), mode)?;
                 let credit = Ciphertext::zero().add_amount(t.value);
                 self.account_mut(t.merchant.loyalty_id(), t.currency, t.merchant)
                     .credit(&credit)?;

@@ -17,7 +17,9 @@ use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{Transaction, TxId};
 use thiserror::Error;
 
-use crate::ledger::{AccountLedger, LedgerError, VerifiedProofs};
+use std::sync::Arc;
+
+use crate::ledger::{AccountLedger, ApplyMode, LedgerError, VerifiedProofs};
 
 /// Mempool bounds.
 #[derive(Clone, Copy, Debug)]
@@ -109,7 +111,7 @@ pub struct Mempool {
     per_sender: BTreeMap<Sender, usize>,
     bytes: usize,
     pending: AccountLedger,
-    verified: VerifiedProofs,
+    verified: Arc<VerifiedProofs>,
 }
 
 impl Mempool {
@@ -122,7 +124,7 @@ impl Mempool {
             per_sender: BTreeMap::new(),
             bytes: 0,
             pending: ledger.clone(),
-            verified: VerifiedProofs::default(),
+            verified: Arc::default(),
         }
     }
 
@@ -226,10 +228,12 @@ impl Mempool {
         }
         let txs: Vec<Transaction> = candidates.iter().map(|(_, e)| e.tx.clone()).collect();
         let height = self.pending.height();
-        match self
-            .pending
-            .after_block_cached(height, &txs, Some(&mut self.verified))
-        {
+        match self.pending.after_block_cached(
+            height,
+            &txs,
+            Some(&self.verified),
+            ApplyMode::Pending,
+        ) {
             Ok(next) => {
                 self.pending = next;
                 for (i, entry) in candidates {
@@ -249,8 +253,8 @@ impl Mempool {
     }
 
     /// The proofs admission verified, for block production to skip.
-    pub fn verified_proofs(&mut self) -> &mut VerifiedProofs {
-        &mut self.verified
+    pub fn verified_proofs(&self) -> Arc<VerifiedProofs> {
+        Arc::clone(&self.verified)
     }
 
     fn admit(&mut self, entry: Entry) {
@@ -282,7 +286,9 @@ impl Mempool {
         if is_prefix {
             // The block is the oldest entries in admission order (this
             // node's own proposal): the pending state already is the
-            // committed state followed by the rest, verified at admission.
+            // committed state followed by the rest, verified at admission;
+            // only the pool's tree and roots window come from the chain.
+            self.pending.follow_committed_pool(committed);
             for entry in self.entries.drain(..included_ids.len()) {
                 self.ids.remove(&entry.id);
                 self.bytes -= entry.bytes;
@@ -308,7 +314,11 @@ impl Mempool {
         // Re-validate what is left against the new state: one batch, and
         // one by one only if the batch fails.
         let txs: Vec<Transaction> = rest.iter().map(|e| e.tx.clone()).collect();
-        if let Ok(next) = self.pending.after_block(&txs) {
+        let height = self.pending.height();
+        if let Ok(next) =
+            self.pending
+                .after_block_cached(height, &txs, Some(&self.verified), ApplyMode::Pending)
+        {
             self.pending = next;
             for entry in rest {
                 self.admit(entry);
@@ -317,11 +327,18 @@ impl Mempool {
         }
         let mut evicted = Vec::new();
         for entry in rest {
-            if self.pending.apply(&entry.tx).is_err() {
-                evicted.push(entry.id);
-                continue;
+            match self.pending.after_block_cached(
+                height,
+                std::slice::from_ref(&entry.tx),
+                Some(&self.verified),
+                ApplyMode::Pending,
+            ) {
+                Ok(next) => {
+                    self.pending = next;
+                    self.admit(entry);
+                }
+                Err(_) => evicted.push(entry.id),
             }
-            self.admit(entry);
         }
         evicted
     }

@@ -446,3 +446,37 @@ fn genesis_binds_every_field_into_the_chain_id() {
     };
     assert!(dev.pool.unwrap().are_insecure_dev());
 }
+
+#[test]
+fn a_signature_already_verified_still_needs_a_member_signer() {
+    use coalition_verifier::transactions::{prepare_with, signer, SignatureCheck};
+    let mut w = world(2, 1, 2);
+    let outsider = IdentityKeys::random(&mut w.rng);
+    let chain = w.ledger.chain();
+    let proposal = propose_member(chain, &outsider, 0, admit(&outsider));
+    // The node cannot name the signer of an outsider's proposal, so it
+    // pre-checks nothing, and skipping the signature skips nothing else.
+    assert!(signer(&proposal, &w.ledger).is_none());
+    assert!(matches!(
+        prepare_with(&proposal, &w.ledger, SignatureCheck::AlreadyVerified),
+        Err(TxVerificationError::Governance(
+            "the signer is not a member"
+        ))
+    ));
+    // A member's proposal: the signer is named, and a forged signature
+    // fails the pre-check.
+    let by_member = propose_member(chain, &w.founders[0], 0, admit(&outsider));
+    let named = signer(&by_member, &w.ledger).unwrap();
+    assert_eq!(named, *w.founders[0].public());
+    coalition_verifier::transactions::check_signature(&by_member, &named).unwrap();
+    let mut forged = by_member.clone();
+    let mut sig = forged.signature().unwrap().0.to_bytes();
+    sig[5] ^= 1;
+    forged.set_signature(coalition_core::keys::TxSignature(
+        ed25519_dalek::Signature::from_bytes(&sig),
+    ));
+    assert_eq!(
+        coalition_verifier::transactions::check_signature(&forged, &named),
+        Err(TxVerificationError::Signature)
+    );
+}

@@ -226,3 +226,30 @@ fn a_block_from_elsewhere_revalidates_the_rest() {
     assert_eq!(evicted, vec![mine.id()]);
     assert_eq!(pool.len(), 1);
 }
+
+#[test]
+fn a_recorded_signature_covers_that_exact_transaction_only() {
+    use coalition_node::ledger::LedgerError;
+    use coalition_verifier::TxVerificationError;
+    let (mut w, ledger) = world();
+    let mut pool = Mempool::new(MempoolConfig::default(), &ledger);
+    let good = issue(&mut w, 0, 0, 100);
+    let mut forged = good.clone();
+    let mut sig = forged.signature().unwrap().0.to_bytes();
+    sig[3] ^= 1;
+    forged.set_signature(coalition_core::keys::TxSignature(
+        ed25519_dalek::Signature::from_bytes(&sig),
+    ));
+    // The node verified `good`'s signature (its ID hashes the signature);
+    // that says nothing about `forged`, whose ID differs.
+    pool.verified_proofs().record_signature(good.id());
+    assert_ne!(good.id(), forged.id());
+    assert!(matches!(
+        pool.insert(forged),
+        Err(MempoolError::Invalid(LedgerError::Rejected {
+            error: TxVerificationError::Signature,
+            ..
+        }))
+    ));
+    pool.insert(good).unwrap();
+}

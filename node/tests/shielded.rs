@@ -225,6 +225,37 @@ fn issue_shield_redeem_and_no_double_redeem() {
 }
 
 #[test]
+fn the_mempool_admits_redeems_against_committed_roots_whatever_its_batches() {
+    use coalition_node::mempool::{Mempool, MempoolConfig};
+    let mut w = World::new(9);
+    let committed = w.ledger.clone();
+    let (s1, _) = w.shield(300, 1000);
+    w.ledger.apply(&s1).unwrap();
+    let (s2, _) = w.shield(200, 700);
+    w.ledger = committed;
+    // Both shields admitted in one batch; the block takes only the first,
+    // so the committed root is one the pending state never had.
+    let mut mempool = Mempool::new(MempoolConfig::default(), &w.ledger);
+    for result in mempool.insert_batch(vec![s1.clone(), s2.clone()]) {
+        result.unwrap();
+    }
+    w.ledger.apply_block(std::slice::from_ref(&s1)).unwrap();
+    assert!(mempool
+        .on_block(std::slice::from_ref(&s1), &w.ledger)
+        .is_empty());
+    assert_eq!(mempool.len(), 1);
+    // A wallet proves against the newest committed root: admitted, and the
+    // next block (s2, then the redeem) is valid.
+    let notes = w.scan();
+    assert_eq!(notes.len(), 1);
+    let (r, _) = w.redeem(&notes, 100).unwrap();
+    mempool.insert(r.clone()).unwrap();
+    let next = mempool.take_for_block(10);
+    assert_eq!(next, vec![s2, r]);
+    w.ledger.apply_block(&next).unwrap();
+}
+
+#[test]
 fn two_note_redeem_in_one_block_and_double_spend_inside_a_block() {
     let mut w = World::new(2);
     let (s1, _) = w.shield(300, 1000);

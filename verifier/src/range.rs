@@ -166,20 +166,29 @@ pub fn queue_range<R: RngCore + CryptoRng>(
     msm.add_h(rho * (-parts.e_blinding - c * parts.t_x_blinding));
     msm.add_g(rho * (w * (parts.t_x - a * b) + c * (delta(n, m, &y, &z) - parts.t_x)));
 
-    let mut exp_y_inv = Scalar::ONE;
-    let mut exp_z = Scalar::ONE;
+    // Generator coefficients, with ρ folded into the running factors so
+    // each of the n·m terms costs four multiplications:
+    //   ρ·g_k = −ρz − (ρa)·s_k
+    //   ρ·h_k = ρz + (ρ·y^{−k})·(z²·z^j·2^i − b·s_{nm−1−k}),  k = j·n + i
+    // (z²·z^j·2^i by doubling along i).
+    let rho_z = rho * z;
+    let rho_a = rho * a;
+    let mut rho_exp_y_inv = rho;
+    let mut zz_exp_z = zz;
     for j in 0..m {
-        let mut exp_2 = Scalar::ONE;
+        let mut zz_exp_z_exp_2 = zz_exp_z;
         for i in 0..n {
             let idx = j * n + i;
-            let g_coeff = -z - a * s[idx];
-            let h_coeff = z + exp_y_inv * (zz * exp_z * exp_2 - b * s[nm - 1 - idx]);
-            msm.add_bp_g(j, i, rho * g_coeff);
-            msm.add_bp_h(j, i, rho * h_coeff);
-            exp_y_inv *= y_inv;
-            exp_2 += exp_2;
+            msm.add_bp_g(j, i, -rho_z - rho_a * s[idx]);
+            msm.add_bp_h(
+                j,
+                i,
+                rho_z + rho_exp_y_inv * (zz_exp_z_exp_2 - b * s[nm - 1 - idx]),
+            );
+            rho_exp_y_inv *= y_inv;
+            zz_exp_z_exp_2 += zz_exp_z_exp_2;
         }
-        exp_z *= z;
+        zz_exp_z *= z;
     }
     let mut exp_z = Scalar::ONE;
     for v in commitments {

@@ -137,7 +137,37 @@ impl PreparedTx<'_> {
     }
 }
 
-fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVerificationError> {
+/// Whether [`prepare_with`] verifies the transaction's signature.
+///
+/// Whether a signature verifies is a function of the transaction's bytes
+/// alone: the signer's key is either carried in the transaction, or is a
+/// currency's issuer (fixed at registration), or a member named by a
+/// loyalty ID (a hash of the member's keys). So a caller that verified it
+/// once — keyed by the transaction ID, which hashes the signature — may
+/// skip it later. The rest of `prepare` (who may sign, membership, nonces)
+/// is checked either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// Verify it.
+    Verify,
+    /// The caller already verified this exact transaction's signature.
+    AlreadyVerified,
+}
+
+impl SignatureCheck {
+    fn check(self, tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVerificationError> {
+        match self {
+            SignatureCheck::Verify => check_signature(tx, signer),
+            SignatureCheck::AlreadyVerified => Ok(()),
+        }
+    }
+}
+
+/// Verifies `tx`'s signature against `signer`.
+pub fn check_signature(
+    tx: &Transaction,
+    signer: &PublicIdentity,
+) -> Result<(), TxVerificationError> {
     let signature = tx.signature().ok_or(TxVerificationError::Signature)?;
     signer
         .signing
@@ -145,15 +175,35 @@ fn check_signature(tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVe
         .map_err(|_| TxVerificationError::Signature)
 }
 
+/// Who must have signed `tx`, where `view` can tell: the key a transaction
+/// carries, a currency's issuer, or a member. `None` for unsigned types
+/// (`Redeem`; `Terms`, signed by each partner inside) and where the
+/// signer is not (yet) known to `view` — [`prepare`] decides those.
+pub fn signer<V: LedgerView>(tx: &Transaction, view: &V) -> Option<PublicIdentity> {
+    match tx {
+        Transaction::Issue(t) => view.currency(&t.currency).map(|p| p.issuer),
+        Transaction::Transfer(t) => Some(t.source),
+        Transaction::ApplyPending(t) => Some(t.owner),
+        Transaction::Burn(t) => Some(t.source),
+        Transaction::Exchange(t) => Some(t.owner),
+        Transaction::Shield(t) => Some(t.source),
+        Transaction::ProposeMember(t) => view.member(&t.proposer).copied(),
+        Transaction::Vote(t) => view.member(&t.voter).copied(),
+        Transaction::RegisterCurrency(t) => view.member(&t.issuer).copied(),
+        Transaction::Redeem(_) | Transaction::Terms(_) => None,
+    }
+}
+
 fn member_signature<V: LedgerView>(
     tx: &Transaction,
     view: &V,
     signer: &LoyaltyId,
+    signature: SignatureCheck,
 ) -> Result<(), TxVerificationError> {
     let identity = view.member(signer).ok_or(TxVerificationError::Governance(
         "the signer is not a member",
     ))?;
-    check_signature(tx, identity)
+    signature.check(tx, identity)
 }
 
 fn currency<'v, V: LedgerView>(
@@ -204,13 +254,23 @@ pub fn prepare<'t, V: LedgerView>(
     tx: &'t Transaction,
     view: &V,
 ) -> Result<PreparedTx<'t>, TxVerificationError> {
+    prepare_with(tx, view, SignatureCheck::Verify)
+}
+
+/// [`prepare`], skipping the signature verification when `signature` says
+/// the caller already did it.
+pub fn prepare_with<'t, V: LedgerView>(
+    tx: &'t Transaction,
+    view: &V,
+    signature: SignatureCheck,
+) -> Result<PreparedTx<'t>, TxVerificationError> {
     if tx.chain() != view.chain() {
         return Err(TxVerificationError::WrongChain);
     }
     let statement = match tx {
         Transaction::Issue(t) => {
             let policy = currency(view, &t.currency)?;
-            check_signature(tx, &policy.issuer)?;
+            signature.check(tx, &policy.issuer)?;
             let expected = view.issuer_nonce(&t.currency);
             if t.issuer_nonce != expected {
                 return Err(coalition_core::account::AccountError::WrongNonce {
@@ -227,14 +287,14 @@ pub fn prepare<'t, V: LedgerView>(
                 return Err(TxVerificationError::Degenerate("transfer to oneself"));
             }
             let policy = currency(view, &t.currency)?;
-            check_signature(tx, &t.source)?;
+            signature.check(tx, &t.source)?;
             let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
             creditable(view, &t.destination, &t.currency)?;
             PreparedStatement::Debit(t.statement(policy, &account.available))
         }
         Transaction::ApplyPending(t) => {
             currency(view, &t.currency)?;
-            check_signature(tx, &t.owner)?;
+            signature.check(tx, &t.owner)?;
             let account = spending_account(view, &t.owner, &t.currency, t.nonce)?;
             if account.pending_credits != t.expected_pending_credits {
                 return Err(
@@ -249,7 +309,7 @@ pub fn prepare<'t, V: LedgerView>(
         }
         Transaction::Burn(t) => {
             let policy = currency(view, &t.currency)?;
-            check_signature(tx, &t.source)?;
+            signature.check(tx, &t.source)?;
             let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
             PreparedStatement::Debit(t.statement(policy, &account.available))
         }
@@ -266,7 +326,7 @@ pub fn prepare<'t, V: LedgerView>(
                     "no agreed exchange rate, or another rate than the agreed one",
                 ));
             }
-            check_signature(tx, &t.owner)?;
+            signature.check(tx, &t.owner)?;
             let account = spending_account(view, &t.owner, &t.from, t.nonce)?;
             creditable(view, &t.owner, &t.to)?;
             PreparedStatement::Exchange(t.statement(from, to, &account.available))
@@ -277,7 +337,7 @@ pub fn prepare<'t, V: LedgerView>(
             if t.value == 0 {
                 return Err(TxVerificationError::Degenerate("shield of zero points"));
             }
-            check_signature(tx, &t.source)?;
+            signature.check(tx, &t.source)?;
             let account = spending_account(view, &t.source, &t.currency, t.nonce)?;
             // Derived, so unique by construction; checked anyway so the
             // ρ-set invariant never rests silently on a hash assumption.
@@ -327,15 +387,15 @@ pub fn prepare<'t, V: LedgerView>(
         // Governance: the verifier checks who signed; the node's state
         // machine checks the rules (nonces, thresholds, duplicates).
         Transaction::ProposeMember(t) => {
-            member_signature(tx, view, &t.proposer)?;
+            member_signature(tx, view, &t.proposer, signature)?;
             PreparedStatement::None
         }
         Transaction::Vote(t) => {
-            member_signature(tx, view, &t.voter)?;
+            member_signature(tx, view, &t.voter, signature)?;
             PreparedStatement::None
         }
         Transaction::RegisterCurrency(t) => {
-            member_signature(tx, view, &t.issuer)?;
+            member_signature(tx, view, &t.issuer, signature)?;
             PreparedStatement::None
         }
         Transaction::Terms(signed) => {

@@ -149,8 +149,8 @@ async fn metrics(State(node): State<Node>) -> impl IntoResponse {
 
 async fn status(State(node): State<Node>) -> Json<Value> {
     let (tip, mempool) = {
-        let state = node.lock();
-        (state.chain.tip().clone(), state.mempool.len())
+        let tip = node.chain().tip().clone();
+        (tip, node.mempool().len())
     };
     Json(json!({
         "coalition": node.genesis().name,
@@ -240,7 +240,7 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
             json!({ "status": "committed", "height": height, "index": index }),
         ));
     }
-    if node.lock().mempool.contains(&id) {
+    if node.mempool().contains(&id) {
         return Ok(Json(json!({ "status": "pending" })));
     }
     Err(ApiError::not_found("transaction"))
@@ -261,9 +261,8 @@ async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<J
     })))
 }
 
-fn pool_of(state: &super::State) -> ApiResult<&crate::ledger::ShieldedPool> {
-    state
-        .chain
+fn pool_of(chain: &crate::chain::Chain) -> ApiResult<&crate::ledger::ShieldedPool> {
+    chain
         .ledger()
         .pool()
         .ok_or_else(|| ApiError::not_found("shielded pool"))
@@ -280,9 +279,8 @@ async fn account(
     use coalition_verifier::transactions::LedgerView;
     let owner = LoyaltyId(from_hex(&id, "loyalty id")?);
     let currency = parse_currency(&currency)?;
-    let state = node.lock();
-    let account = state
-        .chain
+    let chain = node.chain();
+    let account = chain
         .ledger()
         .account(&owner, &currency)
         .ok_or_else(|| ApiError::not_found("account"))?;
@@ -293,14 +291,14 @@ async fn account(
         "pending": hex::encode(account.pending.to_bytes()),
         "pending_credits": account.pending_credits,
         "nonce": account.nonce,
-        "height": state.chain.tip().height,
+        "height": chain.tip().height,
     })))
 }
 
 async fn currencies(State(node): State<Node>) -> Json<Value> {
     use coalition_verifier::transactions::LedgerView;
-    let state = node.lock();
-    let ledger = state.chain.ledger();
+    let chain = node.chain();
+    let ledger = chain.ledger();
     let infos = ledger.governance().currencies();
     let list: Vec<Value> = ledger
         .currencies()
@@ -327,8 +325,8 @@ async fn currencies(State(node): State<Node>) -> Json<Value> {
 }
 
 async fn pool(State(node): State<Node>) -> Json<Value> {
-    let state = node.lock();
-    match state.chain.ledger().pool() {
+    let chain = node.chain();
+    match chain.ledger().pool() {
         None => Json(json!({ "enabled": false })),
         Some(pool) => Json(json!({
             "enabled": true,
@@ -349,8 +347,8 @@ struct Page {
 async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
     let from = page.from.unwrap_or(0);
     let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
-    let state = node.lock();
-    let pool = pool_of(&state)?;
+    let chain = node.chain();
+    let pool = pool_of(&chain)?;
     let notes = pool.notes();
     let start = usize::try_from(from).unwrap_or(usize::MAX).min(notes.len());
     let end = start.saturating_add(limit).min(notes.len());
@@ -365,8 +363,8 @@ async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiRe
 }
 
 async fn pool_path(State(node): State<Node>, Path(position): Path<u64>) -> ApiResult<Json<Value>> {
-    let state = node.lock();
-    let pool = pool_of(&state)?;
+    let chain = node.chain();
+    let pool = pool_of(&chain)?;
     let path = pool
         .tree()
         .path(position)
@@ -382,14 +380,14 @@ async fn nullifier(State(node): State<Node>, Path(nf): Path<String>) -> ApiResul
     let bytes = from_hex::<32>(&nf, "nullifier")?;
     let nf = Nullifier::from_bytes(&bytes)
         .map_err(|_| ApiError::bad_request("nullifier: not a canonical field element"))?;
-    let state = node.lock();
-    let pool = pool_of(&state)?;
+    let chain = node.chain();
+    let pool = pool_of(&chain)?;
     Ok(Json(json!({ "spent": pool.is_spent(&nf) })))
 }
 
 async fn governance(State(node): State<Node>) -> Json<Value> {
-    let state = node.lock();
-    let g = state.chain.ledger().governance();
+    let chain = node.chain();
+    let g = chain.ledger().governance();
     let members: Vec<Value> = g
         .members()
         .iter()
@@ -442,9 +440,8 @@ async fn governance(State(node): State<Node>) -> Json<Value> {
 }
 
 async fn partnerships(State(node): State<Node>) -> Json<Value> {
-    let state = node.lock();
-    let list: Vec<Value> = state
-        .chain
+    let chain = node.chain();
+    let list: Vec<Value> = chain
         .ledger()
         .governance()
         .terms()
@@ -478,15 +475,14 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
         .map_err(ApiError::internal)?;
     let epoch_blocks = node.genesis().settlement_epoch_blocks;
     let (issuers, tip) = {
-        let state = node.lock();
-        let issuers: std::collections::BTreeMap<CurrencyId, LoyaltyId> = state
-            .chain
+        let chain = node.chain();
+        let issuers: std::collections::BTreeMap<CurrencyId, LoyaltyId> = chain
             .ledger()
             .currencies()
             .iter()
             .map(|(id, p)| (*id, p.issuer.loyalty_id()))
             .collect();
-        (issuers, state.chain.tip().height)
+        (issuers, chain.tip().height)
     };
     let first = epoch.saturating_mul(epoch_blocks).saturating_add(1);
     let last = first.saturating_add(epoch_blocks - 1);

@@ -1,18 +1,22 @@
 //! The running node (spec §17): storage, mempool, block production, the
 //! HTTP API, events and metrics, around the deterministic [`Chain`].
 //!
-//! One lock guards the chain and the mempool. Proof verification is CPU
-//! work, so every operation that verifies runs on tokio's blocking pool.
-//! A block is produced every `block_interval_ms` while transactions wait:
-//! the next state is computed (one batch verification), committed to
-//! RocksDB in one synced batch, and only then installed as the tip, so what
-//! the API reports as committed has reached the disk.
+//! The chain and the mempool have a lock each, so admission (verifying
+//! against the pending state) and block production (computing, storing and
+//! installing the next state) run at the same time; the only order taken
+//! is chain, then mempool. Proof verification is CPU work, so every
+//! operation that verifies runs on tokio's blocking pool. A block is
+//! produced every `block_interval_ms` while transactions wait: the next
+//! state is computed (one batch verification, skipping proofs admission
+//! verified), committed to RocksDB in one synced batch, and only then
+//! installed as the tip, so what the API reports as committed has reached
+//! the disk.
 
 pub mod api;
 pub mod events;
 pub mod metrics;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coalition_core::transaction::{Transaction, TxId};
@@ -67,11 +71,6 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
-pub(crate) struct State {
-    pub chain: Chain,
-    pub mempool: Mempool,
-}
-
 type Reply = std::sync::mpsc::SyncSender<Result<TxId, SubmitError>>;
 
 /// Submissions waiting for admission, and whether a submitter is already
@@ -87,7 +86,14 @@ pub const ADMISSION_BATCH: usize = 256;
 
 /// Shared by the API handlers and the block producer.
 pub struct NodeShared {
-    state: Mutex<State>,
+    chain: RwLock<Chain>,
+    mempool: Mutex<Mempool>,
+    /// Held by the block producer from taking transactions until the
+    /// mempool has seen the block: one block at a time.
+    producing: Mutex<()>,
+    /// The mempool's record of verified proofs and signatures, reachable
+    /// without its lock.
+    verified: Arc<crate::ledger::VerifiedProofs>,
     admission: Mutex<Admission>,
     store: Store,
     genesis: Genesis,
@@ -169,7 +175,10 @@ impl Node {
         metrics.set_height(chain.tip().height);
         Ok(Node {
             shared: Arc::new(NodeShared {
-                state: Mutex::new(State { chain, mempool }),
+                chain: RwLock::new(chain),
+                verified: mempool.verified_proofs(),
+                mempool: Mutex::new(mempool),
+                producing: Mutex::new(()),
                 admission: Mutex::new(Admission::default()),
                 store,
                 genesis,
@@ -181,11 +190,29 @@ impl Node {
         })
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock is a bug; the state it guards is
-        // replaced only after a successful commit, so it stays consistent.
+    // A panic while holding a lock is a bug; the chain is replaced only
+    // after a successful commit and the mempool only by whole steps, so
+    // what they guard stays consistent and a poisoned lock is taken over.
+
+    /// The committed chain, for reading.
+    pub(crate) fn chain(&self) -> RwLockReadGuard<'_, Chain> {
         self.shared
-            .state
+            .chain
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn chain_mut(&self) -> RwLockWriteGuard<'_, Chain> {
+        self.shared
+            .chain
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The mempool.
+    pub(crate) fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        self.shared
+            .mempool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -222,12 +249,12 @@ impl Node {
 
     /// Runs `f` on the committed state.
     pub fn with_ledger<R>(&self, f: impl FnOnce(&crate::ledger::AccountLedger) -> R) -> R {
-        f(self.lock().chain.ledger())
+        f(self.chain().ledger())
     }
 
     /// The tip header.
     pub fn tip(&self) -> BlockHeader {
-        self.lock().chain.tip().clone()
+        self.chain().tip().clone()
     }
 
     /// Verifies `tx` against the pending state and queues it.
@@ -238,6 +265,19 @@ impl Node {
     /// batch's proofs at once; the others wait for their result. Blocking:
     /// call it from a blocking thread.
     pub fn submit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
+        // The signature depends on the transaction alone (see
+        // `SignatureCheck`): verify it here, on the caller's thread and
+        // outside every lock, so admission and the block skip it.
+        let signer = coalition_verifier::transactions::signer(&tx, self.chain().ledger());
+        if let Some(signer) = signer {
+            if let Err(error) = coalition_verifier::transactions::check_signature(&tx, &signer) {
+                self.shared.metrics.count_transaction(tx.kind(), "rejected");
+                return Err(SubmitError::Mempool(MempoolError::Invalid(
+                    crate::ledger::LedgerError::Rejected { index: 0, error },
+                )));
+            }
+            self.shared.verified.record_signature(tx.id());
+        }
         let (reply, result) = std::sync::mpsc::sync_channel(1);
         self.admission().queue.push((tx, reply));
         loop {
@@ -306,9 +346,9 @@ impl Node {
             }
         }
         let results = {
-            let mut state = self.lock();
-            let results = state.mempool.insert_batch(candidates);
-            self.shared.metrics.set_mempool(state.mempool.len());
+            let mut mempool = self.mempool();
+            let results = mempool.insert_batch(candidates);
+            self.shared.metrics.set_mempool(mempool.len());
             results
         };
         for ((kind, reply), result) in replies.into_iter().zip(results) {
@@ -325,25 +365,37 @@ impl Node {
     /// Produces and commits one block from the mempool, if it holds any
     /// transaction. Returns the new header.
     pub fn produce_block(&self) -> Result<Option<BlockHeader>, NodeError> {
-        let mut state = self.lock();
-        if state.mempool.is_empty() {
-            return Ok(None);
-        }
-        let txs = state
-            .mempool
-            .take_for_block(self.shared.config.max_block_transactions);
-        let timestamp = now_ms().max(state.chain.tip().timestamp_ms + 1);
+        let _one_at_a_time = self
+            .shared
+            .producing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Admission goes on while the block is computed and stored: it only
+        // appends to the mempool, so what is taken here stays its prefix.
+        let (txs, verified) = {
+            let mempool = self.mempool();
+            if mempool.is_empty() {
+                return Ok(None);
+            }
+            (
+                mempool.take_for_block(self.shared.config.max_block_transactions),
+                mempool.verified_proofs(),
+            )
+        };
         let started = Instant::now();
-        let State { chain, mempool } = &mut *state;
-        let (block, next) = match chain.next_block(txs, timestamp, Some(mempool.verified_proofs()))
-        {
+        let next = {
+            let chain = self.chain();
+            let timestamp = now_ms().max(chain.tip().timestamp_ms + 1);
+            chain.next_block(txs, timestamp, Some(&verified))
+        };
+        let (block, next) = match next {
             Ok(v) => v,
             Err(e) => {
                 // A transaction the pending state accepted failed in the
                 // block (e.g. a proposal expired at the new height):
                 // re-validate the mempool against the tip and try later.
-                let committed = state.chain.ledger().clone();
-                let evicted = state.mempool.on_block(&[], &committed);
+                let chain = self.chain();
+                let evicted = self.mempool().on_block(&[], chain.ledger());
                 self.shared.metrics.count_evicted(evicted.len());
                 return Err(e.into());
             }
@@ -351,20 +403,26 @@ impl Node {
         self.shared
             .metrics
             .observe_block_verification(started.elapsed());
-        self.shared.store.commit_block(
-            &block,
-            state.chain.ledger(),
-            &next,
-            self.shared.genesis.settlement_epoch_blocks,
-        )?;
-        let before = state.chain.advance(block.header.clone(), next);
-        let State { chain, mempool } = &mut *state;
+        {
+            // Readers see the previous tip until the block is durable.
+            let chain = self.chain();
+            self.shared.store.commit_block(
+                &block,
+                chain.ledger(),
+                &next,
+                self.shared.genesis.settlement_epoch_blocks,
+            )?;
+        }
+        let before = self.chain_mut().advance(block.header.clone(), next);
+        let chain = self.chain();
+        let mut mempool = self.mempool();
         let evicted = mempool.on_block(&block.transactions, chain.ledger());
         self.shared.metrics.count_evicted(evicted.len());
         self.shared.metrics.set_mempool(mempool.len());
+        drop(mempool);
         self.shared.metrics.record_block(&block);
         let events = events::block_events(&block, &before, chain.ledger());
-        drop(state);
+        drop(chain);
         for event in events {
             // No subscriber is not an error.
             let _ = self.shared.events.send(event);
