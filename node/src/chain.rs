@@ -183,6 +183,15 @@ impl Chain {
         let next = self
             .ledger
             .after_block_at(block.header.height, &block.transactions)?;
+        self.apply_computed(block, next)
+    }
+
+    /// [`Chain::apply`] for a caller that already computed the state after
+    /// the block's transactions (`self.ledger().after_block_at(height,
+    /// txs)`, e.g. an auditor locating a bad transaction before judging the
+    /// header): checks the header against the tip and `next`, then installs.
+    pub fn apply_computed(&mut self, block: &Block, next: AccountLedger) -> Result<(), ChainError> {
+        self.check_header(block)?;
         let h = &block.header;
         let (note_root, nullifier_commitment, state_hash) = next.commitments();
         if note_root != h.note_root {

@@ -9,6 +9,7 @@
 //! * the bounded mempool ([`mempool`]) and the earn-rule engine ([`rules`]);
 //! * durable storage on RocksDB ([`store`]) and per-epoch settlement sums
 //!   ([`settlement`]);
+//! * the auditor's replay and supply reconciliation ([`audit`]);
 //! * the running service — HTTP API, events, metrics, block production
 //!   ([`service`]) — its configuration ([`config`]) and a client ([`client`]).
 //!
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod audit;
 pub mod block;
 pub mod chain;
 pub mod client;

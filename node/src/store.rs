@@ -142,6 +142,19 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// Opens an existing database for reading only (an auditor's view of
+    /// a data directory; works beside a running node).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.join("CURRENT").exists() {
+            return Err(StoreError::Corrupt("no ledger database in this directory"));
+        }
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors_read_only(&Options::default(), path, cfs, false)?;
+        Ok(Store { db })
+    }
+
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db
             .cf_handle(name)
@@ -267,6 +280,11 @@ impl Store {
         w.batch.put_cf(meta, KEY_TIP, block.header.to_bytes());
         let batch = w.batch;
         self.sync_write(batch)
+    }
+
+    /// The stored encoding of the block at `height` (≥ 1), undecoded.
+    pub fn raw_block(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_cf(CF_BLOCKS, &height.to_be_bytes())
     }
 
     /// The block at `height` (≥ 1).

@@ -117,6 +117,7 @@ pub fn router(node: Node) -> Router {
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/status", get(status))
+        .route("/v1/genesis", get(genesis))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
         .route("/v1/blocks/{height}", get(block))
@@ -145,6 +146,14 @@ async fn metrics(State(node): State<Node>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         node.metrics().render(),
     )
+}
+
+async fn genesis(State(node): State<Node>) -> Json<Value> {
+    let genesis = node.genesis();
+    Json(json!({
+        "chain": hex::encode(genesis.chain_id().0),
+        "genesis": hex::encode(genesis.to_bytes()),
+    }))
 }
 
 async fn status(State(node): State<Node>) -> Json<Value> {

@@ -1,0 +1,281 @@
+//! `coalition audit` and `coalition keys` through the real binary: a ledger
+//! written by `coalition demo --data-dir` passes; a byte changed in a stored
+//! block or record is found and located (exit code 3); bad inputs get clear
+//! errors.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use coalition_core::encoding::Encode;
+
+fn coalition() -> Command {
+    Command::cargo_bin("coalition").expect("the coalition binary")
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn with_db<T>(dir: &Path, f: impl FnOnce(&rocksdb::DB) -> T) -> T {
+    let path = dir.join("db");
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+    let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+    f(&db)
+}
+
+fn block_bytes(dir: &Path, height: u64) -> Vec<u8> {
+    with_db(dir, |db| {
+        db.get_cf(db.cf_handle("blocks").unwrap(), height.to_be_bytes())
+            .unwrap()
+            .expect("block stored")
+    })
+}
+
+fn put(dir: &Path, cf: &str, key: &[u8], value: &[u8]) {
+    with_db(dir, |db| {
+        db.put_cf(db.cf_handle(cf).unwrap(), key, value).unwrap()
+    })
+}
+
+fn verify(dir: &Path) -> std::process::Output {
+    coalition()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = coalition()
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}{}", stdout(&demo), stderr(&demo));
+
+    // Clean: passes, as JSON and as a written report.
+    let clean = coalition()
+        .args(["audit", "verify", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&clean)).unwrap();
+    assert_eq!(report["blocks"], 26);
+    assert!(report["finding"].is_null());
+    let out = dir.path().join("report.json");
+    let written = coalition()
+        .args(["audit", "report", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(written.status.success());
+    assert!(stdout(&written).contains("PASSED"));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved["state_hash"], report["state_hash"]);
+
+    // One byte changed in block 16 (alice's transfer): in its header, in
+    // the transaction's amount, proof and signature, in the length prefix
+    // and in the last byte. Each is found and located.
+    let original = block_bytes(dir.path(), 16);
+    let header_len = 32 + 8 + 32 + 8 + 32 + 32 + 32 + 32;
+    let positions = [
+        40,                  // previous hash
+        80,                  // timestamp
+        100,                 // transactions root
+        header_len + 2,      // transaction count
+        header_len + 12,     // inside the transaction: chain / currency
+        header_len + 300,    // the amount's ciphertext
+        header_len + 900,    // the proofs
+        original.len() - 10, // the signature
+        original.len() - 1,
+    ];
+    for position in positions {
+        let mut damaged = original.clone();
+        damaged[position] ^= 0x04;
+        put(dir.path(), "blocks", &16u64.to_be_bytes(), &damaged);
+        let output = verify(dir.path());
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "byte {position}: {}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        let text = stdout(&output);
+        assert!(
+            text.contains("FAILED at block 16") || text.contains("FAILED at block 17"),
+            "byte {position} not located: {text}"
+        );
+        if position > header_len + 200 && position < original.len() - 1 {
+            assert!(
+                text.contains("transaction 0"),
+                "byte {position} not pinned to the transaction: {text}"
+            );
+        }
+    }
+    put(dir.path(), "blocks", &16u64.to_be_bytes(), &original);
+    assert!(verify(dir.path()).status.success());
+
+    // A stored account record that is not what the blocks produce.
+    let (key, record) = with_db(dir.path(), |db| {
+        let cf = db.cf_handle("accounts").unwrap();
+        let (k, v) = db
+            .iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .next()
+            .unwrap()
+            .unwrap();
+        (k.to_vec(), v.to_vec())
+    });
+    let mut damaged = record.clone();
+    let n = damaged.len();
+    damaged[n - 8] ^= 1; // the nonce
+    put(dir.path(), "accounts", &key, &damaged);
+    let output = verify(dir.path());
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stdout(&output).contains("stored record of account"),
+        "{}",
+        stdout(&output)
+    );
+    put(dir.path(), "accounts", &key, &record);
+
+    // One exported transaction: found, re-verified where it was committed.
+    let block = coalition_node::block::decode_block(&original).unwrap();
+    let tx_file = dir.path().join("transfer.hex");
+    std::fs::write(&tx_file, hex::encode(block.transactions[0].to_bytes())).unwrap();
+    let checked = coalition()
+        .args(["audit", "proof"])
+        .arg(&tx_file)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+    assert!(stdout(&checked).contains("committed at block 16, index 0"));
+    assert!(stdout(&checked).contains("VALID"));
+    // The same transaction with its signature damaged: not in the ledger,
+    // and invalid.
+    let mut bytes = block.transactions[0].to_bytes();
+    let n = bytes.len();
+    bytes[n - 3] ^= 1;
+    std::fs::write(&tx_file, hex::encode(&bytes)).unwrap();
+    let forged = coalition()
+        .args(["audit", "proof"])
+        .arg(&tx_file)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        forged.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&forged),
+        stderr(&forged)
+    );
+    assert!(stdout(&forged).contains("INVALID"));
+}
+
+#[test]
+fn bad_inputs_get_clear_errors() {
+    // Nothing listening.
+    let output = coalition()
+        .args(["audit", "verify", "--node", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("no coalition node answers at 127.0.0.1:9"));
+    // No ledger in the directory.
+    let empty = tempfile::tempdir().unwrap();
+    let output = verify(empty.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no ledger database"),
+        "{}",
+        stderr(&output)
+    );
+    // Neither source given: usage error.
+    let output = coalition().args(["audit", "verify"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    // Not a transaction.
+    let junk = empty.path().join("junk");
+    std::fs::write(&junk, "00ff").unwrap();
+    let output = coalition()
+        .args(["audit", "proof"])
+        .arg(&junk)
+        .arg("--data-dir")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a transaction"));
+
+    // Key files: created 0600, shown without the secret unless asked,
+    // refused when others can read them or when they are not key files.
+    let key = empty.path().join("auditor.key");
+    let created = coalition()
+        .args(["keys", "new", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let shown = coalition()
+        .args(["keys", "show", "--json"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert!(shown["seed"].is_null());
+    assert_eq!(shown["loyalty_id"].as_str().unwrap().len(), 64);
+    let again = coalition()
+        .args(["keys", "new", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "never overwrites a key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let output = coalition()
+            .args(["keys", "show"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stderr(&output).contains("readable by others"));
+    }
+    let output = coalition()
+        .args(["keys", "show"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}
