@@ -26,7 +26,7 @@ fn demo_runs_and_reconciles() {
         "nothing in its 498 bytes names bob",
         "the same Redeem again: refused",
         "netting in settlement units",
-        "grocer +25, airline -40, hotel +15",
+        "airline -40, hotel +15, grocer +25",
         "MILES: issued 94 − burned 40 − exchanged out 40 + in 0 = 9 in accounts + 5 in the pool: reconciled",
         "HPTS: issued 1200 − burned 0 − exchanged out 0 + in 60 = 1260 in accounts + 0 in the pool: reconciled",
     ] {
