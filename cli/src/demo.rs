@@ -701,7 +701,10 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
     let net = net_positions(&settled);
     let line: Vec<String> = partners
         .iter()
-        .filter_map(|p| net.get(&p.keys.loyalty_id()).map(|v| format!("{} {:+}", p.name, v)))
+        .filter_map(|p| {
+            net.get(&p.keys.loyalty_id())
+                .map(|v| format!("{} {:+}", p.name, v))
+        })
         .collect();
     ensure!(
         net.values().sum::<i128>() == 0,

@@ -10,7 +10,9 @@
 mod audit_cmd;
 mod demo;
 mod keyfile;
+mod partner_cmd;
 mod progress;
+mod wallet_cmd;
 
 use std::sync::Arc;
 
@@ -44,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// A customer's wallet: init, id, sync, balance, history, apply-pending,
+    /// transfer, shield, redeem, exchange.
+    Wallet(wallet_cmd::WalletArgs),
+    /// A partner's tools: currencies, membership votes, purchases and
+    /// issuance, settlement figures.
+    Partner(partner_cmd::PartnerArgs),
     /// Identity key files (Ed25519 signing + ElGamal encryption, from one seed).
     Keys {
         #[command(subcommand)]
@@ -101,6 +109,8 @@ fn main() {
         Command::Demo { data_dir } => demo::run(data_dir),
         Command::Audit { command } => audit_cmd::run(command),
         Command::Keys { command } => keyfile::run(command),
+        Command::Wallet(args) => wallet_cmd::run(args),
+        Command::Partner(args) => partner_cmd::run(args),
         Command::Node {
             config,
             data_dir,

@@ -502,7 +502,7 @@ impl Client {
         )?;
         let v = checked(response)?;
         Ok(TxId(hex_field(&v, "id")?.try_into().map_err(|_| {
-            ClientError::Malformed("transaction ID is not 64 bytes".into())
+            ClientError::Malformed("transaction ID is not 32 bytes".into())
         })?))
     }
 

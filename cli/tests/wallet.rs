@@ -1,0 +1,423 @@
+//! The wallet and partner subcommands through the real binary, against a
+//! `coalition node` process on loopback (the development coalition): a
+//! partner registers a currency and issues points; a customer syncs,
+//! applies, transfers, shields and redeems at a member; a wallet restored
+//! from its seed finds the same balances; every bad input gets a clear
+//! error and a documented exit code.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+struct NodeProcess(Child);
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_node(data_dir: &Path) -> (NodeProcess, SocketAddr) {
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_coalition"))
+        .args([
+            "node",
+            "--listen",
+            "127.0.0.1:0",
+            "--block-interval-ms",
+            "20",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("coalition node starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let node = NodeProcess(child);
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    std::thread::spawn(move || for _ in lines.by_ref() {});
+                    return (node, addr.trim().parse().unwrap());
+                }
+            }
+            _ => panic!("node exited before listening"),
+        }
+    }
+    panic!("node did not come up");
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("coalition")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fails(args: &[&str], code: i32, message: &str) {
+    let output = run(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected {message:?} in {stderr}"
+    );
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+fn balance(wallet: &str, node: &str, currency: &str) -> (u64, u64, u64) {
+    let all = json(&[
+        "wallet", "--wallet", wallet, "--node", node, "balance", "--json",
+    ]);
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["currency"] == currency)
+        .map(|b| {
+            (
+                b["available"].as_u64().unwrap(),
+                b["pending"].as_u64().unwrap(),
+                b["shielded"].as_u64().unwrap(),
+            )
+        })
+        .unwrap_or((0, 0, 0))
+}
+
+#[test]
+fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_node, addr) = start_node(&dir.path().join("node"));
+    let node = addr.to_string();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (airline_key, hotel_key, alice, bob) = (
+        path("airline.key"),
+        path("hotel.key"),
+        path("alice"),
+        path("bob"),
+    );
+
+    // The development coalition's founders.
+    ok(&["keys", "dev", "airline", "--out", &airline_key]);
+    ok(&["keys", "dev", "hotel", "--out", &hotel_key]);
+    let hotel_identity = json(&["keys", "show", "--json", &hotel_key])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&[
+        "partner",
+        "--key",
+        &airline_key,
+        "--node",
+        &node,
+        "register-currency",
+        "--symbol",
+        "MILES",
+    ]);
+
+    // Two customers.
+    let created = ok(&["wallet", "--wallet", &alice, "--node", &node, "init"]);
+    assert!(created.contains("loyalty ID"));
+    let seed = ok(&["wallet", "--wallet", &alice, "seed"]);
+    assert_eq!(seed.trim().len(), 64);
+    assert!(!created.contains(seed.trim()), "init never prints the seed");
+    ok(&["wallet", "--wallet", &bob, "--node", &node, "init"]);
+    let alice_identity = json(&["wallet", "--wallet", &alice, "id", "--json"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bob_identity = json(&["wallet", "--wallet", &bob, "id", "--json"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The airline issues; alice syncs, sees it pending, applies it.
+    ok(&[
+        "partner",
+        "--key",
+        &airline_key,
+        "--node",
+        &node,
+        "issue",
+        "--currency",
+        "MILES",
+        "--to",
+        &alice_identity,
+        "--amount",
+        "500",
+    ]);
+    ok(&["wallet", "--wallet", &alice, "sync"]);
+    assert_eq!(balance(&alice, &node, "MILES"), (0, 500, 0));
+    ok(&[
+        "wallet",
+        "--wallet",
+        &alice,
+        "apply-pending",
+        "--currency",
+        "MILES",
+    ]);
+    assert_eq!(balance(&alice, &node, "MILES"), (500, 0, 0));
+
+    // A transfer, then bob applies it.
+    ok(&[
+        "wallet",
+        "--wallet",
+        &alice,
+        "transfer",
+        "--currency",
+        "MILES",
+        "--to",
+        &bob_identity,
+        "--amount",
+        "120",
+    ]);
+    ok(&["wallet", "--wallet", &bob, "sync"]);
+    ok(&[
+        "wallet",
+        "--wallet",
+        &bob,
+        "apply-pending",
+        "--currency",
+        "MILES",
+    ]);
+    assert_eq!(balance(&bob, &node, "MILES"), (120, 0, 0));
+    let history = json(&["wallet", "--wallet", &bob, "history", "--json"]);
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "transfer" && e["amount"] == 120 && e["direction"] == "in"));
+
+    // Shield and redeem at the hotel (a member): the hotel's pending grows.
+    ok(&[
+        "wallet",
+        "--wallet",
+        &alice,
+        "shield",
+        "--currency",
+        "MILES",
+        "--amount",
+        "200",
+    ]);
+    assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 200));
+    ok(&[
+        "wallet",
+        "--wallet",
+        &alice,
+        "redeem",
+        "--currency",
+        "MILES",
+        "--merchant",
+        &hotel_identity,
+        "--amount",
+        "150",
+    ]);
+    assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 50));
+    let settlement = json(&[
+        "partner",
+        "--key",
+        &hotel_key,
+        "--node",
+        &node,
+        "settlement",
+        "--epoch",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(settlement["pairs"][0]["role"], "merchant");
+    assert_eq!(settlement["pairs"][0]["redeemed"], 150);
+
+    // Restored from its seed, the wallet rescans to the same balances and notes.
+    let restored = path("alice-restored");
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_coalition"))
+        .args([
+            "wallet",
+            "--wallet",
+            &restored,
+            "--node",
+            &node,
+            "init",
+            "--restore",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(seed.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(balance(&restored, &node, "MILES"), (180, 0, 50));
+
+    // Failure paths, each with a clear message and exit code 1.
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "transfer",
+            "--currency",
+            "MILES",
+            "--to",
+            &bob_identity,
+            "--amount",
+            "100000",
+        ],
+        1,
+        "insufficient balance: 180 MILES available, 100000 needed",
+    );
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "transfer",
+            "--currency",
+            "NOPE",
+            "--to",
+            &bob_identity,
+            "--amount",
+            "1",
+        ],
+        1,
+        "currency NOPE is not registered",
+    );
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "transfer",
+            "--currency",
+            "MILES",
+            "--to",
+            "abcd",
+            "--amount",
+            "1",
+        ],
+        1,
+        "not a valid identity",
+    );
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "redeem",
+            "--currency",
+            "MILES",
+            "--merchant",
+            &hotel_identity,
+            "--amount",
+            "51",
+        ],
+        1,
+        "insufficient balance",
+    );
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "--node",
+            "127.0.0.1:9",
+            "balance",
+        ],
+        1,
+        "node unreachable at 127.0.0.1:9",
+    );
+    fails(
+        &["wallet", "--wallet", &path("nobody"), "balance"],
+        1,
+        "no wallet in",
+    );
+    fails(
+        &["wallet", "--wallet", &alice, "--node", &node, "init"],
+        1,
+        "a wallet already exists",
+    );
+    let junk = path("junk.key");
+    std::fs::write(&junk, "not a key").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&junk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    fails(
+        &[
+            "partner",
+            "--key",
+            &junk,
+            "--node",
+            &node,
+            "issue",
+            "--currency",
+            "MILES",
+            "--to",
+            &bob_identity,
+            "--amount",
+            "1",
+        ],
+        1,
+        "not a coalition key file",
+    );
+    fails(
+        &[
+            "partner",
+            "--key",
+            &hotel_key,
+            "--node",
+            &node,
+            "issue",
+            "--currency",
+            "MILES",
+            "--to",
+            &bob_identity,
+            "--amount",
+            "1",
+        ],
+        1,
+        "does not issue MILES",
+    );
+    // A currency registered by a non-member is refused by the node.
+    let outsider = path("outsider.key");
+    ok(&["keys", "new", "--out", &outsider]);
+    fails(
+        &[
+            "partner",
+            "--key",
+            &outsider,
+            "--node",
+            &node,
+            "register-currency",
+            "--symbol",
+            "FAKE",
+        ],
+        1,
+        "not a member",
+    );
+}
