@@ -248,6 +248,195 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
     assert_eq!(settlement["pairs"][0]["role"], "merchant");
     assert_eq!(settlement["pairs"][0]["redeemed"], 150);
 
+    // Terms between the airline and the hotel: 2 MILES buy 3 HPTS, and 10
+    // HPTS per unit spent at the hotel. HPTS is audited by an auditor key.
+    let auditor_key = path("auditor.key");
+    ok(&["keys", "new", "--out", &auditor_key]);
+    let auditor_public = json(&["keys", "show", "--json", &auditor_key])["encryption_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&[
+        "partner",
+        "--key",
+        &hotel_key,
+        "--node",
+        &node,
+        "register-currency",
+        "--symbol",
+        "HPTS",
+        "--auditor",
+        &auditor_public,
+        "--settlement-value",
+        "1/2",
+    ]);
+    let airline_identity = json(&["keys", "show", "--json", &airline_key])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hotel_id = json(&["keys", "show", "--json", &hotel_key])["loyalty_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let terms = path("terms.json");
+    std::fs::write(
+        &terms,
+        serde_json::json!({
+            "version": 1,
+            "partners": [airline_identity, hotel_identity],
+            "rates": [{ "from": "MILES", "to": "HPTS", "rate": [3, 2] }],
+            "earn_rules": [{ "partner": hotel_id, "currency": "HPTS", "match": "any", "points_per_unit": [10, 1] }],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let collected = path("terms.signed.json");
+    ok(&[
+        "partner",
+        "--key",
+        &airline_key,
+        "--node",
+        &node,
+        "terms",
+        "sign",
+        "--terms",
+        &terms,
+        "--out",
+        &collected,
+    ]);
+    fails(
+        &[
+            "partner",
+            "--key",
+            &airline_key,
+            "--node",
+            &node,
+            "terms",
+            "submit",
+            "--signed",
+            &collected,
+        ],
+        1,
+        "has not signed",
+    );
+    ok(&[
+        "partner", "--key", &hotel_key, "--node", &node, "terms", "sign", "--terms", &collected,
+        "--out", &collected,
+    ]);
+    ok(&[
+        "partner", "--key", &hotel_key, "--node", &node, "terms", "submit", "--signed", &collected,
+    ]);
+    // A purchase at the hotel earns HPTS; alice exchanges 100 MILES into 150 HPTS.
+    let bought = ok(&[
+        "partner",
+        "--key",
+        &hotel_key,
+        "--node",
+        &node,
+        "purchase",
+        "--customer",
+        &alice_identity,
+        "--item",
+        "NIGHT:rooms:12",
+    ]);
+    assert!(bought.contains("issued 120 HPTS"), "{bought}");
+    ok(&[
+        "wallet", "--wallet", &alice, "exchange", "--from", "MILES", "--to", "HPTS", "--amount",
+        "100",
+    ]);
+    ok(&["wallet", "--wallet", &alice, "sync"]);
+    assert_eq!(balance(&alice, &node, "HPTS"), (0, 270, 0));
+    ok(&[
+        "wallet",
+        "--wallet",
+        &alice,
+        "apply-pending",
+        "--currency",
+        "HPTS",
+    ]);
+    assert_eq!(balance(&alice, &node, "MILES"), (80, 0, 50));
+    assert_eq!(balance(&alice, &node, "HPTS"), (270, 0, 0));
+
+    // The hotel folds in the 150 MILES it was paid and burns them back to
+    // the airline; each side's netting view reads its own figure.
+    let hotel_seed = json(&["keys", "show", "--json", "--secret", &hotel_key])["seed"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hotel_wallet = path("hotel-wallet");
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_coalition"))
+        .args([
+            "wallet",
+            "--wallet",
+            &hotel_wallet,
+            "--node",
+            &node,
+            "init",
+            "--restore",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(hotel_seed.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    ok(&[
+        "wallet",
+        "--wallet",
+        &hotel_wallet,
+        "apply-pending",
+        "--currency",
+        "MILES",
+    ]);
+    ok(&[
+        "partner",
+        "--key",
+        &hotel_key,
+        "--node",
+        &node,
+        "burn",
+        "--currency",
+        "MILES",
+        "--amount",
+        "150",
+    ]);
+    let hotel_net = json(&[
+        "partner", "--key", &hotel_key, "--node", &node, "netting", "--json",
+    ]);
+    let airline_net = json(&[
+        "partner",
+        "--key",
+        &airline_key,
+        "--node",
+        &node,
+        "netting",
+        "--json",
+    ]);
+    assert_eq!(hotel_net["net"], "150");
+    assert_eq!(airline_net["net"], "-150");
+
+    // The auditor replays the node's ledger and reconciles HPTS.
+    let audited = ok(&[
+        "audit",
+        "verify",
+        "--node",
+        &node,
+        "--auditor-key",
+        &auditor_key,
+    ]);
+    assert!(
+        audited.contains(
+            "HPTS: issued 120 − burned 0 − exchanged out 0 + in 150 = accounts 270 + pool 0"
+        ),
+        "{audited}"
+    );
+    assert!(audited.contains("PASSED"), "{audited}");
+
     // Restored from its seed, the wallet rescans to the same balances and notes.
     let restored = path("alice-restored");
     let mut child = StdCommand::new(env!("CARGO_BIN_EXE_coalition"))
@@ -271,7 +460,8 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
         .write_all(seed.as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
-    assert_eq!(balance(&restored, &node, "MILES"), (180, 0, 50));
+    assert_eq!(balance(&restored, &node, "MILES"), (80, 0, 50));
+    assert_eq!(balance(&restored, &node, "HPTS"), (270, 0, 0));
 
     // Failure paths, each with a clear message and exit code 1.
     fails(
@@ -288,7 +478,7 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
             "100000",
         ],
         1,
-        "insufficient balance: 180 MILES available, 100000 needed",
+        "insufficient balance: 80 MILES available, 100000 needed",
     );
     fails(
         &[

@@ -269,7 +269,9 @@ impl PartnershipTerms {
         ids
     }
 
-    fn check(&self) -> Result<(), TermsError> {
+    /// Whether the terms are well formed (partners distinct and at most
+    /// the bound, rules and rates sane), before anyone signs them.
+    pub fn check(&self) -> Result<(), TermsError> {
         let set = self.partner_set();
         if set.is_empty() || set.windows(2).any(|w| w[0] == w[1]) {
             return Err(TermsError::Invalid(

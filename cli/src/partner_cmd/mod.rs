@@ -21,6 +21,8 @@ use rand_core::OsRng;
 
 use crate::keyfile;
 
+mod terms;
+
 /// Options every partner command takes.
 #[derive(Args)]
 pub struct PartnerArgs {
@@ -88,6 +90,16 @@ pub enum PartnerCommand {
         #[arg(long)]
         amount: u64,
     },
+    /// Burn points this partner holds back to their issuer (how a merchant
+    /// settles what customers paid it).
+    Burn {
+        /// Currency symbol.
+        #[arg(long)]
+        currency: String,
+        /// Points.
+        #[arg(long)]
+        amount: u64,
+    },
     /// Submit a purchase event: the rules in force decide the points owed,
     /// issued in every currency this partner issues.
     Purchase {
@@ -104,6 +116,21 @@ pub enum PartnerCommand {
         #[arg(long)]
         time_ms: Option<u64>,
     },
+    /// Partnership terms: sign a terms file, and submit once every partner signed.
+    Terms {
+        #[command(subcommand)]
+        command: TermsCommand,
+    },
+    /// This partner's net settlement position for an epoch, per
+    /// counterparty, from its own decrypted figures (positive: owed to it).
+    Netting {
+        /// The epoch.
+        #[arg(long, default_value_t = 0)]
+        epoch: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Settlement figures of an epoch this partner is party to, decrypted
     /// with its own key.
     Settlement {
@@ -113,6 +140,27 @@ pub enum PartnerCommand {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `coalition partner terms …`
+#[derive(Subcommand)]
+pub enum TermsCommand {
+    /// Add this partner's signature to a terms file (the JSON terms, or a
+    /// collection another partner already signed); writes the collection.
+    Sign {
+        /// Terms (JSON, see README) or a signature collection.
+        #[arg(long)]
+        terms: PathBuf,
+        /// Where to write the signature collection.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submit a collection every named partner signed.
+    Submit {
+        /// The signature collection.
+        #[arg(long)]
+        signed: PathBuf,
     },
 }
 
@@ -232,6 +280,35 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                 to.loyalty_id()
             );
         }
+        PartnerCommand::Burn { currency, amount } => {
+            let id = CurrencyId::new(&currency).map_err(|e| anyhow::anyhow!("currency: {e}"))?;
+            let listing = client
+                .currency(&id)?
+                .with_context(|| format!("{currency} is not registered"))?;
+            let state = client
+                .account(&me, &id)?
+                .with_context(|| format!("this partner holds no {currency} account"))?;
+            let balance = state
+                .available
+                .decrypt(keys.elgamal_secret(), table())
+                .map_err(|e| anyhow::anyhow!("the balance does not decrypt: {e}"))?;
+            if balance < amount {
+                bail!("insufficient balance: {balance} {currency} available, {amount} needed (apply pending credits first)");
+            }
+            let tx = coalition_prover::transactions::burn(
+                chain,
+                &listing.policy,
+                &keys,
+                &coalition_prover::transactions::SpendingAccount {
+                    state: &state,
+                    balance,
+                },
+                amount,
+                &mut OsRng,
+            )?;
+            let height = commit(&client, &tx)?;
+            println!("burned {amount} {currency} back to its issuer in block {height}");
+        }
         PartnerCommand::Purchase {
             at,
             customer,
@@ -300,6 +377,65 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                         customer.loyalty_id()
                     );
                 }
+            }
+        }
+        PartnerCommand::Terms { command } => terms::run(command, &client, chain, &keys)?,
+        PartnerCommand::Netting { epoch, json } => {
+            let report = client.get_json(&format!("/v1/settlement/{epoch}"))?;
+            let (currencies, _) = client.currencies()?;
+            let mine = hex::encode(me.0);
+            let mut by_counterparty: std::collections::BTreeMap<String, i128> = Default::default();
+            for pair in report["pairs"].as_array().into_iter().flatten() {
+                let (merchant, issuer) = (
+                    pair["merchant"].as_str().unwrap_or(""),
+                    pair["issuer"].as_str().unwrap_or(""),
+                );
+                if merchant == issuer || (merchant != mine && issuer != mine) {
+                    continue;
+                }
+                let role = if merchant == mine {
+                    "merchant"
+                } else {
+                    "issuer"
+                };
+                let Some(text) = pair["burned"][role].as_str() else {
+                    continue;
+                };
+                let ct: Ciphertext = decode_exact(&hex::decode(text)?)?;
+                let burned = ct
+                    .decrypt(keys.elgamal_secret(), table())
+                    .map_err(|e| anyhow::anyhow!("a settlement figure does not decrypt: {e}"))?;
+                let currency = CurrencyId::new(pair["currency"].as_str().unwrap_or(""))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let rate = currencies
+                    .iter()
+                    .find(|c| c.policy.id == currency)
+                    .and_then(|c| c.settlement_value)
+                    .context("a settled currency has no settlement value")?;
+                let value = i128::from(burned) * i128::from(rate.numerator())
+                    / i128::from(rate.denominator());
+                let (counterparty, signed) = if role == "merchant" {
+                    (issuer, value)
+                } else {
+                    (merchant, -value)
+                };
+                *by_counterparty.entry(counterparty.to_string()).or_insert(0) += signed;
+            }
+            let total: i128 = by_counterparty.values().sum();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "epoch": epoch, "counterparties": by_counterparty.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(), "net": total.to_string() })
+                );
+            } else {
+                for (counterparty, v) in &by_counterparty {
+                    println!(
+                        "  with {}…: {:+}",
+                        &counterparty[..16.min(counterparty.len())],
+                        v
+                    );
+                }
+                println!("net position in epoch {epoch}: {total:+} settlement units (positive: owed to this partner)");
             }
         }
         PartnerCommand::Settlement { epoch, json } => {
