@@ -199,6 +199,11 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
         &hex::encode(chain.0)[..16],
         dir.display()
     );
+    println!(
+        "Customers: alice (loyalty ID {}…), bob ({}…); the auditor audits MILES and HPTS.",
+        &alice.keys.loyalty_id().to_string()[..16],
+        &bob.keys.loyalty_id().to_string()[..16]
+    );
     println!("Founders: airline and hotel (their Ed25519 + ElGamal identities are in the genesis); a vote needs 2/3 of members.\n");
 
     let mut d = Demo {
@@ -289,7 +294,10 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
             *hotel.keys.public(),
             *grocer.keys.public(),
         ],
-        rates: vec![(miles_id, hpts_id, ExchangeRate::new(3, 2)?)],
+        rates: vec![
+            (miles_id, hpts_id, ExchangeRate::new(3, 2)?),
+            (groc_id, miles_id, ExchangeRate::new(1, 2)?),
+        ],
         earn_rules: vec![
             EarnRule {
                 partner: grocer.keys.loyalty_id(),
@@ -328,7 +336,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     let signed = terms.sign(&[&airline.keys, &hotel.keys, &grocer.keys]);
     d.commit(
         "partners",
-        "adopt terms v1: 2 MILES → 3 HPTS; 5× MILES on COFFEE-1KG until 2030",
+        "adopt terms v1: 2 MILES → 3 HPTS, 2 GROC → 1 MILE; 5× MILES on COFFEE-1KG",
         &Transaction::Terms(signed),
     )?;
 
