@@ -5,12 +5,11 @@
 //! rewrites a block it served before, and its blocks chain together.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::encoding::Encode;
@@ -24,45 +23,10 @@ use rand_chacha::ChaCha20Rng;
 
 const ROUNDS: usize = 8;
 
+mod support;
+
 fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "node",
-            "--listen",
-            "127.0.0.1:0",
-            "--block-interval-ms",
-            "15",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("coalition node starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("node did not come up");
-        }
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    // Keep draining stdout so the node never blocks on it.
-                    std::thread::spawn(move || for _ in lines.by_ref() {});
-                    return (child, addr.trim().parse().unwrap());
-                }
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("node exited before listening (did it refuse its data dir?)")
-            }
-        }
-    }
+    support::start_node(data_dir, 15)
 }
 
 fn json(client: &Client, path: &str) -> serde_json::Value {

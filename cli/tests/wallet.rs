@@ -5,11 +5,10 @@
 //! from its seed finds the same balances; every bad input gets a clear
 //! error and a documented exit code.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -22,36 +21,11 @@ impl Drop for NodeProcess {
     }
 }
 
+mod support;
+
 fn start_node(data_dir: &Path) -> (NodeProcess, SocketAddr) {
-    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "node",
-            "--listen",
-            "127.0.0.1:0",
-            "--block-interval-ms",
-            "20",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("coalition node starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let node = NodeProcess(child);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    std::thread::spawn(move || for _ in lines.by_ref() {});
-                    return (node, addr.trim().parse().unwrap());
-                }
-            }
-            _ => panic!("node exited before listening"),
-        }
-    }
-    panic!("node did not come up");
+    let (child, addr) = support::start_node(data_dir, 20);
+    (NodeProcess(child), addr)
 }
 
 fn run(args: &[&str]) -> std::process::Output {

@@ -33,7 +33,7 @@ use std::time::Instant;
 use coalition_core::currency::CurrencyId;
 use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::elgamal::{Ciphertext, GroupedCiphertext};
-use coalition_core::keys::{ElGamalSecretKey, LoyaltyId};
+use coalition_core::keys::{ElGamalPublicKey, ElGamalSecretKey, LoyaltyId};
 use coalition_core::transaction::Transaction;
 use coalition_params::ShieldedVerifyingKeys;
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -265,7 +265,6 @@ impl Default for AuditedAccount {
     }
 }
 
-#[derive(Default)]
 struct Flows {
     report: SupplyReport,
     accounts: BTreeMap<LoyaltyId, AuditedAccount>,
@@ -273,10 +272,36 @@ struct Flows {
 
 struct SupplyTracker<'a> {
     key: AuditorKey<'a>,
+    /// The key's public part: the currencies naming it as auditor are tracked.
+    public: ElGamalPublicKey,
     currencies: BTreeMap<CurrencyId, Flows>,
 }
 
-impl SupplyTracker<'_> {
+impl<'a> SupplyTracker<'a> {
+    fn new(key: AuditorKey<'a>) -> Self {
+        SupplyTracker {
+            public: key.secret.public_key(),
+            key,
+            currencies: BTreeMap::new(),
+        }
+    }
+
+    /// Starts tracking the currencies `ledger` registers with this auditor
+    /// (registrations are never undone, so tracking only grows).
+    fn follow(&mut self, ledger: &AccountLedger) {
+        for (id, policy) in ledger.currencies() {
+            if policy.auditor.as_ref() == Some(&self.public) {
+                self.currencies.entry(*id).or_insert_with(|| Flows {
+                    report: SupplyReport {
+                        currency: id.symbol().to_string(),
+                        ..SupplyReport::default()
+                    },
+                    accounts: BTreeMap::new(),
+                });
+            }
+        }
+    }
+
     /// Reads the auditor's handle of `amount`; `None` if it cannot be read
     /// (no auditor handle, or beyond the table's bound).
     fn read(&self, amount: &GroupedCiphertext) -> Result<(Ciphertext, u64), String> {
@@ -437,6 +462,27 @@ impl SupplyTracker<'_> {
     }
 }
 
+/// The chain at `genesis`, and the pool's verifying keys it runs with:
+/// `keys`, or the INSECURE dev keys from the parameter cache when the
+/// genesis names them and `dev_mode` allows them.
+fn start_chain(
+    genesis: &Genesis,
+    keys: Option<Arc<ShieldedVerifyingKeys>>,
+    dev_mode: bool,
+) -> Result<(Chain, Option<Arc<ShieldedVerifyingKeys>>), AuditError> {
+    let keys = match (&genesis.pool, keys) {
+        (Some(hashes), None) if hashes.are_insecure_dev() && dev_mode => Some(Arc::new(
+            ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir())
+                .map_err(|e| AuditError::Genesis(e.to_string()))?,
+        )),
+        (_, keys) => keys,
+    };
+    let ledger = genesis
+        .ledger(keys.clone(), dev_mode)
+        .map_err(|e| AuditError::Genesis(e.to_string()))?;
+    Ok((Chain::genesis(ledger, genesis.timestamp_ms), keys))
+}
+
 /// Replays the ledger in `source` from genesis (see the module docs).
 /// `keys` are the pool's verifying keys (`None`: the INSECURE dev keys
 /// when `dev_mode` and the genesis names them); `progress` is called with
@@ -450,28 +496,11 @@ pub fn audit(
 ) -> Result<AuditReport, AuditError> {
     let started = Instant::now();
     let genesis = source.genesis()?;
-    let keys = match (&genesis.pool, keys) {
-        (Some(hashes), None) if hashes.are_insecure_dev() && dev_mode => Some(Arc::new(
-            ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir())
-                .map_err(|e| AuditError::Genesis(e.to_string()))?,
-        )),
-        (_, keys) => keys,
-    };
-    let pool_keys = keys.clone();
-    let ledger = genesis
-        .ledger(keys, dev_mode)
-        .map_err(|e| AuditError::Genesis(e.to_string()))?;
-    let mut chain = Chain::genesis(ledger, genesis.timestamp_ms);
-    let mut tracker = auditor.map(|key| {
-        let public = key.secret.public_key();
-        let currencies = chain
-            .ledger()
-            .currencies()
-            .keys()
-            .map(|c| (*c, Flows::default()))
-            .collect();
-        (public, SupplyTracker { key, currencies })
-    });
+    let (mut chain, pool_keys) = start_chain(&genesis, keys, dev_mode)?;
+    let mut tracker = auditor.map(SupplyTracker::new);
+    if let Some(t) = tracker.as_mut() {
+        t.follow(chain.ledger());
+    }
     let mut report = AuditReport {
         coalition: genesis.name.clone(),
         chain: hex::encode(genesis.chain_id().0),
@@ -494,7 +523,11 @@ pub fn audit(
                 break;
             }
         };
-        for tx in &block.transactions {
+        if let Some(t) = tracker.as_mut() {
+            // Currencies registered in this block, audited by this key.
+            t.follow(chain.ledger());
+        }
+        for (index, tx) in block.transactions.iter().enumerate() {
             *report.transactions.entry(tx.kind()).or_insert(0) += 1;
             report.signatures += u64::from(tx.signature().is_some());
             report.proven_transactions += u64::from(!matches!(
@@ -505,28 +538,12 @@ pub fn audit(
                     | Transaction::RegisterCurrency(_)
                     | Transaction::Terms(_)
             ));
-            if let Some((public, t)) = tracker.as_mut() {
-                // Currencies registered on the way, audited by this key.
-                for (id, policy) in chain.ledger().currencies() {
-                    if policy.auditor.as_ref() == Some(public) {
-                        t.currencies.entry(*id).or_default();
-                    }
-                }
-                t.currencies.retain(|id, _| {
-                    chain
-                        .ledger()
-                        .currencies()
-                        .get(id)
-                        .and_then(|p| p.auditor.as_ref())
-                        == Some(public)
+            if let Some(Err(problem)) = tracker.as_mut().map(|t| t.observe(tx)) {
+                report.finding.get_or_insert(Finding {
+                    height,
+                    transaction: Some(TransactionLocation::of(index, tx)),
+                    problem,
                 });
-                if let Err(problem) = t.observe(tx) {
-                    report.finding = Some(Finding {
-                        height,
-                        transaction: None,
-                        problem,
-                    });
-                }
             }
         }
         report.blocks = height;
@@ -568,18 +585,7 @@ pub fn audit(
     }
     report.tip_hash = hex::encode(chain.tip().hash().0);
     report.state_hash = hex::encode(chain.tip().state_hash);
-    if let Some((public, mut t)) = tracker {
-        t.currencies.retain(|id, _| {
-            chain
-                .ledger()
-                .currencies()
-                .get(id)
-                .and_then(|p| p.auditor.as_ref())
-                == Some(&public)
-        });
-        for (id, flows) in t.currencies.iter_mut() {
-            flows.report.currency = id.symbol().to_string();
-        }
+    if let Some(t) = tracker {
         report.supply = t.finish(chain.ledger());
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -709,18 +715,7 @@ pub fn check_transaction(
     dev_mode: bool,
     tx: &Transaction,
 ) -> Result<TransactionCheck, AuditError> {
-    let genesis = source.genesis()?;
-    let keys = match (&genesis.pool, keys) {
-        (Some(hashes), None) if hashes.are_insecure_dev() && dev_mode => Some(Arc::new(
-            ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir())
-                .map_err(|e| AuditError::Genesis(e.to_string()))?,
-        )),
-        (_, keys) => keys,
-    };
-    let ledger = genesis
-        .ledger(keys, dev_mode)
-        .map_err(|e| AuditError::Genesis(e.to_string()))?;
-    let mut chain = Chain::genesis(ledger, genesis.timestamp_ms);
+    let (mut chain, _) = start_chain(&source.genesis()?, keys, dev_mode)?;
     let id = tx.id();
     let verdict = |view: &AccountLedger| {
         coalition_verifier::transactions::verify_transaction(tx, view)

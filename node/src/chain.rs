@@ -183,7 +183,7 @@ impl Chain {
         let next = self
             .ledger
             .after_block_at(block.header.height, &block.transactions)?;
-        self.apply_computed(block, next)
+        self.install(block, next)
     }
 
     /// [`Chain::apply`] for a caller that already computed the state after
@@ -192,6 +192,12 @@ impl Chain {
     /// header): checks the header against the tip and `next`, then installs.
     pub fn apply_computed(&mut self, block: &Block, next: AccountLedger) -> Result<(), ChainError> {
         self.check_header(block)?;
+        self.install(block, next)
+    }
+
+    /// Installs `next` after `block`, whose header was checked against the
+    /// tip, if the header commits to exactly that state.
+    fn install(&mut self, block: &Block, next: AccountLedger) -> Result<(), ChainError> {
         let h = &block.header;
         let (note_root, nullifier_commitment, state_hash) = next.commitments();
         if note_root != h.note_root {

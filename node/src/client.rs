@@ -322,15 +322,12 @@ impl Client {
 
     /// The committed block at `height`, if any.
     pub fn block(&self, height: u64) -> Result<Option<Block>, ClientError> {
-        match self.get_optional(&format!("/v1/blocks/{height}"))? {
-            None => Ok(None),
-            Some(v) => {
-                let bytes = hex_field(&v, "bytes")?;
+        self.block_bytes(height)?
+            .map(|bytes| {
                 crate::block::decode_block(&bytes)
-                    .map(Some)
                     .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))
-            }
-        }
+            })
+            .transpose()
     }
 
     /// The raw encoding of the committed block at `height` (auditors decode

@@ -1,0 +1,44 @@
+//! Shared by the tests that run `coalition node` as a process.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts `coalition node` on a loopback port with its data in `data_dir`
+/// and waits until it listens; its stdout keeps being drained so it never
+/// blocks on it.
+pub fn start_node(data_dir: &std::path::Path, block_interval_ms: u64) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
+        .args(["node", "--listen", "127.0.0.1:0", "--block-interval-ms"])
+        .arg(block_interval_ms.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("coalition node starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node did not come up");
+        }
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    std::thread::spawn(move || for _ in lines.by_ref() {});
+                    return (child, addr.trim().parse().unwrap());
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node exited before listening (did it refuse its data dir?)")
+            }
+        }
+    }
+}
