@@ -9,6 +9,7 @@
 
 mod audit_cmd;
 mod demo;
+mod devnet;
 mod keyfile;
 mod partner_cmd;
 mod progress;
@@ -74,6 +75,12 @@ enum Command {
         #[arg(long)]
         block_interval_ms: Option<u64>,
     },
+    /// A development coalition of several replicating partner nodes on
+    /// loopback (INSECURE dev identities).
+    Devnet {
+        #[command(subcommand)]
+        command: devnet::DevnetCommand,
+    },
     /// The proving service.
     Prover {
         #[command(subcommand)]
@@ -117,6 +124,7 @@ fn main() {
             listen,
             block_interval_ms,
         } => node(config, data_dir, listen, block_interval_ms),
+        Command::Devnet { command } => devnet::run(command),
         Command::Prover {
             command:
                 ProverCommand::Serve {
@@ -171,8 +179,19 @@ fn node(
         genesis.name,
         config.data_dir.display()
     );
+    let identity = match config
+        .replication
+        .as_ref()
+        .and_then(|r| r.identity_key.as_ref())
+    {
+        Some(path) => Some(
+            coalition_wallet::keyfile::read_identity(path)
+                .with_context(|| format!("reading the partner key {}", path.display()))?,
+        ),
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(coalition_node::service::run(config, None))?;
+    runtime.block_on(coalition_node::service::run(config, None, identity))?;
     Ok(())
 }
 

@@ -151,6 +151,19 @@ impl Chain {
         std::mem::replace(&mut self.ledger, ledger)
     }
 
+    /// Checks that `block` extends the tip (without computing its state).
+    pub fn check_header_only(&self, block: &Block) -> Result<(), ChainError> {
+        self.check_header(block)
+    }
+
+    /// Checks, without installing, that `block` extends the tip and that
+    /// `next` (the state after its transactions) is what its header
+    /// commits to; [`Chain::advance`] then installs it.
+    pub fn check_computed(&self, block: &Block, next: &AccountLedger) -> Result<(), ChainError> {
+        self.check_header(block)?;
+        check_commitments(&block.header, next)
+    }
+
     fn check_header(&self, block: &Block) -> Result<(), ChainError> {
         let h = &block.header;
         if h.chain != self.ledger.chain() {
@@ -198,19 +211,24 @@ impl Chain {
     /// Installs `next` after `block`, whose header was checked against the
     /// tip, if the header commits to exactly that state.
     fn install(&mut self, block: &Block, next: AccountLedger) -> Result<(), ChainError> {
-        let h = &block.header;
-        let (note_root, nullifier_commitment, state_hash) = next.commitments();
-        if note_root != h.note_root {
-            return Err(ChainError::StateMismatch("note root"));
-        }
-        if nullifier_commitment != h.nullifier_commitment {
-            return Err(ChainError::StateMismatch("nullifier commitment"));
-        }
-        if state_hash != h.state_hash {
-            return Err(ChainError::StateMismatch("state hash"));
-        }
+        check_commitments(&block.header, &next)?;
         self.ledger = next;
         self.tip = block.header.clone();
         Ok(())
     }
+}
+
+/// Whether `h` commits to exactly the state `next`.
+fn check_commitments(h: &BlockHeader, next: &AccountLedger) -> Result<(), ChainError> {
+    let (note_root, nullifier_commitment, state_hash) = next.commitments();
+    if note_root != h.note_root {
+        return Err(ChainError::StateMismatch("note root"));
+    }
+    if nullifier_commitment != h.nullifier_commitment {
+        return Err(ChainError::StateMismatch("nullifier commitment"));
+    }
+    if state_hash != h.state_hash {
+        return Err(ChainError::StateMismatch("state hash"));
+    }
+    Ok(())
 }

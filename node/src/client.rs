@@ -94,6 +94,12 @@ impl Client {
         }
     }
 
+    /// The same client with another read/write timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The node's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

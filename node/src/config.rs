@@ -16,6 +16,14 @@
 //! block_interval_ms = 250
 //! max_block_transactions = 1024
 //! max_body_bytes = 65536
+//! [replication]                          # absent: the node runs alone (spec §20)
+//! identity_key = "airline.key"           # or dev_identity = "airline" (INSECURE)
+//! advertise = "10.0.0.1:8080"            # default: the listen address
+//! peers = [{ name = "hotel", addr = "10.0.0.2:8080" }]
+//! heartbeat_ms = 100
+//! election_timeout_ms = [800, 1600]
+//! snapshot_after_entries = 1000
+//! keep_entries_after_snapshot = 200
 //! [mempool]
 //! max_transactions = 10000
 //! max_bytes = 67108864
@@ -116,6 +124,87 @@ pub struct NodeConfig {
     pub max_body_bytes: usize,
     /// Mempool limits.
     pub mempool: MempoolSection,
+    /// Replication with the other partners' nodes (spec §20); absent, the
+    /// node runs alone.
+    pub replication: Option<ReplicationSection>,
+}
+
+/// Another partner's node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerEntry {
+    /// The partner's name as governance records it.
+    pub name: String,
+    /// Its node's address (API and node-to-node routes).
+    pub addr: SocketAddr,
+}
+
+/// The `[replication]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicationSection {
+    /// The partner's key file (from `coalition keys new`): its identity key
+    /// signs this node's messages.
+    pub identity_key: Option<PathBuf>,
+    /// A development identity instead (INSECURE; dev mode only).
+    pub dev_identity: Option<String>,
+    /// The address other nodes reach this one at (default: the bound
+    /// listen address).
+    pub advertise: Option<SocketAddr>,
+    /// The other partners' nodes; founders must list every other founder.
+    pub peers: Vec<PeerEntry>,
+    /// Leader heartbeat period.
+    pub heartbeat_ms: u64,
+    /// Election timeout range `[min, max]`.
+    pub election_timeout_ms: [u64; 2],
+    /// Build a snapshot after this many applied entries.
+    pub snapshot_after_entries: u64,
+    /// Entries kept in the log behind a snapshot.
+    pub keep_entries_after_snapshot: u64,
+}
+
+impl Default for ReplicationSection {
+    fn default() -> Self {
+        ReplicationSection {
+            identity_key: None,
+            dev_identity: None,
+            advertise: None,
+            peers: Vec::new(),
+            heartbeat_ms: 100,
+            election_timeout_ms: [800, 1600],
+            snapshot_after_entries: 1000,
+            keep_entries_after_snapshot: 200,
+        }
+    }
+}
+
+impl ReplicationSection {
+    /// Checks ranges.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.identity_key.is_some() == self.dev_identity.is_some() {
+            return Err(ConfigError::Invalid(
+                "[replication] needs exactly one of identity_key or dev_identity".into(),
+            ));
+        }
+        if self.heartbeat_ms == 0 || self.heartbeat_ms > 10_000 {
+            return Err(ConfigError::Invalid(
+                "[replication] heartbeat_ms must be 1..=10000".into(),
+            ));
+        }
+        let [min, max] = self.election_timeout_ms;
+        if min <= self.heartbeat_ms || max <= min || max > 60_000 {
+            return Err(ConfigError::Invalid(
+                "[replication] election_timeout_ms must be [min, max] with heartbeat_ms < min < max ≤ 60000"
+                    .into(),
+            ));
+        }
+        if self.snapshot_after_entries == 0 {
+            return Err(ConfigError::Invalid(
+                "[replication] snapshot_after_entries must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `$COALITION_DATA_DIR`, else `~/.local/share/coalition/node`, else
@@ -142,6 +231,7 @@ impl Default for NodeConfig {
             max_block_transactions: 1024,
             max_body_bytes: 64 * 1024,
             mempool: MempoolSection::default(),
+            replication: None,
         }
     }
 }
@@ -183,6 +273,9 @@ impl NodeConfig {
             return Err(ConfigError::Invalid(
                 "max_body_bytes must be 1 KiB..=16 MiB".into(),
             ));
+        }
+        if let Some(replication) = &self.replication {
+            replication.check()?;
         }
         Ok(())
     }

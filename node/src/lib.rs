@@ -13,7 +13,8 @@
 //! * the running service — HTTP API, events, metrics, block production
 //!   ([`service`]) — its configuration ([`config`]) and a client ([`client`]).
 //!
-//! Replication across partner nodes arrives with its issue.
+//! * replication across the partners' nodes with openraft, every block
+//!   re-validated by every node ([`replication`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -27,6 +28,7 @@ pub mod genesis;
 pub mod governance;
 pub mod ledger;
 pub mod mempool;
+pub mod replication;
 pub mod rules;
 pub mod service;
 pub mod settlement;

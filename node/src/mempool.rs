@@ -264,6 +264,19 @@ impl Mempool {
         self.entries.push(entry);
     }
 
+    /// Empties the mempool (a node that stopped leading hands its
+    /// transactions to the leader); the pending state becomes `committed`.
+    pub fn take_all(&mut self, committed: &AccountLedger) -> Vec<Transaction> {
+        self.ids.clear();
+        self.per_sender.clear();
+        self.bytes = 0;
+        self.pending = committed.clone();
+        std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|e| e.tx)
+            .collect()
+    }
+
     /// Up to `max` transactions in admission order, for the next block.
     pub fn take_for_block(&self, max: usize) -> Vec<Transaction> {
         self.entries

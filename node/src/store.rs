@@ -35,7 +35,11 @@ const CF_NULLIFIERS: &str = "nullifiers";
 const CF_GOVERNANCE: &str = "governance";
 const CF_METADATA: &str = "metadata";
 const CF_SETTLEMENT: &str = "settlement";
-const ALL_CFS: [&str; 8] = [
+/// The Raft log (index, big-endian → entry), spec §20.
+pub(crate) const CF_RAFT_LOG: &str = "raft_log";
+/// Raft's vote, committed and purged log IDs.
+pub(crate) const CF_RAFT_STATE: &str = "raft_state";
+const ALL_CFS: [&str; 10] = [
     CF_BLOCKS,
     CF_TRANSACTIONS,
     CF_ACCOUNTS,
@@ -44,9 +48,14 @@ const ALL_CFS: [&str; 8] = [
     CF_GOVERNANCE,
     CF_METADATA,
     CF_SETTLEMENT,
+    CF_RAFT_LOG,
+    CF_RAFT_STATE,
 ];
 const KEY_GENESIS: &[u8] = b"genesis";
 const KEY_TIP: &[u8] = b"tip";
+/// The last Raft log entry applied to the ledger and the membership then in
+/// force, written in the same batch as the block it produced.
+const KEY_RAFT_APPLIED: &[u8] = b"raft_applied";
 /// Largest stored value read back (a block of 4096 × 16 KiB transactions).
 const MAX_VALUE_BYTES: usize = 80 * 1024 * 1024;
 
@@ -155,13 +164,17 @@ impl Store {
         Ok(Store { db })
     }
 
-    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+    pub(crate) fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db
             .cf_handle(name)
             .ok_or(StoreError::Corrupt("missing column family"))
     }
 
-    fn get_cf(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn get_cf(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let value = self.db.get_cf(self.cf(cf)?, key)?;
         if let Some(v) = &value {
             if v.len() > MAX_VALUE_BYTES {
@@ -171,7 +184,7 @@ impl Store {
         Ok(value)
     }
 
-    fn sync_write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    pub(crate) fn sync_write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.db.write_opt(batch, &options)?;
@@ -255,6 +268,20 @@ impl Store {
         after: &AccountLedger,
         epoch_blocks: u64,
     ) -> Result<(), StoreError> {
+        self.commit_block_with(block, before, after, epoch_blocks, None)
+    }
+
+    /// [`Store::commit_block`] that also records, in the same batch, the
+    /// Raft log position (and membership) the block was applied from, so a
+    /// restarted replica never applies an entry twice.
+    pub fn commit_block_with(
+        &self,
+        block: &Block,
+        before: &AccountLedger,
+        after: &AccountLedger,
+        epoch_blocks: u64,
+        raft_applied: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let mut w = BatchWriter {
             db: &self.db,
             batch: WriteBatch::default(),
@@ -278,8 +305,30 @@ impl Store {
         }
         let meta = self.cf(CF_METADATA)?;
         w.batch.put_cf(meta, KEY_TIP, block.header.to_bytes());
+        if let Some(applied) = raft_applied {
+            w.batch.put_cf(meta, KEY_RAFT_APPLIED, applied);
+        }
         let batch = w.batch;
         self.sync_write(batch)
+    }
+
+    /// The recorded Raft apply position (see [`Store::commit_block_with`]).
+    pub fn raft_applied(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_cf(CF_METADATA, KEY_RAFT_APPLIED)
+    }
+
+    /// Records the Raft apply position for an entry that produced no block
+    /// (a blank, a membership change or a refused proposal). Not synced:
+    /// re-applying such an entry after a crash changes nothing.
+    pub fn set_raft_applied(&self, applied: &[u8]) -> Result<(), StoreError> {
+        self.db
+            .put_cf(self.cf(CF_METADATA)?, KEY_RAFT_APPLIED, applied)?;
+        Ok(())
+    }
+
+    /// The database, for the Raft log store (its own column families).
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
     }
 
     /// The stored encoding of the block at `height` (≥ 1), undecoded.

@@ -8,12 +8,21 @@ use std::time::{Duration, Instant};
 /// Starts `coalition node` on a loopback port with its data in `data_dir`
 /// and waits until it listens; its stdout keeps being drained so it never
 /// blocks on it.
+#[allow(dead_code)]
 pub fn start_node(data_dir: &std::path::Path, block_interval_ms: u64) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coalition"));
+    command
         .args(["node", "--listen", "127.0.0.1:0", "--block-interval-ms"])
         .arg(block_interval_ms.to_string())
         .arg("--data-dir")
-        .arg(data_dir)
+        .arg(data_dir);
+    spawn_listening(command)
+}
+
+/// Spawns `command` (a `coalition node …`) and waits until it prints the
+/// address it listens on.
+pub fn spawn_listening(mut command: Command) -> (Child, SocketAddr) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -131,6 +131,7 @@ pub fn router(node: Node) -> Router {
         .route("/v1/partnerships", get(partnerships))
         .route("/v1/settlement/{epoch}", get(settlement))
         .route("/v1/events", get(events))
+        .route("/v1/replication", get(replication))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(limit))
@@ -203,6 +204,11 @@ async fn submit(
     };
     let tx: Transaction = decode_exact(&bytes)
         .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
+    if let Some(replication) = node.replication() {
+        if !replication.is_leader() {
+            return forward_to_leader(replication.leader_addr(), bytes).await;
+        }
+    }
     let kind = tx.kind();
     let result = tokio::task::spawn_blocking(move || node.submit(tx))
         .await
@@ -214,6 +220,46 @@ async fn submit(
         )),
         Err(e) => Err(submit_error(e)),
     }
+}
+
+/// A follower hands a submission to the leader and relays its answer
+/// (spec §20.5); with no leader known (an election is running) it asks the
+/// client to retry.
+async fn forward_to_leader(
+    leader: Option<std::net::SocketAddr>,
+    bytes: Vec<u8>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let leader = leader.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_leader",
+            "no leader is known right now (an election is running); retry",
+        )
+    })?;
+    let answer = tokio::task::spawn_blocking(move || {
+        crate::client::Client::new(leader)
+            .with_timeout(std::time::Duration::from_secs(30))
+            .post("/v1/transactions", "application/octet-stream", &bytes)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_leader",
+            format!("the leader could not be reached: {e}"),
+        )
+    })?;
+    let status = StatusCode::from_u16(answer.status).map_err(ApiError::internal)?;
+    let body: Value = serde_json::from_slice(&answer.body).map_err(ApiError::internal)?;
+    Ok((status, Json(body)))
+}
+
+async fn replication(State(node): State<Node>) -> Json<Value> {
+    Json(match node.replication() {
+        Some(r) => r.status_json(),
+        None => json!({ "enabled": false }),
+    })
 }
 
 fn submit_error(e: SubmitError) -> ApiError {

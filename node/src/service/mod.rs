@@ -23,10 +23,11 @@ use coalition_core::transaction::{Transaction, TxId};
 use coalition_params::ShieldedVerifyingKeys;
 use tokio::sync::broadcast;
 
-use crate::block::{Block, BlockHeader};
+use crate::block::{Block, BlockHash, BlockHeader};
 use crate::chain::{Chain, ChainError};
 use crate::config::NodeConfig;
 use crate::genesis::Genesis;
+use crate::ledger::AccountLedger;
 use crate::mempool::{Mempool, MempoolError};
 use crate::store::{Store, StoreError};
 use events::Event;
@@ -55,6 +56,9 @@ pub enum NodeError {
     /// A block could not be produced.
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// Replication could not start.
+    #[error(transparent)]
+    Replication(#[from] crate::replication::ReplicationError),
 }
 
 /// Why a submitted transaction was refused. Nothing changed.
@@ -81,6 +85,16 @@ struct Admission {
     leader: bool,
 }
 
+/// Where a block's header came from, i.e. what installing it must check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderFrom {
+    /// This node computed the header from the very state being installed
+    /// ([`Chain::next_block`]): only its place after the tip is checked.
+    ThisState,
+    /// Another node built it: its commitments are checked too.
+    Elsewhere,
+}
+
 /// Most submissions admitted (and batch-verified) together.
 pub const ADMISSION_BATCH: usize = 256;
 
@@ -95,6 +109,10 @@ pub struct NodeShared {
     /// without its lock.
     verified: Arc<crate::ledger::VerifiedProofs>,
     admission: Mutex<Admission>,
+    /// The state after the block this node last proposed through Raft.
+    prepared: Mutex<Option<(BlockHash, AccountLedger)>>,
+    /// The Raft handle, once replication started.
+    replication: std::sync::OnceLock<Arc<crate::replication::Replication>>,
     store: Store,
     genesis: Genesis,
     config: NodeConfig,
@@ -180,6 +198,8 @@ impl Node {
                 mempool: Mutex::new(mempool),
                 producing: Mutex::new(()),
                 admission: Mutex::new(Admission::default()),
+                prepared: Mutex::new(None),
+                replication: std::sync::OnceLock::new(),
                 store,
                 genesis,
                 config,
@@ -230,6 +250,15 @@ impl Node {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.shared.store
+    }
+
+    /// The replication handle, when this node replicates.
+    pub fn replication(&self) -> Option<&Arc<crate::replication::Replication>> {
+        self.shared.replication.get()
+    }
+
+    pub(crate) fn set_replication(&self, replication: Arc<crate::replication::Replication>) {
+        let _ = self.shared.replication.set(replication);
     }
 
     /// Metrics.
@@ -363,15 +392,27 @@ impl Node {
     }
 
     /// Produces and commits one block from the mempool, if it holds any
-    /// transaction. Returns the new header.
+    /// transaction. Returns the new header. (A single node; a replicated
+    /// node proposes through Raft instead, see [`crate::replication`].)
     pub fn produce_block(&self) -> Result<Option<BlockHeader>, NodeError> {
         let _one_at_a_time = self
             .shared
             .producing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Admission goes on while the block is computed and stored: it only
-        // appends to the mempool, so what is taken here stays its prefix.
+        let Some((block, next)) = self.prepare_block()? else {
+            return Ok(None);
+        };
+        self.install_block(&block, next, None, HeaderFrom::ThisState)?;
+        Ok(Some(block.header))
+    }
+
+    /// Builds the next block from the mempool and the state it leads to,
+    /// verifying only what admission did not; `None` when nothing waits.
+    ///
+    /// Admission goes on while the block is computed: it only appends to the
+    /// mempool, so what is taken here stays its prefix.
+    pub(crate) fn prepare_block(&self) -> Result<Option<(Block, AccountLedger)>, NodeError> {
         let (txs, verified) = {
             let mempool = self.mempool();
             if mempool.is_empty() {
@@ -388,29 +429,57 @@ impl Node {
             let timestamp = now_ms().max(chain.tip().timestamp_ms + 1);
             chain.next_block(txs, timestamp, Some(&verified))
         };
-        let (block, next) = match next {
-            Ok(v) => v,
+        match next {
+            Ok(prepared) => {
+                self.shared
+                    .metrics
+                    .observe_block_verification(started.elapsed());
+                Ok(Some(prepared))
+            }
             Err(e) => {
                 // A transaction the pending state accepted failed in the
                 // block (e.g. a proposal expired at the new height):
                 // re-validate the mempool against the tip and try later.
-                let chain = self.chain();
-                let evicted = self.mempool().on_block(&[], chain.ledger());
-                self.shared.metrics.count_evicted(evicted.len());
-                return Err(e.into());
+                self.revalidate_mempool();
+                Err(e.into())
             }
-        };
-        self.shared
-            .metrics
-            .observe_block_verification(started.elapsed());
+        }
+    }
+
+    /// Re-checks the mempool against the committed tip, evicting what no
+    /// longer holds.
+    pub(crate) fn revalidate_mempool(&self) {
+        let chain = self.chain();
+        let evicted = self.mempool().on_block(&[], chain.ledger());
+        self.shared.metrics.count_evicted(evicted.len());
+    }
+
+    /// Makes `block` durable (with the Raft apply position, when
+    /// replicated) and installs `next` as the state after it; then updates
+    /// the mempool, metrics and subscribers. `next` must be the state
+    /// after the block's transactions on the current tip: the header is
+    /// checked against the tip (and, unless this node derived the header
+    /// from `next`, against `next`) before anything is written.
+    pub(crate) fn install_block(
+        &self,
+        block: &Block,
+        next: AccountLedger,
+        raft_applied: Option<&[u8]>,
+        header: HeaderFrom,
+    ) -> Result<(), NodeError> {
         {
             // Readers see the previous tip until the block is durable.
             let chain = self.chain();
-            self.shared.store.commit_block(
-                &block,
+            match header {
+                HeaderFrom::ThisState => chain.check_header_only(block)?,
+                HeaderFrom::Elsewhere => chain.check_computed(block, &next)?,
+            }
+            self.shared.store.commit_block_with(
+                block,
                 chain.ledger(),
                 &next,
                 self.shared.genesis.settlement_epoch_blocks,
+                raft_applied,
             )?;
         }
         let before = self.chain_mut().advance(block.header.clone(), next);
@@ -420,14 +489,80 @@ impl Node {
         self.shared.metrics.count_evicted(evicted.len());
         self.shared.metrics.set_mempool(mempool.len());
         drop(mempool);
-        self.shared.metrics.record_block(&block);
-        let events = events::block_events(&block, &before, chain.ledger());
+        self.shared.metrics.record_block(block);
+        let events = events::block_events(block, &before, chain.ledger());
         drop(chain);
         for event in events {
             // No subscriber is not an error.
             let _ = self.shared.events.send(event);
         }
-        Ok(Some(block.header))
+        Ok(())
+    }
+
+    /// Takes every transaction waiting in the mempool (see
+    /// [`Mempool::take_all`]).
+    pub(crate) fn take_pending(&self) -> Vec<Transaction> {
+        let chain = self.chain();
+        let mut mempool = self.mempool();
+        if mempool.is_empty() {
+            return Vec::new();
+        }
+        let taken = mempool.take_all(chain.ledger());
+        self.shared.metrics.set_mempool(0);
+        taken
+    }
+
+    /// Remembers the state a block this node proposed leads to, so applying
+    /// it from the Raft log does not compute it again.
+    pub(crate) fn remember_prepared(&self, block: BlockHash, next: AccountLedger) {
+        *self
+            .shared
+            .prepared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((block, next));
+    }
+
+    /// Applies a block taken from the Raft log: every transaction is
+    /// verified (skipping only proofs and signatures this node itself
+    /// verified) and the header must commit to the resulting state. A
+    /// refused block changes nothing but is an answer, not a failure: every
+    /// replica refuses it alike. Blocking.
+    pub(crate) fn apply_replicated(
+        &self,
+        block: &Block,
+        raft_applied: &[u8],
+    ) -> Result<Result<(), ChainError>, NodeError> {
+        let prepared = self
+            .shared
+            .prepared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .filter(|(hash, _)| *hash == block.header.hash())
+            .map(|(_, next)| next);
+        let (next, header) = match prepared {
+            Some(next) => (next, HeaderFrom::ThisState),
+            None => {
+                let chain = self.chain();
+                if let Err(e) = chain.check_header_only(block) {
+                    return Ok(Err(e));
+                }
+                match chain.ledger().after_block_cached(
+                    block.header.height,
+                    &block.transactions,
+                    Some(&self.shared.verified),
+                    crate::ledger::ApplyMode::Block,
+                ) {
+                    Ok(next) => (next, HeaderFrom::Elsewhere),
+                    Err(e) => return Ok(Err(e.into())),
+                }
+            }
+        };
+        match self.install_block(block, next, Some(raft_applied), header) {
+            Ok(()) => Ok(Ok(())),
+            Err(NodeError::Chain(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// A committed block.
@@ -460,9 +595,15 @@ impl Node {
 
 /// Runs a node: opens it, serves the API on `config.listen` and produces
 /// blocks until ctrl-c. Prints `listening on ADDR` once ready.
+///
+/// With a `[replication]` section the node joins its partners' cluster
+/// (spec §20) as `identity` — the partner's keys; `None` takes the
+/// section's `dev_identity` (dev mode only) — and blocks come from the Raft
+/// leader instead of a local producer.
 pub async fn run(
     config: NodeConfig,
     keys: Option<Arc<ShieldedVerifyingKeys>>,
+    identity: Option<coalition_core::keys::IdentityKeys>,
 ) -> Result<(), NodeError> {
     let node = tokio::task::spawn_blocking(move || Node::open(config, keys))
         .await
@@ -484,12 +625,57 @@ pub async fn run(
         tip.height,
         hex::encode(tip.state_hash)
     );
+    let mut app = api::router(node.clone());
+    let mut producer = None;
+    let mut replication = None;
+    match node.config().replication.clone() {
+        None => producer = Some(tokio::spawn(node.clone().produce_blocks(shutdown_signal()))),
+        Some(settings) => {
+            let identity = match (identity, &settings.dev_identity) {
+                (Some(identity), _) => identity,
+                (None, Some(name)) => {
+                    let (_, dev_mode) = node.config().genesis()?;
+                    if !dev_mode {
+                        return Err(NodeError::Config(crate::config::ConfigError::Invalid(
+                            "[replication] dev_identity needs dev_mode = true".into(),
+                        )));
+                    }
+                    crate::config::dev_identity(name)
+                }
+                (None, None) => {
+                    return Err(NodeError::Config(crate::config::ConfigError::Invalid(
+                        "[replication] names no identity".into(),
+                    )))
+                }
+            };
+            let advertise = settings.advertise.unwrap_or(addr);
+            let started = crate::replication::Replication::start(
+                node.clone(),
+                identity,
+                &settings,
+                advertise,
+            )
+            .await?;
+            println!(
+                "coalition node: replicating as node {} (advertised at {advertise})",
+                started.id()
+            );
+            app = app.merge(crate::replication::rpc::routes(
+                node.clone(),
+                started.clone(),
+            ));
+            replication = Some(started);
+        }
+    }
     println!("listening on {addr}");
-    let producer = tokio::spawn(node.clone().produce_blocks(shutdown_signal()));
-    let app = api::router(node.clone());
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
     let served = server.await;
-    producer.abort();
+    if let Some(producer) = producer {
+        producer.abort();
+    }
+    if let Some(replication) = replication {
+        let _ = replication.raft().shutdown().await;
+    }
     served.map_err(|source| NodeError::Bind { addr, source })
 }
 

@@ -1,0 +1,580 @@
+//! Partner nodes replicating with Raft, as real `coalition node` processes
+//! on loopback, configured by `coalition devnet init` (spec §20):
+//!
+//! * three nodes commit what is submitted to any of them, with equal
+//!   blocks and state hashes at every height;
+//! * the leader killed with SIGKILL under a stream of transactions: a new
+//!   leader is elected, nothing acknowledged as committed is lost, nothing
+//!   diverges, and the killed node restarts and catches up;
+//! * a follower stopped for many blocks catches up by snapshot;
+//! * messages from non-members (or tampered, misaddressed, malformed) are
+//!   refused;
+//! * a fourth partner admitted by vote joins as learner, becomes a voter
+//!   and converges.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::governance::MembershipAction;
+use coalition_core::keys::IdentityKeys;
+use coalition_core::transaction::{ChainId, Transaction};
+use coalition_node::client::{Client, ClientError};
+use coalition_node::config::dev_identity;
+use coalition_node::replication::envelope::seal_request;
+use coalition_prover::governance::{propose_member, register_currency, vote};
+use coalition_prover::transactions;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::Value;
+
+mod support;
+
+const PARTNERS: [&str; 4] = ["airline", "hotel", "grocer", "rail"];
+
+/// A devnet on loopback whose nodes run as child processes.
+struct Cluster {
+    dir: tempfile::TempDir,
+    base: u16,
+    nodes: Vec<Option<Child>>,
+}
+
+/// A base port with `n` free ports after it.
+fn free_base(n: usize) -> u16 {
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize
+        + std::process::id() as usize * 7919;
+    for attempt in 0..1000usize {
+        let base = 20_000 + (seed + attempt * 997) % 30_000;
+        let free = (0..n).all(|i| TcpListener::bind(("127.0.0.1", (base + i) as u16)).is_ok());
+        if free {
+            return base as u16;
+        }
+    }
+    panic!("no free ports");
+}
+
+impl Cluster {
+    fn new(founders: usize, joiners: usize, extra: &[&str]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let base = free_base(founders + joiners);
+        let out = Command::new(env!("CARGO_BIN_EXE_coalition"))
+            .args(["devnet", "init", "--nodes"])
+            .arg(founders.to_string())
+            .arg("--joiners")
+            .arg(joiners.to_string())
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--base-port")
+            .arg(base.to_string())
+            .args(["--block-interval-ms", "50"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Cluster {
+            dir,
+            base,
+            nodes: (0..founders + joiners).map(|_| None).collect(),
+        }
+    }
+
+    fn config(&self, i: usize) -> PathBuf {
+        self.dir.path().join(PARTNERS[i]).join("node.toml")
+    }
+
+    fn start(&mut self, i: usize) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_coalition"));
+        command.arg("node").arg("--config").arg(self.config(i));
+        let (child, addr) = support::spawn_listening(command);
+        assert_eq!(addr, self.addr(i));
+        self.nodes[i] = Some(child);
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            child.kill().unwrap(); // SIGKILL
+            let _ = child.wait();
+        }
+    }
+
+    fn addr(&self, i: usize) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.base + i as u16))
+    }
+
+    fn client(&self, i: usize) -> Client {
+        Client::new(self.addr(i)).with_timeout(Duration::from_secs(20))
+    }
+
+    fn live(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].is_some())
+            .collect()
+    }
+
+    fn get(&self, i: usize, path: &str) -> Option<Value> {
+        match self.client(i).get(path) {
+            Ok(r) if r.status == 200 => r.json().ok(),
+            _ => None,
+        }
+    }
+
+    fn replication(&self, i: usize) -> Value {
+        self.get(i, "/v1/replication")
+            .unwrap_or_else(|| panic!("{} serves no replication status", PARTNERS[i]))
+    }
+
+    /// The node every live node agrees leads (waits for an election).
+    fn leader(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let live = self.live();
+            let statuses: Vec<(usize, Value)> = live
+                .iter()
+                .filter_map(|i| self.get(*i, "/v1/replication").map(|v| (*i, v)))
+                .collect();
+            if statuses.len() == live.len() {
+                if let Some((leader, status)) =
+                    statuses.iter().find(|(_, s)| s["state"] == "leader")
+                {
+                    let id = &status["node_id"];
+                    if statuses.iter().all(|(_, s)| &s["leader"] == id) {
+                        return *leader;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no leader agreed on within 60 s");
+    }
+
+    /// Waits until `nodes` report the same tip; returns its height.
+    fn converged(&self, nodes: &[usize]) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let tips: Vec<Option<(u64, String)>> = nodes
+                .iter()
+                .map(|i| {
+                    self.get(*i, "/v1/status").map(|s| {
+                        (
+                            s["height"].as_u64().unwrap(),
+                            s["tip"]["hash"].as_str().unwrap().to_string(),
+                        )
+                    })
+                })
+                .collect();
+            if let Some(Some(first)) = tips.first() {
+                if tips.iter().all(|t| t.as_ref() == Some(first)) {
+                    return first.0;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("nodes {nodes:?} did not converge within 120 s");
+    }
+
+    /// Every block up to `height` is identical on `nodes` (hash, hence
+    /// state hash, and the state hash is compared explicitly too).
+    fn assert_same_chain(&self, nodes: &[usize], height: u64) {
+        for h in 1..=height {
+            let headers: Vec<Value> = nodes
+                .iter()
+                .map(|i| {
+                    self.get(*i, &format!("/v1/blocks/{h}"))
+                        .unwrap_or_else(|| panic!("{} lacks block {h}", PARTNERS[*i]))["header"]
+                        .clone()
+                })
+                .collect();
+            for header in &headers[1..] {
+                assert_eq!(header["hash"], headers[0]["hash"], "block {h} differs");
+                assert_eq!(
+                    header["state_hash"], headers[0]["state_hash"],
+                    "state hash at {h} differs"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// The airline issuing MILES to customers, remembering what the cluster
+/// acknowledged as committed.
+struct Issuer {
+    chain: ChainId,
+    airline: IdentityKeys,
+    miles: CurrencyPolicy,
+    customers: Vec<IdentityKeys>,
+    rng: ChaCha20Rng,
+    nonce: u64,
+    acknowledged: Vec<(String, u64)>,
+}
+
+impl Issuer {
+    fn new(cluster: &Cluster, via: usize) -> Issuer {
+        let chain = cluster.client(via).genesis().unwrap().chain_id();
+        let airline = dev_identity("airline");
+        let miles = CurrencyPolicy {
+            id: CurrencyId::new("MILES").unwrap(),
+            issuer: *airline.public(),
+            auditor: None,
+        };
+        let register = register_currency(
+            chain,
+            &airline,
+            0,
+            miles.id,
+            0,
+            None,
+            ExchangeRate::new(1, 1).unwrap(),
+        );
+        submit_and_wait(cluster, via, &register).expect("MILES registered");
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let customers = (0..6).map(|_| IdentityKeys::random(&mut rng)).collect();
+        Issuer {
+            chain,
+            airline,
+            miles,
+            customers,
+            rng,
+            nonce: 0,
+            acknowledged: Vec::new(),
+        }
+    }
+
+    /// Submits `count` Issues through node `via` and waits for each; on
+    /// any failure re-reads the committed nonce. Returns how many were
+    /// acknowledged as committed.
+    fn round(&mut self, cluster: &Cluster, via: usize, count: usize) -> usize {
+        let client = cluster.client(via);
+        let mut submitted = Vec::new();
+        for _ in 0..count {
+            let to = &self.customers[(self.nonce % self.customers.len() as u64) as usize];
+            let tx = transactions::issue(
+                self.chain,
+                &self.miles,
+                &self.airline,
+                self.nonce,
+                to.public(),
+                1 + self.nonce % 40,
+                &mut self.rng,
+            )
+            .unwrap();
+            match client.submit(&tx) {
+                Ok(id) => {
+                    submitted.push(id);
+                    self.nonce += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut done = 0;
+        let mut failed = submitted.len() < count;
+        for id in submitted {
+            match client.wait_committed(&id, Duration::from_secs(10)) {
+                Ok(height) => {
+                    self.acknowledged.push((hex::encode(id.0), height));
+                    done += 1;
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            // Lost with a dead leader, or refused: resume after what is
+            // committed.
+            std::thread::sleep(Duration::from_millis(500));
+            self.nonce = cluster
+                .live()
+                .iter()
+                .filter_map(|i| cluster.get(*i, "/v1/currencies"))
+                .filter_map(|v| v["currencies"][0]["issuer_nonce"].as_u64())
+                .max()
+                .unwrap_or(self.nonce);
+        }
+        done
+    }
+
+    /// Every acknowledged transaction is committed on `node` where it was.
+    fn assert_kept(&self, cluster: &Cluster, node: usize) {
+        for (id, height) in &self.acknowledged {
+            let status = cluster
+                .get(node, &format!("/v1/transactions/{id}"))
+                .unwrap_or_else(|| panic!("{} lost {id}", PARTNERS[node]));
+            assert_eq!(status["status"], "committed");
+            assert_eq!(status["height"].as_u64(), Some(*height), "{id} moved");
+        }
+    }
+}
+
+fn submit_and_wait(cluster: &Cluster, via: usize, tx: &Transaction) -> Result<u64, ClientError> {
+    let client = cluster.client(via);
+    let id = client.submit(tx)?;
+    client.wait_committed(&id, Duration::from_secs(30))
+}
+
+/// Posts raw bytes to a node-to-node route.
+fn post_raw(cluster: &Cluster, i: usize, route: &str, body: &[u8]) -> (u16, String) {
+    let r = cluster
+        .client(i)
+        .post(route, "application/octet-stream", body)
+        .unwrap();
+    (r.status, r.text())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// What a node refuses before Raft sees it.
+fn assert_refuses_unauthenticated(cluster: &Cluster, target: usize, chain: &ChainId) {
+    let status = cluster.replication(target);
+    let id = status["node_id"].as_u64().unwrap();
+    let rejected_before = status["messages_rejected"].as_u64().unwrap();
+    let body =
+        br#"{"vote":{"leader_id":{"term":99,"node_id":1},"committed":false},"last_log_id":null}"#;
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let outsider = IdentityKeys::random(&mut rng);
+    let (envelope, _) = seal_request(&outsider, chain, "/raft/vote", id, now_ms(), body);
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("not a member"), "{text}");
+    // A member's key, but the body changed after signing.
+    let member = dev_identity("grocer");
+    let (mut envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), body);
+    let last = envelope.len() - 2;
+    envelope[last] ^= 1;
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("signature"), "{text}");
+    // Signed for another node, another route, or an hour ago.
+    let (envelope, _) = seal_request(&member, chain, "/raft/vote", id ^ 1, now_ms(), body);
+    assert_eq!(post_raw(cluster, target, "/raft/vote", &envelope).0, 403);
+    let (envelope, _) = seal_request(&member, chain, "/raft/append", id, now_ms(), body);
+    assert_eq!(post_raw(cluster, target, "/raft/vote", &envelope).0, 403);
+    let (envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms() - 3_600_000, body);
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("clock"), "{text}");
+    // Not an envelope at all.
+    assert_eq!(post_raw(cluster, target, "/raft/append", b"hello").0, 400);
+    let rejected = cluster.replication(target)["messages_rejected"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(rejected, rejected_before + 6);
+}
+
+#[test]
+fn three_partners_agree_and_survive_the_loss_of_the_leader() {
+    let mut cluster = Cluster::new(3, 0, &[]);
+    for i in 0..3 {
+        cluster.start(i);
+    }
+    let leader = cluster.leader();
+    let follower = (leader + 1) % 3;
+    // Submissions to a follower are forwarded to the leader.
+    let mut issuer = Issuer::new(&cluster, follower);
+    for via in 0..3 {
+        assert_eq!(
+            issuer.round(&cluster, via, 4),
+            4,
+            "through {}",
+            PARTNERS[via]
+        );
+    }
+    assert_refuses_unauthenticated(&cluster, follower, &issuer.chain);
+
+    // The leader dies (SIGKILL) while transactions stream through the others.
+    let before_kill = issuer.acknowledged.len();
+    let victim = cluster.nodes[leader].take().unwrap();
+    let killer = std::thread::spawn(move || {
+        let mut victim = victim;
+        std::thread::sleep(Duration::from_millis(400));
+        victim.kill().unwrap();
+        let _ = victim.wait();
+    });
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let mut after_kill = 0;
+    let mut rounds = 0;
+    while after_kill < 12 {
+        rounds += 1;
+        assert!(rounds < 200, "the survivors stopped committing");
+        let via = survivors[rounds % 2];
+        let done = issuer.round(&cluster, via, 3);
+        if killer.is_finished() {
+            after_kill += done;
+        }
+    }
+    killer.join().unwrap();
+    let new_leader = cluster.leader();
+    assert_ne!(new_leader, leader, "a new leader was elected");
+
+    // The killed node restarts, catches up, and takes submissions again.
+    cluster.start(leader);
+    assert!(issuer.round(&cluster, leader, 3) > 0);
+    let height = cluster.converged(&[0, 1, 2]);
+    cluster.assert_same_chain(&[0, 1, 2], height);
+    for i in 0..3 {
+        issuer.assert_kept(&cluster, i);
+    }
+    eprintln!(
+        "leader {} killed; {} acknowledged before, {} after; tip {height}",
+        PARTNERS[leader],
+        before_kill,
+        issuer.acknowledged.len() - before_kill
+    );
+}
+
+#[test]
+fn a_stopped_follower_catches_up_by_snapshot() {
+    let mut cluster = Cluster::new(
+        3,
+        0,
+        &[
+            "--snapshot-after-entries",
+            "6",
+            "--keep-entries-after-snapshot",
+            "2",
+        ],
+    );
+    for i in 0..3 {
+        cluster.start(i);
+    }
+    let leader = cluster.leader();
+    let stopped = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    let mut issuer = Issuer::new(&cluster, leader);
+    issuer.round(&cluster, other, 2);
+    let _ = cluster.converged(&[0, 1, 2]);
+    let last_seen = cluster.replication(stopped)["last_log_index"]
+        .as_u64()
+        .unwrap();
+    cluster.kill(stopped);
+    // Enough blocks that the leader's log no longer reaches back to it.
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 200, "the leader never purged its log");
+        issuer.round(&cluster, other, 2);
+        let purged = cluster.replication(leader)["purged_index"]
+            .as_u64()
+            .unwrap_or(0);
+        if purged > last_seen + 4 {
+            break;
+        }
+    }
+    cluster.start(stopped);
+    let height = cluster.converged(&[0, 1, 2]);
+    let status = cluster.replication(stopped);
+    assert!(
+        status["snapshots_installed"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    cluster.assert_same_chain(&[0, 1, 2], height);
+    issuer.assert_kept(&cluster, stopped);
+    // And it keeps following by log afterwards.
+    assert!(issuer.round(&cluster, stopped, 2) > 0);
+    let height = cluster.converged(&[0, 1, 2]);
+    cluster.assert_same_chain(&[0, 1, 2], height);
+}
+
+#[test]
+fn a_fourth_partner_admitted_by_vote_joins_and_converges() {
+    let mut cluster = Cluster::new(3, 1, &[]);
+    for i in 0..3 {
+        cluster.start(i);
+    }
+    let leader = cluster.leader();
+    let chain = cluster.client(leader).genesis().unwrap().chain_id();
+    // The rail partner's node starts before its admission: its join
+    // requests are refused (not a member) and it receives nothing.
+    cluster.start(3);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.replication(leader)["messages_rejected"]
+        .as_u64()
+        .unwrap()
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the join request never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rail_id = cluster.replication(3)["node_id"].as_u64().unwrap();
+    let in_voters = |status: &Value| {
+        status["voters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"].as_u64() == Some(rail_id))
+    };
+    assert!(!in_voters(&cluster.replication(leader)));
+    assert_eq!(
+        cluster.get(3, "/v1/status").unwrap()["height"].as_u64(),
+        Some(0)
+    );
+
+    // Airline proposes, hotel approves: 2 of 3.
+    let rail = dev_identity("rail");
+    let proposal = propose_member(
+        chain,
+        &dev_identity("airline"),
+        0,
+        MembershipAction::Admit {
+            candidate: *rail.public(),
+            name: "rail".into(),
+        },
+    );
+    submit_and_wait(&cluster, 0, &proposal).unwrap();
+    submit_and_wait(
+        &cluster,
+        1,
+        &vote(chain, &dev_identity("hotel"), 0, proposal.id(), true),
+    )
+    .unwrap();
+
+    // The rail node joins as a learner, catches up and becomes a voter.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let leader = cluster.leader();
+        if in_voters(&cluster.replication(leader)) && in_voters(&cluster.replication(3)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rail never became a voter: {}",
+            cluster.replication(leader)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // It takes submissions (forwarded) like any other node.
+    let rail_currency = register_currency(
+        chain,
+        &rail,
+        0,
+        CurrencyId::new("RAIL").unwrap(),
+        0,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+    );
+    submit_and_wait(&cluster, 3, &rail_currency).unwrap();
+    let height = cluster.converged(&[0, 1, 2, 3]);
+    cluster.assert_same_chain(&[0, 1, 2, 3], height);
+}

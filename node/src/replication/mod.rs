@@ -1,0 +1,533 @@
+//! Replication across partner nodes (spec §20).
+//!
+//! The partners' nodes agree on one chain with **openraft** (Raft, crash
+//! fault tolerant): the leader proposes each block as one log entry, Raft
+//! orders and replicates the entries, and every node's state machine
+//! applies a committed entry by **re-validating the whole block** — every
+//! signature and proof, the header's place after the tip and its
+//! commitments to the resulting state — exactly as a single node or an
+//! auditor would ([`crate::chain::Chain`]). A block that fails is refused
+//! by every replica alike (they hold the same state), so it becomes a no-op
+//! in the log: a faulty leader can delay the ledger, not forge it.
+//!
+//! * [`log_store`]: Raft's log, vote and purge marks in RocksDB column
+//!   families of the node's own database.
+//! * [`state_machine`]: applies entries to the node's chain and builds and
+//!   installs snapshots (the committed blocks, re-validated on install).
+//! * [`envelope`]: every message signed by the sending partner's identity
+//!   key; non-members are refused.
+//! * [`network`]: the Raft client (signed requests over HTTP on tokio) and
+//!   [`rpc`]: the receiving routes.
+//! * This module: start-up, the leader's block proposer, membership that
+//!   follows governance (admission → learner → voter; removal → out) and
+//!   submissions forwarded to the leader.
+
+pub mod envelope;
+pub mod log_store;
+pub mod network;
+pub mod rpc;
+pub mod state_machine;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity};
+use coalition_core::transaction::ChainId;
+use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use coalition_core::encoding::Encode;
+
+use crate::block::Block;
+use crate::config::ReplicationSection;
+use crate::service::Node;
+
+/// What the Raft log orders: a block proposed by the leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proposal {
+    /// A block's encoding (hex on the wire and in the log).
+    Block(#[serde(with = "hex_bytes")] Vec<u8>),
+}
+
+impl fmt::Display for Proposal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Proposal::Block(bytes) => write!(f, "block ({} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// What applying an entry did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Applied {
+    /// Nothing to apply (a blank or membership entry).
+    Nothing,
+    /// The block became the tip at this height.
+    Block(u64),
+    /// Every replica refused the block; why.
+    Refused(String),
+}
+
+/// A replica's address, and whose node it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerNode {
+    /// The partner's loyalty ID (hex).
+    pub member: String,
+    /// Its node's HTTP address.
+    pub addr: String,
+}
+
+impl fmt::Display for PeerNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{}",
+            &self.member[..self.member.len().min(16)],
+            self.addr
+        )
+    }
+}
+
+openraft::declare_raft_types!(
+    /// Coalition's Raft types.
+    pub TypeConfig:
+        D = Proposal,
+        R = Applied,
+        NodeId = u64,
+        Node = PeerNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = std::io::Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+/// The Raft handle.
+pub type Raft = openraft::Raft<TypeConfig>;
+
+/// The Raft node ID of a partner: the first 8 bytes (big-endian) of
+/// `SHA-256("coalition/raft-node-id/v1" ‖ loyalty ID)`.
+pub fn node_id(member: &LoyaltyId) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"coalition/raft-node-id/v1");
+    h.update(member.0);
+    let d: [u8; 32] = h.finalize().into();
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(id)
+}
+
+/// Why replication could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    /// The replication section is unusable.
+    #[error("replication: {0}")]
+    Config(String),
+    /// openraft refused to start.
+    #[error("replication: raft: {0}")]
+    Raft(String),
+}
+
+/// A running replica: the Raft handle and who this node is.
+pub struct Replication {
+    raft: Raft,
+    id: u64,
+    keys: Arc<IdentityKeys>,
+    chain: ChainId,
+    advertise: SocketAddr,
+    peers: Vec<SocketAddr>,
+    counters: Arc<Counters>,
+}
+
+/// What the replication layer counts (served in `/v1/replication`).
+#[derive(Default, Debug)]
+pub struct Counters {
+    /// Node-to-node messages refused (bad envelope or non-member).
+    pub messages_rejected: AtomicU64,
+    /// Snapshots installed since start.
+    pub snapshots_installed: AtomicU64,
+    /// Proposed blocks every replica refused.
+    pub blocks_refused: AtomicU64,
+}
+
+/// The identity governance records for `id`, if it is a member now.
+pub(crate) fn committed_member(node: &Node, id: &LoyaltyId) -> Option<PublicIdentity> {
+    node.with_ledger(|l| l.governance().members().get(id).map(|m| m.identity))
+}
+
+impl Replication {
+    /// Starts Raft on `node` as the partner `keys`, reachable at
+    /// `advertise`; founders initialise the cluster from the peers named
+    /// in `settings`, others ask to join. Spawns the proposer, the
+    /// membership follower and (until admitted) the join requests.
+    pub async fn start(
+        node: Node,
+        keys: IdentityKeys,
+        settings: &ReplicationSection,
+        advertise: SocketAddr,
+    ) -> Result<Arc<Replication>, ReplicationError> {
+        let me = keys.loyalty_id();
+        let id = node_id(&me);
+        let chain = node.genesis().chain_id();
+        let config = openraft::Config {
+            cluster_name: format!("coalition-{}", hex::encode(&chain.0[..8])),
+            heartbeat_interval: settings.heartbeat_ms,
+            election_timeout_min: settings.election_timeout_ms[0],
+            election_timeout_max: settings.election_timeout_ms[1],
+            install_snapshot_timeout: 120_000,
+            max_payload_entries: 16,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_after_entries),
+            max_in_snapshot_log_to_keep: settings.keep_entries_after_snapshot,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ReplicationError::Config(e.to_string()))?;
+        let keys = Arc::new(keys);
+        let counters = Arc::new(Counters::default());
+        let log_store = log_store::LogStore::new(node.clone());
+        let state_machine = state_machine::StateMachine::open(node.clone(), counters.clone())
+            .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+        let network = network::Network::new(node.clone(), keys.clone(), chain, counters.clone());
+        let raft = Raft::new(id, Arc::new(config), network, log_store, state_machine)
+            .await
+            .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+
+        // Founders start the cluster; every founder names the same set.
+        let founders = node.genesis().founders.clone();
+        if founders
+            .iter()
+            .any(|(_, identity)| identity.loyalty_id() == me)
+        {
+            let mut initial = BTreeMap::new();
+            for (name, identity) in &founders {
+                let member = identity.loyalty_id();
+                let addr = if member == me {
+                    advertise
+                } else {
+                    settings
+                        .peers
+                        .iter()
+                        .find(|p| &p.name == name)
+                        .map(|p| p.addr)
+                        .ok_or_else(|| {
+                            ReplicationError::Config(format!(
+                                "founder {name:?} has no [[replication.peers]] entry"
+                            ))
+                        })?
+                };
+                initial.insert(
+                    node_id(&member),
+                    PeerNode {
+                        member: hex::encode(member.0),
+                        addr: addr.to_string(),
+                    },
+                );
+            }
+            let initialized = raft
+                .is_initialized()
+                .await
+                .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+            if !initialized {
+                // Another founder may have initialised first: then this
+                // one's log is no longer empty and it is refused, harmlessly.
+                let _ = raft.initialize(initial).await;
+            }
+        }
+        let replication = Arc::new(Replication {
+            raft,
+            id,
+            keys,
+            chain,
+            advertise,
+            peers: settings.peers.iter().map(|p| p.addr).collect(),
+            counters,
+        });
+        node.set_replication(replication.clone());
+        tokio::spawn(propose_blocks(node.clone(), replication.clone()));
+        tokio::spawn(follow_governance(node.clone(), replication.clone()));
+        tokio::spawn(join_when_admitted(replication.clone()));
+        Ok(replication)
+    }
+
+    /// The Raft handle.
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// This node's Raft ID.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// What this layer counted.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Whether this node leads now.
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        m.current_leader == Some(self.id) && m.state == ServerState::Leader
+    }
+
+    /// The leader's HTTP address, if one is known and it is not this node.
+    pub fn leader_addr(&self) -> Option<SocketAddr> {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let leader = m.current_leader?;
+        if leader == self.id {
+            return None;
+        }
+        m.membership_config
+            .membership()
+            .get_node(&leader)
+            .and_then(|n| n.addr.parse().ok())
+    }
+
+    /// Replication status, served at `/v1/replication`.
+    pub fn status_json(&self) -> Value {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let nodes = |want_voter: bool| {
+            membership
+                .nodes()
+                .filter(|(id, _)| voters.contains(id) == want_voter)
+                .map(|(id, n)| json!({ "id": id, "member": n.member, "addr": n.addr }))
+                .collect::<Vec<_>>()
+        };
+        let state = match m.state {
+            ServerState::Leader => "leader",
+            ServerState::Follower => "follower",
+            ServerState::Candidate => "candidate",
+            ServerState::Learner => "learner",
+            ServerState::Shutdown => "shutdown",
+        };
+        json!({
+            "enabled": true,
+            "node_id": self.id,
+            "member": hex::encode(self.keys.loyalty_id().0),
+            "state": state,
+            "term": m.current_term,
+            "leader": m.current_leader,
+            "last_log_index": m.last_log_index,
+            "last_applied_index": m.last_applied.map(|l| l.index),
+            "snapshot_index": m.snapshot.map(|l| l.index),
+            "purged_index": m.purged.map(|l| l.index),
+            "voters": nodes(true),
+            "learners": nodes(false),
+            "snapshots_installed": self.counters.snapshots_installed.load(Ordering::Relaxed),
+            "messages_rejected": self.counters.messages_rejected.load(Ordering::Relaxed),
+            "blocks_refused": self.counters.blocks_refused.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// The leader's block proposer: every block interval, while this node
+/// leads and its state has caught up with its log, it builds the next
+/// block from its mempool (verifying once) and proposes it; Raft applies
+/// it here and everywhere. One proposal at a time, so each extends the
+/// tip the previous one made. A node that does not lead hands the
+/// transactions still in its mempool to the leader.
+async fn propose_blocks(node: Node, replication: Arc<Replication>) {
+    let interval = Duration::from_millis(node.config().block_interval_ms);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if !replication.is_leader() {
+            hand_over_mempool(&node, &replication).await;
+            continue;
+        }
+        let caught_up = {
+            let m = replication.raft.metrics();
+            let m = m.borrow();
+            m.last_applied.map(|l| l.index) == m.last_log_index
+        };
+        if !caught_up {
+            continue;
+        }
+        let producer = node.clone();
+        let prepared = tokio::task::spawn_blocking(move || producer.prepare_block()).await;
+        let (block, next) = match prepared {
+            Ok(Ok(Some(prepared))) => prepared,
+            Ok(Ok(None)) => continue,
+            Ok(Err(e)) => {
+                eprintln!("coalition node: block preparation failed: {e}");
+                continue;
+            }
+            Err(e) => {
+                eprintln!("coalition node: block preparation task failed: {e}");
+                continue;
+            }
+        };
+        node.remember_prepared(block.header.hash(), next);
+        match replication
+            .raft
+            .client_write(Proposal::Block(block.to_bytes()))
+            .await
+        {
+            Ok(response) => {
+                if let Applied::Refused(reason) = response.data {
+                    eprintln!(
+                        "coalition node: proposed block {} refused: {reason}",
+                        block.header.height
+                    );
+                }
+            }
+            Err(e) => eprintln!("coalition node: block proposal not committed: {e}"),
+        }
+    }
+}
+
+/// A node that lost (or never had) the lead passes what waits in its
+/// mempool to the leader, so accepted transactions are not stranded.
+async fn hand_over_mempool(node: &Node, replication: &Replication) {
+    let Some(leader) = replication.leader_addr() else {
+        return;
+    };
+    let pending = node.take_pending();
+    if pending.is_empty() {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        let client = crate::client::Client::new(leader);
+        for tx in pending {
+            // The leader refuses what it already has or committed.
+            let _ = client.submit(&tx);
+        }
+    })
+    .await;
+}
+
+/// The leader keeps Raft's membership in step with governance: a learner
+/// whose partner is a member and that has caught up becomes a voter; a
+/// node whose partner is no longer a member is removed.
+async fn follow_governance(node: Node, replication: Arc<Replication>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        ticker.tick().await;
+        if !replication.is_leader() {
+            continue;
+        }
+        let members: BTreeSet<u64> = node.with_ledger(|l| {
+            l.governance()
+                .members()
+                .keys()
+                .map(node_id)
+                .collect::<BTreeSet<u64>>()
+        });
+        let m = replication.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let all: BTreeSet<u64> = membership.nodes().map(|(id, _)| *id).collect();
+        let last = m.last_log_index.unwrap_or(0);
+        let caught_up = |id: &u64| {
+            m.replication
+                .as_ref()
+                .and_then(|r| r.get(id).cloned().flatten())
+                .is_some_and(|matched| matched.index + 32 >= last)
+        };
+        let remove_voters: BTreeSet<u64> = voters.difference(&members).copied().collect();
+        if !remove_voters.is_empty() && remove_voters.len() < voters.len() {
+            if let Err(e) = replication
+                .raft
+                .change_membership(ChangeMembers::RemoveVoters(remove_voters.clone()), false)
+                .await
+            {
+                eprintln!("coalition node: removing a former member's node failed: {e}");
+            }
+            continue;
+        }
+        let remove_nodes: BTreeSet<u64> = all
+            .iter()
+            .filter(|id| !voters.contains(id) && !members.contains(id))
+            .copied()
+            .collect();
+        if !remove_nodes.is_empty() {
+            if let Err(e) = replication
+                .raft
+                .change_membership(ChangeMembers::RemoveNodes(remove_nodes), false)
+                .await
+            {
+                eprintln!("coalition node: removing a former member's learner failed: {e}");
+            }
+            continue;
+        }
+        let promote: BTreeSet<u64> = all
+            .iter()
+            .filter(|id| !voters.contains(id) && members.contains(id) && caught_up(id))
+            .copied()
+            .collect();
+        if !promote.is_empty() {
+            if let Err(e) = replication
+                .raft
+                .change_membership(ChangeMembers::AddVoterIds(promote), false)
+                .await
+            {
+                eprintln!("coalition node: promoting a learner failed: {e}");
+            }
+        }
+    }
+}
+
+/// Until this node belongs to the Raft membership, ask the configured
+/// peers to add it (the leader does once governance admitted its partner).
+async fn join_when_admitted(replication: Arc<Replication>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut reported = false;
+    loop {
+        ticker.tick().await;
+        let known = {
+            let m = replication.raft.metrics();
+            let m = m.borrow();
+            m.membership_config
+                .membership()
+                .get_node(&replication.id)
+                .is_some()
+        };
+        if known {
+            return;
+        }
+        let mut refusals = Vec::new();
+        for peer in replication.peers.clone() {
+            match network::request_join(&replication, peer).await {
+                Ok(()) => break,
+                Err(e) => refusals.push(format!("{peer}: {e}")),
+            }
+        }
+        if !reported && !refusals.is_empty() {
+            eprintln!(
+                "coalition node: not yet in the cluster; join requests: {}",
+                refusals.join("; ")
+            );
+            reported = true;
+        }
+    }
+}
+
+/// Hex for byte fields inside JSON.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Decodes a block from a log entry (bounded by the block decoder).
+pub(crate) fn decode_proposal(proposal: &Proposal) -> Result<Block, String> {
+    match proposal {
+        Proposal::Block(bytes) => crate::block::decode_block(bytes).map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,246 @@
+//! The Raft client: each RPC is a signed envelope POSTed to the peer's
+//! `/raft/*` route, and its answer must be signed by the partner whose node
+//! was asked (spec §20.3).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use coalition_core::keys::{IdentityKeys, LoyaltyId};
+use coalition_core::transaction::ChainId;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{open_response, seal_request};
+use super::{committed_member, Counters, PeerNode, Replication, TypeConfig};
+use crate::client::{Client, ClientError};
+use crate::service::Node;
+
+/// Route of AppendEntries.
+pub const ROUTE_APPEND: &str = "/raft/append";
+/// Route of RequestVote.
+pub const ROUTE_VOTE: &str = "/raft/vote";
+/// Route of InstallSnapshot (chunks).
+pub const ROUTE_SNAPSHOT: &str = "/raft/snapshot";
+/// Route of a join request.
+pub const ROUTE_JOIN: &str = "/raft/join";
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Makes a [`PeerClient`] per target.
+pub struct Network {
+    node: Node,
+    keys: Arc<IdentityKeys>,
+    chain: ChainId,
+    counters: Arc<Counters>,
+}
+
+impl Network {
+    /// Clients signing as `keys` for `node`'s coalition.
+    pub fn new(
+        node: Node,
+        keys: Arc<IdentityKeys>,
+        chain: ChainId,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Network {
+            node,
+            keys,
+            chain,
+            counters,
+        }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: u64, peer: &PeerNode) -> PeerClient {
+        PeerClient {
+            target,
+            peer: peer.clone(),
+            node: self.node.clone(),
+            keys: self.keys.clone(),
+            chain: self.chain,
+            counters: self.counters.clone(),
+        }
+    }
+}
+
+/// Sends one node's RPCs.
+pub struct PeerClient {
+    target: u64,
+    peer: PeerNode,
+    node: Node,
+    keys: Arc<IdentityKeys>,
+    chain: ChainId,
+    counters: Arc<Counters>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct TransportError(String);
+
+fn network<E: std::error::Error>(
+    why: impl std::fmt::Display,
+) -> RPCError<u64, PeerNode, RaftError<u64, E>> {
+    RPCError::Network(NetworkError::new(&TransportError(why.to_string())))
+}
+
+impl PeerClient {
+    async fn call<Req, Resp, E>(
+        &self,
+        route: &'static str,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, RPCError<u64, PeerNode, RaftError<u64, E>>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let addr: SocketAddr = self
+            .peer
+            .addr
+            .parse()
+            .map_err(|_| network(format!("bad peer address {:?}", self.peer.addr)))?;
+        let member = hex::decode(&self.peer.member)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(LoyaltyId)
+            .ok_or_else(|| network("bad peer member ID"))?;
+        // The answer must come from that partner's key, as governance has it.
+        let expected = committed_member(&self.node, &member)
+            .ok_or_else(|| network(format!("node {} is not a member's", self.target)))?;
+        let body = serde_json::to_vec(request).map_err(network)?;
+        let (envelope, signature) =
+            seal_request(&self.keys, &self.chain, route, self.target, now_ms(), &body);
+        let response = tokio::task::spawn_blocking(move || {
+            Client::new(addr).with_timeout(timeout).post(
+                route,
+                "application/octet-stream",
+                &envelope,
+            )
+        })
+        .await
+        .map_err(network)?;
+        let response = match response {
+            Ok(r) => r,
+            Err(e @ ClientError::Unreachable { .. }) => {
+                return Err(RPCError::Unreachable(Unreachable::new(&TransportError(
+                    e.to_string(),
+                ))))
+            }
+            Err(e) => return Err(network(e)),
+        };
+        if response.status != 200 {
+            return Err(network(format!(
+                "peer answered {}: {}",
+                response.status,
+                response.text()
+            )));
+        }
+        let body = open_response(&response.body, &self.chain, route, &expected, &signature)
+            .map_err(|e| {
+                self.counters
+                    .messages_rejected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                network(e)
+            })?;
+        let result: Result<Resp, RaftError<u64, E>> =
+            serde_json::from_slice(body).map_err(network)?;
+        result.map_err(|e| {
+            RPCError::RemoteError(RemoteError::new_with_node(
+                self.target,
+                self.peer.clone(),
+                e,
+            ))
+        })
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, PeerNode, RaftError<u64>>> {
+        self.call(ROUTE_APPEND, &rpc, option.hard_ttl()).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<u64>,
+        RPCError<u64, PeerNode, RaftError<u64, InstallSnapshotError>>,
+    > {
+        self.call(ROUTE_SNAPSHOT, &rpc, option.hard_ttl()).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<u64>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<u64>, RPCError<u64, PeerNode, RaftError<u64>>> {
+        self.call(ROUTE_VOTE, &rpc, option.hard_ttl()).await
+    }
+}
+
+/// Asks a node to add this one to the cluster.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// Where this node serves (API and Raft).
+    pub addr: String,
+}
+
+/// Sends a join request to `peer` (any node: a follower answers with
+/// 503, the leader adds the node as a learner if its partner is a member).
+/// The answer is not authenticated: the joiner learns it was added from
+/// the Raft membership it then receives, not from this reply.
+pub(crate) async fn request_join(
+    replication: &Replication,
+    peer: SocketAddr,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(&JoinRequest {
+        addr: replication.advertise.to_string(),
+    })
+    .map_err(|e| e.to_string())?;
+    // Recipient 0: any node (joining is idempotent).
+    let (envelope, _) = seal_request(
+        &replication.keys,
+        &replication.chain,
+        ROUTE_JOIN,
+        0,
+        now_ms(),
+        &body,
+    );
+    let response = tokio::task::spawn_blocking(move || {
+        Client::new(peer).with_timeout(Duration::from_secs(5)).post(
+            ROUTE_JOIN,
+            "application/octet-stream",
+            &envelope,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    match response.status {
+        200 | 202 => Ok(()),
+        status => Err(format!("{status} {}", response.text())),
+    }
+}

@@ -1,0 +1,189 @@
+//! The receiving side of node-to-node messages: `/raft/append`,
+//! `/raft/vote`, `/raft/snapshot` and `/raft/join` (spec §20.3).
+//!
+//! Each request is opened with [`super::envelope::open_request`] against
+//! this node's committed governance — a non-member, a bad signature, a
+//! message for another node or one outside the clock window is refused
+//! with 403 before Raft sees it — and each answer is signed by this node's
+//! partner.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use serde::Serialize;
+use serde_json::json;
+
+use super::envelope::{open_request, seal_response, EnvelopeError, OpenedRequest};
+use super::network::{now_ms, JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
+use super::{committed_member, node_id, PeerNode, Replication, TypeConfig};
+use crate::service::Node;
+
+/// Largest node-to-node message (a batch of entries or a snapshot chunk).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Clone)]
+struct RpcState {
+    node: Node,
+    replication: Arc<Replication>,
+}
+
+/// The `/raft/*` routes.
+pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
+    Router::new()
+        .route(ROUTE_APPEND, post(append))
+        .route(ROUTE_VOTE, post(vote))
+        .route(ROUTE_SNAPSHOT, post(snapshot))
+        .route(ROUTE_JOIN, post(join))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .with_state(RpcState { node, replication })
+}
+
+fn refusal(status: StatusCode, code: &str, reason: String) -> Response {
+    (status, Json(json!({ "error": code, "reason": reason }))).into_response()
+}
+
+impl RpcState {
+    fn open<'a>(
+        &self,
+        route: &str,
+        body: &'a [u8],
+        recipient: u64,
+    ) -> Result<OpenedRequest<'a>, Response> {
+        let chain = self.replication.chain;
+        open_request(body, &chain, route, recipient, now_ms(), |id| {
+            committed_member(&self.node, id)
+        })
+        .map_err(|e| {
+            self.replication
+                .counters
+                .messages_rejected
+                .fetch_add(1, Ordering::Relaxed);
+            let status = match e {
+                EnvelopeError::Malformed => StatusCode::BAD_REQUEST,
+                _ => StatusCode::FORBIDDEN,
+            };
+            refusal(status, "unauthenticated", e.to_string())
+        })
+    }
+
+    fn answer<T: Serialize>(
+        &self,
+        route: &str,
+        request: &OpenedRequest<'_>,
+        value: &T,
+    ) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(body) => seal_response(
+                &self.replication.keys,
+                &self.replication.chain,
+                route,
+                &request.signature,
+                &body,
+            )
+            .into_response(),
+            Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+fn malformed(e: serde_json::Error) -> Response {
+    refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+}
+
+async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
+    let opened = match s.open(ROUTE_APPEND, &body, s.replication.id) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let rpc: AppendEntriesRequest<TypeConfig> = match serde_json::from_slice(opened.body) {
+        Ok(rpc) => rpc,
+        Err(e) => return malformed(e),
+    };
+    let result = s.replication.raft.append_entries(rpc).await;
+    s.answer(ROUTE_APPEND, &opened, &result)
+}
+
+async fn vote(State(s): State<RpcState>, body: Bytes) -> Response {
+    let opened = match s.open(ROUTE_VOTE, &body, s.replication.id) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let rpc: VoteRequest<u64> = match serde_json::from_slice(opened.body) {
+        Ok(rpc) => rpc,
+        Err(e) => return malformed(e),
+    };
+    let result = s.replication.raft.vote(rpc).await;
+    s.answer(ROUTE_VOTE, &opened, &result)
+}
+
+async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
+    let opened = match s.open(ROUTE_SNAPSHOT, &body, s.replication.id) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let rpc: InstallSnapshotRequest<TypeConfig> = match serde_json::from_slice(opened.body) {
+        Ok(rpc) => rpc,
+        Err(e) => return malformed(e),
+    };
+    let result = s.replication.raft.install_snapshot(rpc).await;
+    s.answer(ROUTE_SNAPSHOT, &opened, &result)
+}
+
+/// A member's node asks to be added: the leader adds it as a learner (the
+/// membership follower promotes it to voter once it has caught up).
+async fn join(State(s): State<RpcState>, body: Bytes) -> Response {
+    // Addressed to any node (recipient 0).
+    let opened = match s.open(ROUTE_JOIN, &body, 0) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let request: JoinRequest = match serde_json::from_slice(opened.body) {
+        Ok(r) => r,
+        Err(e) => return malformed(e),
+    };
+    if request.addr.parse::<std::net::SocketAddr>().is_err() {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "join address is not host:port".into(),
+        );
+    }
+    if !s.replication.is_leader() {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_leader",
+            "ask the leader".into(),
+        );
+    }
+    let id = node_id(&opened.sender);
+    let known = s
+        .replication
+        .raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .get_node(&id)
+        .is_some();
+    if known {
+        return (StatusCode::OK, Json(json!({ "status": "member" }))).into_response();
+    }
+    let peer = PeerNode {
+        member: hex::encode(opened.sender.0),
+        addr: request.addr,
+    };
+    let raft = s.replication.raft.clone();
+    tokio::spawn(async move {
+        if let Err(e) = raft.add_learner(id, peer, false).await {
+            eprintln!("coalition node: adding learner {id} failed: {e}");
+        }
+    });
+    (StatusCode::ACCEPTED, Json(json!({ "status": "learner" }))).into_response()
+}
