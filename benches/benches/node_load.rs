@@ -1,10 +1,21 @@
-//! Load benchmark of a single partner node (issue 4): sustained verified
-//! transactions per second of mixed Transfers and shielded Redeems, and the
-//! p50/p99 latency of a submission over HTTP, on this machine.
+//! Load benchmark of a partner node (issue 4) and of a 3-partner
+//! replicated cluster (issue 6), side by side in one run: sustained
+//! verified transactions per second of mixed Transfers and shielded
+//! Redeems, and the p50/p99 latency of a submission over HTTP.
 //!
 //! `cargo bench -p coalition-benches --bench node_load`
 //! (`LOAD_TRANSFERS`, `LOAD_REDEEMS`, `LOAD_CLIENTS` change the mix,
-//! `LOAD_BLOCK_MS` the block interval, 250 ms by default as in the node).
+//! `LOAD_BLOCK_MS` the block interval, 250 ms by default as in the node;
+//! `LOAD_REPLICAS` the cluster size, 3 by default, 0 to skip it;
+//! `LOAD_VIA=leader` sends the cluster's clients to the leader only instead
+//! of to every node in turn).
+//!
+//! The cluster is three nodes in this process on loopback ports, each with
+//! its own RocksDB, replicating through openraft with signed messages over
+//! HTTP exactly as separate processes would; it replays the single node's
+//! set-up transactions, then the same timed workload. Its throughput counts
+//! a transaction once it is committed on **every** replica (each of which
+//! re-verified it).
 //!
 //! Set-up (not timed): a node on a loopback port with RocksDB in a temporary
 //! directory; one customer per transaction, funded (Issue, ApplyPending)
@@ -26,15 +37,18 @@ use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::Transaction;
 use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
+use coalition_node::config::{PeerEntry, ReplicationSection};
 use coalition_node::genesis::{Genesis, PoolKeyHashes};
 use coalition_node::governance::Threshold;
-use coalition_node::service::{serve, Node};
+use coalition_node::service::{serve, serve_replicated, Node};
+use coalition_params::ShieldedVerifyingKeys;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::register_currency;
 use coalition_prover::shielded::{redeem, shield};
 use coalition_prover::transactions::{self, SpendingAccount};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::net::SocketAddr;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -43,43 +57,18 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Submits in-process, in order, and waits until every one is committed.
-fn commit_all(node: &Node, txs: Vec<Transaction>) {
-    let target = node.metrics().committed_transactions() + txs.len() as u64;
-    for tx in txs {
-        node.submit(tx).expect("set-up transaction admitted");
-    }
-    while node.metrics().committed_transactions() < target {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// One deployment under test: a single node, or a cluster of replicas.
+struct Deployment {
+    nodes: Vec<Node>,
+    addrs: Vec<SocketAddr>,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+    _dirs: Vec<tempfile::TempDir>,
 }
 
-fn main() {
-    let n_transfers = env("LOAD_TRANSFERS", 2048);
-    let n_redeems = env("LOAD_REDEEMS", 128);
-    let clients = env("LOAD_CLIENTS", 64);
-    let interval = env("LOAD_BLOCK_MS", 250) as u64;
-    let started = Instant::now();
-    let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
-    let vks = Arc::new(keys.verifying_keys());
-    let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let airline = IdentityKeys::random(&mut rng);
-    let hotel = IdentityKeys::random(&mut rng);
-    let genesis = Genesis {
-        name: "load".into(),
-        timestamp_ms: 1,
-        threshold: Threshold::new(1, 2).unwrap(),
-        founders: vec![
-            ("airline".into(), *airline.public()),
-            ("hotel".into(), *hotel.public()),
-        ],
-        pool: Some(PoolKeyHashes::of(&vks)),
-        settlement_epoch_blocks: 100,
-    };
-    let chain = genesis.chain_id();
-    let dir = tempfile::tempdir().unwrap();
-    let config = NodeConfig {
-        data_dir: dir.path().to_path_buf(),
+fn node_config(dir: &std::path::Path, interval: u64) -> NodeConfig {
+    NodeConfig {
+        data_dir: dir.to_path_buf(),
         block_interval_ms: interval,
         max_block_transactions: 1024,
         mempool: coalition_node::config::MempoolSection {
@@ -89,37 +78,337 @@ fn main() {
             max_per_sender: 1 << 20,
         },
         ..NodeConfig::default()
-    };
-    let node = Node::open_with_genesis(config, genesis, true, Some(vks)).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let served = node.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        runtime
-            .block_on(serve(served, listener, async move {
-                let _ = stopped.await;
-            }))
-            .unwrap()
-    });
+    }
+}
 
+impl Deployment {
+    fn single(genesis: &Genesis, vks: &Arc<ShieldedVerifyingKeys>, interval: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::open_with_genesis(
+            node_config(dir.path(), interval),
+            genesis.clone(),
+            true,
+            Some(vks.clone()),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = node.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            runtime
+                .block_on(serve(served, listener, async move {
+                    let _ = stopped.await;
+                }))
+                .unwrap()
+        });
+        Deployment {
+            nodes: vec![node],
+            addrs: vec![addr],
+            stop: vec![stop],
+            server: Some(server),
+            _dirs: vec![dir],
+        }
+    }
+
+    /// `founders.len()` replicas, one per founder, on loopback.
+    fn replicated(
+        genesis: &Genesis,
+        vks: &Arc<ShieldedVerifyingKeys>,
+        interval: u64,
+        founders: &[(&str, &IdentityKeys)],
+    ) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listeners: Vec<tokio::net::TcpListener> = founders
+            .iter()
+            .map(|_| {
+                runtime
+                    .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                    .unwrap()
+            })
+            .collect();
+        let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+        let mut dirs = Vec::new();
+        let mut nodes = Vec::new();
+        let mut stop = Vec::new();
+        let mut servers = Vec::new();
+        for (i, listener) in listeners.into_iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let node = Node::open_with_genesis(
+                node_config(dir.path(), interval),
+                genesis.clone(),
+                true,
+                Some(vks.clone()),
+            )
+            .unwrap();
+            let settings = ReplicationSection {
+                identity_key: None,
+                dev_identity: None,
+                advertise: Some(addrs[i]),
+                peers: founders
+                    .iter()
+                    .zip(&addrs)
+                    .filter(|(_, a)| **a != addrs[i])
+                    .map(|((name, _), addr)| PeerEntry {
+                        name: name.to_string(),
+                        addr: *addr,
+                    })
+                    .collect(),
+                ..ReplicationSection::default()
+            };
+            let identity = IdentityKeys::from_seed(&founder_seed(founders[i].0));
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            servers.push(serve_replicated(
+                node.clone(),
+                listener,
+                identity,
+                settings,
+                async move {
+                    let _ = rx.await;
+                },
+            ));
+            nodes.push(node);
+            stop.push(tx);
+            dirs.push(dir);
+        }
+        let server = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                for result in futures_join_all(servers).await {
+                    result.unwrap();
+                }
+            })
+        });
+        let deployment = Deployment {
+            nodes,
+            addrs,
+            stop,
+            server: Some(server),
+            _dirs: dirs,
+        };
+        // Wait for a leader.
+        while deployment.leader_index().is_none() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        deployment
+    }
+
+    fn leader_index(&self) -> Option<usize> {
+        if self.nodes.len() == 1 {
+            return Some(0);
+        }
+        self.nodes
+            .iter()
+            .position(|n| n.replication().is_some_and(|r| r.is_leader()))
+    }
+
+    /// Transactions committed on every node.
+    fn committed(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|n| n.metrics().committed_transactions())
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Submits in-process to the leader, in order, and waits until every
+    /// one is committed everywhere.
+    fn commit_all(&self, txs: &[Transaction]) {
+        let target = self.committed() + txs.len() as u64;
+        let leader = &self.nodes[self.leader_index().expect("a leader")];
+        for tx in txs {
+            leader
+                .submit(tx.clone())
+                .expect("set-up transaction admitted");
+        }
+        while self.committed() < target {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stop(mut self) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.join().unwrap();
+        }
+    }
+}
+
+/// Awaits every future (the servers of one runtime).
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Drive them concurrently: poll all until each is done.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(results.into_iter().map(|r| r.expect("finished")));
+    out
+}
+
+fn founder_seed(name: &str) -> Seed {
+    coalition_node::config::dev_seed(&format!("node_load/{name}"))
+}
+
+/// What one timed run measured.
+struct Measured {
+    total: usize,
+    submitted_s: f64,
+    committed_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    height: u64,
+}
+
+impl Measured {
+    fn throughput(&self) -> f64 {
+        self.total as f64 / self.committed_s
+    }
+}
+
+/// `clients` threads submit `encoded` over HTTP (to the addresses in turn)
+/// until everything is committed on every node of `deployment`.
+fn timed(
+    deployment: &Deployment,
+    targets: &[SocketAddr],
+    encoded: &[Vec<u8>],
+    clients: usize,
+) -> Measured {
+    let total = encoded.len();
+    let base = deployment.committed();
+    let next = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(total));
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let client = Client::new(targets[i % targets.len()]);
+                    let t = Instant::now();
+                    let r = client
+                        .post("/v1/transactions", "application/octet-stream", &encoded[i])
+                        .unwrap();
+                    assert_eq!(r.status, 202, "{}", r.text());
+                    mine.push(t.elapsed());
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let submitted = t0.elapsed();
+    while deployment.committed() < base + total as u64 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let elapsed = t0.elapsed();
+    let mut l = latencies.into_inner().unwrap();
+    l.sort();
+    let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)].as_secs_f64() * 1e3;
+    Measured {
+        total,
+        submitted_s: submitted.as_secs_f64(),
+        committed_s: elapsed.as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        max_ms: l.last().unwrap().as_secs_f64() * 1e3,
+        height: deployment.nodes[0].tip().height,
+    }
+}
+
+fn report(label: &str, m: &Measured) {
+    println!(
+        "node_load [{label}]: all submitted in {:.2} s; all committed in {:.2} s",
+        m.submitted_s, m.committed_s
+    );
+    println!(
+        "node_load [{label}]: throughput {:.0} verified tx/s (committed, synced to disk)",
+        m.throughput()
+    );
+    println!(
+        "node_load [{label}]: submit latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; height {}",
+        m.p50_ms, m.p99_ms, m.max_ms, m.height
+    );
+}
+
+fn main() {
+    let n_transfers = env("LOAD_TRANSFERS", 2048);
+    let n_redeems = env("LOAD_REDEEMS", 128);
+    let clients = env("LOAD_CLIENTS", 64);
+    let interval = env("LOAD_BLOCK_MS", 250) as u64;
+    let replicas = env("LOAD_REPLICAS", 3);
+    let via_leader = std::env::var("LOAD_VIA").is_ok_and(|v| v == "leader");
+    let started = Instant::now();
+    let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
+    let vks = Arc::new(keys.verifying_keys());
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let founder_names = ["airline", "hotel", "grocer", "rail", "cafe"];
+    let founder_keys: Vec<IdentityKeys> = founder_names
+        .iter()
+        .take(replicas.max(2))
+        .map(|n| IdentityKeys::from_seed(&founder_seed(n)))
+        .collect();
+    let airline = &founder_keys[0];
+    let hotel = &founder_keys[1];
+    let genesis = Genesis {
+        name: "load".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(1, 2).unwrap(),
+        founders: founder_names
+            .iter()
+            .zip(&founder_keys)
+            .map(|(n, k)| (n.to_string(), *k.public()))
+            .collect(),
+        pool: Some(PoolKeyHashes::of(&vks)),
+        settlement_epoch_blocks: 100,
+    };
+    let chain = genesis.chain_id();
+    let node_deployment = Deployment::single(&genesis, &vks, interval);
+    let node = &node_deployment.nodes[0];
+    let addr = node_deployment.addrs[0];
+    let mut setup: Vec<Vec<Transaction>> = Vec::new();
+    let mut commit_all = |txs: Vec<Transaction>| {
+        node_deployment.commit_all(&txs);
+        setup.push(txs);
+    };
     // Set-up: currency, funded customers, shielded notes, proven workload.
     let miles_id = CurrencyId::new("MILES").unwrap();
-    commit_all(
-        &node,
-        vec![register_currency(
-            chain,
-            &airline,
-            0,
-            miles_id,
-            0,
-            None,
-            ExchangeRate::new(1, 1).unwrap(),
-        )],
-    );
+    commit_all(vec![register_currency(
+        chain,
+        airline,
+        0,
+        miles_id,
+        0,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+    )]);
     let miles = CurrencyPolicy {
         id: miles_id,
         issuer: *airline.public(),
@@ -133,19 +422,11 @@ fn main() {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            transactions::issue(
-                chain,
-                &miles,
-                &airline,
-                i as u64,
-                c.public(),
-                1000,
-                &mut rng,
-            )
-            .unwrap()
+            transactions::issue(chain, &miles, airline, i as u64, c.public(), 1000, &mut rng)
+                .unwrap()
         })
         .collect();
-    commit_all(&node, issues);
+    commit_all(issues);
     let applies: Vec<Transaction> = customers
         .iter()
         .map(|c| {
@@ -156,7 +437,7 @@ fn main() {
             transactions::apply_pending(chain, miles_id, c, &state).unwrap()
         })
         .collect();
-    commit_all(&node, applies);
+    commit_all(applies);
     let state_of = |c: &IdentityKeys| {
         node.with_ledger(|l| {
             use coalition_verifier::transactions::LedgerView;
@@ -185,7 +466,7 @@ fn main() {
             (s.tx, s.note)
         })
         .collect();
-    commit_all(&node, shields.iter().map(|(t, _)| t.clone()).collect());
+    commit_all(shields.iter().map(|(t, _)| t.clone()).collect());
     let mut workload: Vec<Transaction> = customers[..n_transfers]
         .iter()
         .enumerate()
@@ -263,61 +544,54 @@ fn main() {
     }
 
     // Timed: clients submit over HTTP until everything is committed.
-    let total = workload.len();
-    let base = node.metrics().committed_transactions();
     let encoded: Vec<Vec<u8>> = workload.iter().map(Encode::to_bytes).collect();
-    let next = AtomicUsize::new(0);
-    let latencies = Mutex::new(Vec::with_capacity(total));
-    let client = Client::new(addr);
-    let t0 = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..clients {
-            s.spawn(|| {
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let r = client
-                        .post("/v1/transactions", "application/octet-stream", &encoded[i])
-                        .unwrap();
-                    assert_eq!(r.status, 202, "{}", r.text());
-                    mine.push(t.elapsed());
-                }
-                latencies.lock().unwrap().extend(mine);
-            });
-        }
-    });
-    let submitted = t0.elapsed();
-    while node.metrics().committed_transactions() < base + total as u64 {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let elapsed = t0.elapsed();
-    let mut l = latencies.into_inner().unwrap();
-    l.sort();
-    let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)].as_secs_f64() * 1e3;
     println!(
         "node_load: {} transactions ({} transfers, {} redeems), {} HTTP clients",
-        total, n_transfers, n_redeems, clients
+        encoded.len(),
+        n_transfers,
+        n_redeems,
+        clients
     );
+    let single = timed(&node_deployment, &[addr], &encoded, clients);
+    report("1 node", &single);
+    node_deployment.stop();
+    if replicas < 2 {
+        return;
+    }
+    let founders: Vec<(&str, &IdentityKeys)> = founder_names
+        .iter()
+        .copied()
+        .zip(founder_keys.iter())
+        .take(replicas)
+        .collect();
+    let cluster = Deployment::replicated(&genesis, &vks, interval, &founders);
+    let replay = Instant::now();
+    for batch in &setup {
+        cluster.commit_all(batch);
+    }
+    eprintln!(
+        "{replicas}-node cluster: set-up replayed ({:.1} s)",
+        replay.elapsed().as_secs_f64()
+    );
+    let leader = cluster.leader_index().expect("a leader");
+    let targets: Vec<SocketAddr> = if via_leader {
+        vec![cluster.addrs[leader]]
+    } else {
+        cluster.addrs.clone()
+    };
+    let label = format!(
+        "{replicas} nodes, clients to {}",
+        if via_leader {
+            "the leader"
+        } else {
+            "every node"
+        }
+    );
+    let replicated = timed(&cluster, &targets, &encoded, clients);
+    report(&label, &replicated);
     println!(
-        "node_load: all submitted in {:.2} s; all committed in {:.2} s",
-        submitted.as_secs_f64(),
-        elapsed.as_secs_f64()
+        "node_load: {replicas}-node cluster / single node throughput = {:.0} %",
+        100.0 * replicated.throughput() / single.throughput()
     );
-    println!(
-        "node_load: throughput {:.0} verified tx/s (committed, synced to disk)",
-        total as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "node_load: submit latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        pct(0.5),
-        pct(0.99),
-        l.last().unwrap().as_secs_f64() * 1e3
-    );
-    println!("node_load: height {}", node.tip().height);
-    let _ = stop.send(());
-    server.join().unwrap();
+    cluster.stop();
 }

@@ -625,57 +625,71 @@ pub async fn run(
         tip.height,
         hex::encode(tip.state_hash)
     );
-    let mut app = api::router(node.clone());
-    let mut producer = None;
-    let mut replication = None;
-    match node.config().replication.clone() {
-        None => producer = Some(tokio::spawn(node.clone().produce_blocks(shutdown_signal()))),
-        Some(settings) => {
-            let identity = match (identity, &settings.dev_identity) {
-                (Some(identity), _) => identity,
-                (None, Some(name)) => {
-                    let (_, dev_mode) = node.config().genesis()?;
-                    if !dev_mode {
-                        return Err(NodeError::Config(crate::config::ConfigError::Invalid(
-                            "[replication] dev_identity needs dev_mode = true".into(),
-                        )));
-                    }
-                    crate::config::dev_identity(name)
-                }
-                (None, None) => {
+    let identity = match (identity, node.config().replication.as_ref()) {
+        (Some(identity), _) => Some(identity),
+        (None, Some(settings)) => match &settings.dev_identity {
+            Some(name) => {
+                let (_, dev_mode) = node.config().genesis()?;
+                if !dev_mode {
                     return Err(NodeError::Config(crate::config::ConfigError::Invalid(
-                        "[replication] names no identity".into(),
-                    )))
+                        "[replication] dev_identity needs dev_mode = true".into(),
+                    )));
                 }
-            };
-            let advertise = settings.advertise.unwrap_or(addr);
-            let started = crate::replication::Replication::start(
-                node.clone(),
-                identity,
-                &settings,
-                advertise,
-            )
-            .await?;
-            println!(
-                "coalition node: replicating as node {} (advertised at {advertise})",
-                started.id()
-            );
-            app = app.merge(crate::replication::rpc::routes(
-                node.clone(),
-                started.clone(),
-            ));
-            replication = Some(started);
+                Some(crate::config::dev_identity(name))
+            }
+            None => {
+                return Err(NodeError::Config(crate::config::ConfigError::Invalid(
+                    "[replication] names no identity".into(),
+                )))
+            }
+        },
+        (None, None) => None,
+    };
+    match (node.config().replication.clone(), identity) {
+        (Some(settings), Some(identity)) => {
+            serve_replicated(node, listener, identity, settings, shutdown_signal()).await
+        }
+        _ => {
+            println!("listening on {addr}");
+            serve(node, listener, shutdown_signal())
+                .await
+                .map_err(|source| NodeError::Bind { addr, source })
         }
     }
+}
+
+/// Serves `node` on an already-bound listener as one replica of its
+/// coalition (spec §20): starts Raft as the partner `identity` with
+/// `settings`, adds the node-to-node routes to the API, and prints
+/// `listening on ADDR` once both run. Blocks come from the Raft leader.
+pub async fn serve_replicated(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    identity: coalition_core::keys::IdentityKeys,
+    settings: crate::config::ReplicationSection,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let addr = listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: node.config().listen,
+        source,
+    })?;
+    let advertise = settings.advertise.unwrap_or(addr);
+    let replication =
+        crate::replication::Replication::start(node.clone(), identity, &settings, advertise)
+            .await?;
+    println!(
+        "coalition node: replicating as node {} (advertised at {advertise})",
+        replication.id()
+    );
+    let app = api::router(node.clone()).merge(crate::replication::rpc::routes(
+        node.clone(),
+        replication.clone(),
+    ));
     println!("listening on {addr}");
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
-    let served = server.await;
-    if let Some(producer) = producer {
-        producer.abort();
-    }
-    if let Some(replication) = replication {
-        let _ = replication.raft().shutdown().await;
-    }
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = replication.raft().shutdown().await;
     served.map_err(|source| NodeError::Bind { addr, source })
 }
 
