@@ -343,6 +343,25 @@ fn timed(
     }
 }
 
+/// Commit latency with no other load: each probe submitted to `target`
+/// and awaited there, one at a time. Returns (p50, max) in ms.
+fn probe_commit_latency(target: SocketAddr, probes: &[Transaction]) -> (f64, f64) {
+    let client = Client::new(target);
+    let mut l: Vec<f64> = probes
+        .iter()
+        .map(|tx| {
+            let t = Instant::now();
+            let id = client.submit(tx).expect("probe admitted");
+            client
+                .wait_committed(&id, Duration::from_secs(30))
+                .expect("probe committed");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    l.sort_by(f64::total_cmp);
+    (l[l.len() / 2], l[l.len() - 1])
+}
+
 fn report(label: &str, m: &Measured) {
     println!(
         "node_load [{label}]: all submitted in {:.2} s; all committed in {:.2} s",
@@ -552,8 +571,27 @@ fn main() {
         n_redeems,
         clients
     );
+    // Probes for the commit latency: Issues continuing the issuer's nonces
+    // (the same transactions fit both deployments, whose states are equal).
+    let issued = n_transfers + n_redeems;
+    let probes: Vec<Transaction> = (0..20)
+        .map(|k| {
+            transactions::issue(
+                chain,
+                &miles,
+                airline,
+                (issued + k) as u64,
+                customers[k].public(),
+                1,
+                &mut rng,
+            )
+            .unwrap()
+        })
+        .collect();
     let single = timed(&node_deployment, &[addr], &encoded, clients);
     report("1 node", &single);
+    let (p50, max) = probe_commit_latency(addr, &probes);
+    println!("node_load [1 node]: commit latency, one at a time: p50 {p50:.0} ms, max {max:.0} ms");
     node_deployment.stop();
     if replicas < 2 {
         return;
@@ -589,6 +627,11 @@ fn main() {
     );
     let replicated = timed(&cluster, &targets, &encoded, clients);
     report(&label, &replicated);
+    let follower = cluster.addrs[(leader + 1) % replicas];
+    let (p50, max) = probe_commit_latency(follower, &probes);
+    println!(
+        "node_load [{replicas} nodes]: commit latency, one at a time, submitted to and read at a follower: p50 {p50:.0} ms, max {max:.0} ms"
+    );
     println!(
         "node_load: {replicas}-node cluster / single node throughput = {:.0} %",
         100.0 * replicated.throughput() / single.throughput()

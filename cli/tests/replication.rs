@@ -393,13 +393,8 @@ fn three_partners_agree_and_survive_the_loss_of_the_leader() {
     let follower = (leader + 1) % 3;
     // Submissions to a follower are forwarded to the leader.
     let mut issuer = Issuer::new(&cluster, follower);
-    for via in 0..3 {
-        assert_eq!(
-            issuer.round(&cluster, via, 4),
-            4,
-            "through {}",
-            PARTNERS[via]
-        );
+    for (via, name) in PARTNERS.iter().enumerate().take(3) {
+        assert_eq!(issuer.round(&cluster, via, 4), 4, "through {name}");
     }
     assert_refuses_unauthenticated(&cluster, follower, &issuer.chain);
 

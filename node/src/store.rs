@@ -318,12 +318,13 @@ impl Store {
     }
 
     /// Records the Raft apply position for an entry that produced no block
-    /// (a blank, a membership change or a refused proposal). Not synced:
-    /// re-applying such an entry after a crash changes nothing.
+    /// (a blank, a membership change, a refused proposal) or after a
+    /// snapshot was installed. Synced: the position must never fall behind
+    /// the log openraft purged on the strength of it.
     pub fn set_raft_applied(&self, applied: &[u8]) -> Result<(), StoreError> {
-        self.db
-            .put_cf(self.cf(CF_METADATA)?, KEY_RAFT_APPLIED, applied)?;
-        Ok(())
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_METADATA)?, KEY_RAFT_APPLIED, applied);
+        self.sync_write(batch)
     }
 
     /// The database, for the Raft log store (its own column families).

@@ -217,6 +217,8 @@ fn snapshot_of(node: &Node, rt: &tokio::runtime::Runtime) -> Snapshot<TypeConfig
     .unwrap()
 }
 
+// openraft's `StorageError` is what `install_snapshot` returns.
+#[allow(clippy::result_large_err)]
 fn install(
     node: &Node,
     snapshot: &Snapshot<TypeConfig>,

@@ -22,6 +22,10 @@
 //!   follows governance (admission → learner → voter; removal → out) and
 //!   submissions forwarded to the leader.
 
+// openraft's trait methods return its `StorageError` (and the RPC routes
+// an HTTP response) by value; the helpers here return the same types.
+#![allow(clippy::result_large_err)]
+
 pub mod envelope;
 pub mod log_store;
 pub mod network;

@@ -58,12 +58,15 @@ struct Position {
     height: u64,
 }
 
+/// The last snapshot built or installed: its metadata and bytes.
+type StoredSnapshot = (SnapshotMeta<u64, PeerNode>, Vec<u8>);
+
 /// The state machine over a node.
 #[derive(Clone)]
 pub struct StateMachine {
     node: Node,
     position: Arc<Mutex<Position>>,
-    current: Arc<Mutex<Option<(SnapshotMeta<u64, PeerNode>, Vec<u8>)>>>,
+    current: Arc<Mutex<Option<StoredSnapshot>>>,
     counters: Arc<Counters>,
 }
 

@@ -202,13 +202,15 @@ async fn submit(
     } else {
         body.to_vec()
     };
-    let tx: Transaction = decode_exact(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
+    // A follower passes the bytes on undecoded: the leader decodes and
+    // verifies them (decoding decompresses every point, which is not free).
     if let Some(replication) = node.replication() {
         if !replication.is_leader() {
             return forward_to_leader(replication.leader_addr(), bytes).await;
         }
     }
+    let tx: Transaction = decode_exact(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
     let kind = tx.kind();
     let result = tokio::task::spawn_blocking(move || node.submit(tx))
         .await
