@@ -375,12 +375,17 @@ fn assert_refuses_unauthenticated(cluster: &Cluster, target: usize, chain: &Chai
     let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("clock"), "{text}");
+    // Well signed by a member, but speaking for another node's Raft ID.
+    let (envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), body);
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("speaks for node"), "{text}");
     // Not an envelope at all.
     assert_eq!(post_raw(cluster, target, "/raft/append", b"hello").0, 400);
     let rejected = cluster.replication(target)["messages_rejected"]
         .as_u64()
         .unwrap();
-    assert_eq!(rejected, rejected_before + 6);
+    assert_eq!(rejected, rejected_before + 7);
 }
 
 #[test]

@@ -19,9 +19,9 @@ use super::TypeConfig;
 use crate::service::Node;
 use crate::store::{CF_RAFT_LOG, CF_RAFT_STATE};
 
-/// Largest log entry read back (a block of 4096 × 16 KiB transactions, in
-/// hex, inside JSON).
-const MAX_ENTRY_BYTES: usize = 160 * 1024 * 1024;
+/// Largest log entry read back: no entry larger than a node-to-node
+/// message can have been written, so whatever was appended reads back.
+const MAX_ENTRY_BYTES: usize = super::rpc::MAX_MESSAGE_BYTES;
 
 const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";

@@ -83,18 +83,38 @@ pub enum Applied {
 pub struct PeerNode {
     /// The partner's loyalty ID (hex).
     pub member: String,
+    /// The partner's public identity (hex of its encoding): verifies the
+    /// node's messages while it is in the Raft membership, even before this
+    /// node applied its admission or after governance removed it (until
+    /// the membership change that removes the node commits).
+    pub identity: String,
     /// Its node's HTTP address.
     pub addr: String,
 }
 
+impl PeerNode {
+    /// The node of partner `identity`, reachable at `addr`.
+    pub fn new(identity: &PublicIdentity, addr: SocketAddr) -> Self {
+        PeerNode {
+            member: hex::encode(identity.loyalty_id().0),
+            identity: hex::encode(identity.to_bytes()),
+            addr: addr.to_string(),
+        }
+    }
+
+    /// The identity recorded for this node, if it decodes and matches the
+    /// recorded loyalty ID.
+    pub fn public_identity(&self) -> Option<PublicIdentity> {
+        let bytes = hex::decode(&self.identity).ok()?;
+        let identity: PublicIdentity = coalition_core::encoding::decode_exact(&bytes).ok()?;
+        (hex::encode(identity.loyalty_id().0) == self.member).then_some(identity)
+    }
+}
+
 impl fmt::Display for PeerNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}@{}",
-            &self.member[..self.member.len().min(16)],
-            self.addr
-        )
+        let short: String = self.member.chars().take(16).collect();
+        write!(f, "{short}@{}", self.addr)
     }
 }
 
@@ -163,6 +183,24 @@ pub(crate) fn committed_member(node: &Node, id: &LoyaltyId) -> Option<PublicIden
     node.with_ledger(|l| l.governance().members().get(id).map(|m| m.identity))
 }
 
+/// The identity of `id` if it is a member in this node's committed
+/// governance **or** its node is in this node's Raft membership (which a
+/// leader only extends to members, §20.5).
+pub(crate) fn known_sender(node: &Node, raft: &Raft, id: &LoyaltyId) -> Option<PublicIdentity> {
+    committed_member(node, id).or_else(|| {
+        let member = hex::encode(id.0);
+        let receiver = raft.metrics();
+        let metrics = receiver.borrow();
+        let found = metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .find(|(_, peer)| peer.member == member)
+            .and_then(|(_, peer)| peer.public_identity());
+        found
+    })
+}
+
 impl Replication {
     /// Starts Raft on `node` as the partner `keys`, reachable at
     /// `advertise`; founders initialise the cluster from the peers named
@@ -176,6 +214,12 @@ impl Replication {
     ) -> Result<Arc<Replication>, ReplicationError> {
         let me = keys.loyalty_id();
         let id = node_id(&me);
+        if advertise.ip().is_unspecified() {
+            return Err(ReplicationError::Config(format!(
+                "the node listens on {advertise}: set [replication] advertise to the address \
+                 the other nodes reach it at"
+            )));
+        }
         let chain = node.genesis().chain_id();
         let config = openraft::Config {
             cluster_name: format!("coalition-{}", hex::encode(&chain.0[..8])),
@@ -183,7 +227,10 @@ impl Replication {
             election_timeout_min: settings.election_timeout_ms[0],
             election_timeout_max: settings.election_timeout_ms[1],
             install_snapshot_timeout: 120_000,
-            max_payload_entries: 16,
+            // A block may take up to ~130 MiB as hex; four stay under the
+            // node-to-node message bound, and a receiver's 413 makes the
+            // leader send one at a time.
+            max_payload_entries: 4,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_after_entries),
             max_in_snapshot_log_to_keep: settings.keep_entries_after_snapshot,
             ..Default::default()
@@ -200,12 +247,16 @@ impl Replication {
             .await
             .map_err(|e| ReplicationError::Raft(e.to_string()))?;
 
-        // Founders start the cluster; every founder names the same set.
+        // The founders' nodes form the first membership. Only the founder
+        // whose node ID is lowest writes it (openraft accepts `initialize`
+        // on any node with an empty log, so two founders with differing
+        // peer lists would otherwise start from different entries).
         let founders = node.genesis().founders.clone();
-        if founders
+        let first = founders
             .iter()
-            .any(|(_, identity)| identity.loyalty_id() == me)
-        {
+            .map(|(_, identity)| node_id(&identity.loyalty_id()))
+            .min();
+        if first == Some(id) {
             let mut initial = BTreeMap::new();
             for (name, identity) in &founders {
                 let member = identity.loyalty_id();
@@ -223,22 +274,16 @@ impl Replication {
                             ))
                         })?
                 };
-                initial.insert(
-                    node_id(&member),
-                    PeerNode {
-                        member: hex::encode(member.0),
-                        addr: addr.to_string(),
-                    },
-                );
+                initial.insert(node_id(&member), PeerNode::new(identity, addr));
             }
             let initialized = raft
                 .is_initialized()
                 .await
                 .map_err(|e| ReplicationError::Raft(e.to_string()))?;
             if !initialized {
-                // Another founder may have initialised first: then this
-                // one's log is no longer empty and it is refused, harmlessly.
-                let _ = raft.initialize(initial).await;
+                raft.initialize(initial)
+                    .await
+                    .map_err(|e| ReplicationError::Raft(e.to_string()))?;
             }
         }
         let replication = Arc::new(Replication {
@@ -399,14 +444,25 @@ async fn hand_over_mempool(node: &Node, replication: &Replication) {
     if pending.is_empty() {
         return;
     }
-    let _ = tokio::task::spawn_blocking(move || {
+    let undelivered = tokio::task::spawn_blocking(move || {
         let client = crate::client::Client::new(leader);
-        for tx in pending {
-            // The leader refuses what it already has or committed.
-            let _ = client.submit(&tx);
-        }
+        pending
+            .into_iter()
+            .filter(|tx| match client.submit(tx) {
+                Ok(_) => false,
+                // The leader refused it (invalid, duplicate, committed).
+                Err(crate::client::ClientError::Refused { status, .. }) if status < 500 => false,
+                // Not delivered: keep it.
+                Err(_) => true,
+            })
+            .collect::<Vec<_>>()
     })
-    .await;
+    .await
+    .unwrap_or_default();
+    if !undelivered.is_empty() {
+        let node = node.clone();
+        let _ = tokio::task::spawn_blocking(move || node.restore_pending(undelivered)).await;
+    }
 }
 
 /// The leader keeps Raft's membership in step with governance: a learner

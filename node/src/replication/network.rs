@@ -122,8 +122,10 @@ impl PeerClient {
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .map(LoyaltyId)
             .ok_or_else(|| network("bad peer member ID"))?;
-        // The answer must come from that partner's key, as governance has it.
+        // The answer must come from that partner's key, as governance or
+        // the Raft membership records it.
         let expected = committed_member(&self.node, &member)
+            .or_else(|| self.peer.public_identity())
             .ok_or_else(|| network(format!("node {} is not a member's", self.target)))?;
         let body = serde_json::to_vec(request).map_err(network)?;
         let (envelope, signature) =
@@ -146,6 +148,12 @@ impl PeerClient {
             }
             Err(e) => return Err(network(e)),
         };
+        if response.status == 413 {
+            // Fewer entries per message, down to one.
+            return Err(RPCError::PayloadTooLarge(
+                openraft::error::PayloadTooLarge::new_entries_hint(1),
+            ));
+        }
         if response.status != 200 {
             return Err(network(format!(
                 "peer answered {}: {}",

@@ -22,11 +22,13 @@ use serde_json::json;
 
 use super::envelope::{open_request, seal_response, EnvelopeError, OpenedRequest};
 use super::network::{now_ms, JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
-use super::{committed_member, node_id, PeerNode, Replication, TypeConfig};
+use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
 use crate::service::Node;
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Largest snapshot received (the chain's blocks; chunks past it are refused).
+pub const MAX_SNAPSHOT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 #[derive(Clone)]
 struct RpcState {
@@ -58,7 +60,7 @@ impl RpcState {
     ) -> Result<OpenedRequest<'a>, Response> {
         let chain = self.replication.chain;
         open_request(body, &chain, route, recipient, now_ms(), |id| {
-            committed_member(&self.node, id)
+            known_sender(&self.node, &self.replication.raft, id)
         })
         .map_err(|e| {
             self.replication
@@ -71,6 +73,38 @@ impl RpcState {
             };
             refusal(status, "unauthenticated", e.to_string())
         })
+    }
+
+    /// The Raft ID a message claims (its vote's candidate or leader) must
+    /// be the signer's own, and — once this node knows a membership — a
+    /// voter: no member can speak for another node, and no non-voter can
+    /// lead or campaign.
+    fn check_claim(
+        &self,
+        sender: &coalition_core::keys::LoyaltyId,
+        claimed: Option<u64>,
+    ) -> Result<(), Response> {
+        let own = node_id(sender);
+        let refuse = |reason: String| {
+            self.replication
+                .counters
+                .messages_rejected
+                .fetch_add(1, Ordering::Relaxed);
+            refusal(StatusCode::FORBIDDEN, "unauthenticated", reason)
+        };
+        if claimed != Some(own) {
+            return Err(refuse(format!(
+                "the message speaks for node {claimed:?}, its signer's node is {own}"
+            )));
+        }
+        let metrics = self.replication.raft.metrics();
+        let metrics = metrics.borrow();
+        let membership = metrics.membership_config.membership();
+        let knows_membership = membership.nodes().next().is_some();
+        if knows_membership && !membership.voter_ids().any(|v| v == own) {
+            return Err(refuse(format!("node {own} is not a voter")));
+        }
+        Ok(())
     }
 
     fn answer<T: Serialize>(
@@ -106,6 +140,9 @@ async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
         Ok(rpc) => rpc,
         Err(e) => return malformed(e),
     };
+    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
+        return r;
+    }
     let result = s.replication.raft.append_entries(rpc).await;
     s.answer(ROUTE_APPEND, &opened, &result)
 }
@@ -119,6 +156,9 @@ async fn vote(State(s): State<RpcState>, body: Bytes) -> Response {
         Ok(rpc) => rpc,
         Err(e) => return malformed(e),
     };
+    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
+        return r;
+    }
     let result = s.replication.raft.vote(rpc).await;
     s.answer(ROUTE_VOTE, &opened, &result)
 }
@@ -132,6 +172,16 @@ async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
         Ok(rpc) => rpc,
         Err(e) => return malformed(e),
     };
+    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
+        return r;
+    }
+    if rpc.offset.saturating_add(rpc.data.len() as u64) > MAX_SNAPSHOT_BYTES {
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("snapshots are bounded at {MAX_SNAPSHOT_BYTES} bytes"),
+        );
+    }
     let result = s.replication.raft.install_snapshot(rpc).await;
     s.answer(ROUTE_SNAPSHOT, &opened, &result)
 }
@@ -148,13 +198,6 @@ async fn join(State(s): State<RpcState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return malformed(e),
     };
-    if request.addr.parse::<std::net::SocketAddr>().is_err() {
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "join address is not host:port".into(),
-        );
-    }
     if !s.replication.is_leader() {
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -175,10 +218,21 @@ async fn join(State(s): State<RpcState>, body: Bytes) -> Response {
     if known {
         return (StatusCode::OK, Json(json!({ "status": "member" }))).into_response();
     }
-    let peer = PeerNode {
-        member: hex::encode(opened.sender.0),
-        addr: request.addr,
+    let Some(identity) = committed_member(&s.node, &opened.sender) else {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            "unauthenticated",
+            "only a member's node may join".into(),
+        );
     };
+    let Ok(addr) = request.addr.parse::<std::net::SocketAddr>() else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "join address is not host:port".into(),
+        );
+    };
+    let peer = PeerNode::new(&identity, addr);
     let raft = s.replication.raft.clone();
     tokio::spawn(async move {
         if let Err(e) = raft.add_learner(id, peer, false).await {

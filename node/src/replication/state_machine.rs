@@ -301,17 +301,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let node = self.node.clone();
         let before = self.position().applied.clone();
         let before_bytes = serde_json::to_vec(&before).map_err(sm_write_err)?;
-        let installed = data.clone();
-        // Blocks are applied with the old apply position: a crash midway
-        // leaves a node that re-installs (keeping what it already has).
-        tokio::task::spawn_blocking(move || install_chain(&node, &installed, &before_bytes))
-            .await
-            .map_err(snapshot_err)?
-            .map_err(snapshot_err)?;
         let next = AppliedState {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
         };
+        let next_bytes = serde_json::to_vec(&next).map_err(sm_write_err)?;
+        let installed = data.clone();
+        // Blocks before the last are stored with the old apply position
+        // (a crash midway leaves a node that installs again, keeping what
+        // it holds); the last carries the snapshot's.
+        tokio::task::spawn_blocking(move || {
+            install_chain(&node, &installed, &before_bytes, &next_bytes)
+        })
+        .await
+        .map_err(snapshot_err)?
+        .map_err(snapshot_err)?;
         self.record(next, true)?;
         self.counters
             .snapshots_installed
@@ -338,16 +342,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
 /// Brings `node` up to the snapshot's chain: the blocks it holds must be
 /// byte-equal to the snapshot's; the others are applied with full
-/// validation. Blocking.
-pub(crate) fn install_chain(node: &Node, snapshot: &[u8], applied: &[u8]) -> Result<(), String> {
+/// validation, the last with the apply position `last_applied`, those
+/// before with `applied`. A snapshot that is a prefix of the node's chain
+/// (a node that crashed while installing a later one) changes nothing.
+/// Blocking.
+pub(crate) fn install_chain(
+    node: &Node,
+    snapshot: &[u8],
+    applied: &[u8],
+    last_applied: &[u8],
+) -> Result<(), String> {
     let blocks = decode_chain(snapshot, &node.genesis().chain_id().0)?;
     let tip = node.tip().height;
-    if (blocks.len() as u64) < tip {
-        return Err(format!(
-            "the snapshot ends at height {} but this node holds {tip} blocks",
-            blocks.len()
-        ));
-    }
+    let count = blocks.len() as u64;
     for (i, raw) in blocks.iter().enumerate() {
         let height = i as u64 + 1;
         if height <= tip {
@@ -365,7 +372,12 @@ pub(crate) fn install_chain(node: &Node, snapshot: &[u8], applied: &[u8]) -> Res
         }
         let block =
             crate::block::decode_block(raw).map_err(|e| format!("snapshot block {height}: {e}"))?;
-        match node.apply_replicated(&block, applied) {
+        let position = if height == count {
+            last_applied
+        } else {
+            applied
+        };
+        match node.apply_replicated(&block, position) {
             Ok(Ok(())) => {}
             Ok(Err(refusal)) => return Err(format!("snapshot block {height} refused: {refusal}")),
             Err(e) => return Err(e.to_string()),

@@ -178,8 +178,15 @@ struct SubmitJson {
     transaction: String,
 }
 
+/// `?forwarded=1`: a follower forwarded this submission (at most one hop).
+#[derive(Deserialize, Default)]
+struct SubmitQuery {
+    forwarded: Option<u8>,
+}
+
 async fn submit(
     State(node): State<Node>,
+    Query(query): Query<SubmitQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -206,6 +213,14 @@ async fn submit(
     // verifies them (decoding decompresses every point, which is not free).
     if let Some(replication) = node.replication() {
         if !replication.is_leader() {
+            if query.forwarded.is_some() {
+                // Two nodes that each think the other leads: no second hop.
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_leader",
+                    "forwarded to a node that does not lead (leadership is changing); retry",
+                ));
+            }
             return forward_to_leader(replication.leader_addr(), bytes).await;
         }
     }
@@ -241,7 +256,11 @@ async fn forward_to_leader(
     let answer = tokio::task::spawn_blocking(move || {
         crate::client::Client::new(leader)
             .with_timeout(std::time::Duration::from_secs(30))
-            .post("/v1/transactions", "application/octet-stream", &bytes)
+            .post(
+                "/v1/transactions?forwarded=1",
+                "application/octet-stream",
+                &bytes,
+            )
     })
     .await
     .map_err(ApiError::internal)?

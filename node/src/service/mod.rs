@@ -512,6 +512,14 @@ impl Node {
         taken
     }
 
+    /// Puts back transactions a hand-over could not deliver (each is
+    /// re-verified; what no longer holds is dropped).
+    pub(crate) fn restore_pending(&self, txs: Vec<Transaction>) {
+        let mut mempool = self.mempool();
+        let _ = mempool.insert_batch(txs);
+        self.shared.metrics.set_mempool(mempool.len());
+    }
+
     /// Remembers the state a block this node proposed leads to, so applying
     /// it from the Raft log does not compute it again.
     pub(crate) fn remember_prepared(&self, block: BlockHash, next: AccountLedger) {
