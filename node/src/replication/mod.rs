@@ -298,7 +298,13 @@ impl Replication {
         node.set_replication(replication.clone());
         tokio::spawn(propose_blocks(node.clone(), replication.clone()));
         tokio::spawn(follow_governance(node.clone(), replication.clone()));
-        tokio::spawn(join_when_admitted(replication.clone()));
+        // Founders are in the first membership; other partners ask to join.
+        let founder = founders
+            .iter()
+            .any(|(_, identity)| identity.loyalty_id() == me);
+        if !founder {
+            tokio::spawn(join_when_admitted(replication.clone()));
+        }
         Ok(replication)
     }
 
