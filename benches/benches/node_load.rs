@@ -81,16 +81,26 @@ fn node_config(dir: &std::path::Path, interval: u64) -> NodeConfig {
     }
 }
 
+/// A node with its own RocksDB in a temporary directory.
+fn open_node(
+    genesis: &Genesis,
+    vks: &Arc<ShieldedVerifyingKeys>,
+    interval: u64,
+) -> (tempfile::TempDir, Node) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open_with_genesis(
+        node_config(dir.path(), interval),
+        genesis.clone(),
+        true,
+        Some(vks.clone()),
+    )
+    .unwrap();
+    (dir, node)
+}
+
 impl Deployment {
     fn single(genesis: &Genesis, vks: &Arc<ShieldedVerifyingKeys>, interval: u64) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::open_with_genesis(
-            node_config(dir.path(), interval),
-            genesis.clone(),
-            true,
-            Some(vks.clone()),
-        )
-        .unwrap();
+        let (dir, node) = open_node(genesis, vks, interval);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -136,14 +146,7 @@ impl Deployment {
         let mut stop = Vec::new();
         let mut servers = Vec::new();
         for (i, listener) in listeners.into_iter().enumerate() {
-            let dir = tempfile::tempdir().unwrap();
-            let node = Node::open_with_genesis(
-                node_config(dir.path(), interval),
-                genesis.clone(),
-                true,
-                Some(vks.clone()),
-            )
-            .unwrap();
+            let (dir, node) = open_node(genesis, vks, interval);
             let settings = ReplicationSection {
                 identity_key: None,
                 dev_identity: None,
@@ -176,8 +179,9 @@ impl Deployment {
         }
         let server = std::thread::spawn(move || {
             runtime.block_on(async move {
-                for result in futures_join_all(servers).await {
-                    result.unwrap();
+                let running: Vec<_> = servers.into_iter().map(tokio::spawn).collect();
+                for server in running {
+                    server.await.unwrap().unwrap();
                 }
             })
         });
@@ -236,37 +240,6 @@ impl Deployment {
             server.join().unwrap();
         }
     }
-}
-
-/// Awaits every future (the servers of one runtime).
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Drive them concurrently: poll all until each is done.
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(results.into_iter().map(|r| r.expect("finished")));
-    out
 }
 
 fn founder_seed(name: &str) -> Seed {

@@ -500,44 +500,35 @@ async fn follow_governance(node: Node, replication: Arc<Replication>) {
                 .is_some_and(|matched| matched.index + 32 >= last)
         };
         let remove_voters: BTreeSet<u64> = voters.difference(&members).copied().collect();
-        if !remove_voters.is_empty() && remove_voters.len() < voters.len() {
-            if let Err(e) = replication
-                .raft
-                .change_membership(ChangeMembers::RemoveVoters(remove_voters.clone()), false)
-                .await
-            {
-                eprintln!("coalition node: removing a former member's node failed: {e}");
-            }
-            continue;
-        }
         let remove_nodes: BTreeSet<u64> = all
             .iter()
             .filter(|id| !voters.contains(id) && !members.contains(id))
             .copied()
             .collect();
-        if !remove_nodes.is_empty() {
-            if let Err(e) = replication
-                .raft
-                .change_membership(ChangeMembers::RemoveNodes(remove_nodes), false)
-                .await
-            {
-                eprintln!("coalition node: removing a former member's learner failed: {e}");
-            }
-            continue;
-        }
         let promote: BTreeSet<u64> = all
             .iter()
             .filter(|id| !voters.contains(id) && members.contains(id) && caught_up(id))
             .copied()
             .collect();
-        if !promote.is_empty() {
-            if let Err(e) = replication
-                .raft
-                .change_membership(ChangeMembers::AddVoterIds(promote), false)
-                .await
-            {
-                eprintln!("coalition node: promoting a learner failed: {e}");
-            }
+        // One change per round, in this order: voters out, learners out,
+        // learners in as voters (never removing the last voter).
+        let (change, what) = if !remove_voters.is_empty() && remove_voters.len() < voters.len() {
+            (
+                ChangeMembers::RemoveVoters(remove_voters),
+                "removing a former member's node",
+            )
+        } else if !remove_nodes.is_empty() {
+            (
+                ChangeMembers::RemoveNodes(remove_nodes),
+                "removing a former member's learner",
+            )
+        } else if !promote.is_empty() {
+            (ChangeMembers::AddVoterIds(promote), "promoting a learner")
+        } else {
+            continue;
+        };
+        if let Err(e) = replication.raft.change_membership(change, false).await {
+            eprintln!("coalition node: {what} failed: {e}");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use coalition_core::keys::{IdentityKeys, LoyaltyId};
 use coalition_core::transaction::ChainId;
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, PeerNode, Replication, TypeConfig};
 use crate::client::{Client, ClientError};
-use crate::service::Node;
+use crate::service::{now_ms, Node};
 
 /// Route of AppendEntries.
 pub const ROUTE_APPEND: &str = "/raft/append";
@@ -32,13 +32,6 @@ pub const ROUTE_VOTE: &str = "/raft/vote";
 pub const ROUTE_SNAPSHOT: &str = "/raft/snapshot";
 /// Route of a join request.
 pub const ROUTE_JOIN: &str = "/raft/join";
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Makes a [`PeerClient`] per target.
 pub struct Network {

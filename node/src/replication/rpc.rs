@@ -21,9 +21,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::envelope::{open_request, seal_response, EnvelopeError, OpenedRequest};
-use super::network::{now_ms, JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
+use super::network::{JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
-use crate::service::Node;
+use crate::service::{now_ms, Node};
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -131,50 +131,55 @@ fn malformed(e: serde_json::Error) -> Response {
     refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string())
 }
 
+impl RpcState {
+    /// Opens a Raft RPC addressed to this node, parses its payload and
+    /// checks the Raft ID it speaks for (`claimed`) is its signer's.
+    fn receive<'a, T: serde::de::DeserializeOwned>(
+        &self,
+        route: &str,
+        body: &'a [u8],
+        claimed: impl FnOnce(&T) -> Option<u64>,
+    ) -> Result<(OpenedRequest<'a>, T), Response> {
+        let opened = self.open(route, body, self.replication.id)?;
+        let rpc: T = serde_json::from_slice(opened.body).map_err(malformed)?;
+        self.check_claim(&opened.sender, claimed(&rpc))?;
+        Ok((opened, rpc))
+    }
+}
+
 async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
-    let opened = match s.open(ROUTE_APPEND, &body, s.replication.id) {
-        Ok(o) => o,
+    let (opened, rpc) = match s.receive(
+        ROUTE_APPEND,
+        &body,
+        |r: &AppendEntriesRequest<TypeConfig>| r.vote.leader_id().voted_for(),
+    ) {
+        Ok(received) => received,
         Err(r) => return r,
     };
-    let rpc: AppendEntriesRequest<TypeConfig> = match serde_json::from_slice(opened.body) {
-        Ok(rpc) => rpc,
-        Err(e) => return malformed(e),
-    };
-    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
-        return r;
-    }
     let result = s.replication.raft.append_entries(rpc).await;
     s.answer(ROUTE_APPEND, &opened, &result)
 }
 
 async fn vote(State(s): State<RpcState>, body: Bytes) -> Response {
-    let opened = match s.open(ROUTE_VOTE, &body, s.replication.id) {
-        Ok(o) => o,
+    let (opened, rpc) = match s.receive(ROUTE_VOTE, &body, |r: &VoteRequest<u64>| {
+        r.vote.leader_id().voted_for()
+    }) {
+        Ok(received) => received,
         Err(r) => return r,
     };
-    let rpc: VoteRequest<u64> = match serde_json::from_slice(opened.body) {
-        Ok(rpc) => rpc,
-        Err(e) => return malformed(e),
-    };
-    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
-        return r;
-    }
     let result = s.replication.raft.vote(rpc).await;
     s.answer(ROUTE_VOTE, &opened, &result)
 }
 
 async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
-    let opened = match s.open(ROUTE_SNAPSHOT, &body, s.replication.id) {
-        Ok(o) => o,
+    let (opened, rpc) = match s.receive(
+        ROUTE_SNAPSHOT,
+        &body,
+        |r: &InstallSnapshotRequest<TypeConfig>| r.vote.leader_id().voted_for(),
+    ) {
+        Ok(received) => received,
         Err(r) => return r,
     };
-    let rpc: InstallSnapshotRequest<TypeConfig> = match serde_json::from_slice(opened.body) {
-        Ok(rpc) => rpc,
-        Err(e) => return malformed(e),
-    };
-    if let Err(r) = s.check_claim(&opened.sender, rpc.vote.leader_id().voted_for()) {
-        return r;
-    }
     if rpc.offset.saturating_add(rpc.data.len() as u64) > MAX_SNAPSHOT_BYTES {
         return refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
