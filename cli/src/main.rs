@@ -202,8 +202,9 @@ fn prover_serve(
     queue: usize,
     backend: &str,
 ) -> Result<()> {
-    use coalition_prover::msm::{best_available, CpuBackend, MsmBackend};
-    let backend: Arc<dyn MsmBackend> = match backend {
+    use coalition_prover::backend::{best_available, ProvingBackend};
+    use coalition_prover::msm::CpuBackend;
+    let backend: Arc<dyn ProvingBackend> = match backend {
         "cpu" => Arc::new(CpuBackend),
         "auto" | "gpu" => {
             let (chosen, fallback) = best_available();

@@ -7,18 +7,26 @@ use std::sync::{Arc, Mutex};
 
 use ark_bn254::Fr;
 use ark_ff::Zero;
-use cudarc::driver::{CudaContext, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::layout::{
-    bases_to_words, combine_windows, num_windows, scalars_to_words, window_bits,
+    bases_to_words, combine_windows, num_windows, scalar_sets_to_words, window_bits,
     xyzz_to_projective, DeviceCurve, DeviceField,
 };
+use crate::ntt::{fr_from_words, fr_to_words, NttTables};
 
-/// The kernels' CUDA C source.
-pub const KERNEL_SOURCE: &str = include_str!("msm.cu");
+/// The kernels' CUDA C source: field arithmetic, then the MSM and NTT
+/// kernels, compiled as one module.
+pub const KERNEL_SOURCE: &str = concat!(
+    include_str!("field.cu"),
+    include_str!("msm.cu"),
+    include_str!("ntt.cu")
+);
 
 /// Why the GPU could not be used.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -38,6 +46,12 @@ pub enum GpuError {
     /// The kernels did not compile.
     #[error("NVRTC compilation failed: {0}")]
     Compile(String),
+    /// No radix-2 domain of that size (`1 ≤ log2 n ≤ 28`).
+    #[error("no NTT domain of size 2^{0}")]
+    Domain(usize),
+    /// Vectors given to the witness map are not all of the domain's size.
+    #[error("witness-map vectors must all have the domain's {0} elements")]
+    VectorLength(usize),
     /// Bases and scalars differ in length.
     #[error("MSM of {bases} bases with {scalars} scalars")]
     LengthMismatch {
@@ -126,28 +140,154 @@ struct ResidentKey {
     fingerprint: [u8; 32],
 }
 
-/// MSMs on one CUDA device. Bases are uploaded once per distinct base
-/// slice (a proving key's queries) and stay resident.
-pub struct CudaMsm {
+/// The kernels of one curve.
+struct CurveKernels {
+    accumulate: CudaFunction,
+    reduce: CudaFunction,
+    window_sum: CudaFunction,
+}
+
+/// Every kernel of `msm.cu` and `ntt.cu`, looked up once when the device
+/// opens.
+struct Kernels {
+    digits: CudaFunction,
+    histogram: CudaFunction,
+    scan: CudaFunction,
+    scatter: CudaFunction,
+    g1: CurveKernels,
+    g2: CurveKernels,
+    bit_reverse: CudaFunction,
+    butterflies: CudaFunction,
+    scale: CudaFunction,
+    qap_combine: CudaFunction,
+}
+
+impl Kernels {
+    fn load(module: &Arc<CudaModule>) -> Result<Self, GpuError> {
+        let f = |name: &str| module.load_function(name).map_err(driver);
+        let curve = |suffix: &str| -> Result<CurveKernels, GpuError> {
+            Ok(CurveKernels {
+                accumulate: f(&format!("msm_accumulate_{suffix}"))?,
+                reduce: f(&format!("msm_reduce_{suffix}"))?,
+                window_sum: f(&format!("msm_window_sum_{suffix}"))?,
+            })
+        };
+        Ok(Kernels {
+            digits: f("msm_digits")?,
+            histogram: f("msm_histogram")?,
+            scan: f("msm_scan")?,
+            scatter: f("msm_scatter")?,
+            g1: curve("g1")?,
+            g2: curve("g2")?,
+            bit_reverse: f("ntt_bit_reverse")?,
+            butterflies: f("ntt_butterflies")?,
+            scale: f("ntt_scale")?,
+            qap_combine: f("qap_combine")?,
+        })
+    }
+
+    fn curve<C: DeviceCurve>(&self) -> &CurveKernels {
+        if C::SUFFIX == "g2" {
+            &self.g2
+        } else {
+            &self.g1
+        }
+    }
+}
+
+/// Device buffers reused from one MSM to the next (allocating and freeing
+/// them per call cost more than the kernels at small sizes). Each grows to
+/// the largest size asked for and stays; kernels only ever index the prefix
+/// the current call needs.
+struct Scratch {
+    scalars: CudaSlice<u32>,
+    keys: CudaSlice<u32>,
+    vals: CudaSlice<u32>,
+    sorted: CudaSlice<u32>,
+    counts: CudaSlice<u32>,
+    cursors: CudaSlice<u32>,
+    bucket_sums: CudaSlice<u32>,
+    partial: CudaSlice<u32>,
+    window_sums: CudaSlice<u32>,
+}
+
+impl Scratch {
+    fn empty(stream: &Arc<CudaStream>) -> Result<Self, GpuError> {
+        let e = || stream.null::<u32>().map_err(driver);
+        Ok(Scratch {
+            scalars: e()?,
+            keys: e()?,
+            vals: e()?,
+            sorted: e()?,
+            counts: e()?,
+            cursors: e()?,
+            bucket_sums: e()?,
+            partial: e()?,
+            window_sums: e()?,
+        })
+    }
+}
+
+/// `buf` with room for at least `len` words: kept if large enough, else
+/// replaced by a fresh, uninitialised allocation.
+#[allow(unsafe_code)]
+fn reserve(stream: &Arc<CudaStream>, buf: &mut CudaSlice<u32>, len: usize) -> Result<(), GpuError> {
+    if buf.len() < len {
+        // SAFETY: the memory is uninitialised. Every buffer is either
+        // written in full by a kernel before any kernel reads it (digits
+        // writes every key and value, scatter every sorted slot a bucket
+        // range covers, scan every cursor, accumulate / reduce / window_sum
+        // every output) or zeroed before use (counts), or overwritten by a
+        // host copy (scalars).
+        *buf = unsafe { stream.alloc::<u32>(len) }.map_err(driver)?;
+    }
+    Ok(())
+}
+
+/// [`NttTables`] on the device.
+struct DeviceNttTables {
+    omega: CudaSlice<u32>,
+    omega_inv: CudaSlice<u32>,
+    into_coset: CudaSlice<u32>,
+    out_of_coset: CudaSlice<u32>,
+    z_inv: CudaSlice<u32>,
+}
+
+/// Groth16's heavy arithmetic on one CUDA device: MSMs over G1 and G2
+/// (bases uploaded once per distinct base slice, a proving key's queries,
+/// and kept resident) and the witness map's NTTs (tables resident per
+/// domain size).
+pub struct CudaDevice {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
-    module: Arc<CudaModule>,
+    kernels: Kernels,
     name: String,
     ptx_from_cache: bool,
     resident: Mutex<HashMap<ResidentKey, Arc<CudaSlice<u32>>>>,
-    launch: Mutex<()>,
+    ntt_tables: Mutex<HashMap<usize, Arc<DeviceNttTables>>>,
+    /// One MSM at a time on the stream; the lock holds its buffers.
+    scratch: Mutex<Scratch>,
 }
 
-impl std::fmt::Debug for CudaMsm {
+impl std::fmt::Debug for CudaDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CudaMsm")
+        f.debug_struct("CudaDevice")
             .field("device", &self.name)
             .finish()
     }
 }
 
-/// Threads per window in the bucket reduction.
-const REDUCE_THREADS: u32 = 256;
+/// Reduction threads per window. A window's critical path is one thread's
+/// running sum over `B/T` buckets (two additions each) followed by the
+/// serial sum of the `T` partial results, about `2B/T + T` additions, least
+/// at `T ≈ √(2B)` (256 for `c` = 16), rounded to a power of two.
+fn reduce_threads(buckets: usize) -> u32 {
+    let mut t = 1usize;
+    while t * t < 2 * buckets {
+        t *= 2;
+    }
+    t.min(buckets) as u32
+}
 const BLOCK: u32 = 256;
 
 fn grid(items: usize, block: u32) -> LaunchConfig {
@@ -158,7 +298,7 @@ fn grid(items: usize, block: u32) -> LaunchConfig {
     }
 }
 
-impl CudaMsm {
+impl CudaDevice {
     /// Opens device `ordinal`, compiling (or loading cached) kernels.
     /// Never panics: a missing library or device is an error.
     pub fn new(ordinal: usize) -> Result<Self, GpuError> {
@@ -170,15 +310,18 @@ impl CudaMsm {
         let name = ctx.name().map_err(driver)?;
         let (ptx, ptx_from_cache) = compiled_ptx(major, minor)?;
         let module = ctx.load_module(ptx).map_err(driver)?;
+        let kernels = Kernels::load(&module)?;
         let stream = ctx.default_stream();
-        Ok(CudaMsm {
+        let scratch = Mutex::new(Scratch::empty(&stream)?);
+        Ok(CudaDevice {
             ctx,
             stream,
-            module,
+            kernels,
             name: format!("cuda:{ordinal} {name} (sm_{major}{minor})"),
             ptx_from_cache,
             resident: Mutex::new(HashMap::new()),
-            launch: Mutex::new(()),
+            ntt_tables: Mutex::new(HashMap::new()),
+            scratch,
         })
     }
 
@@ -224,10 +367,15 @@ impl CudaMsm {
         Ok(buf)
     }
 
-    /// Drops every resident base buffer.
+    /// Drops every resident base buffer and the reusable scratch buffers.
     pub fn clear_resident(&self) {
         if let Ok(mut resident) = self.resident.lock() {
             resident.clear();
+        }
+        if let Ok(mut scratch) = self.scratch.lock() {
+            if let Ok(empty) = Scratch::empty(&self.stream) {
+                *scratch = empty;
+            }
         }
     }
 
@@ -264,8 +412,11 @@ impl CudaMsm {
         if n == 0 || sets.is_empty() {
             return Ok(vec![C::Projective::zero(); sets.len()]);
         }
-        let _one_at_a_time = self
-            .launch
+        // Converted before taking the device, so a second caller's scalars
+        // are prepared while the first one's kernels run.
+        let words = scalar_sets_to_words(sets);
+        let mut scratch = self
+            .scratch
             .lock()
             .map_err(|_| GpuError::Driver("poisoned".into()))?;
         self.ctx.bind_to_thread().map_err(driver)?;
@@ -277,6 +428,12 @@ impl CudaMsm {
         let stride = buckets + 2;
         let total = windows * n;
         let point_words = 4 * C::Base::WORDS;
+        if total > u32::MAX as usize / 2 {
+            return Err(GpuError::Driver(
+                "batch too large for 32-bit indices".into(),
+            ));
+        }
+        let threads = reduce_threads(buckets);
         let (n32, count32, c32, per32, w32, s32, b32, t32) = (
             n as u32,
             count as u32,
@@ -287,72 +444,62 @@ impl CudaMsm {
             buckets as u32,
             total as u32,
         );
-        if total > u32::MAX as usize / 2 {
-            return Err(GpuError::Driver(
-                "batch too large for 32-bit indices".into(),
-            ));
-        }
         let s = &self.stream;
-        let f = |name: &str| self.module.load_function(name).map_err(driver);
-
         let bases_dev = self.resident_bases::<C>(bases)?;
-        let mut words = Vec::with_capacity(count * 8);
-        for set in sets {
-            words.extend(scalars_to_words(set));
-        }
-        let scalars_dev = s.clone_htod(&words).map_err(driver)?;
-        let mut keys = s.alloc_zeros::<u32>(total).map_err(driver)?;
-        let mut vals = s.alloc_zeros::<u32>(total).map_err(driver)?;
-        let mut sorted = s.alloc_zeros::<u32>(total).map_err(driver)?;
-        let mut counts = s.alloc_zeros::<u32>(windows * stride).map_err(driver)?;
-        let mut cursors = s.alloc_zeros::<u32>(windows * stride).map_err(driver)?;
-        let mut bucket_sums = s
-            .alloc_zeros::<u32>(windows * buckets * point_words)
+        let Scratch {
+            scalars,
+            keys,
+            vals,
+            sorted,
+            counts,
+            cursors,
+            bucket_sums,
+            partial,
+            window_sums,
+        } = &mut *scratch;
+        reserve(s, scalars, words.len())?;
+        reserve(s, keys, total)?;
+        reserve(s, vals, total)?;
+        reserve(s, sorted, total)?;
+        reserve(s, counts, windows * stride)?;
+        reserve(s, cursors, windows * stride)?;
+        reserve(s, bucket_sums, windows * buckets * point_words)?;
+        reserve(s, partial, windows * threads as usize * point_words)?;
+        reserve(s, window_sums, windows * point_words)?;
+        s.memcpy_htod(&words, scalars).map_err(driver)?;
+        s.memset_zeros(&mut counts.slice_mut(..windows * stride))
             .map_err(driver)?;
-        let reduce_threads = REDUCE_THREADS.min(b32);
-        let mut partial = s
-            .alloc_zeros::<u32>(windows * reduce_threads as usize * point_words)
-            .map_err(driver)?;
-        let mut window_sums = s
-            .alloc_zeros::<u32>(windows * point_words)
-            .map_err(driver)?;
-
-        let digits = f("msm_digits")?;
-        let histogram = f("msm_histogram")?;
-        let scan = f("msm_scan")?;
-        let scatter = f("msm_scatter")?;
-        let accumulate = f(&format!("msm_accumulate_{}", C::SUFFIX))?;
-        let reduce = f(&format!("msm_reduce_{}", C::SUFFIX))?;
-        let window_sum = f(&format!("msm_window_sum_{}", C::SUFFIX))?;
+        let k = &self.kernels;
+        let curve = k.curve::<C>();
 
         // SAFETY (every launch below): the argument lists match the kernel
         // signatures in msm.cu one for one (device buffers as pointers, u32
-        // by value); every buffer was allocated above with the sizes the
-        // kernels index up to (`total`, `windows × stride`, `windows ×
-        // buckets × point_words`…), and each grid covers exactly the index
-        // range its kernel bounds-checks.
+        // by value); every buffer was reserved above with at least the
+        // sizes the kernels index up to (`total`, `windows × stride`,
+        // `windows × buckets × point_words`…), and each grid covers exactly
+        // the index range its kernel bounds-checks.
         unsafe {
-            s.launch_builder(&digits)
-                .arg(&scalars_dev)
+            s.launch_builder(&k.digits)
+                .arg(&*scalars)
                 .arg(&n32)
                 .arg(&count32)
                 .arg(&c32)
                 .arg(&per32)
-                .arg(&mut keys)
-                .arg(&mut vals)
+                .arg(&mut *keys)
+                .arg(&mut *vals)
                 .launch(grid(count, BLOCK))
                 .map_err(driver)?;
-            s.launch_builder(&histogram)
-                .arg(&keys)
+            s.launch_builder(&k.histogram)
+                .arg(&*keys)
                 .arg(&t32)
                 .arg(&n32)
                 .arg(&s32)
-                .arg(&mut counts)
+                .arg(&mut *counts)
                 .launch(grid(total, BLOCK))
                 .map_err(driver)?;
-            s.launch_builder(&scan)
-                .arg(&mut counts)
-                .arg(&mut cursors)
+            s.launch_builder(&k.scan)
+                .arg(&mut *counts)
+                .arg(&mut *cursors)
                 .arg(&s32)
                 .launch(LaunchConfig {
                     grid_dim: (w32, 1, 1),
@@ -360,44 +507,46 @@ impl CudaMsm {
                     shared_mem_bytes: 0,
                 })
                 .map_err(driver)?;
-            s.launch_builder(&scatter)
-                .arg(&keys)
-                .arg(&vals)
+            s.launch_builder(&k.scatter)
+                .arg(&*keys)
+                .arg(&*vals)
                 .arg(&t32)
                 .arg(&n32)
                 .arg(&s32)
-                .arg(&mut cursors)
-                .arg(&mut sorted)
+                .arg(&mut *cursors)
+                .arg(&mut *sorted)
                 .launch(grid(total, BLOCK))
                 .map_err(driver)?;
-            s.launch_builder(&accumulate)
+            s.launch_builder(&curve.accumulate)
                 .arg(&*bases_dev)
-                .arg(&sorted)
-                .arg(&counts)
+                .arg(&*sorted)
+                .arg(&*counts)
                 .arg(&n32)
                 .arg(&s32)
                 .arg(&b32)
                 .arg(&w32)
-                .arg(&mut bucket_sums)
+                .arg(&mut *bucket_sums)
                 .launch(grid(windows * buckets, 128))
                 .map_err(driver)?;
-            s.launch_builder(&reduce)
-                .arg(&bucket_sums)
+            s.launch_builder(&curve.reduce)
+                .arg(&*bucket_sums)
                 .arg(&b32)
                 .arg(&w32)
-                .arg(&reduce_threads)
-                .arg(&mut partial)
-                .launch(grid(windows * reduce_threads as usize, 64))
+                .arg(&threads)
+                .arg(&mut *partial)
+                .launch(grid(windows * threads as usize, 64))
                 .map_err(driver)?;
-            s.launch_builder(&window_sum)
-                .arg(&partial)
-                .arg(&reduce_threads)
+            s.launch_builder(&curve.window_sum)
+                .arg(&*partial)
+                .arg(&threads)
                 .arg(&w32)
-                .arg(&mut window_sums)
+                .arg(&mut *window_sums)
                 .launch(grid(windows, 32))
                 .map_err(driver)?;
         }
-        let host = s.clone_dtoh(&window_sums).map_err(driver)?;
+        let host = s
+            .clone_dtoh(&window_sums.slice(..windows * point_words))
+            .map_err(driver)?;
         let sums: Vec<C::Projective> = host
             .chunks_exact(point_words)
             .map(xyzz_to_projective::<C>)
@@ -406,5 +555,129 @@ impl CudaMsm {
             .chunks(per_msm)
             .map(|w| combine_windows::<C>(w, c))
             .collect())
+    }
+
+    fn resident_ntt_tables(&self, log_n: usize) -> Result<Arc<DeviceNttTables>, GpuError> {
+        let mut tables = self
+            .ntt_tables
+            .lock()
+            .map_err(|_| GpuError::Driver("poisoned".into()))?;
+        if let Some(t) = tables.get(&log_n) {
+            return Ok(t.clone());
+        }
+        let host = NttTables::new(log_n)?;
+        let s = &self.stream;
+        let up = |v: &[ark_bn254::Fr]| s.clone_htod(&fr_to_words(&[v])).map_err(driver);
+        let device = Arc::new(DeviceNttTables {
+            omega: up(&host.omega)?,
+            omega_inv: up(&host.omega_inv)?,
+            into_coset: up(&host.into_coset)?,
+            out_of_coset: up(&host.out_of_coset)?,
+            z_inv: up(std::slice::from_ref(&host.z_inv))?,
+        });
+        tables.insert(log_n, device.clone());
+        Ok(device)
+    }
+
+    /// The QAP quotients `h` of a batch of statements over the domain of
+    /// size `n = 2^log_n`: for each `i`, from the evaluation vectors
+    /// `a[i], b[i], c[i]` (each of `n` elements),
+    /// `h = coset_iNTT((coset_NTT(iNTT(a)) ∘ coset_NTT(iNTT(b)) − coset_NTT(iNTT(c))) / Z(g))`,
+    /// the vector arkworks' `LibsnarkReduction` computes on the CPU.
+    #[allow(unsafe_code)]
+    pub fn qap_quotients(
+        &self,
+        log_n: usize,
+        a: &[&[Fr]],
+        b: &[&[Fr]],
+        c: &[&[Fr]],
+    ) -> Result<Vec<Vec<Fr>>, GpuError> {
+        let count = a.len();
+        if !(1..=crate::ntt::MAX_LOG_N).contains(&log_n) {
+            return Err(GpuError::Domain(log_n));
+        }
+        let n = 1usize << log_n;
+        if b.len() != count || c.len() != count || a.iter().chain(b).chain(c).any(|v| v.len() != n)
+        {
+            return Err(GpuError::VectorLength(n));
+        }
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let total = count * n;
+        if total > u32::MAX as usize / 2 {
+            return Err(GpuError::Driver(
+                "batch too large for 32-bit indices".into(),
+            ));
+        }
+        let tables = self.resident_ntt_tables(log_n)?;
+        self.ctx.bind_to_thread().map_err(driver)?;
+        let s = &self.stream;
+        let k = &self.kernels;
+        let mut a_dev = s.clone_htod(&fr_to_words(a)).map_err(driver)?;
+        let mut b_dev = s.clone_htod(&fr_to_words(b)).map_err(driver)?;
+        let mut c_dev = s.clone_htod(&fr_to_words(c)).map_err(driver)?;
+        let (log_n32, total32, pairs32) = (log_n as u32, total as u32, (total / 2) as u32);
+
+        // SAFETY (every launch below): the arguments match the kernel
+        // signatures in ntt.cu one for one (device buffers as pointers, u32
+        // by value). Each vector buffer holds `total = count·n` elements and
+        // each table `n/2`, `n` or one element, as `NttTables` builds them;
+        // every grid covers exactly the `total` (or `total/2` butterflies)
+        // threads its kernel bounds-checks, and no index a kernel forms
+        // leaves its vector (`ntt.cu`).
+        let transform = |data: &mut CudaSlice<u32>, twiddles: &CudaSlice<u32>| unsafe {
+            s.launch_builder(&k.bit_reverse)
+                .arg(&mut *data)
+                .arg(&log_n32)
+                .arg(&total32)
+                .launch(grid(total, BLOCK))
+                .map_err(driver)?;
+            for log_half in 0..log_n32 {
+                s.launch_builder(&k.butterflies)
+                    .arg(&mut *data)
+                    .arg(&log_n32)
+                    .arg(&log_half)
+                    .arg(twiddles)
+                    .arg(&pairs32)
+                    .launch(grid(total / 2, BLOCK))
+                    .map_err(driver)?;
+            }
+            Ok::<(), GpuError>(())
+        };
+        let scale = |data: &mut CudaSlice<u32>, factors: &CudaSlice<u32>| unsafe {
+            s.launch_builder(&k.scale)
+                .arg(&mut *data)
+                .arg(&log_n32)
+                .arg(factors)
+                .arg(&total32)
+                .launch(grid(total, BLOCK))
+                .map(|_| ())
+                .map_err(driver)
+        };
+        // Each of a, b, c: to coefficients, then to evaluations on the coset.
+        for data in [&mut a_dev, &mut b_dev, &mut c_dev] {
+            transform(data, &tables.omega_inv)?;
+            scale(data, &tables.into_coset)?;
+            transform(data, &tables.omega)?;
+        }
+        // SAFETY: as above; a, b, c each hold `total` elements.
+        unsafe {
+            s.launch_builder(&k.qap_combine)
+                .arg(&mut a_dev)
+                .arg(&b_dev)
+                .arg(&c_dev)
+                .arg(&tables.z_inv)
+                .arg(&total32)
+                .launch(grid(total, BLOCK))
+                .map_err(driver)?;
+        }
+        // Back from the coset to coefficients: h.
+        transform(&mut a_dev, &tables.omega_inv)?;
+        scale(&mut a_dev, &tables.out_of_coset)?;
+        let words = s.clone_dtoh(&a_dev).map_err(driver)?;
+        let h = fr_from_words(&words)?;
+        debug_assert_eq!(h.len(), total);
+        Ok(h.chunks_exact(n).map(<[Fr]>::to_vec).collect())
     }
 }

@@ -1,13 +1,8 @@
 // Pippenger MSM over BN254 G1 and G2 for Coalition's GPU prover.
 //
-// Compiled at run time with NVRTC (see lib.rs); also compiles as plain C++
-// for host emulation (tests/emulate.rs builds it with the shim below), so the
-// arithmetic is checked on machines without a GPU.
-//
-// Field elements: 8 little-endian 32-bit limbs in Montgomery form with
-// R = 2^256, the same representation arkworks uses (its 4 u64 limbs,
-// reinterpreted). Points: affine inputs (x, y), (0, 0) meaning the identity;
-// accumulators in XYZZ coordinates (x = X/ZZ, y = Y/ZZZ, ZZ^3 = ZZZ^2),
+// Follows field.cu (element representation, compilation, emulation).
+// Points: affine inputs (x, y), (0, 0) meaning the identity; accumulators
+// in XYZZ coordinates (x = X/ZZ, y = Y/ZZZ, ZZ^3 = ZZZ^2),
 // ZZ = 0 meaning the identity. Formulas: EFD "xyzz" for a = 0
 // (add-2008-s, madd-2008-s, dbl-2008-s-1, mdbl-2008-s-1).
 //
@@ -22,120 +17,6 @@
 //   msm_reduce     T threads per window: chunked running sums, weighted
 //   msm_window_sum one thread per window: sum of the T partial results
 // The host combines the W window sums with c doublings between windows.
-
-#ifndef COALITION_HOST_EMULATION
-typedef unsigned int u32;
-typedef unsigned long long u64;
-#define DEVICE __device__ __forceinline__
-// The Montgomery product is called, not inlined: inlining it into every
-// curve formula (and Fq2 into those) made kernels so large that NVRTC and
-// the JIT took minutes on the first load.
-#define DEVICE_CALL __device__ __noinline__
-#define CONSTANT __constant__
-#else
-#define DEVICE inline
-#define DEVICE_CALL inline
-#define CONSTANT static const
-#endif
-
-CONSTANT u32 FQ_P[8] = {0xd87cfd47u, 0x3c208c16u, 0x6871ca8du, 0x97816a91u,
-                        0x8181585du, 0xb85045b6u, 0xe131a029u, 0x30644e72u};
-CONSTANT u32 FQ_ONE[8] = {0xc58f0d9du, 0xd35d438du, 0xf5c70b3du, 0x0a78eb28u,
-                          0x7879462cu, 0x666ea36fu, 0x9a07df2fu, 0x0e0a77c1u};
-#define FQ_INV 0xe4866389u
-
-struct Fq { u32 l[8]; };
-struct Fq2 { Fq c0, c1; };
-
-DEVICE Fq fq_zero() { Fq r; for (int i = 0; i < 8; i++) r.l[i] = 0; return r; }
-DEVICE Fq fq_one() { Fq r; for (int i = 0; i < 8; i++) r.l[i] = FQ_ONE[i]; return r; }
-DEVICE bool is_zero(const Fq& a) {
-  u32 acc = 0; for (int i = 0; i < 8; i++) acc |= a.l[i]; return acc == 0;
-}
-DEVICE bool eq(const Fq& a, const Fq& b) {
-  u32 acc = 0; for (int i = 0; i < 8; i++) acc |= a.l[i] ^ b.l[i]; return acc == 0;
-}
-// a >= p
-DEVICE bool geq_p(const u32* a) {
-  for (int i = 7; i >= 0; i--) {
-    if (a[i] > FQ_P[i]) return true;
-    if (a[i] < FQ_P[i]) return false;
-  }
-  return true;
-}
-DEVICE void sub_p(u32* a) {
-  u64 borrow = 0;
-  for (int i = 0; i < 8; i++) {
-    u64 d = (u64)a[i] - FQ_P[i] - borrow;
-    a[i] = (u32)d; borrow = (d >> 63) & 1;
-  }
-}
-DEVICE Fq add(const Fq& a, const Fq& b) {
-  Fq r; u64 carry = 0;
-  for (int i = 0; i < 8; i++) {
-    u64 s = (u64)a.l[i] + b.l[i] + carry;
-    r.l[i] = (u32)s; carry = s >> 32;
-  }
-  // a, b < p < 2^254: no carry out of 256 bits.
-  if (geq_p(r.l)) sub_p(r.l);
-  return r;
-}
-DEVICE Fq sub(const Fq& a, const Fq& b) {
-  Fq r; u64 borrow = 0;
-  for (int i = 0; i < 8; i++) {
-    u64 d = (u64)a.l[i] - b.l[i] - borrow;
-    r.l[i] = (u32)d; borrow = (d >> 63) & 1;
-  }
-  if (borrow) {
-    u64 carry = 0;
-    for (int i = 0; i < 8; i++) {
-      u64 s = (u64)r.l[i] + FQ_P[i] + carry;
-      r.l[i] = (u32)s; carry = s >> 32;
-    }
-  }
-  return r;
-}
-// Montgomery product a·b·2^-256 mod p (CIOS).
-DEVICE_CALL Fq mul(const Fq& a, const Fq& b) {
-  u32 t[10];
-  for (int i = 0; i < 10; i++) t[i] = 0;
-  for (int i = 0; i < 8; i++) {
-    u64 carry = 0;
-    for (int j = 0; j < 8; j++) {
-      u64 s = (u64)t[j] + (u64)a.l[j] * b.l[i] + carry;
-      t[j] = (u32)s; carry = s >> 32;
-    }
-    u64 s = (u64)t[8] + carry;
-    t[8] = (u32)s; t[9] = (u32)(s >> 32);
-    u32 m = t[0] * FQ_INV;
-    carry = ((u64)t[0] + (u64)m * FQ_P[0]) >> 32;
-    for (int j = 1; j < 8; j++) {
-      u64 s2 = (u64)t[j] + (u64)m * FQ_P[j] + carry;
-      t[j - 1] = (u32)s2; carry = s2 >> 32;
-    }
-    s = (u64)t[8] + carry;
-    t[7] = (u32)s; t[8] = t[9] + (u32)(s >> 32);
-  }
-  Fq r;
-  for (int i = 0; i < 8; i++) r.l[i] = t[i];
-  if (t[8] != 0 || geq_p(r.l)) sub_p(r.l);
-  return r;
-}
-DEVICE Fq neg(const Fq& a) { return is_zero(a) ? a : sub(fq_zero(), a); }
-
-// Fq2 = Fq[u]/(u^2 + 1).
-DEVICE Fq2 add(const Fq2& a, const Fq2& b) { Fq2 r; r.c0 = add(a.c0, b.c0); r.c1 = add(a.c1, b.c1); return r; }
-DEVICE Fq2 sub(const Fq2& a, const Fq2& b) { Fq2 r; r.c0 = sub(a.c0, b.c0); r.c1 = sub(a.c1, b.c1); return r; }
-DEVICE Fq2 mul(const Fq2& a, const Fq2& b) {
-  Fq v0 = mul(a.c0, b.c0), v1 = mul(a.c1, b.c1);
-  Fq2 r;
-  r.c0 = sub(v0, v1);
-  r.c1 = sub(sub(mul(add(a.c0, a.c1), add(b.c0, b.c1)), v0), v1);
-  return r;
-}
-DEVICE bool is_zero(const Fq2& a) { return is_zero(a.c0) && is_zero(a.c1); }
-DEVICE bool eq(const Fq2& a, const Fq2& b) { return eq(a.c0, b.c0) && eq(a.c1, b.c1); }
-DEVICE Fq2 neg(const Fq2& a) { Fq2 r; r.c0 = neg(a.c0); r.c1 = neg(a.c1); return r; }
 
 template <class F> DEVICE F zero_of();
 template <> DEVICE Fq zero_of<Fq>() { return fq_zero(); }
@@ -215,11 +96,6 @@ template <class F> DEVICE Xyzz<F> mul_small(const Xyzz<F>& p, u32 k) {
   }
   return acc;
 }
-
-#ifndef COALITION_HOST_EMULATION
-#define KERNEL extern "C" __global__
-#define GLOBAL_INDEX (blockIdx.x * blockDim.x + threadIdx.x)
-#endif
 
 // --- digits, counting sort -------------------------------------------------
 

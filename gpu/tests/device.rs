@@ -2,17 +2,20 @@
 //! with a note (CI has no GPU), unless `COALITION_REQUIRE_GPU=1`, which
 //! turns a missing device into a failure (set it on GPU machines).
 
+mod support;
+
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use coalition_gpu::layout::{G1, G2};
-use coalition_gpu::{libraries_present, CudaMsm};
+use coalition_gpu::{libraries_present, CudaDevice};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use support::{arkworks_quotient, random_points, random_scalars};
 
-fn device() -> Option<CudaMsm> {
+fn device() -> Option<CudaDevice> {
     let required = std::env::var("COALITION_REQUIRE_GPU").as_deref() == Ok("1");
-    match libraries_present().and_then(|()| CudaMsm::new(0)) {
+    match libraries_present().and_then(|()| CudaDevice::new(0)) {
         Ok(d) => Some(d),
         Err(e) if required => panic!("COALITION_REQUIRE_GPU=1 but no GPU: {e}"),
         Err(e) => {
@@ -20,12 +23,6 @@ fn device() -> Option<CudaMsm> {
             None
         }
     }
-}
-
-fn random_points<G: PrimeGroup + CurveGroup>(n: usize, rng: &mut ChaCha20Rng) -> Vec<G::Affine> {
-    let g = G::generator();
-    let projective: Vec<G> = (0..n).map(|_| g * G::ScalarField::rand(rng)).collect();
-    G::normalize_batch(&projective)
 }
 
 #[test]
@@ -82,9 +79,43 @@ fn gpu_batch_equals_cpu_msms() {
     }
 }
 
+fn refs(vectors: &[Vec<Fr>]) -> Vec<&[Fr]> {
+    vectors.iter().map(Vec::as_slice).collect()
+}
+
+#[test]
+fn gpu_witness_map_equals_arkworks() {
+    let Some(gpu) = device() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    // Spend's domain (2^15) as a batch of 5, and small and odd cases.
+    for (log_n, count) in [(1usize, 1usize), (4, 3), (15, 5), (17, 1)] {
+        let n = 1 << log_n;
+        let vectors = |rng: &mut ChaCha20Rng| -> Vec<Vec<Fr>> {
+            (0..count).map(|_| random_scalars(n, rng)).collect()
+        };
+        let (a, b, c) = (vectors(&mut rng), vectors(&mut rng), vectors(&mut rng));
+        let got = gpu
+            .qap_quotients(log_n, &refs(&a), &refs(&b), &refs(&c))
+            .unwrap();
+        for i in 0..count {
+            assert_eq!(
+                got[i],
+                arkworks_quotient(&a[i], &b[i], &c[i]),
+                "2^{log_n} #{i}"
+            );
+        }
+    }
+    // Wrong sizes are errors.
+    let short = vec![Fr::zero(); 3];
+    assert!(gpu
+        .qap_quotients(2, &[&short], &[&short], &[&short])
+        .is_err());
+    assert!(gpu.qap_quotients(0, &[], &[], &[]).is_err());
+}
+
 #[test]
 fn missing_device_is_an_error_not_a_panic() {
     // Device 4096 does not exist anywhere; with no library at all this is
     // the NoDriver error. Either way: an error, no panic.
-    assert!(CudaMsm::new(4096).is_err());
+    assert!(CudaDevice::new(4096).is_err());
 }

@@ -1,4 +1,4 @@
-// Host emulation of msm.cu: the device code compiled as C++, its kernels
+// Host emulation of field.cu, msm.cu and ntt.cu: the device code compiled as C++, its kernels
 // run as loops over their thread indices. Driven by tests/host_emulation.rs
 // through stdin/stdout (whitespace-separated u32 words).
 #include <cstdint>
@@ -13,7 +13,9 @@ static u32 g_index;
 #define GLOBAL_INDEX g_index
 static u32 atomicAdd(u32* p, u32 v) { u32 old = *p; *p += v; return old; }
 
+#include "../src/field.cu"
 #include "../src/msm.cu"
+#include "../src/ntt.cu"
 
 static u32 next() { unsigned v; if (scanf("%u", &v) != 1) return 0; return v; }
 template <class T> static T read_obj() { T t; u32* w = (u32*)&t; for (size_t i = 0; i < sizeof(T) / 4; i++) w[i] = next(); return t; }
@@ -54,13 +56,39 @@ static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u
   for (g_index = 0; g_index < total; g_index++) msm_scatter(keys.data(), vals.data(), total, n, stride, cursors.data(), sorted.data());
   std::vector<Xyzz<F>> sums(windows * buckets);
   for (g_index = 0; g_index < windows * buckets; g_index++) acc(bases.data(), sorted.data(), counts.data(), n, stride, buckets, windows, sums.data());
-  u32 threads = buckets < 256 ? buckets : 256;
+  // Same rule as device::reduce_threads: the least power of two t with
+  // t^2 >= 2B, at most B.
+  u32 threads = 1;
+  while ((u64)threads * threads < 2ull * buckets) threads *= 2;
+  if (threads > buckets) threads = buckets;
   std::vector<Xyzz<F>> partial(windows * threads);
   for (g_index = 0; g_index < windows * threads; g_index++) red(sums.data(), buckets, windows, threads, partial.data());
   std::vector<Xyzz<F>> out(windows);
   for (g_index = 0; g_index < windows; g_index++) wsum(partial.data(), threads, windows, out.data());
   printf("%u %u ", c, per_msm);
   for (auto& p : out) write_obj(p);
+}
+
+// The witness-map pipeline of CudaDevice::qap_quotients, kernel for kernel.
+static void run_quotients() {
+  u32 log_n = next(), count = next(), n = 1u << log_n, total = n * count;
+  auto read_vec = [](u32 len) { std::vector<Fr> v(len); for (auto& x : v) x = read_obj<Fr>(); return v; };
+  std::vector<Fr> omega = read_vec(n / 2), omega_inv = read_vec(n / 2);
+  std::vector<Fr> into_coset = read_vec(n), out_of_coset = read_vec(n), z_inv = read_vec(1);
+  std::vector<Fr> a = read_vec(total), b = read_vec(total), c = read_vec(total);
+  auto transform = [&](std::vector<Fr>& data, std::vector<Fr>& tw) {
+    for (g_index = 0; g_index < total; g_index++) ntt_bit_reverse(data.data(), log_n, total);
+    for (u32 h = 0; h < log_n; h++)
+      for (g_index = 0; g_index < total / 2; g_index++) ntt_butterflies(data.data(), log_n, h, tw.data(), total / 2);
+  };
+  auto scale = [&](std::vector<Fr>& data, std::vector<Fr>& f) {
+    for (g_index = 0; g_index < total; g_index++) ntt_scale(data.data(), log_n, f.data(), total);
+  };
+  for (auto* d : {&a, &b, &c}) { transform(*d, omega_inv); scale(*d, into_coset); transform(*d, omega); }
+  for (g_index = 0; g_index < total; g_index++) qap_combine(a.data(), b.data(), c.data(), z_inv.data(), total);
+  transform(a, omega_inv);
+  scale(a, out_of_coset);
+  for (auto& x : a) write_obj(x);
 }
 
 int main() {
@@ -73,6 +101,8 @@ int main() {
     else if (op == 4) { Fq2 a = read_obj<Fq2>(), b = read_obj<Fq2>(); write_obj(mul(a, b)); }
     else if (op == 5) run_msm<Fq>(msm_accumulate_g1, msm_reduce_g1, msm_window_sum_g1);
     else if (op == 6) run_msm<Fq2>(msm_accumulate_g2, msm_reduce_g2, msm_window_sum_g2);
+    else if (op == 7) run_quotients();
+    else if (op == 8) { Fr a = read_obj<Fr>(), b = read_obj<Fr>(); write_obj(mul(a, b)); write_obj(add(a, b)); write_obj(sub(a, b)); }
     printf("\n");
     fflush(stdout);
   }

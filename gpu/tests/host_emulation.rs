@@ -1,7 +1,10 @@
-//! `msm.cu` compiled as host C++ (g++) and checked against arkworks: field
-//! arithmetic word for word, and the whole MSM pipeline (digits, counting
-//! sort, accumulation, reduction) for G1 and G2. This runs on every CI
+//! The kernel sources compiled as host C++ (g++) and checked against
+//! arkworks: field arithmetic (Fq, Fq2, Fr) word for word, the whole MSM
+//! pipeline (digits, counting sort, accumulation, reduction) for G1 and
+//! G2, and the witness map's NTT pipeline. This runs on every CI
 //! machine, GPU or not, so a wrong kernel fails CI before it reaches a GPU.
+
+mod support;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,14 +12,16 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{Field, UniformRand, Zero};
 use coalition_gpu::layout::{
     bases_to_words, combine_windows, scalars_to_words, xyzz_to_projective, DeviceCurve,
     DeviceField, G1, G2,
 };
+use coalition_gpu::ntt::{fr_from_words, fr_to_words, NttTables};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use support::{arkworks_quotient, random_points};
 
 fn emulator() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -30,7 +35,10 @@ fn emulator() -> &'static PathBuf {
             .arg(&out)
             .status()
             .expect("a C++ compiler (g++) is needed to emulate the kernels");
-        assert!(status.success(), "msm.cu does not compile as host C++");
+        assert!(
+            status.success(),
+            "the kernel sources do not compile as host C++"
+        );
         out
     })
 }
@@ -131,12 +139,6 @@ fn emulated_msm<C: DeviceCurve>(op: u32, bases: &[C::Affine], scalars: &[Fr]) ->
     emulated_batch::<C>(op, bases, &[scalars]).remove(0)
 }
 
-fn random_points<G: PrimeGroup + CurveGroup>(n: usize, rng: &mut ChaCha20Rng) -> Vec<G::Affine> {
-    let g = G::generator();
-    let projective: Vec<G> = (0..n).map(|_| g * G::ScalarField::rand(rng)).collect();
-    G::normalize_batch(&projective)
-}
-
 #[test]
 fn whole_pipeline_matches_arkworks_in_g1() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
@@ -195,5 +197,73 @@ fn batched_pipeline_gives_each_msm_its_own_result() {
     let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
     for (set, result) in sets.iter().zip(emulated_batch::<G2>(6, &g2, &refs)) {
         assert_eq!(result, G2Projective::msm(&g2, set).unwrap());
+    }
+}
+
+fn fr_words(x: &Fr) -> Vec<u32> {
+    fr_to_words(&[std::slice::from_ref(x)])
+}
+
+#[test]
+fn scalar_field_arithmetic_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let mut edge: Vec<Fr> = vec![
+        Fr::zero(),
+        Fr::ONE,
+        -Fr::ONE,
+        Fr::from(2u64),
+        -Fr::from(2u64),
+    ];
+    edge.extend((0..30).map(|_| Fr::rand(&mut rng)));
+    for a in &edge {
+        for b in edge.iter().step_by(5) {
+            let mut req = vec![8u32];
+            req.extend(fr_words(a));
+            req.extend(fr_words(b));
+            let got = fr_from_words(&run(&req)).unwrap();
+            assert_eq!(got, vec![*a * b, *a + b, *a - b], "{a} and {b}");
+        }
+    }
+}
+
+#[test]
+fn witness_map_pipeline_matches_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    for (log_n, count) in [(1usize, 1usize), (2, 2), (5, 3), (10, 2)] {
+        let n = 1 << log_n;
+        let random = |rng: &mut ChaCha20Rng| -> Vec<Vec<Fr>> {
+            (0..count)
+                .map(|_| (0..n).map(|_| Fr::rand(rng)).collect())
+                .collect()
+        };
+        let (a, b, mut c) = (random(&mut rng), random(&mut rng), random(&mut rng));
+        // One statement as a prover sends it: c = a∘b, zero past the rows.
+        for i in 0..n {
+            c[0][i] = a[0][i] * b[0][i];
+        }
+        let tables = NttTables::new(log_n).unwrap();
+        let mut req = vec![7u32, log_n as u32, count as u32];
+        for table in [
+            &tables.omega,
+            &tables.omega_inv,
+            &tables.into_coset,
+            &tables.out_of_coset,
+        ] {
+            req.extend(fr_to_words(&[table]));
+        }
+        req.extend(fr_words(&tables.z_inv));
+        for vectors in [&a, &b, &c] {
+            let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();
+            req.extend(fr_to_words(&refs));
+        }
+        let got = fr_from_words(&run(&req)).unwrap();
+        assert_eq!(got.len(), count * n);
+        for (i, h) in got.chunks_exact(n).enumerate() {
+            assert_eq!(
+                h,
+                arkworks_quotient(&a[i], &b[i], &c[i]),
+                "2^{log_n}, vector {i}"
+            );
+        }
     }
 }

@@ -18,7 +18,7 @@ pub mod queue;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use coalition_prover::msm::MsmBackend;
+use coalition_prover::backend::ProvingBackend;
 
 pub use jobs::ProveRequest;
 pub use queue::{JobError, Keys, Queue, QueueConfig};
@@ -28,7 +28,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     config: QueueConfig,
     keys: Keys,
-    backend: Arc<dyn MsmBackend>,
+    backend: Arc<dyn ProvingBackend>,
 ) -> std::io::Result<()> {
     let queue = Queue::start(config, keys, backend);
     axum::serve(listener, http::router(queue)).await

@@ -20,8 +20,8 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::ProvingKey;
 use coalition_core::encoding::Encode;
+use coalition_prover::backend::ProvingBackend;
 use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked};
-use coalition_prover::msm::MsmBackend;
 use rand_core::OsRng;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -123,7 +123,7 @@ pub struct Queue {
 
 impl Queue {
     /// Starts the worker on the current tokio runtime.
-    pub fn start(config: QueueConfig, keys: Keys, backend: Arc<dyn MsmBackend>) -> Queue {
+    pub fn start(config: QueueConfig, keys: Keys, backend: Arc<dyn ProvingBackend>) -> Queue {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let metrics = Arc::new(Metrics::default());
         let queue = Queue {
@@ -159,7 +159,7 @@ async fn worker(
     mut rx: mpsc::Receiver<Job>,
     config: QueueConfig,
     keys: Keys,
-    backend: Arc<dyn MsmBackend>,
+    backend: Arc<dyn ProvingBackend>,
     metrics: Arc<Metrics>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -178,7 +178,7 @@ async fn worker(
     }
 }
 
-fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn MsmBackend, metrics: &Metrics) {
+fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn ProvingBackend, metrics: &Metrics) {
     let started = Instant::now();
     let size = batch.len();
     let synthesized: Vec<_> = batch

@@ -7,8 +7,11 @@
 //! * [`range`]: Bulletproofs range proofs over the shared transcript;
 //! * [`groth16`]: Groth16 proving of the shielded pool's circuits, refusing
 //!   unsatisfied witnesses with a typed error;
-//! * [`msm`]: multi-scalar multiplication backends (CPU, and the reference of
-//!   the GPU bucket algorithm) that Groth16 proving routes its MSMs through;
+//! * [`backend`]: what Groth16 proving asks of its hardware (MSMs, witness-map
+//!   NTTs), and the choice of the fastest backend present;
+//! * [`msm`]: the backends: CPU, the reference of the GPU bucket algorithm,
+//!   and CUDA (feature `gpu`);
+//! * [`qap`]: the witness map, from an assignment to the quotient `h`;
 //! * [`shielded`]: `Shield` and `Redeem` builders;
 //! * [`transactions`]: builders that turn a wallet's or an issuer's intent into a
 //!   signed, proven transaction.
@@ -19,10 +22,12 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod backend;
 pub mod errors;
 pub mod governance;
 pub mod groth16;
 pub mod msm;
+pub mod qap;
 pub mod range;
 pub mod shielded;
 pub mod sigma;

@@ -11,9 +11,10 @@ use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::note::{AssetId, Note, Rho};
 use coalition_circuits::output::OutputCircuit;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
 use coalition_prover::msm::pippenger::{num_windows, signed_digits, window_bits};
-use coalition_prover::msm::{CpuBackend, MsmBackend, MsmError, ReferencePippenger};
+use coalition_prover::msm::{CpuBackend, ReferencePippenger};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -124,7 +125,7 @@ fn reference_pippenger_equals_arkworks_in_g1_and_g2() {
     );
     assert_eq!(
         ReferencePippenger::default().msm_g1(&bases, &scalars[..9]),
-        Err(MsmError::LengthMismatch {
+        Err(BackendError::LengthMismatch {
             bases: 10,
             scalars: 9
         })
@@ -148,9 +149,9 @@ fn proofs_are_identical_across_backends_and_arkworks() {
         pk,
         r,
         s,
-        &synthesized.matrices,
-        synthesized.num_inputs,
-        synthesized.num_constraints,
+        &synthesized.r1cs.matrices,
+        synthesized.r1cs.num_inputs,
+        synthesized.r1cs.num_constraints,
         &synthesized.assignment,
     )
     .unwrap();
@@ -183,7 +184,7 @@ fn batch_proofs_equal_single_proofs() {
         .collect();
     let pk = &keys().output;
     for backend in [
-        &CpuBackend as &dyn MsmBackend,
+        &CpuBackend as &dyn ProvingBackend,
         &ReferencePippenger::default(),
     ] {
         let proofs = prove_batch_with_backend(pk, &batch, &randomness, backend).unwrap();

@@ -1,4 +1,5 @@
-//! `gpu-bench`: MSM over G1 and G2 at 2^12 … 2^22 and Spend proofs/s for
+//! `gpu-bench`: MSM over G1 and G2 at 2^12 … 2^22, Spend's witness map
+//! (seven NTTs of 2^15) for 1 and 64 statements, and Spend proofs/s for
 //! batches of 1, 16, 64, 256, arkworks on every host core against the CUDA
 //! backend, in one run; every GPU result is checked against the CPU's.
 //!
@@ -15,10 +16,12 @@ use coalition_circuits::note::AssetId;
 use coalition_circuits::spend::SpendCircuit;
 use coalition_circuits::testing::spend_fixture;
 use coalition_gpu::layout::{DeviceCurve, G1, G2};
-use coalition_gpu::CudaMsm;
+use coalition_gpu::CudaDevice;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::backend::ProvingBackend;
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
-use coalition_prover::msm::{CpuBackend, CudaBackend, MsmBackend};
+use coalition_prover::msm::{CpuBackend, CudaBackend};
+use coalition_prover::qap;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
@@ -59,7 +62,7 @@ fn ms(d: Duration) -> f64 {
 
 fn msm_table<C: DeviceCurve>(
     label: &str,
-    gpu: &CudaMsm,
+    gpu: &CudaDevice,
     bases: &[C::Affine],
     max_log2: usize,
     rng: &mut ChaCha20Rng,
@@ -132,6 +135,25 @@ fn main() {
     let gpu_proof = prove_with_backend(&keys.spend, &synthesized, r, s, &gpu).expect("gpu");
     assert_eq!(cpu_proof, gpu_proof, "CPU and GPU Spend proofs differ");
     println!("Spend proof: CPU and GPU backends give identical bytes with fixed r, s");
+    // The witness map alone (Spend: seven NTTs of 2^15 per statement).
+    let log_n = qap::domain_log2(&synthesized.r1cs).expect("domain");
+    let evaluations =
+        qap::evaluations(&synthesized.r1cs, &synthesized.assignment, log_n).expect("evaluations");
+    let mut witness_map_rows = Vec::new();
+    for batch in [1usize, 64] {
+        let evals = vec![evaluations.clone(); batch];
+        let expected = CpuBackend.qap_quotients(log_n, &evals).expect("cpu");
+        assert_eq!(gpu.qap_quotients(log_n, &evals).expect("gpu"), expected);
+        let cpu = time(3, || CpuBackend.qap_quotients(log_n, &evals).expect("cpu"));
+        let dev = time(3, || gpu.qap_quotients(log_n, &evals).expect("gpu"));
+        println!(
+            "witness map x{batch:<3} cpu {:>9.2} ms  gpu {:>8.2} ms  speed-up {:>6.1}x",
+            ms(cpu),
+            ms(dev),
+            cpu.as_secs_f64() / dev.as_secs_f64()
+        );
+        witness_map_rows.push((batch, ms(cpu), ms(dev)));
+    }
     let mut proof_rows = Vec::new();
     // `BATCHES=1,16` limits the batches (the full set takes minutes on the CPU).
     let batches: Vec<usize> = std::env::var("BATCHES")
@@ -142,7 +164,7 @@ fn main() {
         // Synthesis and witness checks are the same work on both sides;
         // the batch's MSMs go through `prove_batch_with_backend` (one pass
         // over the key's bases per MSM kind on the GPU).
-        let mut rate = |backend: &dyn MsmBackend| {
+        let mut rate = |backend: &dyn ProvingBackend| {
             let t = Instant::now();
             let synthesized: Vec<_> = (0..batch)
                 .into_par_iter()
@@ -174,6 +196,12 @@ fn main() {
                 c / g
             );
         }
+    }
+    for (b, c, g) in witness_map_rows {
+        println!(
+            "| witness map x{b} | {c:.2} ms | {g:.2} ms | {:.1}x |",
+            c / g
+        );
     }
     for (b, c, g) in proof_rows {
         println!(

@@ -23,7 +23,8 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
 
-use super::{check_lengths, MsmBackend, MsmError};
+use super::check_lengths;
+use crate::backend::{BackendError, ProvingBackend};
 
 /// Window width for `n` points (2…16 bits).
 pub fn window_bits(n: usize) -> usize {
@@ -170,17 +171,17 @@ impl ReferencePippenger {
     }
 }
 
-impl MsmBackend for ReferencePippenger {
+impl ProvingBackend for ReferencePippenger {
     fn name(&self) -> String {
         "reference-pippenger".into()
     }
 
-    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, MsmError> {
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
         check_lengths(bases.len(), scalars.len())?;
         Ok(bucket_msm(bases, scalars, self.c(bases.len())))
     }
 
-    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, MsmError> {
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
         check_lengths(bases.len(), scalars.len())?;
         Ok(bucket_msm(bases, scalars, self.c(bases.len())))
     }

@@ -1,0 +1,155 @@
+// Field arithmetic for Coalition's GPU prover: BN254's base field Fq, its
+// quadratic extension Fq2 (G2 coordinates) and the scalar field Fr (NTTs).
+//
+// The first of the three CUDA sources (field.cu, msm.cu, ntt.cu) that
+// device.rs concatenates and compiles at run time with NVRTC; they also
+// compile as plain C++ for host emulation (tests/emulate.cpp), so the
+// arithmetic is checked on machines without a GPU.
+//
+// Elements: 8 little-endian 32-bit limbs in Montgomery form with R = 2^256,
+// the same representation arkworks uses (its 4 u64 limbs, reinterpreted),
+// so neither field needs converting on the way to or from the device.
+
+#ifndef COALITION_HOST_EMULATION
+typedef unsigned int u32;
+typedef unsigned long long u64;
+#define DEVICE __device__ __forceinline__
+// The Fq2 product is called, not inlined: inlining it (three Fq products)
+// into every G2 formula made kernels so large that NVRTC and the JIT took
+// minutes on the first load. The Fq product itself is inlined: called with
+// its operands by reference, they go through local memory, and the H200 run
+// that called it took 74.9 ms for G1 at 2^20 against 52.8 ms in the run
+// before, which inlined it (BENCHMARKS.md; not yet re-measured this way).
+#define DEVICE_CALL __device__ __noinline__
+#define CONSTANT __constant__
+#else
+#define DEVICE inline
+#define DEVICE_CALL inline
+#define CONSTANT static const
+#endif
+
+#ifndef COALITION_HOST_EMULATION
+#define KERNEL extern "C" __global__
+#define GLOBAL_INDEX (blockIdx.x * blockDim.x + threadIdx.x)
+#endif
+
+CONSTANT u32 FQ_P[8] = {0xd87cfd47u, 0x3c208c16u, 0x6871ca8du, 0x97816a91u,
+                        0x8181585du, 0xb85045b6u, 0xe131a029u, 0x30644e72u};
+CONSTANT u32 FQ_ONE[8] = {0xc58f0d9du, 0xd35d438du, 0xf5c70b3du, 0x0a78eb28u,
+                          0x7879462cu, 0x666ea36fu, 0x9a07df2fu, 0x0e0a77c1u};
+CONSTANT u32 FR_P[8] = {0xf0000001u, 0x43e1f593u, 0x79b97091u, 0x2833e848u,
+                        0x8181585du, 0xb85045b6u, 0xe131a029u, 0x30644e72u};
+CONSTANT u32 FR_ONE[8] = {0x4ffffffbu, 0xac96341cu, 0x9f60cd29u, 0x36fc7695u,
+                          0x7879462eu, 0x666ea36fu, 0x9a07df2fu, 0x0e0a77c1u};
+
+// A prime field's constants: modulus p, R mod p (one), −p^−1 mod 2^32.
+struct FqParams {
+  static DEVICE u32 p(int i) { return FQ_P[i]; }
+  static DEVICE u32 one(int i) { return FQ_ONE[i]; }
+  static const u32 inv = 0xe4866389u;
+};
+struct FrParams {
+  static DEVICE u32 p(int i) { return FR_P[i]; }
+  static DEVICE u32 one(int i) { return FR_ONE[i]; }
+  static const u32 inv = 0xefffffffu;
+};
+
+template <class P> struct Fp { u32 l[8]; };
+typedef Fp<FqParams> Fq;
+typedef Fp<FrParams> Fr;
+struct Fq2 { Fq c0, c1; };
+
+template <class P> DEVICE Fp<P> fp_zero() { Fp<P> r; for (int i = 0; i < 8; i++) r.l[i] = 0; return r; }
+template <class P> DEVICE Fp<P> fp_one() { Fp<P> r; for (int i = 0; i < 8; i++) r.l[i] = P::one(i); return r; }
+template <class P> DEVICE bool is_zero(const Fp<P>& a) {
+  u32 acc = 0; for (int i = 0; i < 8; i++) acc |= a.l[i]; return acc == 0;
+}
+template <class P> DEVICE bool eq(const Fp<P>& a, const Fp<P>& b) {
+  u32 acc = 0; for (int i = 0; i < 8; i++) acc |= a.l[i] ^ b.l[i]; return acc == 0;
+}
+// a >= p
+template <class P> DEVICE bool geq_p(const u32* a) {
+  for (int i = 7; i >= 0; i--) {
+    if (a[i] > P::p(i)) return true;
+    if (a[i] < P::p(i)) return false;
+  }
+  return true;
+}
+template <class P> DEVICE void sub_p(u32* a) {
+  u64 borrow = 0;
+  for (int i = 0; i < 8; i++) {
+    u64 d = (u64)a[i] - P::p(i) - borrow;
+    a[i] = (u32)d; borrow = (d >> 63) & 1;
+  }
+}
+template <class P> DEVICE Fp<P> add(const Fp<P>& a, const Fp<P>& b) {
+  Fp<P> r; u64 carry = 0;
+  for (int i = 0; i < 8; i++) {
+    u64 s = (u64)a.l[i] + b.l[i] + carry;
+    r.l[i] = (u32)s; carry = s >> 32;
+  }
+  // a, b < p < 2^254 (both moduli): no carry out of 256 bits.
+  if (geq_p<P>(r.l)) sub_p<P>(r.l);
+  return r;
+}
+template <class P> DEVICE Fp<P> sub(const Fp<P>& a, const Fp<P>& b) {
+  Fp<P> r; u64 borrow = 0;
+  for (int i = 0; i < 8; i++) {
+    u64 d = (u64)a.l[i] - b.l[i] - borrow;
+    r.l[i] = (u32)d; borrow = (d >> 63) & 1;
+  }
+  if (borrow) {
+    u64 carry = 0;
+    for (int i = 0; i < 8; i++) {
+      u64 s = (u64)r.l[i] + P::p(i) + carry;
+      r.l[i] = (u32)s; carry = s >> 32;
+    }
+  }
+  return r;
+}
+// Montgomery product a·b·2^-256 mod p (CIOS).
+template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
+  u32 t[10];
+  for (int i = 0; i < 10; i++) t[i] = 0;
+  for (int i = 0; i < 8; i++) {
+    u64 carry = 0;
+    for (int j = 0; j < 8; j++) {
+      u64 s = (u64)t[j] + (u64)a.l[j] * b.l[i] + carry;
+      t[j] = (u32)s; carry = s >> 32;
+    }
+    u64 s = (u64)t[8] + carry;
+    t[8] = (u32)s; t[9] = (u32)(s >> 32);
+    u32 m = t[0] * P::inv;
+    carry = ((u64)t[0] + (u64)m * P::p(0)) >> 32;
+    for (int j = 1; j < 8; j++) {
+      u64 s2 = (u64)t[j] + (u64)m * P::p(j) + carry;
+      t[j - 1] = (u32)s2; carry = s2 >> 32;
+    }
+    s = (u64)t[8] + carry;
+    t[7] = (u32)s; t[8] = t[9] + (u32)(s >> 32);
+  }
+  Fp<P> r;
+  for (int i = 0; i < 8; i++) r.l[i] = t[i];
+  if (t[8] != 0 || geq_p<P>(r.l)) sub_p<P>(r.l);
+  return r;
+}
+template <class P> DEVICE Fp<P> neg(const Fp<P>& a) { return is_zero(a) ? a : sub(fp_zero<P>(), a); }
+DEVICE Fq fq_zero() { return fp_zero<FqParams>(); }
+DEVICE Fq fq_one() { return fp_one<FqParams>(); }
+
+// Fq2 = Fq[u]/(u^2 + 1).
+DEVICE Fq2 add(const Fq2& a, const Fq2& b) { Fq2 r; r.c0 = add(a.c0, b.c0); r.c1 = add(a.c1, b.c1); return r; }
+DEVICE Fq2 sub(const Fq2& a, const Fq2& b) { Fq2 r; r.c0 = sub(a.c0, b.c0); r.c1 = sub(a.c1, b.c1); return r; }
+// Karatsuba: three Fq products. Operands by value, so a call passes them
+// in registers rather than through local memory.
+DEVICE_CALL Fq2 mul(Fq2 a, Fq2 b) {
+  Fq v0 = mul(a.c0, b.c0), v1 = mul(a.c1, b.c1);
+  Fq2 r;
+  r.c0 = sub(v0, v1);
+  r.c1 = sub(sub(mul(add(a.c0, a.c1), add(b.c0, b.c1)), v0), v1);
+  return r;
+}
+DEVICE bool is_zero(const Fq2& a) { return is_zero(a.c0) && is_zero(a.c1); }
+DEVICE bool eq(const Fq2& a, const Fq2& b) { return eq(a.c0, b.c0) && eq(a.c1, b.c1); }
+DEVICE Fq2 neg(const Fq2& a) { Fq2 r; r.c0 = neg(a.c0); r.c1 = neg(a.c1); return r; }
+

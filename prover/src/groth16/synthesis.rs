@@ -1,0 +1,74 @@
+//! Witness synthesis against a circuit's shared R1CS, and the check that
+//! the witness satisfies it.
+//!
+//! arkworks' prover only `debug_assert!`s satisfaction; a release build
+//! would return a proof that fails verification, a debug build would panic.
+//! [`synthesize_checked`] computes `z = (1, x, w)` without building
+//! constraint matrices, checks that `z` has the shape of the circuit's
+//! R1CS ([`R1cs::for_circuit`]) and that `(A·z) ∘ (B·z) = C·z` row by row,
+//! and returns [`ProofError::Unsatisfied`] for a false statement.
+
+use std::sync::Arc;
+
+use ark_bn254::Fr;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
+
+use crate::errors::ProofError;
+
+use super::groth16_error;
+use super::r1cs::R1cs;
+
+/// A statement of one circuit, synthesized with a satisfying assignment.
+#[derive(Clone, Debug)]
+pub struct Synthesized {
+    /// The circuit's R1CS, shared by every statement of the circuit.
+    pub r1cs: Arc<R1cs>,
+    /// `z = (1, public inputs, witness)`.
+    pub assignment: Vec<Fr>,
+}
+
+impl Synthesized {
+    /// Instance variables, the leading 1 included.
+    pub fn num_inputs(&self) -> usize {
+        self.r1cs.num_inputs
+    }
+}
+
+/// Synthesizes `circuit` (named `name` in errors) and checks its witness
+/// against the R1CS of its circuit type.
+pub fn synthesize_checked<C>(name: &'static str, circuit: C) -> Result<Synthesized, ProofError>
+where
+    C: ConstraintSynthesizer<Fr> + Default + 'static,
+{
+    let r1cs = R1cs::for_circuit::<C>()?;
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
+    circuit
+        .generate_constraints(cs.clone())
+        .map_err(groth16_error)?;
+    cs.finalize();
+    let mut assignment = cs.instance_assignment().map_err(groth16_error)?;
+    assignment.extend(cs.witness_assignment().map_err(groth16_error)?);
+    if cs.num_instance_variables() != r1cs.num_inputs || assignment.len() != r1cs.num_variables() {
+        return Err(ProofError::Groth16(format!(
+            "the {name} statement has {} inputs and {} variables; the circuit has {} and {}",
+            cs.num_instance_variables(),
+            assignment.len(),
+            r1cs.num_inputs,
+            r1cs.num_variables()
+        )));
+    }
+    if let Some(row) = r1cs.first_unsatisfied_row(&assignment) {
+        return Err(ProofError::Unsatisfied {
+            circuit: name,
+            detail: format!("constraint #{row} does not hold"),
+        });
+    }
+    Ok(Synthesized { r1cs, assignment })
+}
