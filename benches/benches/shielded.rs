@@ -8,6 +8,8 @@
 //!   `Groth16::prove`, against our Spend prove (`coalition_prover::groth16`);
 //! * a depth-32 Poseidon Merkle path alone (the reference point);
 //! * Output prove; Spend and Output verify;
+//! * a Spend proof's host phases: synthesis with matrices against the
+//!   shared-R1CS synthesis, and the witness map;
 //! * 64 Spends verified one by one against one batch.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -28,7 +30,8 @@ use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
 use coalition_circuits::testing;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
-use coalition_prover::groth16::prove;
+use coalition_prover::groth16::{prove, synthesize_checked, R1cs};
+use coalition_prover::qap;
 use coalition_verifier::groth16::{verify_groth16, verify_groth16_batch, Groth16Item};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;
@@ -171,6 +174,31 @@ fn bench_shielded(c: &mut Criterion) {
     });
     group.bench_function("merkle path depth 32 (reference)", |b| {
         b.iter(|| Groth16::<Bn254>::prove(&merkle_pk, merkle.clone(), &mut rng).expect("prove"))
+    });
+    group.finish();
+
+    // Where a Spend proof's host time goes: synthesis as arkworks does it
+    // (building the matrices every time) against the shared-R1CS synthesis
+    // (witness values only, then the row check), and the witness map.
+    let spend_circuit = SpendCircuit::new(spend_public, &spend_witness);
+    let synthesized = synthesize_checked("spend", spend_circuit.clone()).expect("satisfied");
+    let log_n = qap::domain_log2(&synthesized.r1cs).expect("domain");
+    let mut group = c.benchmark_group("shielded/prove-phases");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("spend synthesis with matrices (arkworks' way)", |b| {
+        b.iter(|| R1cs::of_statement(spend_circuit.clone()).expect("synthesis"))
+    });
+    group.bench_function("spend synthesis, shared R1CS, checked", |b| {
+        b.iter(|| synthesize_checked("spend", spend_circuit.clone()).expect("satisfied"))
+    });
+    group.bench_function("spend witness map (CPU)", |b| {
+        b.iter(|| {
+            let e = qap::evaluations(&synthesized.r1cs, &synthesized.assignment, log_n)
+                .expect("evaluations");
+            qap::quotient(log_n, &e).expect("quotient")
+        })
     });
     group.finish();
 
