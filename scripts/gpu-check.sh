@@ -5,7 +5,9 @@
 #   cargo test --release -p coalition-gpu --test device --no-run
 #   mkdir -p .devbin && cp target/release/gpu-bench .devbin/ && cp <device test binary> .devbin/device-test
 # 1. the differential GPU-vs-CPU test, failing (not skipping) without a GPU;
-# 2. gpu-bench: MSM G1/G2 2^12…2^MAX, crossover, Spend proofs/s, CPU vs GPU.
+# 2. gpu-bench: MSM G1/G2 2^12…2^MAX, crossover, the witness map at 1 and 64
+#    statements, Spend proofs/s, CPU vs GPU; then one profiled run of each
+#    (time per kernel stage) to show where the device time goes.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-check}
 mkdir -p "$OUT"

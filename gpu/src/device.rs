@@ -1,12 +1,16 @@
 //! The CUDA side: library detection, NVRTC compilation with an on-disk PTX
-//! cache, resident bases, and the kernel pipeline of `msm.cu`.
+//! cache, resident bases and NTT tables, and the kernel pipelines of
+//! `msm.cu` (MSM) and `ntt.cu` (the witness map).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ark_bn254::Fr;
-use ark_ff::Zero;
+use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ff::{Field, One, Zero};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
@@ -18,7 +22,7 @@ use crate::layout::{
     bases_to_words, combine_windows, num_windows, scalar_sets_to_words, window_bits,
     xyzz_to_projective, DeviceCurve, DeviceField,
 };
-use crate::ntt::{fr_from_words, fr_to_words, NttTables};
+use crate::ntt::{fr_from_words, fr_to_words, reference_quotient, NttTables};
 
 /// The kernels' CUDA C source: field arithmetic, then the MSM and NTT
 /// kernels, compiled as one module.
@@ -46,6 +50,9 @@ pub enum GpuError {
     /// The kernels did not compile.
     #[error("NVRTC compilation failed: {0}")]
     Compile(String),
+    /// The kernels gave a wrong result on the self-test at open.
+    #[error("GPU self-test failed: {0}")]
+    SelfTest(String),
     /// No radix-2 domain of that size (`1 ≤ log2 n ≤ 28`).
     #[error("no NTT domain of size 2^{0}")]
     Domain(usize),
@@ -267,6 +274,57 @@ pub struct CudaDevice {
     ntt_tables: Mutex<HashMap<usize, Arc<DeviceNttTables>>>,
     /// One MSM at a time on the stream; the lock holds its buffers.
     scratch: Mutex<Scratch>,
+    /// Whether stage times are kept (`COALITION_GPU_PROFILE=1` at open,
+    /// or [`CudaDevice::set_profiling`]).
+    profiling: AtomicBool,
+    profile: Mutex<Vec<StageTime>>,
+}
+
+/// Time spent in one pipeline stage, summed over calls (see
+/// [`CudaDevice::take_profile`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageTime {
+    /// The stage, e.g. `"msm: accumulate"`.
+    pub stage: &'static str,
+    /// Wall-clock time, the stream synchronised at both ends.
+    pub total: Duration,
+    /// Calls summed.
+    pub calls: u32,
+}
+
+/// Laps of one call's pipeline; a no-op unless profiling is on.
+struct StageClock<'a> {
+    device: &'a CudaDevice,
+    last: Instant,
+}
+
+impl StageClock<'_> {
+    fn lap(&mut self, stage: &'static str) -> Result<(), GpuError> {
+        if !self.device.profiling.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.device.stream.synchronize().map_err(driver)?;
+        let now = Instant::now();
+        let elapsed = now - self.last;
+        self.last = now;
+        let mut stages = self
+            .device
+            .profile
+            .lock()
+            .map_err(|_| GpuError::Driver("poisoned".into()))?;
+        match stages.iter_mut().find(|s| s.stage == stage) {
+            Some(s) => {
+                s.total += elapsed;
+                s.calls += 1;
+            }
+            None => stages.push(StageTime {
+                stage,
+                total: elapsed,
+                calls: 1,
+            }),
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for CudaDevice {
@@ -289,6 +347,9 @@ fn reduce_threads(buckets: usize) -> u32 {
     t.min(buckets) as u32
 }
 const BLOCK: u32 = 256;
+
+/// Points hashed to recognise a resident base slice.
+const FINGERPRINT_POINTS: usize = 64;
 
 fn grid(items: usize, block: u32) -> LaunchConfig {
     LaunchConfig {
@@ -313,7 +374,7 @@ impl CudaDevice {
         let kernels = Kernels::load(&module)?;
         let stream = ctx.default_stream();
         let scratch = Mutex::new(Scratch::empty(&stream)?);
-        Ok(CudaDevice {
+        let device = CudaDevice {
             ctx,
             stream,
             kernels,
@@ -322,7 +383,81 @@ impl CudaDevice {
             resident: Mutex::new(HashMap::new()),
             ntt_tables: Mutex::new(HashMap::new()),
             scratch,
-        })
+            profiling: AtomicBool::new(
+                std::env::var("COALITION_GPU_PROFILE").as_deref() == Ok("1"),
+            ),
+            profile: Mutex::new(Vec::new()),
+        };
+        device.self_test()?;
+        Ok(device)
+    }
+
+    /// Checks the kernels against arkworks on small inputs (G1 and G2 MSMs
+    /// with edge scalars, one witness map) before the device is used, so a
+    /// miscompiled kernel or a faulty device is an error at open, and the
+    /// caller falls back to the CPU, rather than a stream of proofs that
+    /// do not verify.
+    fn self_test(&self) -> Result<(), GpuError> {
+        fn bases<G: PrimeGroup<ScalarField = Fr> + CurveGroup>(n: u64) -> Vec<G::Affine> {
+            let points: Vec<G> = (1..=n)
+                .map(|i| G::generator() * Fr::from(i * i + 7))
+                .collect();
+            G::normalize_batch(&points)
+        }
+        let scalars: Vec<Fr> = (0..9u64)
+            .map(|i| match i {
+                0 => -Fr::one(),
+                1 => Fr::zero(),
+                2 => Fr::one(),
+                _ => Fr::from(0x9e37_79b9_7f4a_7c15u64 ^ i).pow([i]),
+            })
+            .collect();
+        let g1 = bases::<ark_bn254::G1Projective>(9);
+        let g2 = bases::<ark_bn254::G2Projective>(9);
+        let failed = |what: &str| GpuError::SelfTest(what.to_string());
+        let g1_ok = self.msm::<crate::layout::G1>(&g1, &scalars)?
+            == ark_bn254::G1Projective::msm(&g1, &scalars).map_err(|_| failed("G1 reference"))?;
+        let g2_ok = self.msm::<crate::layout::G2>(&g2, &scalars)?
+            == ark_bn254::G2Projective::msm(&g2, &scalars).map_err(|_| failed("G2 reference"))?;
+        let a: Vec<Fr> = scalars[1..].to_vec();
+        let b: Vec<Fr> = scalars[1..]
+            .iter()
+            .map(|x| x.square() + Fr::one())
+            .collect();
+        let c: Vec<Fr> = a.iter().zip(&b).map(|(x, y)| *x * y).collect();
+        let ntt_ok =
+            self.qap_quotients(3, &[&a], &[&b], &[&c])? == vec![reference_quotient(&a, &b, &c)?];
+        // The test's bases must not stay resident under a freed address.
+        self.clear_resident();
+        self.take_profile();
+        match (g1_ok, g2_ok, ntt_ok) {
+            (true, true, true) => Ok(()),
+            (false, _, _) => Err(failed("G1 MSM differs from arkworks")),
+            (_, false, _) => Err(failed("G2 MSM differs from arkworks")),
+            _ => Err(failed("witness map differs from arkworks")),
+        }
+    }
+
+    /// Keeps (or stops keeping) per-stage times. Each stage then
+    /// synchronises the stream, so a profiled call runs slightly slower.
+    pub fn set_profiling(&self, on: bool) {
+        self.profiling.store(on, Ordering::Relaxed);
+    }
+
+    /// The stage times gathered since the last call (empty unless
+    /// profiling is on).
+    pub fn take_profile(&self) -> Vec<StageTime> {
+        self.profile
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+
+    fn clock(&self) -> StageClock<'_> {
+        StageClock {
+            device: self,
+            last: Instant::now(),
+        }
     }
 
     /// The device's name.
@@ -339,8 +474,13 @@ impl CudaDevice {
         &self,
         bases: &[C::Affine],
     ) -> Result<Arc<CudaSlice<u32>>, GpuError> {
+        // Address and length name the slice; 64 points spread over it (and
+        // both ends) tell a proving key's queries from another slice that
+        // reuses the same memory after the first was freed.
         let mut h = Sha256::new();
-        for p in [bases.first(), bases.last()].into_iter().flatten() {
+        let step = (bases.len() / FINGERPRINT_POINTS).max(1);
+        let sampled = bases.iter().step_by(step).chain(bases.last());
+        for p in sampled {
             for w in bases_to_words::<C>(std::slice::from_ref(p)) {
                 h.update(w.to_le_bytes());
             }
@@ -412,9 +552,11 @@ impl CudaDevice {
         if n == 0 || sets.is_empty() {
             return Ok(vec![C::Projective::zero(); sets.len()]);
         }
+        let mut clock = self.clock();
         // Converted before taking the device, so a second caller's scalars
         // are prepared while the first one's kernels run.
         let words = scalar_sets_to_words(sets);
+        clock.lap("msm: scalars to words (host)")?;
         let mut scratch = self
             .scratch
             .lock()
@@ -469,6 +611,7 @@ impl CudaDevice {
         s.memcpy_htod(&words, scalars).map_err(driver)?;
         s.memset_zeros(&mut counts.slice_mut(..windows * stride))
             .map_err(driver)?;
+        clock.lap("msm: upload scalars")?;
         let k = &self.kernels;
         let curve = k.curve::<C>();
 
@@ -489,6 +632,7 @@ impl CudaDevice {
                 .arg(&mut *vals)
                 .launch(grid(count, BLOCK))
                 .map_err(driver)?;
+            clock.lap("msm: digits")?;
             s.launch_builder(&k.histogram)
                 .arg(&*keys)
                 .arg(&t32)
@@ -517,6 +661,7 @@ impl CudaDevice {
                 .arg(&mut *sorted)
                 .launch(grid(total, BLOCK))
                 .map_err(driver)?;
+            clock.lap("msm: sort")?;
             s.launch_builder(&curve.accumulate)
                 .arg(&*bases_dev)
                 .arg(&*sorted)
@@ -528,6 +673,7 @@ impl CudaDevice {
                 .arg(&mut *bucket_sums)
                 .launch(grid(windows * buckets, 128))
                 .map_err(driver)?;
+            clock.lap("msm: accumulate")?;
             s.launch_builder(&curve.reduce)
                 .arg(&*bucket_sums)
                 .arg(&b32)
@@ -536,6 +682,7 @@ impl CudaDevice {
                 .arg(&mut *partial)
                 .launch(grid(windows * threads as usize, 64))
                 .map_err(driver)?;
+            clock.lap("msm: reduce")?;
             s.launch_builder(&curve.window_sum)
                 .arg(&*partial)
                 .arg(&threads)
@@ -543,6 +690,7 @@ impl CudaDevice {
                 .arg(&mut *window_sums)
                 .launch(grid(windows, 32))
                 .map_err(driver)?;
+            clock.lap("msm: window sums")?;
         }
         let host = s
             .clone_dtoh(&window_sums.slice(..windows * point_words))
@@ -551,32 +699,36 @@ impl CudaDevice {
             .chunks_exact(point_words)
             .map(xyzz_to_projective::<C>)
             .collect();
-        Ok(sums
+        let results = sums
             .chunks(per_msm)
             .map(|w| combine_windows::<C>(w, c))
-            .collect())
+            .collect();
+        clock.lap("msm: download and combine windows (host)")?;
+        Ok(results)
     }
 
     fn resident_ntt_tables(&self, log_n: usize) -> Result<Arc<DeviceNttTables>, GpuError> {
-        let mut tables = self
-            .ntt_tables
-            .lock()
-            .map_err(|_| GpuError::Driver("poisoned".into()))?;
-        if let Some(t) = tables.get(&log_n) {
+        // Never hold the lock while building: the word conversion runs on
+        // rayon, and a caller inside a rayon loop must not wait on it there.
+        let lock = || {
+            self.ntt_tables
+                .lock()
+                .map_err(|_| GpuError::Driver("poisoned".into()))
+        };
+        if let Some(t) = lock()?.get(&log_n) {
             return Ok(t.clone());
         }
         let host = NttTables::new(log_n)?;
         let s = &self.stream;
-        let up = |v: &[ark_bn254::Fr]| s.clone_htod(&fr_to_words(&[v])).map_err(driver);
-        let device = Arc::new(DeviceNttTables {
+        let up = |v: &[Fr]| s.clone_htod(&fr_to_words(&[v])).map_err(driver);
+        let built = Arc::new(DeviceNttTables {
             omega: up(&host.omega)?,
             omega_inv: up(&host.omega_inv)?,
             into_coset: up(&host.into_coset)?,
             out_of_coset: up(&host.out_of_coset)?,
             z_inv: up(std::slice::from_ref(&host.z_inv))?,
         });
-        tables.insert(log_n, device.clone());
-        Ok(device)
+        Ok(lock()?.entry(log_n).or_insert(built).clone())
     }
 
     /// The QAP quotients `h` of a batch of statements over the domain of
@@ -610,6 +762,7 @@ impl CudaDevice {
                 "batch too large for 32-bit indices".into(),
             ));
         }
+        let mut clock = self.clock();
         let tables = self.resident_ntt_tables(log_n)?;
         self.ctx.bind_to_thread().map_err(driver)?;
         let s = &self.stream;
@@ -617,6 +770,7 @@ impl CudaDevice {
         let mut a_dev = s.clone_htod(&fr_to_words(a)).map_err(driver)?;
         let mut b_dev = s.clone_htod(&fr_to_words(b)).map_err(driver)?;
         let mut c_dev = s.clone_htod(&fr_to_words(c)).map_err(driver)?;
+        clock.lap("ntt: upload")?;
         let (log_n32, total32, pairs32) = (log_n as u32, total as u32, (total / 2) as u32);
 
         // SAFETY (every launch below): the arguments match the kernel
@@ -661,6 +815,7 @@ impl CudaDevice {
             scale(data, &tables.into_coset)?;
             transform(data, &tables.omega)?;
         }
+        clock.lap("ntt: a, b, c to the coset")?;
         // SAFETY: as above; a, b, c each hold `total` elements.
         unsafe {
             s.launch_builder(&k.qap_combine)
@@ -672,12 +827,16 @@ impl CudaDevice {
                 .launch(grid(total, BLOCK))
                 .map_err(driver)?;
         }
+        clock.lap("ntt: combine")?;
         // Back from the coset to coefficients: h.
         transform(&mut a_dev, &tables.omega_inv)?;
         scale(&mut a_dev, &tables.out_of_coset)?;
+        clock.lap("ntt: h from the coset")?;
         let words = s.clone_dtoh(&a_dev).map_err(driver)?;
         let h = fr_from_words(&words)?;
         debug_assert_eq!(h.len(), total);
-        Ok(h.chunks_exact(n).map(<[Fr]>::to_vec).collect())
+        let hs = h.chunks_exact(n).map(<[Fr]>::to_vec).collect();
+        clock.lap("ntt: download (host)")?;
+        Ok(hs)
     }
 }

@@ -6,6 +6,7 @@
 
 use ark_bn254::Fr;
 use ark_ff::{BigInt, FftField, Field, One, PrimeField};
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
 use crate::device::GpuError;
@@ -73,6 +74,43 @@ impl NttTables {
             z_inv,
         })
     }
+}
+
+/// arkworks' `LibsnarkReduction` quotient step on the host (ark-poly's
+/// radix-2 NTTs), from evaluations `a, b, c` of one power-of-two length:
+/// the value the device's witness map must reproduce (its self-test and
+/// the differential tests compare against it).
+pub fn reference_quotient(a: &[Fr], b: &[Fr], c: &[Fr]) -> Result<Vec<Fr>, GpuError> {
+    let n = a.len();
+    let log_n = n.trailing_zeros() as usize;
+    if !n.is_power_of_two() || b.len() != n || c.len() != n {
+        return Err(GpuError::VectorLength(n));
+    }
+    let domain = Radix2EvaluationDomain::<Fr>::new(n)
+        .filter(|d| d.size() == n && log_n >= 1)
+        .ok_or(GpuError::Domain(log_n))?;
+    let coset = domain
+        .get_coset(Fr::GENERATOR)
+        .ok_or(GpuError::Domain(log_n))?;
+    let on_coset = |v: &[Fr]| {
+        let mut v = v.to_vec();
+        domain.ifft_in_place(&mut v);
+        coset.fft_in_place(&mut v);
+        v
+    };
+    let (a, b, c) = (on_coset(a), on_coset(b), on_coset(c));
+    let z_inv = domain
+        .evaluate_vanishing_polynomial(Fr::GENERATOR)
+        .inverse()
+        .ok_or(GpuError::Domain(log_n))?;
+    let mut h: Vec<Fr> = a
+        .iter()
+        .zip(&b)
+        .zip(&c)
+        .map(|((a, b), c)| (*a * b - c) * z_inv)
+        .collect();
+    coset.ifft_in_place(&mut h);
+    Ok(h)
 }
 
 /// The Montgomery words of every element of every vector, one vector after

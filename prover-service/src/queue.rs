@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::ProvingKey;
+use coalition_circuits::output::OutputCircuit;
+use coalition_circuits::spend::SpendCircuit;
 use coalition_core::encoding::Encode;
 use coalition_prover::backend::ProvingBackend;
-use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked};
+use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked, R1cs};
 use rand_core::OsRng;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -162,6 +164,16 @@ async fn worker(
     backend: Arc<dyn ProvingBackend>,
     metrics: Arc<Metrics>,
 ) {
+    // Build both circuits' shared R1CS before the first job, so the first
+    // batch does not pay for it (and a circuit that cannot be built shows
+    // up in the log at start, not as a failed job).
+    let warm = tokio::task::spawn_blocking(|| {
+        R1cs::for_circuit::<OutputCircuit>().and(R1cs::for_circuit::<SpendCircuit>())
+    })
+    .await;
+    if !matches!(warm, Ok(Ok(_))) {
+        eprintln!("prover: could not prepare the circuits' R1CS; jobs will report why");
+    }
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + config.max_wait;
         let mut batch = vec![first];

@@ -45,8 +45,9 @@ pub struct QapEvaluations {
     pub c: Vec<Fr>,
 }
 
-/// `k` with `n = 2^k` the smallest power of two `≥ m + ℓ`: the radix-2
-/// domain arkworks' `GeneralEvaluationDomain` picks for BN254.
+/// `k` with `n = 2^k` the smallest power of two `≥ m + ℓ` (and `≥ 2`): the
+/// radix-2 domain arkworks' `GeneralEvaluationDomain` picks for BN254 for
+/// any circuit with more than one row.
 pub fn domain_log2(r1cs: &R1cs) -> Result<usize, BackendError> {
     let rows = r1cs.num_constraints + r1cs.num_inputs;
     let log_n = rows.max(2).next_power_of_two().trailing_zeros() as usize;
@@ -61,6 +62,11 @@ pub fn domain_log2(r1cs: &R1cs) -> Result<usize, BackendError> {
 /// The evaluations of `z` under `r1cs` over the domain of size `2^log_n`.
 /// A matrix entry naming a column outside `z` is an error, not a panic.
 pub fn evaluations(r1cs: &R1cs, z: &[Fr], log_n: usize) -> Result<QapEvaluations, BackendError> {
+    if !(1..=MAX_LOG_N).contains(&log_n) {
+        return Err(BackendError::Domain(format!(
+            "no radix-2 domain of size 2^{log_n}"
+        )));
+    }
     let n = 1usize << log_n;
     let (m, inputs) = (r1cs.num_constraints, r1cs.num_inputs);
     if m + inputs > n || z.len() < inputs {

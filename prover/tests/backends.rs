@@ -15,6 +15,8 @@ use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
 use coalition_prover::msm::pippenger::{num_windows, signed_digits, window_bits};
 use coalition_prover::msm::{CpuBackend, ReferencePippenger};
+use coalition_prover::qap::QapEvaluations;
+use coalition_prover::ProofError;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -199,4 +201,76 @@ fn batch_proofs_equal_single_proofs() {
     assert!(prove_batch_with_backend(pk, &[], &[], &CpuBackend)
         .unwrap()
         .is_empty());
+}
+
+/// The CPU backend, except that its quotients lose their last coefficient.
+struct ShortQuotients;
+
+impl ProvingBackend for ShortQuotients {
+    fn name(&self) -> String {
+        "short-quotients".into()
+    }
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
+        CpuBackend.msm_g1(bases, scalars)
+    }
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
+        CpuBackend.msm_g2(bases, scalars)
+    }
+    fn qap_quotients(
+        &self,
+        log_n: usize,
+        evaluations: &[QapEvaluations],
+    ) -> Result<Vec<Vec<Fr>>, BackendError> {
+        let mut hs = CpuBackend.qap_quotients(log_n, evaluations)?;
+        for h in &mut hs {
+            h.pop();
+        }
+        Ok(hs)
+    }
+}
+
+#[test]
+fn wrong_sized_quotients_or_h_query_are_refused_not_truncated() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let owner = SpendingKey::from_seed(&[3; 32]).address();
+    let note = Note::new(AssetId(1), 9, owner, Rho::random(&mut rng), &mut rng);
+    let synthesized = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let pk = &keys().output;
+    assert!(matches!(
+        prove_with_backend(pk, &synthesized, r, s, &ShortQuotients),
+        Err(ProofError::Groth16(m)) if m.contains("quotient")
+    ));
+    let mut short_key = pk.clone();
+    short_key.h_query.pop();
+    assert!(matches!(
+        prove_with_backend(&short_key, &synthesized, r, s, &CpuBackend),
+        Err(ProofError::Groth16(m)) if m.contains("domain")
+    ));
+    assert!(prove_with_backend(pk, &synthesized, r, s, &CpuBackend).is_ok());
+}
+
+#[test]
+fn batches_larger_than_a_quotient_chunk_keep_every_proof_its_own() {
+    // 65 statements: the witness maps go in chunks of 64.
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let owner = SpendingKey::from_seed(&[4; 32]).address();
+    let batch: Vec<_> = (0..65)
+        .map(|v| {
+            let note = Note::new(AssetId(2), v, owner, Rho::random(&mut rng), &mut rng);
+            synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
+        })
+        .collect();
+    let randomness: Vec<(Fr, Fr)> = (0..65)
+        .map(|_| (Fr::rand(&mut rng), Fr::rand(&mut rng)))
+        .collect();
+    let pk = &keys().output;
+    let proofs = prove_batch_with_backend(pk, &batch, &randomness, &CpuBackend).unwrap();
+    for i in [0, 63, 64] {
+        let (r, s) = randomness[i];
+        assert_eq!(
+            proofs[i],
+            prove_with_backend(pk, &batch[i], r, s, &CpuBackend).unwrap()
+        );
+    }
 }

@@ -56,6 +56,20 @@ fn progression<G: PrimeGroup + CurveGroup>(n: usize) -> Vec<G::Affine> {
     G::normalize_batch(&points)
 }
 
+/// The device's stage times since the last call, one line each.
+fn print_profile(label: &str, device: &CudaDevice) {
+    println!("profile, {label}:");
+    for stage in device.take_profile() {
+        println!(
+            "  {:<44} {:>9.3} ms  ({} call{})",
+            stage.stage,
+            ms(stage.total),
+            stage.calls,
+            if stage.calls == 1 { "" } else { "s" }
+        );
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -188,6 +202,37 @@ fn main() {
         );
         proof_rows.push((batch, cpu, dev));
     }
+    // One more run of each, profiled: where the device time goes, stage by
+    // stage (each stage synchronises the stream, so these runs are a little
+    // slower than the timed ones above).
+    let device = gpu.device();
+    device.set_profiling(true);
+    device.take_profile();
+    let n = 1usize << max_log2.min(20);
+    let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+    let _ = device.msm::<G1>(&g1[..n], &scalars).expect("gpu msm");
+    print_profile(&format!("G1 MSM 2^{}", max_log2.min(20)), device);
+    gpu.qap_quotients(log_n, &vec![evaluations.clone(); 64])
+        .expect("gpu");
+    print_profile("witness map x64", device);
+    let profiled_batch = proof_rows.last().map_or(1, |r| r.0);
+    let synthesized: Vec<_> = (0..profiled_batch)
+        .into_par_iter()
+        .map(|i| {
+            synthesize_checked("spend", statements[i % statements.len()].clone())
+                .expect("satisfied")
+        })
+        .collect();
+    let randomness: Vec<(Fr, Fr)> = (0..profiled_batch)
+        .map(|_| (Fr::rand(&mut rng), Fr::rand(&mut rng)))
+        .collect();
+    prove_batch_with_backend(&keys.spend, &synthesized, &randomness, &gpu).expect("prove");
+    print_profile(
+        &format!("Spend batch {profiled_batch} (device calls only)"),
+        device,
+    );
+    device.set_profiling(false);
+
     println!("\nsummary ({}):", gpu.name());
     for (curve, rows) in [("G1", &g1_rows), ("G2", &g2_rows)] {
         for (l, c, g) in rows.iter() {

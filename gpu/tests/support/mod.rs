@@ -4,8 +4,7 @@
 
 use ark_bn254::Fr;
 use ark_ec::{CurveGroup, PrimeGroup};
-use ark_ff::{FftField, Field, UniformRand};
-use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use ark_ff::UniformRand;
 use rand_chacha::ChaCha20Rng;
 
 /// `n` random points of `G`.
@@ -25,23 +24,5 @@ pub fn random_scalars(n: usize, rng: &mut ChaCha20Rng) -> Vec<Fr> {
 
 /// arkworks' `LibsnarkReduction` quotient step, from given evaluations.
 pub fn arkworks_quotient(a: &[Fr], b: &[Fr], c: &[Fr]) -> Vec<Fr> {
-    let domain = Radix2EvaluationDomain::<Fr>::new(a.len()).unwrap();
-    let coset = domain.get_coset(Fr::GENERATOR).unwrap();
-    let to_coset = |v: &[Fr]| {
-        let mut v = v.to_vec();
-        domain.ifft_in_place(&mut v);
-        coset.fft_in_place(&mut v);
-        v
-    };
-    let (a, b, c) = (to_coset(a), to_coset(b), to_coset(c));
-    let mut ab = domain.mul_polynomials_in_evaluation_domain(&a, &b);
-    let z_inv = domain
-        .evaluate_vanishing_polynomial(Fr::GENERATOR)
-        .inverse()
-        .unwrap();
-    for (x, c) in ab.iter_mut().zip(c) {
-        *x = (*x - c) * z_inv;
-    }
-    coset.ifft_in_place(&mut ab);
-    ab
+    coalition_gpu::ntt::reference_quotient(a, b, c).expect("a power-of-two domain")
 }

@@ -136,14 +136,22 @@ pub fn prove_batch_with_backend(
         hs.map_err(backend_error)?,
         assignment.map_err(backend_error)?,
     );
-    // h has one more coefficient than h_query (the top one is zero for a
-    // satisfying witness), as in arkworks, which truncates to the shorter.
-    let h_len = hs
-        .iter()
-        .map(Vec::len)
-        .chain([pk.h_query.len()])
-        .min()
-        .unwrap_or(0);
+    // h has n coefficients and h_query n − 1 (the top one is zero for a
+    // satisfying witness; arkworks drops it too). Anything else is a key
+    // for another domain or a faulty backend: refused, never truncated
+    // into proofs that do not verify.
+    let n = 1usize << log_n;
+    if pk.h_query.len() + 1 != n {
+        return Err(ProofError::Groth16(
+            "proving key does not match the circuit's domain".into(),
+        ));
+    }
+    if hs.len() != batch.len() || hs.iter().any(|h| h.len() != n) {
+        return Err(ProofError::Groth16(
+            "backend returned a quotient of the wrong size".into(),
+        ));
+    }
+    let h_len = n - 1;
     let h_sets: Vec<&[Fr]> = hs.iter().map(|h| &h[..h_len]).collect();
     let h_acc = backend
         .msm_g1_batch(&pk.h_query[..h_len], &h_sets)

@@ -94,17 +94,23 @@ impl R1cs {
     {
         static CACHE: OnceLock<Mutex<HashMap<TypeId, Arc<R1cs>>>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
-        // A poisoned lock only means another thread panicked while building
-        // a different entry; the map itself is always consistent.
-        let mut cache = cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(r1cs) = cache.get(&TypeId::of::<C>()) {
+        // The lock is never held while building: synthesis uses rayon, and a
+        // thread waiting inside rayon may run another job of the caller's
+        // parallel loop, which would then ask for this lock on the same
+        // thread and deadlock. Two threads may both build on first use; the
+        // first to insert wins and both results are equal. A poisoned lock
+        // only means another thread panicked mid-insert; the map itself is
+        // always consistent.
+        let lock = || {
+            cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(r1cs) = lock().get(&TypeId::of::<C>()) {
             return Ok(r1cs.clone());
         }
-        let r1cs = Arc::new(Self::of_blank::<C>()?);
-        cache.insert(TypeId::of::<C>(), r1cs.clone());
-        Ok(r1cs)
+        let built = Arc::new(Self::of_blank::<C>()?);
+        Ok(lock().entry(TypeId::of::<C>()).or_insert(built).clone())
     }
 
     /// `|z| = num_inputs + num_witnesses`.

@@ -2,7 +2,7 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use coalition_gpu::layout::{G1, G2};
-use coalition_gpu::CudaDevice;
+use coalition_gpu::{CudaDevice, GpuError};
 
 use crate::qap::QapEvaluations;
 
@@ -85,6 +85,11 @@ impl ProvingBackend for CudaBackend {
                 &column(|e| &e.b),
                 &column(|e| &e.c),
             )
-            .map_err(|e| BackendError::Device(e.to_string()))
+            .map_err(|e| match e {
+                GpuError::Domain(_) | GpuError::VectorLength(_) => {
+                    BackendError::Domain(e.to_string())
+                }
+                other => BackendError::Device(other.to_string()),
+            })
     }
 }
