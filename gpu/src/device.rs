@@ -117,18 +117,22 @@ fn arch(major: i32, minor: i32) -> Option<&'static str> {
 
 /// PTX for this device: from the cache if the source and architecture match,
 /// else compiled with NVRTC and written to the cache.
-fn compiled_ptx(major: i32, minor: i32) -> Result<(Ptx, bool), GpuError> {
+fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool), GpuError> {
     let arch = arch(major, minor);
+    let defines: Vec<String> = match products {
+        Products::CarryChains => vec![],
+        Products::Portable => vec!["-DCOALITION_PORTABLE_MUL".into()],
+    };
     let mut h = Sha256::new();
     h.update(KERNEL_SOURCE.as_bytes());
-    h.update(format!("{arch:?}").as_bytes());
+    h.update(format!("{arch:?} {defines:?}").as_bytes());
     let path = ptx_cache_dir().join(format!("msm-{}.ptx", hex::encode(&h.finalize()[..12])));
     if let Ok(src) = std::fs::read_to_string(&path) {
         return Ok((Ptx::from_src(src), true));
     }
     let opts = CompileOptions {
         arch,
-        options: vec!["--std=c++17".into()],
+        options: [vec!["--std=c++17".to_string()], defines].concat(),
         ..Default::default()
     };
     let ptx = compile_ptx_with_opts(KERNEL_SOURCE, opts)
@@ -137,6 +141,25 @@ fn compiled_ptx(major: i32, minor: i32) -> Result<(Ptx, bool), GpuError> {
     let _ = std::fs::create_dir_all(ptx_cache_dir());
     let _ = std::fs::write(&path, ptx.to_src());
     Ok((ptx, false))
+}
+
+/// How the kernels compute Montgomery products (field.cu).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Products {
+    /// PTX carry chains (`mad.lo.cc` / `madc.hi.cc`): the default.
+    CarryChains,
+    /// Plain C with 64-bit intermediates: the fallback, or forced with
+    /// `COALITION_CUDA_PORTABLE=1`.
+    Portable,
+}
+
+impl std::fmt::Display for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Products::CarryChains => "carry-chain products",
+            Products::Portable => "portable products",
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -269,6 +292,7 @@ pub struct CudaDevice {
     stream: Arc<CudaStream>,
     kernels: Kernels,
     name: String,
+    products: Products,
     ptx_from_cache: bool,
     resident: Mutex<HashMap<ResidentKey, Arc<CudaSlice<u32>>>>,
     ntt_tables: Mutex<HashMap<usize, Arc<DeviceNttTables>>>,
@@ -360,16 +384,44 @@ fn grid(items: usize, block: u32) -> LaunchConfig {
 }
 
 impl CudaDevice {
-    /// Opens device `ordinal`, compiling (or loading cached) kernels.
+    /// Opens device `ordinal`, compiling (or loading cached) kernels, and
+    /// checks them against arkworks before returning.
     /// Never panics: a missing library or device is an error.
+    ///
+    /// The kernels are compiled with carry-chain products first; if that
+    /// compile, load or self-test fails, they are compiled again with the
+    /// portable products (the reason is kept in [`Self::name`]).
+    /// `COALITION_CUDA_PORTABLE=1` goes straight to the portable ones.
     pub fn new(ordinal: usize) -> Result<Self, GpuError> {
+        if std::env::var("COALITION_CUDA_PORTABLE").as_deref() == Ok("1") {
+            return Self::open(ordinal, Products::Portable, None);
+        }
+        match Self::open(ordinal, Products::CarryChains, None) {
+            Err(e @ (GpuError::SelfTest(_) | GpuError::Compile(_) | GpuError::Driver(_))) => {
+                Self::open(ordinal, Products::Portable, Some(e.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    /// Opens device `ordinal` with the given product rendering only (no
+    /// fallback), e.g. to compare the two.
+    pub fn with_products(ordinal: usize, products: Products) -> Result<Self, GpuError> {
+        Self::open(ordinal, products, None)
+    }
+
+    fn open(
+        ordinal: usize,
+        products: Products,
+        fallback: Option<String>,
+    ) -> Result<Self, GpuError> {
         libraries_present()?;
         let ctx = std::panic::catch_unwind(|| CudaContext::new(ordinal))
             .map_err(|_| GpuError::Init("cudarc panicked while opening the device".into()))?
             .map_err(|e| GpuError::Init(format!("{e:?}")))?;
         let (major, minor) = ctx.compute_capability().map_err(driver)?;
         let name = ctx.name().map_err(driver)?;
-        let (ptx, ptx_from_cache) = compiled_ptx(major, minor)?;
+        let (ptx, ptx_from_cache) = compiled_ptx(major, minor, products)?;
         let module = ctx.load_module(ptx).map_err(driver)?;
         let kernels = Kernels::load(&module)?;
         let stream = ctx.default_stream();
@@ -378,7 +430,13 @@ impl CudaDevice {
             ctx,
             stream,
             kernels,
-            name: format!("cuda:{ordinal} {name} (sm_{major}{minor})"),
+            name: match fallback {
+                None => format!("cuda:{ordinal} {name} (sm_{major}{minor}, {products})"),
+                Some(why) => {
+                    format!("cuda:{ordinal} {name} (sm_{major}{minor}, {products}; {why})")
+                }
+            },
+            products,
             ptx_from_cache,
             resident: Mutex::new(HashMap::new()),
             ntt_tables: Mutex::new(HashMap::new()),
@@ -463,6 +521,11 @@ impl CudaDevice {
     /// The device's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How this device's kernels compute Montgomery products.
+    pub fn products(&self) -> Products {
+        self.products
     }
 
     /// Whether the kernels came from the on-disk PTX cache.

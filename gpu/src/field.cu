@@ -46,12 +46,12 @@ CONSTANT u32 FR_ONE[8] = {0x4ffffffbu, 0xac96341cu, 0x9f60cd29u, 0x36fc7695u,
 struct FqParams {
   static DEVICE u32 p(int i) { return FQ_P[i]; }
   static DEVICE u32 one(int i) { return FQ_ONE[i]; }
-  static const u32 inv = 0xe4866389u;
+  static constexpr u32 inv = 0xe4866389u;
 };
 struct FrParams {
   static DEVICE u32 p(int i) { return FR_P[i]; }
   static DEVICE u32 one(int i) { return FR_ONE[i]; }
-  static const u32 inv = 0xefffffffu;
+  static constexpr u32 inv = 0xefffffffu;
 };
 
 template <class P> struct Fp { u32 l[8]; };
@@ -107,7 +107,58 @@ template <class P> DEVICE Fp<P> sub(const Fp<P>& a, const Fp<P>& b) {
   }
   return r;
 }
-// Montgomery product a·b·2^-256 mod p (CIOS).
+// --- carry-chain primitives ------------------------------------------------
+// PTX's extended-precision instructions: a `.cc` instruction writes the
+// carry flag CF, a `c` one (addc, madc) adds CF in. On the device each is
+// one instruction; host emulation keeps CF in a variable with the same
+// semantics (PTX ISA, "extended-precision integer arithmetic"), so the
+// chains below run in CI. Each chain is a run of consecutive calls with
+// nothing between them that would need the flag.
+#if defined(COALITION_HOST_EMULATION)
+static u32 g_cf = 0;
+DEVICE u32 add_cc(u32 a, u32 b) { u64 s = (u64)a + b; g_cf = (u32)(s >> 32); return (u32)s; }
+DEVICE u32 addc_cc(u32 a, u32 b) { u64 s = (u64)a + b + g_cf; g_cf = (u32)(s >> 32); return (u32)s; }
+DEVICE u32 addc(u32 a, u32 b) { return a + b + g_cf; }
+DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) { return add_cc(a * b, c); }
+DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) { return addc_cc(a * b, c); }
+DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) { return add_cc((u32)(((u64)a * b) >> 32), c); }
+DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) { return addc_cc((u32)(((u64)a * b) >> 32), c); }
+#else
+DEVICE u32 add_cc(u32 a, u32 b) {
+  u32 r; asm volatile("add.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 addc_cc(u32 a, u32 b) {
+  u32 r; asm volatile("addc.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 addc(u32 a, u32 b) {
+  u32 r; asm volatile("addc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("mad.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("madc.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("mad.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("madc.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+#endif
+
+// Montgomery product a·b·2^-256 mod p (CIOS), the result below p.
+//
+// Per word b_i of b: t += a·b_i, then m = t_0·(−p^−1) mod 2^32 and
+// t = (t + m·p) / 2^32. With a, b < p < 2^254, t < 2p at the top of every
+// round, so one conditional subtraction ends it.
+//
+// Two renderings of the same algorithm. The default adds each product's low
+// and high halves in carry chains (mad.lo.cc / madc.hi.cc: two instructions
+// per 32×32 product and accumulate). COALITION_PORTABLE_MUL selects plain
+// C with 64-bit intermediates (no inline PTX; several instructions per
+// step), which the device falls back to if the default fails its self-test.
+#if defined(COALITION_PORTABLE_MUL)
 template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   u32 t[10];
   for (int i = 0; i < 10; i++) t[i] = 0;
@@ -133,6 +184,45 @@ template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   if (t[8] != 0 || geq_p<P>(r.l)) sub_p<P>(r.l);
   return r;
 }
+#else
+// t < 2p < 2^255 at the top of a round, < 2^255 + 2^286 after adding a·b_i
+// and < 2^288 after adding m·p: nine words, and no carry ever leaves t[8].
+template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
+  u32 t[9];
+#pragma unroll
+  for (int k = 0; k < 9; k++) t[k] = 0;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    u32 bi = b.l[i];
+    // t += a·b_i: low halves at word j, then high halves at word j + 1.
+    t[0] = mad_lo_cc(a.l[0], bi, t[0]);
+#pragma unroll
+    for (int j = 1; j < 8; j++) t[j] = madc_lo_cc(a.l[j], bi, t[j]);
+    t[8] = addc(t[8], 0);
+    t[1] = mad_hi_cc(a.l[0], bi, t[1]);
+#pragma unroll
+    for (int j = 1; j < 8; j++) t[j + 1] = madc_hi_cc(a.l[j], bi, t[j + 1]);
+    // t += m·p, which clears t[0].
+    u32 m = t[0] * P::inv;
+    t[0] = mad_lo_cc(m, P::p(0), t[0]);
+#pragma unroll
+    for (int j = 1; j < 8; j++) t[j] = madc_lo_cc(m, P::p(j), t[j]);
+    t[8] = addc(t[8], 0);
+    t[1] = mad_hi_cc(m, P::p(0), t[1]);
+#pragma unroll
+    for (int j = 1; j < 8; j++) t[j + 1] = madc_hi_cc(m, P::p(j), t[j + 1]);
+    // t /= 2^32.
+#pragma unroll
+    for (int k = 0; k < 8; k++) t[k] = t[k + 1];
+    t[8] = 0;
+  }
+  Fp<P> r;
+#pragma unroll
+  for (int k = 0; k < 8; k++) r.l[k] = t[k];
+  if (geq_p<P>(r.l)) sub_p<P>(r.l);
+  return r;
+}
+#endif
 template <class P> DEVICE Fp<P> neg(const Fp<P>& a) { return is_zero(a) ? a : sub(fp_zero<P>(), a); }
 DEVICE Fq fq_zero() { return fp_zero<FqParams>(); }
 DEVICE Fq fq_one() { return fp_one<FqParams>(); }

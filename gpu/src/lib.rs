@@ -25,4 +25,4 @@ pub mod device;
 pub mod layout;
 pub mod ntt;
 
-pub use device::{libraries_present, CudaDevice, GpuError, StageTime, KERNEL_SOURCE};
+pub use device::{libraries_present, CudaDevice, GpuError, Products, StageTime, KERNEL_SOURCE};

@@ -8,7 +8,7 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use coalition_gpu::layout::{G1, G2};
-use coalition_gpu::{libraries_present, CudaDevice};
+use coalition_gpu::{libraries_present, CudaDevice, Products};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use support::{arkworks_quotient, random_points, random_scalars};
@@ -111,6 +111,22 @@ fn gpu_witness_map_equals_arkworks() {
         .qap_quotients(2, &[&short], &[&short], &[&short])
         .is_err());
     assert!(gpu.qap_quotients(0, &[], &[], &[]).is_err());
+}
+
+#[test]
+fn both_product_renderings_agree_with_arkworks() {
+    let Some(default) = device() else { return };
+    assert!(default.name().contains(&default.products().to_string()));
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let g1: Vec<G1Affine> = random_points::<G1Projective>(3000, &mut rng);
+    let scalars = random_scalars(3000, &mut rng);
+    let expected = G1Projective::msm(&g1, &scalars).unwrap();
+    for products in [Products::CarryChains, Products::Portable] {
+        let gpu = CudaDevice::with_products(0, products)
+            .unwrap_or_else(|e| panic!("{products} did not open: {e}"));
+        assert_eq!(gpu.products(), products);
+        assert_eq!(gpu.msm::<G1>(&g1, &scalars).unwrap(), expected, "{products}");
+    }
 }
 
 #[test]

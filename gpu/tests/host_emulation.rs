@@ -23,13 +23,32 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use support::{arkworks_quotient, random_points};
 
-fn emulator() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("msm-emulate");
+/// The two renderings of the Montgomery product (field.cu): carry chains
+/// (the device's default) and portable C (its fallback).
+#[derive(Clone, Copy, Debug)]
+enum Product {
+    CarryChains,
+    Portable,
+}
+
+fn emulator(product: Product) -> &'static PathBuf {
+    static CHAINS: OnceLock<PathBuf> = OnceLock::new();
+    static PORTABLE: OnceLock<PathBuf> = OnceLock::new();
+    let (cell, name, define) = match product {
+        Product::CarryChains => (&CHAINS, "kernels-emulate", None),
+        Product::Portable => (
+            &PORTABLE,
+            "kernels-emulate-portable",
+            Some("-DCOALITION_PORTABLE_MUL"),
+        ),
+    };
+    cell.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulate.cpp");
         let status = Command::new(std::env::var("CXX").unwrap_or_else(|_| "g++".into()))
-            .args(["-O2", "-std=c++17", "-x", "c++"])
+            .args(["-O2", "-std=c++17"])
+            .args(define)
+            .args(["-x", "c++"])
             .arg(&src)
             .arg("-o")
             .arg(&out)
@@ -43,10 +62,14 @@ fn emulator() -> &'static PathBuf {
     })
 }
 
-/// Sends `words` (one request, terminated by the 0 opcode) and returns the
-/// reply's words.
+/// Sends `words` (one request, terminated by the 0 opcode) to the default
+/// (carry-chain) emulator and returns the reply's words.
 fn run(words: &[u32]) -> Vec<u32> {
-    let mut child = Command::new(emulator())
+    run_with(Product::CarryChains, words)
+}
+
+fn run_with(product: Product, words: &[u32]) -> Vec<u32> {
+    let mut child = Command::new(emulator(product))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -79,6 +102,12 @@ fn words<F: DeviceField>(f: &F) -> Vec<u32> {
 
 #[test]
 fn field_arithmetic_matches_arkworks() {
+    for product in [Product::CarryChains, Product::Portable] {
+        field_arithmetic_matches_arkworks_with(product);
+    }
+}
+
+fn field_arithmetic_matches_arkworks_with(product: Product) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut edge: Vec<Fq> = vec![
         Fq::zero(),
@@ -95,9 +124,9 @@ fn field_arithmetic_matches_arkworks() {
                 req.extend(words(a));
                 req.extend(words(b));
                 assert_eq!(
-                    Fq::from_words(&run(&req)),
+                    Fq::from_words(&run_with(product, &req)),
                     expected,
-                    "op {op} on {a} and {b}"
+                    "op {op} on {a} and {b} ({product:?})"
                 );
             }
         }
@@ -107,7 +136,7 @@ fn field_arithmetic_matches_arkworks() {
         let mut req = vec![4u32];
         req.extend(words(&a));
         req.extend(words(&b));
-        assert_eq!(Fq2::from_words(&run(&req)), a * b);
+        assert_eq!(Fq2::from_words(&run_with(product, &req)), a * b);
     }
 }
 
@@ -206,6 +235,12 @@ fn fr_words(x: &Fr) -> Vec<u32> {
 
 #[test]
 fn scalar_field_arithmetic_matches_arkworks() {
+    for product in [Product::CarryChains, Product::Portable] {
+        scalar_field_arithmetic_matches_arkworks_with(product);
+    }
+}
+
+fn scalar_field_arithmetic_matches_arkworks_with(product: Product) {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let mut edge: Vec<Fr> = vec![
         Fr::zero(),
@@ -220,8 +255,12 @@ fn scalar_field_arithmetic_matches_arkworks() {
             let mut req = vec![8u32];
             req.extend(fr_words(a));
             req.extend(fr_words(b));
-            let got = fr_from_words(&run(&req)).unwrap();
-            assert_eq!(got, vec![*a * b, *a + b, *a - b], "{a} and {b}");
+            let got = fr_from_words(&run_with(product, &req)).unwrap();
+            assert_eq!(
+                got,
+                vec![*a * b, *a + b, *a - b],
+                "{a} and {b} ({product:?})"
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use coalition_circuits::note::AssetId;
 use coalition_circuits::spend::SpendCircuit;
 use coalition_circuits::testing::spend_fixture;
 use coalition_gpu::layout::{DeviceCurve, G1, G2};
-use coalition_gpu::CudaDevice;
+use coalition_gpu::{CudaDevice, Products};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::backend::ProvingBackend;
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
@@ -202,14 +202,28 @@ fn main() {
         );
         proof_rows.push((batch, cpu, dev));
     }
+    // The two renderings of the Montgomery product (field.cu), side by side
+    // at G1 2^20 (or the largest size run).
+    let n = 1usize << max_log2.min(20);
+    let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+    let expected = G1Projective::msm(&g1[..n], &scalars).expect("lengths");
+    for products in [Products::CarryChains, Products::Portable] {
+        match CudaDevice::with_products(0, products) {
+            Ok(device) => {
+                assert_eq!(device.msm::<G1>(&g1[..n], &scalars).expect("msm"), expected);
+                let t = time(3, || device.msm::<G1>(&g1[..n], &scalars).expect("msm"));
+                println!("G1 2^{} with {products}: {:.2} ms", max_log2.min(20), ms(t));
+            }
+            Err(e) => println!("G1 with {products}: device did not open ({e})"),
+        }
+    }
+
     // One more run of each, profiled: where the device time goes, stage by
     // stage (each stage synchronises the stream, so these runs are a little
     // slower than the timed ones above).
     let device = gpu.device();
     device.set_profiling(true);
     device.take_profile();
-    let n = 1usize << max_log2.min(20);
-    let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
     let _ = device.msm::<G1>(&g1[..n], &scalars).expect("gpu msm");
     print_profile(&format!("G1 MSM 2^{}", max_log2.min(20)), device);
     gpu.qap_quotients(log_n, &vec![evaluations.clone(); 64])
