@@ -121,7 +121,7 @@ fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool
     let arch = arch(major, minor);
     let defines: Vec<String> = match products {
         Products::CarryChains => vec![],
-        Products::Portable => vec!["-DCOALITION_PORTABLE_MUL".into()],
+        Products::Portable => vec!["-DCOALITION_PORTABLE_ARITHMETIC".into()],
     };
     let mut h = Sha256::new();
     h.update(KERNEL_SOURCE.as_bytes());

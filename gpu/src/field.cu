@@ -67,6 +67,67 @@ template <class P> DEVICE bool is_zero(const Fp<P>& a) {
 template <class P> DEVICE bool eq(const Fp<P>& a, const Fp<P>& b) {
   u32 acc = 0; for (int i = 0; i < 8; i++) acc |= a.l[i] ^ b.l[i]; return acc == 0;
 }
+// --- carry-chain primitives ------------------------------------------------
+// PTX's extended-precision instructions: a `.cc` instruction writes the
+// carry flag CF, a `c` one (addc, madc) adds CF in; for subtraction CF is
+// the borrow (subc: d = a − (b + CF)). On the device each is
+// one instruction; host emulation keeps CF in a variable with the same
+// semantics (PTX ISA, "extended-precision integer arithmetic"), so the
+// chains below run in CI. Each chain is a run of consecutive calls with
+// nothing between them that would need the flag.
+#if defined(COALITION_HOST_EMULATION)
+static u32 g_cf = 0;
+DEVICE u32 add_cc(u32 a, u32 b) { u64 s = (u64)a + b; g_cf = (u32)(s >> 32); return (u32)s; }
+DEVICE u32 addc_cc(u32 a, u32 b) { u64 s = (u64)a + b + g_cf; g_cf = (u32)(s >> 32); return (u32)s; }
+DEVICE u32 addc(u32 a, u32 b) { return a + b + g_cf; }
+DEVICE u32 sub_cc(u32 a, u32 b) { g_cf = a < b; return a - b; }
+DEVICE u32 subc_cc(u32 a, u32 b) { u64 d = (u64)b + g_cf; u32 r = (u32)((u64)a - d); g_cf = (u64)a < d; return r; }
+DEVICE u32 subc(u32 a, u32 b) { return a - b - g_cf; }
+DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) { return add_cc(a * b, c); }
+DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) { return addc_cc(a * b, c); }
+DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) { return add_cc((u32)(((u64)a * b) >> 32), c); }
+DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) { return addc_cc((u32)(((u64)a * b) >> 32), c); }
+#else
+DEVICE u32 add_cc(u32 a, u32 b) {
+  u32 r; asm volatile("add.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 addc_cc(u32 a, u32 b) {
+  u32 r; asm volatile("addc.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 addc(u32 a, u32 b) {
+  u32 r; asm volatile("addc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 sub_cc(u32 a, u32 b) {
+  u32 r; asm volatile("sub.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 subc_cc(u32 a, u32 b) {
+  u32 r; asm volatile("subc.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 subc(u32 a, u32 b) {
+  u32 r; asm volatile("subc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
+}
+DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("mad.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("madc.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("mad.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) {
+  u32 r; asm volatile("madc.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
+}
+#endif
+
+// Two renderings of add, sub and mul (below). The default runs on carry
+// chains: a product's low and high halves are added with mad.lo.cc /
+// madc.hi.cc (two instructions per 32×32 product and accumulate), and a
+// reduction is a borrow chain and a select, without branches.
+// COALITION_PORTABLE_ARITHMETIC selects plain C with 64-bit intermediates
+// (no inline PTX; several instructions per step), which the device falls
+// back to if the default fails to compile or to pass its self-test.
+#if defined(COALITION_PORTABLE_ARITHMETIC)
 // a >= p
 template <class P> DEVICE bool geq_p(const u32* a) {
   for (int i = 7; i >= 0; i--) {
@@ -107,58 +168,10 @@ template <class P> DEVICE Fp<P> sub(const Fp<P>& a, const Fp<P>& b) {
   }
   return r;
 }
-// --- carry-chain primitives ------------------------------------------------
-// PTX's extended-precision instructions: a `.cc` instruction writes the
-// carry flag CF, a `c` one (addc, madc) adds CF in. On the device each is
-// one instruction; host emulation keeps CF in a variable with the same
-// semantics (PTX ISA, "extended-precision integer arithmetic"), so the
-// chains below run in CI. Each chain is a run of consecutive calls with
-// nothing between them that would need the flag.
-#if defined(COALITION_HOST_EMULATION)
-static u32 g_cf = 0;
-DEVICE u32 add_cc(u32 a, u32 b) { u64 s = (u64)a + b; g_cf = (u32)(s >> 32); return (u32)s; }
-DEVICE u32 addc_cc(u32 a, u32 b) { u64 s = (u64)a + b + g_cf; g_cf = (u32)(s >> 32); return (u32)s; }
-DEVICE u32 addc(u32 a, u32 b) { return a + b + g_cf; }
-DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) { return add_cc(a * b, c); }
-DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) { return addc_cc(a * b, c); }
-DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) { return add_cc((u32)(((u64)a * b) >> 32), c); }
-DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) { return addc_cc((u32)(((u64)a * b) >> 32), c); }
-#else
-DEVICE u32 add_cc(u32 a, u32 b) {
-  u32 r; asm volatile("add.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
-}
-DEVICE u32 addc_cc(u32 a, u32 b) {
-  u32 r; asm volatile("addc.cc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
-}
-DEVICE u32 addc(u32 a, u32 b) {
-  u32 r; asm volatile("addc.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b)); return r;
-}
-DEVICE u32 mad_lo_cc(u32 a, u32 b, u32 c) {
-  u32 r; asm volatile("mad.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
-}
-DEVICE u32 madc_lo_cc(u32 a, u32 b, u32 c) {
-  u32 r; asm volatile("madc.lo.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
-}
-DEVICE u32 mad_hi_cc(u32 a, u32 b, u32 c) {
-  u32 r; asm volatile("mad.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
-}
-DEVICE u32 madc_hi_cc(u32 a, u32 b, u32 c) {
-  u32 r; asm volatile("madc.hi.cc.u32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c)); return r;
-}
-#endif
-
-// Montgomery product a·b·2^-256 mod p (CIOS), the result below p.
-//
-// Per word b_i of b: t += a·b_i, then m = t_0·(−p^−1) mod 2^32 and
+// Montgomery product a·b·2^-256 mod p (CIOS), the result below p: per
+// word b_i of b, t += a·b_i, then m = t_0·(−p^−1) mod 2^32 and
 // t = (t + m·p) / 2^32. With a, b < p < 2^254, t < 2p at the top of every
 // round, so one conditional subtraction ends it.
-//
-// Two renderings of the same algorithm. The default adds each product's low
-// and high halves in carry chains (mad.lo.cc / madc.hi.cc: two instructions
-// per 32×32 product and accumulate). COALITION_PORTABLE_MUL selects plain
-// C with 64-bit intermediates (no inline PTX; several instructions per
-// step), which the device falls back to if the default fails its self-test.
-#if defined(COALITION_PORTABLE_MUL)
 template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   u32 t[10];
   for (int i = 0; i < 10; i++) t[i] = 0;
@@ -185,8 +198,40 @@ template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   return r;
 }
 #else
-// t < 2p < 2^255 at the top of a round, < 2^255 + 2^286 after adding a·b_i
-// and < 2^288 after adding m·p: nine words, and no carry ever leaves t[8].
+// a − p if a ≥ p, else a (a < 2p): subtract with borrow, keep a on borrow.
+template <class P> DEVICE Fp<P> reduce_once(const Fp<P>& a) {
+  u32 s[8];
+  s[0] = sub_cc(a.l[0], P::p(0));
+#pragma unroll
+  for (int i = 1; i < 8; i++) s[i] = subc_cc(a.l[i], P::p(i));
+  u32 keep_a = subc(0, 0);  // all ones when a < p
+  Fp<P> r;
+#pragma unroll
+  for (int i = 0; i < 8; i++) r.l[i] = (a.l[i] & keep_a) | (s[i] & ~keep_a);
+  return r;
+}
+template <class P> DEVICE Fp<P> add(const Fp<P>& a, const Fp<P>& b) {
+  // a, b < p < 2^254 (both moduli): no carry out of 256 bits.
+  Fp<P> r;
+  r.l[0] = add_cc(a.l[0], b.l[0]);
+#pragma unroll
+  for (int i = 1; i < 8; i++) r.l[i] = addc_cc(a.l[i], b.l[i]);
+  return reduce_once(r);
+}
+template <class P> DEVICE Fp<P> sub(const Fp<P>& a, const Fp<P>& b) {
+  Fp<P> r;
+  r.l[0] = sub_cc(a.l[0], b.l[0]);
+#pragma unroll
+  for (int i = 1; i < 8; i++) r.l[i] = subc_cc(a.l[i], b.l[i]);
+  u32 add_p = subc(0, 0);  // all ones when a < b: add p back
+  r.l[0] = add_cc(r.l[0], P::p(0) & add_p);
+#pragma unroll
+  for (int i = 1; i < 8; i++) r.l[i] = addc_cc(r.l[i], P::p(i) & add_p);
+  return r;
+}
+// The Montgomery product as above, in carry chains. t < 2p < 2^255 at the
+// top of a round, < 2^255 + 2^286 after adding a·b_i and < 2^288 after
+// adding m·p: nine words, and no carry ever leaves t[8].
 template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   u32 t[9];
 #pragma unroll
@@ -219,8 +264,7 @@ template <class P> DEVICE Fp<P> mul(const Fp<P>& a, const Fp<P>& b) {
   Fp<P> r;
 #pragma unroll
   for (int k = 0; k < 8; k++) r.l[k] = t[k];
-  if (geq_p<P>(r.l)) sub_p<P>(r.l);
-  return r;
+  return reduce_once(r);
 }
 #endif
 template <class P> DEVICE Fp<P> neg(const Fp<P>& a) { return is_zero(a) ? a : sub(fp_zero<P>(), a); }

@@ -39,7 +39,7 @@ fn emulator(product: Product) -> &'static PathBuf {
         Product::Portable => (
             &PORTABLE,
             "kernels-emulate-portable",
-            Some("-DCOALITION_PORTABLE_MUL"),
+            Some("-DCOALITION_PORTABLE_ARITHMETIC"),
         ),
     };
     cell.get_or_init(|| {
