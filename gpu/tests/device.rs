@@ -125,7 +125,11 @@ fn both_product_renderings_agree_with_arkworks() {
         let gpu = CudaDevice::with_products(0, products)
             .unwrap_or_else(|e| panic!("{products} did not open: {e}"));
         assert_eq!(gpu.products(), products);
-        assert_eq!(gpu.msm::<G1>(&g1, &scalars).unwrap(), expected, "{products}");
+        assert_eq!(
+            gpu.msm::<G1>(&g1, &scalars).unwrap(),
+            expected,
+            "{products}"
+        );
     }
 }
 
