@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks for the device machine (it has CUDA but no Rust): run from the
-# repository root with the binaries built here and carried in .devbin/:
-#   cargo build --release -p coalition-benches --features gpu --bin gpu-bench
-#   cargo test --release -p coalition-gpu --test device --no-run
-#   mkdir -p .devbin && cp target/release/gpu-bench .devbin/ && cp <device test binary> .devbin/device-test
+# repository root with the binaries that scripts/gpu-build.sh builds here
+# into .devbin/ (carry that folder to the machine).
 # 1. the differential GPU-vs-CPU test, failing (not skipping) without a GPU;
 # 2. gpu-bench: MSM G1/G2 2^12…2^MAX, crossover, the witness map at 1 and 64
 #    statements, Spend proofs/s, CPU vs GPU; then one profiled run of each
