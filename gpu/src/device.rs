@@ -903,3 +903,27 @@ impl CudaDevice {
         Ok(hs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reduce_threads;
+    use crate::layout::window_bits;
+
+    /// The same values are pinned for the CPU reference in
+    /// `prover/tests/backends.rs`: both must model one algorithm.
+    #[test]
+    fn widths_and_reduction_threads_are_pinned() {
+        for (n, c) in [
+            (1usize, 5usize),
+            (100, 5),
+            (1 << 10, 8),
+            (1 << 14, 13),
+            (1 << 20, 16),
+        ] {
+            assert_eq!(window_bits(n), c, "n = {n}");
+        }
+        for (buckets, threads) in [(16usize, 8u32), (128, 16), (4096, 128), (32768, 256)] {
+            assert_eq!(reduce_threads(buckets), threads, "B = {buckets}");
+        }
+    }
+}

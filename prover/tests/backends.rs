@@ -13,7 +13,7 @@ use coalition_circuits::output::OutputCircuit;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
-use coalition_prover::msm::pippenger::{num_windows, signed_digits, window_bits};
+use coalition_prover::msm::pippenger::{num_windows, reduce_chunks, signed_digits, window_bits};
 use coalition_prover::msm::{CpuBackend, ReferencePippenger};
 use coalition_prover::qap::QapEvaluations;
 use coalition_prover::ProofError;
@@ -52,6 +52,25 @@ fn edge_scalars(c: usize) -> Vec<Fr> {
         boundary + Fr::from(1u64),
         -boundary,
     ]
+}
+
+/// The reference chooses widths and reduction chunks as the device does
+/// (`coalition-gpu`'s `layout::window_bits`, `device::reduce_threads`, and
+/// `emulate.cpp`): the same values are pinned in `gpu/src/device.rs`.
+#[test]
+fn reference_widths_and_chunks_follow_the_device() {
+    for (n, c) in [
+        (1usize, 5usize),
+        (100, 5),
+        (1 << 10, 8),
+        (1 << 14, 13),
+        (1 << 20, 16),
+    ] {
+        assert_eq!(window_bits(n), c, "n = {n}");
+    }
+    for (buckets, chunks) in [(16usize, 8usize), (128, 16), (4096, 128), (32768, 256)] {
+        assert_eq!(reduce_chunks(buckets), chunks, "B = {buckets}");
+    }
 }
 
 #[test]

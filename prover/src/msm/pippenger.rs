@@ -11,13 +11,15 @@
 //!    sorted by bucket (a counting sort), so each bucket's points are
 //!    contiguous: on the GPU one thread sums one bucket without atomics.
 //! 3. **Accumulation.** `B_m = Σ_{|d_{ij}| = m+1} ±P_i` (mixed additions).
-//! 4. **Reduction.** `W_j = Σ_m (m+1)·B_m` by a running sum from the top
-//!    bucket down: `S ← S + B_m; W ← W + S`.
+//! 4. **Reduction.** `W_j = Σ_m (m+1)·B_m` by running sums from the top
+//!    bucket down (`S ← S + B_m; W ← W + S`), in `T` chunks as the device
+//!    runs them, one thread each ([`reduce_chunks`]): chunk `[lo, hi)` adds
+//!    `lo·S` for the weights it starts above.
 //! 5. **Windows.** `Q = Σ_j 2^{cj}·W_j` by Horner's rule (`c` doublings
 //!    between windows).
 //!
-//! Cost: about `w·(n + 2^c)` additions; `c ≈ 0.69·log₂ n + 2` balances the
-//! two terms, as arkworks does.
+//! Cost: about `w·(n + 2^(c−1))` additions; the width is chosen as on the
+//! device ([`window_bits`]).
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::SWCurveConfig;
@@ -26,13 +28,29 @@ use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
 use super::check_lengths;
 use crate::backend::{BackendError, ProvingBackend};
 
-/// Window width for `n` points (2…16 bits).
+/// Window width for `n` points, the device's rule (`coalition-gpu`'s
+/// `layout::window_bits`): one thread sums one bucket, so a top window of
+/// only 2–3 bits would funnel nearly every point into two or three buckets;
+/// only widths whose top window keeps at least 7 bits (5, 8, 13, 15, 16)
+/// are used, the one with the fewest additions `w·(n + 2^(c−1))`.
 pub fn window_bits(n: usize) -> usize {
-    if n < 32 {
-        return 3;
+    const BALANCED: [usize; 5] = [5, 8, 13, 15, 16];
+    BALANCED
+        .into_iter()
+        .min_by_key(|&c| num_windows(c) * (n + (1 << (c - 1))))
+        .unwrap_or(16)
+}
+
+/// Chunks a window's reduction is split into, the device's rule (one
+/// thread each there): the least power of two `T` with `T² ≥ 2B`, at most
+/// `B`, which balances a chunk's `2B/T` additions against the `T` partial
+/// sums after it.
+pub fn reduce_chunks(buckets: usize) -> usize {
+    let mut t = 1usize;
+    while t * t < 2 * buckets {
+        t *= 2;
     }
-    let log2 = usize::BITS as usize - 1 - n.leading_zeros() as usize;
-    (log2 * 69 / 100 + 2).clamp(2, 16)
+    t.min(buckets)
 }
 
 /// One nonzero signed digit: bucket `|d| − 1`, point index, sign.
@@ -144,11 +162,20 @@ fn bucket_msm<P: SWCurveConfig>(
                 sums[e.bucket as usize] += p;
             }
         }
-        let mut running = Proj::<P>::zero();
+        // Chunk [lo, hi): a running sum from the top gives
+        // Σ (m − lo + 1)·B_m; adding lo·Σ B_m makes every weight m + 1.
+        let chunks = reduce_chunks(buckets);
+        let per = buckets.div_ceil(chunks);
         let mut window = Proj::<P>::zero();
-        for sum in sums.iter().rev() {
-            running += sum;
-            window += running;
+        for lo in (0..buckets).step_by(per) {
+            let hi = (lo + per).min(buckets);
+            let mut running = Proj::<P>::zero();
+            let mut acc = Proj::<P>::zero();
+            for sum in sums[lo..hi].iter().rev() {
+                running += sum;
+                acc += running;
+            }
+            window += acc + running * P::ScalarField::from(lo as u64);
         }
         total += window;
     }
