@@ -29,7 +29,7 @@ use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
 use crate::backend::BackendError;
-use crate::groth16::R1cs;
+use crate::groth16::{R1cs, RowValues};
 
 /// The largest domain `Fr` has: its 2-adicity is 28.
 pub const MAX_LOG_N: usize = 28;
@@ -62,18 +62,6 @@ pub fn domain_log2(r1cs: &R1cs) -> Result<usize, BackendError> {
 /// The evaluations of `z` under `r1cs` over the domain of size `2^log_n`.
 /// A matrix entry naming a column outside `z` is an error, not a panic.
 pub fn evaluations(r1cs: &R1cs, z: &[Fr], log_n: usize) -> Result<QapEvaluations, BackendError> {
-    if !(1..=MAX_LOG_N).contains(&log_n) {
-        return Err(BackendError::Domain(format!(
-            "no radix-2 domain of size 2^{log_n}"
-        )));
-    }
-    let n = 1usize << log_n;
-    let (m, inputs) = (r1cs.num_constraints, r1cs.num_inputs);
-    if m + inputs > n || z.len() < inputs {
-        return Err(BackendError::Domain(format!(
-            "{m} constraints and {inputs} inputs do not fit 2^{log_n}"
-        )));
-    }
     let [a_matrix, b_matrix, _] = &r1cs.matrices[..] else {
         return Err(BackendError::Domain("R1CS must have three matrices".into()));
     };
@@ -84,21 +72,46 @@ pub fn evaluations(r1cs: &R1cs, z: &[Fr], log_n: usize) -> Result<QapEvaluations
                 .sum()
         })
     };
-    let rows: Option<Vec<(Fr, Fr)>> = (0..m)
+    let rows: Option<(Vec<Fr>, Vec<Fr>)> = (0..r1cs.num_constraints)
         .into_par_iter()
         .map(|i| Some((dot(a_matrix.get(i))?, dot(b_matrix.get(i))?)))
-        .collect();
-    let rows = rows.ok_or_else(|| {
+        .collect::<Option<Vec<(Fr, Fr)>>>()
+        .map(|rows| rows.into_iter().unzip());
+    let (a, b) = rows.ok_or_else(|| {
         BackendError::Domain("a constraint names a variable outside the assignment".into())
     })?;
+    evaluations_from_rows(r1cs, z, &RowValues { a, b }, log_n)
+}
+
+/// The evaluations over the domain of size `2^log_n` from the row values
+/// the satisfaction check computed (`Synthesized::rows`).
+pub fn evaluations_from_rows(
+    r1cs: &R1cs,
+    z: &[Fr],
+    rows: &RowValues,
+    log_n: usize,
+) -> Result<QapEvaluations, BackendError> {
+    if !(1..=MAX_LOG_N).contains(&log_n) {
+        return Err(BackendError::Domain(format!(
+            "no radix-2 domain of size 2^{log_n}"
+        )));
+    }
+    let n = 1usize << log_n;
+    let (m, inputs) = (r1cs.num_constraints, r1cs.num_inputs);
+    if m + inputs > n || z.len() < inputs || rows.a.len() != m || rows.b.len() != m {
+        return Err(BackendError::Domain(format!(
+            "{m} constraints and {inputs} inputs do not fit 2^{log_n}, or the rows do not match"
+        )));
+    }
     let mut a = vec![Fr::zero(); n];
     let mut b = vec![Fr::zero(); n];
     let mut c = vec![Fr::zero(); n];
-    for (i, (x, y)) in rows.into_iter().enumerate() {
-        a[i] = x;
-        b[i] = y;
-        c[i] = x * y;
-    }
+    a[..m].copy_from_slice(&rows.a);
+    b[..m].copy_from_slice(&rows.b);
+    c[..m]
+        .par_iter_mut()
+        .zip(rows.a.par_iter().zip(&rows.b))
+        .for_each(|(c, (x, y))| *c = *x * y);
     a[m..m + inputs].copy_from_slice(&z[..inputs]);
     Ok(QapEvaluations { a, b, c })
 }

@@ -11,9 +11,11 @@ use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::SpendCircuit;
 use coalition_circuits::testing::spend_fixture;
 use coalition_prover::backend::{BackendError, ProvingBackend};
-use coalition_prover::groth16::{synthesize_checked, R1cs, Synthesized};
+use coalition_prover::groth16::{synthesize_checked, R1cs, RowValues, Synthesized};
 use coalition_prover::msm::{CpuBackend, ReferencePippenger};
-use coalition_prover::qap::{self, domain_log2, evaluations, QapEvaluations, MAX_LOG_N};
+use coalition_prover::qap::{
+    self, domain_log2, evaluations, evaluations_from_rows, QapEvaluations, MAX_LOG_N,
+};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -45,6 +47,13 @@ fn quotients_equal_arkworks_on_spend_and_output() {
     // Spend: 17,587 constraints + 8 inputs → 2^15.
     assert_eq!(domain_log2(&spend.r1cs).unwrap(), 15);
     let expected = arkworks_h(&spend);
+    // The rows the satisfaction check kept give the same evaluations as
+    // computing them from the matrices.
+    let log_n = domain_log2(&spend.r1cs).unwrap();
+    assert_eq!(
+        evaluations_from_rows(&spend.r1cs, &spend.assignment, &spend.rows, log_n).unwrap(),
+        evaluations(&spend.r1cs, &spend.assignment, log_n).unwrap()
+    );
     assert_eq!(ours(&spend, &CpuBackend), expected);
     assert_eq!(ours(&spend, &ReferencePippenger::default()), expected);
 
@@ -84,6 +93,15 @@ fn malformed_witness_map_inputs_are_errors() {
     assert!(domain(evaluations(&r1cs, &z, log_n - 1)));
     assert!(domain(evaluations(&r1cs, &z[..z.len() / 2], log_n)));
     assert!(evaluations(&r1cs, &z, log_n).is_ok());
+    // Row values that are not one per constraint.
+    let mut rows = RowValues {
+        a: vec![Fr::zero(); r1cs.num_constraints],
+        b: vec![Fr::zero(); r1cs.num_constraints],
+    };
+    assert!(evaluations_from_rows(&r1cs, &z, &rows, log_n).is_ok());
+    rows.b.pop();
+    assert!(domain(evaluations_from_rows(&r1cs, &z, &rows, log_n)));
+    assert!(domain(evaluations_from_rows(&r1cs, &z, &rows, 0)));
     // Domains the field does not have.
     let mut huge = (*r1cs).clone();
     huge.num_constraints = 1 << MAX_LOG_N;

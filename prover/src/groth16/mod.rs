@@ -22,7 +22,7 @@ pub mod r1cs;
 pub mod synthesis;
 
 pub use prover::{prove, prove_batch_with_backend, prove_with_backend};
-pub use r1cs::R1cs;
+pub use r1cs::{R1cs, RowValues};
 pub use synthesis::{synthesize_checked, Synthesized};
 
 use crate::errors::ProofError;

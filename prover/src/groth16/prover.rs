@@ -125,7 +125,7 @@ pub fn prove_batch_with_backend(
         for chunk in batch.chunks(QUOTIENT_CHUNK) {
             let evaluations = chunk
                 .par_iter()
-                .map(|syn| qap::evaluations(&syn.r1cs, &syn.assignment, log_n))
+                .map(|syn| qap::evaluations_from_rows(&syn.r1cs, &syn.assignment, &syn.rows, log_n))
                 .collect::<Result<Vec<_>, _>>()?;
             hs.extend(backend.qap_quotients(log_n, &evaluations)?);
         }

@@ -24,6 +24,16 @@ use crate::errors::ProofError;
 
 use super::groth16_error;
 
+/// `⟨A_i, z⟩` and `⟨B_i, z⟩` for every constraint row `i` of a satisfying
+/// `z` (their product is `⟨C_i, z⟩`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RowValues {
+    /// `⟨A_i, z⟩`.
+    pub a: Vec<Fr>,
+    /// `⟨B_i, z⟩`.
+    pub b: Vec<Fr>,
+}
+
 /// The R1CS of one circuit: `A·z ∘ B·z = C·z` over `z = (1, x, w)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct R1cs {
@@ -118,12 +128,15 @@ impl R1cs {
         self.num_inputs + self.num_witnesses
     }
 
-    /// The first row `i` with `⟨A_i, z⟩·⟨B_i, z⟩ ≠ ⟨C_i, z⟩`, if any (rows
-    /// checked in parallel; a column outside `z` counts as unsatisfied).
-    pub fn first_unsatisfied_row(&self, z: &[Fr]) -> Option<usize> {
+    /// `(⟨A_i, z⟩, ⟨B_i, z⟩)` for every row `i` if `z` satisfies every
+    /// row (`⟨A_i, z⟩·⟨B_i, z⟩ = ⟨C_i, z⟩`), else the first row that it
+    /// does not satisfy (rows computed in parallel; a column outside `z`
+    /// counts as unsatisfied). The pairs are the witness map's evaluations
+    /// ([`crate::qap`]), so the check costs the prover nothing extra.
+    pub fn row_values(&self, z: &[Fr]) -> Result<RowValues, usize> {
         use rayon::prelude::*;
         let [a, b, c] = &self.matrices[..] else {
-            return Some(0);
+            return Err(0);
         };
         let dot = |row: &[(Fr, usize)]| -> Option<Fr> {
             row.iter()
@@ -133,11 +146,17 @@ impl R1cs {
         fn row(m: &Matrix<Fr>, i: usize) -> &[(Fr, usize)] {
             m.get(i).map_or(&[][..], |r| &r[..])
         }
-        (0..self.num_constraints).into_par_iter().find_first(|&i| {
-            match (dot(row(a, i)), dot(row(b, i)), dot(row(c, i))) {
-                (Some(x), Some(y), Some(w)) => x * y != w,
-                _ => true,
-            }
-        })
+        let rows: Vec<Option<(Fr, Fr)>> = (0..self.num_constraints)
+            .into_par_iter()
+            .map(|i| match (dot(row(a, i)), dot(row(b, i)), dot(row(c, i))) {
+                (Some(x), Some(y), Some(w)) if x * y == w => Some((x, y)),
+                _ => None,
+            })
+            .collect();
+        if let Some(bad) = rows.iter().position(Option::is_none) {
+            return Err(bad);
+        }
+        let (a, b) = rows.into_iter().flatten().unzip();
+        Ok(RowValues { a, b })
     }
 }

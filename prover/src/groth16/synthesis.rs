@@ -18,7 +18,7 @@ use ark_relations::gr1cs::{
 use crate::errors::ProofError;
 
 use super::groth16_error;
-use super::r1cs::R1cs;
+use super::r1cs::{R1cs, RowValues};
 
 /// A statement of one circuit, synthesized with a satisfying assignment.
 #[derive(Clone, Debug)]
@@ -27,6 +27,9 @@ pub struct Synthesized {
     pub r1cs: Arc<R1cs>,
     /// `z = (1, public inputs, witness)`.
     pub assignment: Vec<Fr>,
+    /// `⟨A_i, z⟩`, `⟨B_i, z⟩` per constraint, from the satisfaction check;
+    /// the witness map starts from them.
+    pub rows: RowValues,
 }
 
 impl Synthesized {
@@ -64,11 +67,15 @@ where
             r1cs.num_variables()
         )));
     }
-    if let Some(row) = r1cs.first_unsatisfied_row(&assignment) {
-        return Err(ProofError::Unsatisfied {
+    let rows = r1cs
+        .row_values(&assignment)
+        .map_err(|row| ProofError::Unsatisfied {
             circuit: name,
             detail: format!("constraint #{row} does not hold"),
-        });
-    }
-    Ok(Synthesized { r1cs, assignment })
+        })?;
+    Ok(Synthesized {
+        r1cs,
+        assignment,
+        rows,
+    })
 }
