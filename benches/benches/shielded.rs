@@ -182,7 +182,7 @@ fn bench_shielded(c: &mut Criterion) {
     // (witness values only, then the row check), and the witness map.
     let spend_circuit = SpendCircuit::new(spend_public, &spend_witness);
     let synthesized = synthesize_checked("spend", spend_circuit.clone()).expect("satisfied");
-    let log_n = qap::domain_log2(&synthesized.r1cs).expect("domain");
+    let log_n = qap::domain_log2(synthesized.r1cs()).expect("domain");
     let mut group = c.benchmark_group("shielded/prove-phases");
     group
         .sample_size(10)
@@ -195,8 +195,13 @@ fn bench_shielded(c: &mut Criterion) {
     });
     group.bench_function("spend witness map (CPU)", |b| {
         b.iter(|| {
-            let e = qap::evaluations(&synthesized.r1cs, &synthesized.assignment, log_n)
-                .expect("evaluations");
+            let e = qap::evaluations_from_rows(
+                synthesized.r1cs(),
+                synthesized.assignment(),
+                synthesized.rows(),
+                log_n,
+            )
+            .expect("evaluations");
             qap::quotient(log_n, &e).expect("quotient")
         })
     });

@@ -115,18 +115,26 @@ fn arch(major: i32, minor: i32) -> Option<&'static str> {
     })
 }
 
+fn defines(products: Products) -> Vec<String> {
+    match products {
+        Products::CarryChains => vec![],
+        Products::Portable => vec!["-DCOALITION_PORTABLE_ARITHMETIC".into()],
+    }
+}
+
+/// Where the module for this source, architecture and rendering is cached.
+fn ptx_cache_path(major: i32, minor: i32, products: Products) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(KERNEL_SOURCE.as_bytes());
+    h.update(format!("{:?} {:?}", arch(major, minor), defines(products)).as_bytes());
+    ptx_cache_dir().join(format!("kernels-{}.ptx", hex::encode(&h.finalize()[..12])))
+}
+
 /// PTX for this device: from the cache if the source and architecture match,
 /// else compiled with NVRTC and written to the cache.
 fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool), GpuError> {
-    let arch = arch(major, minor);
-    let defines: Vec<String> = match products {
-        Products::CarryChains => vec![],
-        Products::Portable => vec!["-DCOALITION_PORTABLE_ARITHMETIC".into()],
-    };
-    let mut h = Sha256::new();
-    h.update(KERNEL_SOURCE.as_bytes());
-    h.update(format!("{arch:?} {defines:?}").as_bytes());
-    let path = ptx_cache_dir().join(format!("msm-{}.ptx", hex::encode(&h.finalize()[..12])));
+    let (arch, defines) = (arch(major, minor), defines(products));
+    let path = ptx_cache_path(major, minor, products);
     if let Ok(src) = std::fs::read_to_string(&path) {
         return Ok((Ptx::from_src(src), true));
     }
@@ -138,8 +146,13 @@ fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool
     let ptx = compile_ptx_with_opts(KERNEL_SOURCE, opts)
         .map_err(|e| GpuError::Compile(format!("{e:?}")))?;
     // A failed cache write only costs a recompilation next time.
+    // Written to a temporary file and renamed, so a crash mid-write never
+    // leaves a truncated module under the cache's name.
     let _ = std::fs::create_dir_all(ptx_cache_dir());
-    let _ = std::fs::write(&path, ptx.to_src());
+    let temp = path.with_extension(format!("ptx.{}.tmp", std::process::id()));
+    if std::fs::write(&temp, ptx.to_src()).is_ok() {
+        let _ = std::fs::rename(&temp, &path);
+    }
     Ok((ptx, false))
 }
 
@@ -331,23 +344,7 @@ impl StageClock<'_> {
         let now = Instant::now();
         let elapsed = now - self.last;
         self.last = now;
-        let mut stages = self
-            .device
-            .profile
-            .lock()
-            .map_err(|_| GpuError::Driver("poisoned".into()))?;
-        match stages.iter_mut().find(|s| s.stage == stage) {
-            Some(s) => {
-                s.total += elapsed;
-                s.calls += 1;
-            }
-            None => stages.push(StageTime {
-                stage,
-                total: elapsed,
-                calls: 1,
-            }),
-        }
-        Ok(())
+        self.device.record(stage, elapsed)
     }
 }
 
@@ -398,7 +395,17 @@ impl CudaDevice {
         }
         match Self::open(ordinal, Products::CarryChains, None) {
             Err(e @ (GpuError::SelfTest(_) | GpuError::Compile(_) | GpuError::Driver(_))) => {
-                Self::open(ordinal, Products::Portable, Some(e.to_string()))
+                // The reason goes into the device name (logs, metrics): its
+                // first line, at most 160 characters, not a whole NVRTC log.
+                let why: String = e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(160)
+                    .collect();
+                Self::open(ordinal, Products::Portable, Some(why))
             }
             other => other,
         }
@@ -422,7 +429,17 @@ impl CudaDevice {
         let (major, minor) = ctx.compute_capability().map_err(driver)?;
         let name = ctx.name().map_err(driver)?;
         let (ptx, ptx_from_cache) = compiled_ptx(major, minor, products)?;
-        let module = ctx.load_module(ptx).map_err(driver)?;
+        let (module, ptx_from_cache) = match ctx.load_module(ptx) {
+            Ok(module) => (module, ptx_from_cache),
+            // A cached module that does not load (damaged, or from another
+            // driver) is dropped and compiled afresh once.
+            Err(_) if ptx_from_cache => {
+                let _ = std::fs::remove_file(ptx_cache_path(major, minor, products));
+                let (ptx, _) = compiled_ptx(major, minor, products)?;
+                (ctx.load_module(ptx).map_err(driver)?, false)
+            }
+            Err(e) => return Err(driver(e)),
+        };
         let kernels = Kernels::load(&module)?;
         let stream = ctx.default_stream();
         let scratch = Mutex::new(Scratch::empty(&stream)?);
@@ -511,6 +528,32 @@ impl CudaDevice {
             .unwrap_or_default()
     }
 
+    /// Adds `elapsed` to `stage` when profiling (host-side stages, timed
+    /// without synchronising the stream).
+    fn record(&self, stage: &'static str, elapsed: Duration) -> Result<(), GpuError> {
+        if !self.profiling.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut stages = self
+            .profile
+            .lock()
+            .map_err(|_| GpuError::Driver("poisoned".into()))?;
+        match stages.iter_mut().find(|s| s.stage == stage) {
+            Some(s) => {
+                s.total += elapsed;
+                s.calls += 1;
+            }
+            None => stages.push(StageTime {
+                stage,
+                total: elapsed,
+                calls: 1,
+            }),
+        }
+        Ok(())
+    }
+
+    /// A stage clock for one call; each lap synchronises the stream. Taken
+    /// with the device lock held, so laps time this call's kernels only.
     fn clock(&self) -> StageClock<'_> {
         StageClock {
             device: self,
@@ -615,15 +658,16 @@ impl CudaDevice {
         if n == 0 || sets.is_empty() {
             return Ok(vec![C::Projective::zero(); sets.len()]);
         }
-        let mut clock = self.clock();
         // Converted before taking the device, so a second caller's scalars
         // are prepared while the first one's kernels run.
+        let converting = Instant::now();
         let words = scalar_sets_to_words(sets);
-        clock.lap("msm: scalars to words (host)")?;
+        self.record("msm: scalars to words (host)", converting.elapsed())?;
         let mut scratch = self
             .scratch
             .lock()
             .map_err(|_| GpuError::Driver("poisoned".into()))?;
+        let mut clock = self.clock();
         self.ctx.bind_to_thread().map_err(driver)?;
         let c = window_bits(n);
         let per_msm = num_windows(c);
@@ -825,14 +869,24 @@ impl CudaDevice {
                 "batch too large for 32-bit indices".into(),
             ));
         }
-        let mut clock = self.clock();
+        let converting = Instant::now();
+        let words = [fr_to_words(a), fr_to_words(b), fr_to_words(c)];
+        self.record("ntt: vectors to words (host)", converting.elapsed())?;
         let tables = self.resident_ntt_tables(log_n)?;
+        // The device is taken for the rest (the MSM's lock), so stage times
+        // never include another call's kernels.
+        let device = self
+            .scratch
+            .lock()
+            .map_err(|_| GpuError::Driver("poisoned".into()))?;
+        let mut clock = self.clock();
         self.ctx.bind_to_thread().map_err(driver)?;
         let s = &self.stream;
         let k = &self.kernels;
-        let mut a_dev = s.clone_htod(&fr_to_words(a)).map_err(driver)?;
-        let mut b_dev = s.clone_htod(&fr_to_words(b)).map_err(driver)?;
-        let mut c_dev = s.clone_htod(&fr_to_words(c)).map_err(driver)?;
+        let [a_words, b_words, c_words] = &words;
+        let mut a_dev = s.clone_htod(a_words).map_err(driver)?;
+        let mut b_dev = s.clone_htod(b_words).map_err(driver)?;
+        let mut c_dev = s.clone_htod(c_words).map_err(driver)?;
         clock.lap("ntt: upload")?;
         let (log_n32, total32, pairs32) = (log_n as u32, total as u32, (total / 2) as u32);
 
@@ -896,10 +950,16 @@ impl CudaDevice {
         scale(&mut a_dev, &tables.out_of_coset)?;
         clock.lap("ntt: h from the coset")?;
         let words = s.clone_dtoh(&a_dev).map_err(driver)?;
+        clock.lap("ntt: download")?;
+        // The device is released before the conversion, which runs on
+        // rayon: no lock may be held there (a waiting rayon thread can pick
+        // up a job that asks for the same lock).
+        drop(device);
+        let converting = Instant::now();
         let h = fr_from_words(&words)?;
         debug_assert_eq!(h.len(), total);
         let hs = h.chunks_exact(n).map(<[Fr]>::to_vec).collect();
-        clock.lap("ntt: download (host)")?;
+        self.record("ntt: words to vectors (host)", converting.elapsed())?;
         Ok(hs)
     }
 }

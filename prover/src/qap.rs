@@ -59,9 +59,27 @@ pub fn domain_log2(r1cs: &R1cs) -> Result<usize, BackendError> {
     Ok(log_n)
 }
 
+/// Whether `log_n` is a domain `Fr` has, the rows and inputs fit it, and
+/// `z` holds the inputs: checked before any work or allocation.
+fn check_fits(r1cs: &R1cs, z: &[Fr], log_n: usize) -> Result<(), BackendError> {
+    if !(1..=MAX_LOG_N).contains(&log_n) {
+        return Err(BackendError::Domain(format!(
+            "no radix-2 domain of size 2^{log_n}"
+        )));
+    }
+    let (m, inputs) = (r1cs.num_constraints, r1cs.num_inputs);
+    if m.saturating_add(inputs) > 1usize << log_n || z.len() < inputs {
+        return Err(BackendError::Domain(format!(
+            "{m} constraints and {inputs} inputs do not fit 2^{log_n}, or z lacks the inputs"
+        )));
+    }
+    Ok(())
+}
+
 /// The evaluations of `z` under `r1cs` over the domain of size `2^log_n`.
 /// A matrix entry naming a column outside `z` is an error, not a panic.
 pub fn evaluations(r1cs: &R1cs, z: &[Fr], log_n: usize) -> Result<QapEvaluations, BackendError> {
+    check_fits(r1cs, z, log_n)?;
     let [a_matrix, b_matrix, _] = &r1cs.matrices[..] else {
         return Err(BackendError::Domain("R1CS must have three matrices".into()));
     };
@@ -91,16 +109,14 @@ pub fn evaluations_from_rows(
     rows: &RowValues,
     log_n: usize,
 ) -> Result<QapEvaluations, BackendError> {
-    if !(1..=MAX_LOG_N).contains(&log_n) {
-        return Err(BackendError::Domain(format!(
-            "no radix-2 domain of size 2^{log_n}"
-        )));
-    }
+    check_fits(r1cs, z, log_n)?;
     let n = 1usize << log_n;
     let (m, inputs) = (r1cs.num_constraints, r1cs.num_inputs);
-    if m + inputs > n || z.len() < inputs || rows.a.len() != m || rows.b.len() != m {
+    if rows.a.len() != m || rows.b.len() != m {
         return Err(BackendError::Domain(format!(
-            "{m} constraints and {inputs} inputs do not fit 2^{log_n}, or the rows do not match"
+            "{} and {} row values for {m} constraints",
+            rows.a.len(),
+            rows.b.len()
         )));
     }
     let mut a = vec![Fr::zero(); n];

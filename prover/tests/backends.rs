@@ -170,10 +170,10 @@ fn proofs_are_identical_across_backends_and_arkworks() {
         pk,
         r,
         s,
-        &synthesized.r1cs.matrices,
-        synthesized.r1cs.num_inputs,
-        synthesized.r1cs.num_constraints,
-        &synthesized.assignment,
+        &synthesized.r1cs().matrices,
+        synthesized.r1cs().num_inputs,
+        synthesized.r1cs().num_constraints,
+        synthesized.assignment(),
     )
     .unwrap();
     let cpu = prove_with_backend(pk, &synthesized, r, s, &CpuBackend).unwrap();

@@ -25,17 +25,17 @@ fn domain<T>(r: Result<T, BackendError>) -> bool {
 
 fn arkworks_h(s: &Synthesized) -> Vec<Fr> {
     LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-        &s.r1cs.matrices,
-        s.r1cs.num_inputs,
-        s.r1cs.num_constraints,
-        &s.assignment,
+        &s.r1cs().matrices,
+        s.r1cs().num_inputs,
+        s.r1cs().num_constraints,
+        s.assignment(),
     )
     .unwrap()
 }
 
 fn ours(s: &Synthesized, backend: &dyn ProvingBackend) -> Vec<Fr> {
-    let log_n = domain_log2(&s.r1cs).unwrap();
-    let e = evaluations(&s.r1cs, &s.assignment, log_n).unwrap();
+    let log_n = domain_log2(s.r1cs()).unwrap();
+    let e = evaluations(s.r1cs(), s.assignment(), log_n).unwrap();
     backend.qap_quotients(log_n, &[e]).unwrap().remove(0)
 }
 
@@ -45,14 +45,14 @@ fn quotients_equal_arkworks_on_spend_and_output() {
     let f = spend_fixture([3; 32], AssetId(4), (90, Some(10)), 100, 2, &mut rng);
     let spend = synthesize_checked("spend", SpendCircuit::new(f.public, &f.witness)).unwrap();
     // Spend: 17,587 constraints + 8 inputs → 2^15.
-    assert_eq!(domain_log2(&spend.r1cs).unwrap(), 15);
+    assert_eq!(domain_log2(spend.r1cs()).unwrap(), 15);
     let expected = arkworks_h(&spend);
     // The rows the satisfaction check kept give the same evaluations as
     // computing them from the matrices.
-    let log_n = domain_log2(&spend.r1cs).unwrap();
+    let log_n = domain_log2(spend.r1cs()).unwrap();
     assert_eq!(
-        evaluations_from_rows(&spend.r1cs, &spend.assignment, &spend.rows, log_n).unwrap(),
-        evaluations(&spend.r1cs, &spend.assignment, log_n).unwrap()
+        evaluations_from_rows(spend.r1cs(), spend.assignment(), spend.rows(), log_n).unwrap(),
+        evaluations(spend.r1cs(), spend.assignment(), log_n).unwrap()
     );
     assert_eq!(ours(&spend, &CpuBackend), expected);
     assert_eq!(ours(&spend, &ReferencePippenger::default()), expected);
@@ -73,10 +73,10 @@ fn a_batch_gets_each_statement_its_own_quotient() {
             synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
         })
         .collect();
-    let log_n = domain_log2(&batch[0].r1cs).unwrap();
+    let log_n = domain_log2(batch[0].r1cs()).unwrap();
     let evals: Vec<QapEvaluations> = batch
         .iter()
-        .map(|s| evaluations(&s.r1cs, &s.assignment, log_n).unwrap())
+        .map(|s| evaluations_from_rows(s.r1cs(), s.assignment(), s.rows(), log_n).unwrap())
         .collect();
     let hs = CpuBackend.qap_quotients(log_n, &evals).unwrap();
     for (s, h) in batch.iter().zip(hs) {

@@ -37,7 +37,8 @@ fn every_spend_statement_has_the_blank_circuits_r1cs() {
         let statement = SpendCircuit::new(f.public, &f.witness);
         assert_eq!(R1cs::of_statement(statement.clone()).unwrap(), *shared);
         let synthesized = synthesize_checked("spend", statement).unwrap();
-        assert_eq!(synthesized.assignment.len(), shared.num_variables());
+        assert_eq!(synthesized.assignment().len(), shared.num_variables());
+        assert!(std::sync::Arc::ptr_eq(synthesized.r1cs(), &shared));
     }
 }
 
@@ -157,8 +158,25 @@ fn many_threads_building_the_shared_r1cs_at_once_all_get_it() {
         .into_par_iter()
         .map(|x| synthesize_checked("cold", ColdChain { x }))
         .collect();
-    let first = results[0].as_ref().unwrap().r1cs.clone();
+    // One R1CS for all: whichever thread built first, every caller holds
+    // that very instance.
+    let first = results[0].as_ref().unwrap().r1cs().clone();
     for r in results {
-        assert_eq!(*r.unwrap().r1cs, *first);
+        assert!(std::sync::Arc::ptr_eq(r.unwrap().r1cs(), &first));
     }
+}
+
+#[test]
+fn row_values_name_the_first_failing_row() {
+    let r1cs = R1cs::for_circuit::<ShapeShifter>().unwrap();
+    // The blank shape: z = (1, input x, witness w), one row saying w = x.
+    let good = vec![Fr::from(1u64), Fr::from(4u64), Fr::from(4u64)];
+    let rows = r1cs.row_values(&good).unwrap();
+    assert_eq!(rows.a.len(), r1cs.num_constraints);
+    assert_eq!(rows.b.len(), r1cs.num_constraints);
+    let mut bad = good.clone();
+    bad[2] = Fr::from(5u64);
+    assert_eq!(r1cs.row_values(&bad), Err(0));
+    // An assignment missing a variable the rows name: refused, no panic.
+    assert_eq!(r1cs.row_values(&good[..2]), Err(0));
 }

@@ -150,9 +150,14 @@ fn main() {
     assert_eq!(cpu_proof, gpu_proof, "CPU and GPU Spend proofs differ");
     println!("Spend proof: CPU and GPU backends give identical bytes with fixed r, s");
     // The witness map alone (Spend: seven NTTs of 2^15 per statement).
-    let log_n = qap::domain_log2(&synthesized.r1cs).expect("domain");
-    let evaluations =
-        qap::evaluations(&synthesized.r1cs, &synthesized.assignment, log_n).expect("evaluations");
+    let log_n = qap::domain_log2(synthesized.r1cs()).expect("domain");
+    let evaluations = qap::evaluations_from_rows(
+        synthesized.r1cs(),
+        synthesized.assignment(),
+        synthesized.rows(),
+        log_n,
+    )
+    .expect("evaluations");
     let mut witness_map_rows = Vec::new();
     for batch in [1usize, 64] {
         let evals = vec![evaluations.clone(); batch];

@@ -1,5 +1,7 @@
 //! The Groth16 prover over a [`ProvingBackend`], for one statement or a batch.
 
+use std::sync::Arc;
+
 use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
 use ark_ff::{UniformRand, Zero};
@@ -65,10 +67,10 @@ fn assignment_msms(
     batch: &[Synthesized],
     backend: &dyn ProvingBackend,
 ) -> Result<AssignmentMsms, BackendError> {
-    let z_sets: Vec<&[Fr]> = batch.iter().map(|b| &b.assignment[1..]).collect();
+    let z_sets: Vec<&[Fr]> = batch.iter().map(|b| &b.assignment()[1..]).collect();
     let w_sets: Vec<&[Fr]> = batch
         .iter()
-        .map(|b| &b.assignment[b.num_inputs()..])
+        .map(|b| &b.assignment()[b.num_inputs()..])
         .collect();
     Ok(AssignmentMsms {
         l: backend.msm_g1_batch(&pk.l_query, &w_sets)?,
@@ -98,13 +100,13 @@ pub fn prove_batch_with_backend(
     let Some(first) = batch.first() else {
         return Ok(Vec::new());
     };
-    let num_variables = first.assignment.len();
+    let num_variables = first.assignment().len();
     let num_inputs = first.num_inputs();
     for synthesized in batch {
-        if synthesized.assignment.len() != num_variables
+        if synthesized.assignment().len() != num_variables
             || synthesized.num_inputs() != num_inputs
-            || synthesized.r1cs.num_variables() != num_variables
-            || synthesized.r1cs.num_constraints != first.r1cs.num_constraints
+            || synthesized.r1cs().num_variables() != num_variables
+            || !Arc::ptr_eq(synthesized.r1cs(), first.r1cs())
             || pk.a_query.len() != num_variables
             || pk.b_g1_query.len() != num_variables
             || pk.b_g2_query.len() != num_variables
@@ -116,7 +118,7 @@ pub fn prove_batch_with_backend(
         }
     }
     let backend_error = |e: BackendError| ProofError::Groth16(e.to_string());
-    let log_n = qap::domain_log2(&first.r1cs).map_err(backend_error)?;
+    let log_n = qap::domain_log2(first.r1cs()).map_err(backend_error)?;
     let quotients = || -> Result<Vec<Vec<Fr>>, BackendError> {
         // Evaluations for QUOTIENT_CHUNK statements at a time: each is
         // 3·n field elements (3 MiB for Spend), so a batch of 256 would
@@ -125,7 +127,9 @@ pub fn prove_batch_with_backend(
         for chunk in batch.chunks(QUOTIENT_CHUNK) {
             let evaluations = chunk
                 .par_iter()
-                .map(|syn| qap::evaluations_from_rows(&syn.r1cs, &syn.assignment, &syn.rows, log_n))
+                .map(|syn| {
+                    qap::evaluations_from_rows(syn.r1cs(), syn.assignment(), syn.rows(), log_n)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             hs.extend(backend.qap_quotients(log_n, &evaluations)?);
         }

@@ -21,18 +21,33 @@ use super::groth16_error;
 use super::r1cs::{R1cs, RowValues};
 
 /// A statement of one circuit, synthesized with a satisfying assignment.
+/// Only [`synthesize_checked`] makes one, and its parts are read-only: the
+/// witness map starts from `rows` and the MSMs from `assignment`, so the two
+/// must stay the pair the check computed.
 #[derive(Clone, Debug)]
 pub struct Synthesized {
-    /// The circuit's R1CS, shared by every statement of the circuit.
-    pub r1cs: Arc<R1cs>,
-    /// `z = (1, public inputs, witness)`.
-    pub assignment: Vec<Fr>,
-    /// `⟨A_i, z⟩`, `⟨B_i, z⟩` per constraint, from the satisfaction check;
-    /// the witness map starts from them.
-    pub rows: RowValues,
+    r1cs: Arc<R1cs>,
+    assignment: Vec<Fr>,
+    rows: RowValues,
 }
 
 impl Synthesized {
+    /// The circuit's R1CS, shared by every statement of the circuit.
+    pub fn r1cs(&self) -> &Arc<R1cs> {
+        &self.r1cs
+    }
+
+    /// `z = (1, public inputs, witness)`.
+    pub fn assignment(&self) -> &[Fr] {
+        &self.assignment
+    }
+
+    /// `⟨A_i, z⟩`, `⟨B_i, z⟩` per constraint, from the satisfaction check;
+    /// the witness map starts from them.
+    pub fn rows(&self) -> &RowValues {
+        &self.rows
+    }
+
     /// Instance variables, the leading 1 included.
     pub fn num_inputs(&self) -> usize {
         self.r1cs.num_inputs
