@@ -125,15 +125,24 @@ pub fn scalars_to_words(scalars: &[Fr]) -> Vec<u32> {
 /// after another. Leaving Montgomery form is a modular reduction per
 /// scalar (about 10 ms for 2^20 on one core), so it runs on every core.
 pub fn scalar_sets_to_words(sets: &[&[Fr]]) -> Vec<u32> {
-    let total: usize = sets.iter().map(|set| set.len()).sum();
+    limbs_to_words(sets, |scalar| scalar.into_bigint().0)
+}
+
+/// `limbs(x)` of every element of every vector as little-endian u32 words,
+/// one vector after another, on every core.
+pub(crate) fn limbs_to_words(
+    vectors: &[&[Fr]],
+    limbs: impl Fn(&Fr) -> [u64; 4] + Sync,
+) -> Vec<u32> {
+    let total: usize = vectors.iter().map(|v| v.len()).sum();
     let mut out = vec![0u32; total * 8];
     let mut rest = &mut out[..];
-    for set in sets {
-        let (head, tail) = rest.split_at_mut(set.len() * 8);
+    for vector in vectors {
+        let (head, tail) = rest.split_at_mut(vector.len() * 8);
         head.par_chunks_exact_mut(8)
-            .zip(set.par_iter())
-            .for_each(|(words, scalar)| {
-                for (pair, limb) in words.chunks_exact_mut(2).zip(scalar.into_bigint().0) {
+            .zip(vector.par_iter())
+            .for_each(|(words, x)| {
+                for (pair, limb) in words.chunks_exact_mut(2).zip(limbs(x)) {
                     pair[0] = limb as u32;
                     pair[1] = (limb >> 32) as u32;
                 }

@@ -116,22 +116,7 @@ pub fn reference_quotient(a: &[Fr], b: &[Fr], c: &[Fr]) -> Result<Vec<Fr>, GpuEr
 /// The Montgomery words of every element of every vector, one vector after
 /// another (on every core).
 pub fn fr_to_words(vectors: &[&[Fr]]) -> Vec<u32> {
-    let total: usize = vectors.iter().map(|v| v.len()).sum();
-    let mut out = vec![0u32; total * FR_WORDS];
-    let mut rest = &mut out[..];
-    for vector in vectors {
-        let (head, tail) = rest.split_at_mut(vector.len() * FR_WORDS);
-        head.par_chunks_exact_mut(FR_WORDS)
-            .zip(vector.par_iter())
-            .for_each(|(words, x)| {
-                for (pair, limb) in words.chunks_exact_mut(2).zip(x.0 .0) {
-                    pair[0] = limb as u32;
-                    pair[1] = (limb >> 32) as u32;
-                }
-            });
-        rest = tail;
-    }
-    out
+    crate::layout::limbs_to_words(vectors, |x| x.0 .0)
 }
 
 /// Elements from Montgomery words. Every kernel reduces below the modulus;

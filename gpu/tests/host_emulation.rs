@@ -19,24 +19,17 @@ use coalition_gpu::layout::{
     DeviceField, G1, G2,
 };
 use coalition_gpu::ntt::{fr_from_words, fr_to_words, NttTables};
+use coalition_gpu::Products;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use support::{arkworks_quotient, random_points};
 
-/// The two renderings of the Montgomery product (field.cu): carry chains
-/// (the device's default) and portable C (its fallback).
-#[derive(Clone, Copy, Debug)]
-enum Product {
-    CarryChains,
-    Portable,
-}
-
-fn emulator(product: Product) -> &'static PathBuf {
+fn emulator(product: Products) -> &'static PathBuf {
     static CHAINS: OnceLock<PathBuf> = OnceLock::new();
     static PORTABLE: OnceLock<PathBuf> = OnceLock::new();
     let (cell, name, define) = match product {
-        Product::CarryChains => (&CHAINS, "kernels-emulate", None),
-        Product::Portable => (
+        Products::CarryChains => (&CHAINS, "kernels-emulate", None),
+        Products::Portable => (
             &PORTABLE,
             "kernels-emulate-portable",
             Some("-DCOALITION_PORTABLE_ARITHMETIC"),
@@ -65,10 +58,10 @@ fn emulator(product: Product) -> &'static PathBuf {
 /// Sends `words` (one request, terminated by the 0 opcode) to the default
 /// (carry-chain) emulator and returns the reply's words.
 fn run(words: &[u32]) -> Vec<u32> {
-    run_with(Product::CarryChains, words)
+    run_with(Products::CarryChains, words)
 }
 
-fn run_with(product: Product, words: &[u32]) -> Vec<u32> {
+fn run_with(product: Products, words: &[u32]) -> Vec<u32> {
     let mut child = Command::new(emulator(product))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -102,12 +95,12 @@ fn words<F: DeviceField>(f: &F) -> Vec<u32> {
 
 #[test]
 fn field_arithmetic_matches_arkworks() {
-    for product in [Product::CarryChains, Product::Portable] {
+    for product in [Products::CarryChains, Products::Portable] {
         field_arithmetic_matches_arkworks_with(product);
     }
 }
 
-fn field_arithmetic_matches_arkworks_with(product: Product) {
+fn field_arithmetic_matches_arkworks_with(product: Products) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut edge: Vec<Fq> = vec![
         Fq::zero(),
@@ -237,12 +230,12 @@ fn fr_words(x: &Fr) -> Vec<u32> {
 
 #[test]
 fn scalar_field_arithmetic_matches_arkworks() {
-    for product in [Product::CarryChains, Product::Portable] {
+    for product in [Products::CarryChains, Products::Portable] {
         scalar_field_arithmetic_matches_arkworks_with(product);
     }
 }
 
-fn scalar_field_arithmetic_matches_arkworks_with(product: Product) {
+fn scalar_field_arithmetic_matches_arkworks_with(product: Products) {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let mut edge: Vec<Fr> = vec![
         Fr::zero(),
