@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -187,6 +187,7 @@ struct ResidentKey {
 struct CurveKernels {
     accumulate: CudaFunction,
     reduce: CudaFunction,
+    fold: CudaFunction,
     window_sum: CudaFunction,
 }
 
@@ -212,6 +213,7 @@ impl Kernels {
             Ok(CurveKernels {
                 accumulate: f(&format!("msm_accumulate_{suffix}"))?,
                 reduce: f(&format!("msm_reduce_{suffix}"))?,
+                fold: f(&format!("msm_fold_{suffix}"))?,
                 window_sum: f(&format!("msm_window_sum_{suffix}"))?,
             })
         };
@@ -315,6 +317,9 @@ pub struct CudaDevice {
     /// or [`CudaDevice::set_profiling`]).
     profiling: AtomicBool,
     profile: Mutex<Vec<StageTime>>,
+    /// Reduction threads per window instead of [`reduce_threads`]' rule
+    /// (0: the rule); see [`CudaDevice::set_reduce_threads`].
+    reduce_threads_override: AtomicU32,
 }
 
 /// Time spent in one pipeline stage, summed over calls (see
@@ -356,13 +361,26 @@ impl std::fmt::Debug for CudaDevice {
     }
 }
 
+/// Reduction threads in flight that keep the device busy: below this, a
+/// reduction launch is a few warps per SM, each running a long chain of
+/// dependent additions.
+const REDUCE_FILL_THREADS: usize = 1 << 14;
+
 /// Reduction threads per window. A window's critical path is one thread's
-/// running sum over `B/T` buckets (two additions each) followed by the
-/// serial sum of the `T` partial results, about `2B/T + T` additions, least
-/// at `T ≈ √(2B)` (256 for `c` = 16), rounded to a power of two.
-fn reduce_threads(buckets: usize) -> u32 {
+/// running sum over `B/T` buckets (two additions each), its `lo·S`
+/// correction (about `2·log2 B`), then the tree sum of the `T` partial
+/// results (`log2 T`). Start at `T ≈ √(2B)` (256 for `c` = 16) and double
+/// while all windows together run fewer than [`REDUCE_FILL_THREADS`]
+/// threads and each thread keeps at least 8 buckets: one MSM of 2^20
+/// points (16 windows) gets 1024, a batch of 64 Spend MSMs (1,280 windows)
+/// stays at 128. The extra work, `23·T` additions per window, is a few per
+/// cent of the accumulation's.
+fn reduce_threads(buckets: usize, windows: usize) -> u32 {
     let mut t = 1usize;
     while t * t < 2 * buckets {
+        t *= 2;
+    }
+    while t * windows < REDUCE_FILL_THREADS && 16 * t <= buckets {
         t *= 2;
     }
     t.min(buckets) as u32
@@ -462,6 +480,7 @@ impl CudaDevice {
                 std::env::var("COALITION_GPU_PROFILE").as_deref() == Ok("1"),
             ),
             profile: Mutex::new(Vec::new()),
+            reduce_threads_override: AtomicU32::new(0),
         };
         device.self_test()?;
         Ok(device)
@@ -517,6 +536,15 @@ impl CudaDevice {
     /// synchronises the stream, so a profiled call runs slightly slower.
     pub fn set_profiling(&self, on: bool) {
         self.profiling.store(on, Ordering::Relaxed);
+    }
+
+    /// Fixes the reduction threads per window (`None`: the size rule), to
+    /// compare settings side by side on one device. The value is rounded
+    /// down to a power of two and kept within `2 ..= B` for each MSM, so
+    /// every setting gives the same, correct results.
+    pub fn set_reduce_threads(&self, threads: Option<u32>) {
+        self.reduce_threads_override
+            .store(threads.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// The stage times gathered since the last call (empty unless
@@ -682,7 +710,10 @@ impl CudaDevice {
                 "batch too large for 32-bit indices".into(),
             ));
         }
-        let threads = reduce_threads(buckets);
+        let threads = match self.reduce_threads_override.load(Ordering::Relaxed) {
+            0 => reduce_threads(buckets, windows),
+            fixed => (1u32 << fixed.ilog2()).clamp(2, buckets as u32),
+        };
         let (n32, count32, c32, per32, w32, s32, b32, t32) = (
             n as u32,
             count as u32,
@@ -790,9 +821,24 @@ impl CudaDevice {
                 .launch(grid(windows * threads as usize, 64))
                 .map_err(driver)?;
             clock.lap("msm: reduce")?;
+            // Tree sum of each window's `threads` partial results, in place
+            // (`threads` is a power of two, at least 2), down to two.
+            let mut width = threads;
+            while width > 2 {
+                let half = width / 2;
+                s.launch_builder(&curve.fold)
+                    .arg(&mut *partial)
+                    .arg(&threads)
+                    .arg(&half)
+                    .arg(&w32)
+                    .launch(grid(windows * half as usize, 64))
+                    .map_err(driver)?;
+                width = half;
+            }
             s.launch_builder(&curve.window_sum)
                 .arg(&*partial)
                 .arg(&threads)
+                .arg(&width)
                 .arg(&w32)
                 .arg(&mut *window_sums)
                 .launch(grid(windows, 32))
@@ -982,8 +1028,21 @@ mod tests {
         ] {
             assert_eq!(window_bits(n), c, "n = {n}");
         }
-        for (buckets, threads) in [(16usize, 8u32), (128, 16), (4096, 128), (32768, 256)] {
-            assert_eq!(reduce_threads(buckets), threads, "B = {buckets}");
+        // (B, windows) → T: one MSM of 2^5, 2^10, 2^14 and 2^20 points; a
+        // batch of 64 at 2^15; a batch of 8 at 2^20.
+        for (buckets, windows, threads) in [
+            (16usize, 51usize, 8u32),
+            (128, 32, 16),
+            (4096, 20, 512),
+            (32768, 16, 1024),
+            (4096, 1280, 128),
+            (32768, 128, 256),
+        ] {
+            assert_eq!(
+                reduce_threads(buckets, windows),
+                threads,
+                "B = {buckets}, {windows} windows"
+            );
         }
     }
 }

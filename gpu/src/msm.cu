@@ -15,7 +15,8 @@
 //   msm_scatter    counting sort of (window, bucket) entries
 //   msm_accumulate one thread per (window, bucket): sum its points
 //   msm_reduce     T threads per window: chunked running sums, weighted
-//   msm_window_sum one thread per window: sum of the T partial results
+//   msm_fold       log2(T) − 1 launches: tree sum of the T partial results
+//   msm_window_sum one thread per window: the last two
 // The host combines the W window sums with c doublings between windows.
 
 template <class F> DEVICE F zero_of();
@@ -207,11 +208,25 @@ DEVICE void reduce(const Xyzz<F>* bucket_sums, u32 buckets, u32 windows, u32 thr
   out[idx] = acc;
 }
 
+// One step of a window's tree sum over its T partial results (stride T
+// apart per window): entry t ← entry t + entry t + half, for t < half. Run
+// with half = T/2, T/4, …, 2, then window_sum adds the last two: log2(T)
+// additions on the critical path instead of T one after another.
 template <class F>
-DEVICE void window_sum(const Xyzz<F>* partial, u32 threads, u32 windows, Xyzz<F>* out, u32 idx) {
+DEVICE void fold(Xyzz<F>* partial, u32 stride, u32 half, u32 windows, u32 idx) {
+  if (idx >= windows * half) return;
+  u32 window = idx / half, t = idx % half;
+  Xyzz<F>* row = partial + window * stride;
+  row[t] = add(row[t], row[t + half]);
+}
+
+// out[w] = Σ_{t < count} partial[w·stride + t], one thread per window
+// (count = 2 after the folds).
+template <class F>
+DEVICE void window_sum(const Xyzz<F>* partial, u32 stride, u32 count, u32 windows, Xyzz<F>* out, u32 idx) {
   if (idx >= windows) return;
   Xyzz<F> acc = xyzz_identity<F>();
-  for (u32 t = 0; t < threads; t++) acc = add(acc, partial[idx * threads + t]);
+  for (u32 t = 0; t < count; t++) acc = add(acc, partial[idx * stride + t]);
   out[idx] = acc;
 }
 
@@ -224,9 +239,12 @@ DEVICE void window_sum(const Xyzz<F>* partial, u32 threads, u32 windows, Xyzz<F>
                                   Xyzz<F>* out) {                                                   \
     reduce<F>(sums, buckets, windows, threads, out, GLOBAL_INDEX);                                  \
   }                                                                                                 \
-  KERNEL void msm_window_sum_##SUFFIX(const Xyzz<F>* partial, u32 threads, u32 windows,             \
+  KERNEL void msm_fold_##SUFFIX(Xyzz<F>* partial, u32 stride, u32 half, u32 windows) {              \
+    fold<F>(partial, stride, half, windows, GLOBAL_INDEX);                                          \
+  }                                                                                                 \
+  KERNEL void msm_window_sum_##SUFFIX(const Xyzz<F>* partial, u32 stride, u32 count, u32 windows,   \
                                       Xyzz<F>* out) {                                               \
-    window_sum<F>(partial, threads, windows, out, GLOBAL_INDEX);                                    \
+    window_sum<F>(partial, stride, count, windows, out, GLOBAL_INDEX);                              \
   }
 
 INSTANTIATE(g1, Fq)

@@ -56,6 +56,25 @@ fn gpu_msm_equals_cpu_msm() {
     }
 }
 
+/// Every reduction setting, including values the device must round (3) or
+/// clamp (1, and more threads than buckets), gives arkworks' result.
+#[test]
+fn every_reduction_setting_gives_the_same_msm() {
+    let Some(gpu) = device() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let g1: Vec<G1Affine> = random_points::<G1Projective>(1 << 12, &mut rng);
+    let scalars: Vec<Fr> = (0..1 << 12).map(|_| Fr::rand(&mut rng)).collect();
+    let expected = G1Projective::msm(&g1, &scalars).unwrap();
+    for threads in [Some(1u32), Some(2), Some(3), Some(64), Some(1 << 20), None] {
+        gpu.set_reduce_threads(threads);
+        assert_eq!(
+            gpu.msm::<G1>(&g1, &scalars).unwrap(),
+            expected,
+            "{threads:?} reduction threads"
+        );
+    }
+}
+
 #[test]
 fn gpu_batch_equals_cpu_msms() {
     let Some(gpu) = device() else { return };

@@ -36,8 +36,10 @@ static u32 window_bits(u32 n) {
 template <class F>
 static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u32, u32, u32, Xyzz<F>*),
                     void (*red)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*),
-                    void (*wsum)(const Xyzz<F>*, u32, u32, Xyzz<F>*)) {
-  u32 n = next(), batch = next();
+                    void (*fold)(Xyzz<F>*, u32, u32, u32),
+                    void (*wsum)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*)) {
+  // threads: reduction threads per window, 0 for device::reduce_threads' rule.
+  u32 n = next(), batch = next(), threads = next();
   std::vector<Affine<F>> bases(n);
   for (u32 i = 0; i < n; i++) bases[i] = read_obj<Affine<F>>();
   std::vector<u32> scalars(8 * n * batch);
@@ -56,15 +58,22 @@ static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u
   for (g_index = 0; g_index < total; g_index++) msm_scatter(keys.data(), vals.data(), total, n, stride, cursors.data(), sorted.data());
   std::vector<Xyzz<F>> sums(windows * buckets);
   for (g_index = 0; g_index < windows * buckets; g_index++) acc(bases.data(), sorted.data(), counts.data(), n, stride, buckets, windows, sums.data());
-  // Same rule as device::reduce_threads: the least power of two t with
-  // t^2 >= 2B, at most B.
-  u32 threads = 1;
-  while ((u64)threads * threads < 2ull * buckets) threads *= 2;
-  if (threads > buckets) threads = buckets;
+  if (threads == 0) {
+    // Same rule as device::reduce_threads: the least power of two t with
+    // t^2 >= 2B, doubled while windows * t < 2^14 and 2t <= B/8.
+    threads = 1;
+    while ((u64)threads * threads < 2ull * buckets) threads *= 2;
+    while ((u64)threads * windows < (1u << 14) && 16ull * threads <= buckets) threads *= 2;
+    if (threads > buckets) threads = buckets;
+  }
   std::vector<Xyzz<F>> partial(windows * threads);
   for (g_index = 0; g_index < windows * threads; g_index++) red(sums.data(), buckets, windows, threads, partial.data());
+  // The device's launch sequence: folds down to two partial results, then window_sum.
+  u32 width = threads;
+  for (; width > 2; width /= 2)
+    for (g_index = 0; g_index < windows * (width / 2); g_index++) fold(partial.data(), threads, width / 2, windows);
   std::vector<Xyzz<F>> out(windows);
-  for (g_index = 0; g_index < windows; g_index++) wsum(partial.data(), threads, windows, out.data());
+  for (g_index = 0; g_index < windows; g_index++) wsum(partial.data(), threads, width, windows, out.data());
   printf("%u %u ", c, per_msm);
   for (auto& p : out) write_obj(p);
 }
@@ -99,8 +108,8 @@ int main() {
     else if (op == 2) { Fq a = read_obj<Fq>(), b = read_obj<Fq>(); write_obj(add(a, b)); }
     else if (op == 3) { Fq a = read_obj<Fq>(), b = read_obj<Fq>(); write_obj(sub(a, b)); }
     else if (op == 4) { Fq2 a = read_obj<Fq2>(), b = read_obj<Fq2>(); write_obj(mul(a, b)); }
-    else if (op == 5) run_msm<Fq>(msm_accumulate_g1, msm_reduce_g1, msm_window_sum_g1);
-    else if (op == 6) run_msm<Fq2>(msm_accumulate_g2, msm_reduce_g2, msm_window_sum_g2);
+    else if (op == 5) run_msm<Fq>(msm_accumulate_g1, msm_reduce_g1, msm_fold_g1, msm_window_sum_g1);
+    else if (op == 6) run_msm<Fq2>(msm_accumulate_g2, msm_reduce_g2, msm_fold_g2, msm_window_sum_g2);
     else if (op == 7) run_quotients();
     else if (op == 8) { Fr a = read_obj<Fr>(), b = read_obj<Fr>(); write_obj(mul(a, b)); write_obj(add(a, b)); write_obj(sub(a, b)); }
     printf("\n");

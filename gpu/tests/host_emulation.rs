@@ -135,13 +135,25 @@ fn field_arithmetic_matches_arkworks_with(product: Products) {
     }
 }
 
-/// The emulated batch MSM: one result per scalar set, all over `bases`.
+/// The emulated batch MSM: one result per scalar set, all over `bases`,
+/// with the device's reduction threads per window.
 fn emulated_batch<C: DeviceCurve>(
     op: u32,
     bases: &[C::Affine],
     sets: &[&[Fr]],
 ) -> Vec<C::Projective> {
-    let mut req = vec![op, bases.len() as u32, sets.len() as u32];
+    emulated_batch_with_threads::<C>(op, bases, sets, 0)
+}
+
+/// As [`emulated_batch`], with `threads` reduction threads per window (a
+/// power of two at most B; 0 for the device's rule).
+fn emulated_batch_with_threads<C: DeviceCurve>(
+    op: u32,
+    bases: &[C::Affine],
+    sets: &[&[Fr]],
+    threads: u32,
+) -> Vec<C::Projective> {
+    let mut req = vec![op, bases.len() as u32, sets.len() as u32, threads];
     req.extend(bases_to_words::<C>(bases));
     for set in sets {
         req.extend(scalars_to_words(set));
@@ -221,6 +233,29 @@ fn batched_pipeline_gives_each_msm_its_own_result() {
     let refs: Vec<&[Fr]> = sets.iter().map(|s| s.as_slice()).collect();
     for (set, result) in sets.iter().zip(emulated_batch::<G2>(6, &g2, &refs)) {
         assert_eq!(result, G2Projective::msm(&g2, set).unwrap());
+    }
+}
+
+/// Every reduction width the device can use (2 to B threads per window,
+/// so one to log2(B) − 1 folds before the last window sum) gives each
+/// window the same sum.
+#[test]
+fn reduction_tree_sums_every_width_alike() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    // 100 points: c = 5, B = 16.
+    let bases: Vec<G1Affine> = random_points::<G1Projective>(100, &mut rng);
+    let scalars: Vec<Fr> = (0..100).map(|_| Fr::rand(&mut rng)).collect();
+    let expected = G1Projective::msm(&bases, &scalars).unwrap();
+    for threads in [2u32, 4, 8, 16] {
+        let got = emulated_batch_with_threads::<G1>(5, &bases, &[&scalars], threads);
+        assert_eq!(got, vec![expected], "{threads} threads per window");
+    }
+    let g2: Vec<G2Affine> = random_points::<G2Projective>(30, &mut rng);
+    let scalars: Vec<Fr> = (0..30).map(|_| Fr::rand(&mut rng)).collect();
+    let expected = G2Projective::msm(&g2, &scalars).unwrap();
+    for threads in [2u32, 16] {
+        let got = emulated_batch_with_threads::<G2>(6, &g2, &[&scalars], threads);
+        assert_eq!(got, vec![expected], "G2, {threads} threads per window");
     }
 }
 

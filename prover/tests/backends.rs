@@ -68,8 +68,20 @@ fn reference_widths_and_chunks_follow_the_device() {
     ] {
         assert_eq!(window_bits(n), c, "n = {n}");
     }
-    for (buckets, chunks) in [(16usize, 8usize), (128, 16), (4096, 128), (32768, 256)] {
-        assert_eq!(reduce_chunks(buckets), chunks, "B = {buckets}");
+    // (B, windows) → T, as pinned for the device.
+    for (buckets, windows, chunks) in [
+        (16usize, 51usize, 8usize),
+        (128, 32, 16),
+        (4096, 20, 512),
+        (32768, 16, 1024),
+        (4096, 1280, 128),
+        (32768, 128, 256),
+    ] {
+        assert_eq!(
+            reduce_chunks(buckets, windows),
+            chunks,
+            "B = {buckets}, {windows} windows"
+        );
     }
 }
 

@@ -41,13 +41,18 @@ pub fn window_bits(n: usize) -> usize {
         .unwrap_or(16)
 }
 
-/// Chunks a window's reduction is split into, the device's rule (one
-/// thread each there): the least power of two `T` with `T² ≥ 2B`, at most
-/// `B`, which balances a chunk's `2B/T` additions against the `T` partial
-/// sums after it.
-pub fn reduce_chunks(buckets: usize) -> usize {
+/// Chunks a window's reduction is split into when `windows` windows are
+/// reduced together, the device's rule (one thread each there): start at
+/// the least power of two `T` with `T² ≥ 2B`, then double while
+/// `windows·T` is under 2^14 threads and each chunk keeps at least 8
+/// buckets; at most `B`. The device sums the `T` chunk results as a tree;
+/// here they are added in order, the same sum.
+pub fn reduce_chunks(buckets: usize, windows: usize) -> usize {
     let mut t = 1usize;
     while t * t < 2 * buckets {
+        t *= 2;
+    }
+    while t * windows < (1 << 14) && 16 * t <= buckets {
         t *= 2;
     }
     t.min(buckets)
@@ -164,7 +169,7 @@ fn bucket_msm<P: SWCurveConfig>(
         }
         // Chunk [lo, hi): a running sum from the top gives
         // Σ (m − lo + 1)·B_m; adding lo·Σ B_m makes every weight m + 1.
-        let chunks = reduce_chunks(buckets);
+        let chunks = reduce_chunks(buckets, num_windows(c));
         let per = buckets.div_ceil(chunks);
         let mut window = Proj::<P>::zero();
         for lo in (0..buckets).step_by(per) {
