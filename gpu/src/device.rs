@@ -12,17 +12,18 @@ use ark_bn254::Fr;
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{Field, One, Zero};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PinnedHostSlice,
+    PushKernelArg,
 };
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::layout::{
-    bases_to_words, combine_windows, num_windows, scalar_sets_to_words, window_bits,
-    xyzz_to_projective, DeviceCurve, DeviceField,
+    bases_to_words, combine_windows, fr_words, fr_words_into, num_windows, window_bits,
+    xyzz_to_projective, DeviceCurve, DeviceField, FR_WORDS,
 };
-use crate::ntt::{fr_from_words, fr_to_words, reference_quotient, NttTables};
+use crate::ntt::{fr_from_words, reference_quotient, NttTables};
 
 /// The kernels' CUDA C source: field arithmetic, then the MSM and NTT
 /// kernels, compiled as one module.
@@ -245,6 +246,11 @@ impl Kernels {
 /// the largest size asked for and stays; kernels only ever index the prefix
 /// the current call needs.
 struct Scratch {
+    /// Page-locked host memory the scalars are written into, so their
+    /// upload is one DMA at the bus's rate rather than the driver's copy
+    /// through a bounce buffer; `None` until first needed, or where the
+    /// host refused to lock memory (then uploads come from a `Vec`).
+    staging: Option<PinnedHostSlice<u32>>,
     scalars: CudaSlice<u32>,
     keys: CudaSlice<u32>,
     vals: CudaSlice<u32>,
@@ -260,6 +266,7 @@ impl Scratch {
     fn empty(stream: &Arc<CudaStream>) -> Result<Self, GpuError> {
         let e = || stream.null::<u32>().map_err(driver);
         Ok(Scratch {
+            staging: None,
             scalars: e()?,
             keys: e()?,
             vals: e()?,
@@ -287,6 +294,47 @@ fn reserve(stream: &Arc<CudaStream>, buf: &mut CudaSlice<u32>, len: usize) -> Re
         *buf = unsafe { stream.alloc::<u32>(len) }.map_err(driver)?;
     }
     Ok(())
+}
+
+/// The scalar words of `sets` in `staging` (grown to fit, kept), or, if
+/// the host cannot lock that much memory, in a fresh `Vec`; returned as the
+/// slice to upload. The stream is synchronised first: no copy out of the
+/// staging memory can still be in flight when it is written again.
+#[allow(unsafe_code)]
+fn stage_scalars<'a>(
+    ctx: &Arc<CudaContext>,
+    stream: &Arc<CudaStream>,
+    staging: &'a mut Option<PinnedHostSlice<u32>>,
+    fallback: &'a mut Vec<u32>,
+    sets: &[&[Fr]],
+) -> Result<&'a [u32], GpuError> {
+    let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
+    stream.synchronize().map_err(driver)?;
+    if staging.as_ref().is_none_or(|p| p.len() < len) {
+        *staging = None; // free the smaller one first
+                         // SAFETY: the memory is uninitialised; it is zeroed below before
+                         // any slice of it exists.
+        *staging = match unsafe { ctx.alloc_pinned::<u32>(len) } {
+            Ok(mut pinned) => {
+                let ptr = pinned.as_mut_ptr().map_err(driver)?;
+                // SAFETY: `ptr` points to `len` u32 the allocation owns.
+                unsafe { std::ptr::write_bytes(ptr, 0, len) };
+                Some(pinned)
+            }
+            Err(_) => None,
+        };
+    }
+    match staging {
+        Some(pinned) => {
+            let words = &mut pinned.as_mut_slice().map_err(driver)?[..len];
+            fr_words_into(sets, words);
+            Ok(words)
+        }
+        None => {
+            *fallback = fr_words(sets);
+            Ok(fallback)
+        }
+    }
 }
 
 /// [`NttTables`] on the device.
@@ -686,11 +734,6 @@ impl CudaDevice {
         if n == 0 || sets.is_empty() {
             return Ok(vec![C::Projective::zero(); sets.len()]);
         }
-        // Converted before taking the device, so a second caller's scalars
-        // are prepared while the first one's kernels run.
-        let converting = Instant::now();
-        let words = scalar_sets_to_words(sets);
-        self.record("msm: scalars to words (host)", converting.elapsed())?;
         let mut scratch = self
             .scratch
             .lock()
@@ -726,7 +769,9 @@ impl CudaDevice {
         );
         let s = &self.stream;
         let bases_dev = self.resident_bases::<C>(bases)?;
+        clock.lap("msm: resident bases (uploaded on first use)")?;
         let Scratch {
+            staging,
             scalars,
             keys,
             vals,
@@ -737,6 +782,11 @@ impl CudaDevice {
             partial,
             window_sums,
         } = &mut *scratch;
+        // Copied (no conversion: the digit kernel leaves Montgomery form)
+        // into page-locked memory, then one DMA.
+        let mut fallback = Vec::new();
+        let words = stage_scalars(&self.ctx, s, staging, &mut fallback, sets)?;
+        clock.lap("msm: stage scalars (host)")?;
         reserve(s, scalars, words.len())?;
         reserve(s, keys, total)?;
         reserve(s, vals, total)?;
@@ -746,7 +796,7 @@ impl CudaDevice {
         reserve(s, bucket_sums, windows * buckets * point_words)?;
         reserve(s, partial, windows * threads as usize * point_words)?;
         reserve(s, window_sums, windows * point_words)?;
-        s.memcpy_htod(&words, scalars).map_err(driver)?;
+        s.memcpy_htod(words, scalars).map_err(driver)?;
         s.memset_zeros(&mut counts.slice_mut(..windows * stride))
             .map_err(driver)?;
         clock.lap("msm: upload scalars")?;
@@ -873,7 +923,7 @@ impl CudaDevice {
         }
         let host = NttTables::new(log_n)?;
         let s = &self.stream;
-        let up = |v: &[Fr]| s.clone_htod(&fr_to_words(&[v])).map_err(driver);
+        let up = |v: &[Fr]| s.clone_htod(&fr_words(&[v])).map_err(driver);
         let built = Arc::new(DeviceNttTables {
             omega: up(&host.omega)?,
             omega_inv: up(&host.omega_inv)?,
@@ -916,7 +966,7 @@ impl CudaDevice {
             ));
         }
         let converting = Instant::now();
-        let words = [fr_to_words(a), fr_to_words(b), fr_to_words(c)];
+        let words = [fr_words(a), fr_words(b), fr_words(c)];
         self.record("ntt: vectors to words (host)", converting.elapsed())?;
         let tables = self.resident_ntt_tables(log_n)?;
         // The device is taken for the rest (the MSM's lock), so stage times

@@ -1,8 +1,10 @@
 //! The device representation of field elements and points, and back.
 //!
-//! `Fq` travels as its arkworks Montgomery limbs (4 × u64 = 8 × u32, little
-//! endian, `R = 2^256`), so no conversion happens on the way in; scalars
-//! travel in canonical form (8 × u32). An affine point is `x ‖ y` with the
+//! `Fq` and `Fr` travel as their arkworks Montgomery limbs (4 × u64 =
+//! 8 × u32, little endian, `R = 2^256`), so nothing is converted on the
+//! way in: the host only copies, and the MSM's digit kernel takes each
+//! scalar out of Montgomery form itself (one product by 1, cheap on the
+//! device; on the host it was the costliest step of an upload). An affine point is `x ‖ y` with the
 //! identity as `(0, 0)` (not on either curve). Results come back in XYZZ
 //! coordinates `(X, Y, ZZ, ZZZ)`, `x = X/ZZ`, `y = Y/ZZZ`, `ZZ = 0` the
 //! identity.
@@ -116,40 +118,40 @@ pub fn bases_to_words<C: DeviceCurve>(bases: &[C::Affine]) -> Vec<u32> {
     out
 }
 
-/// Canonical little-endian words of every scalar.
-pub fn scalars_to_words(scalars: &[Fr]) -> Vec<u32> {
-    scalar_sets_to_words(&[scalars])
-}
+/// u32 words of one `Fr`.
+pub const FR_WORDS: usize = 8;
 
-/// Canonical little-endian words of every scalar of every set, one set
-/// after another. Leaving Montgomery form is a modular reduction per
-/// scalar (about 10 ms for 2^20 on one core), so it runs on every core.
-pub fn scalar_sets_to_words(sets: &[&[Fr]]) -> Vec<u32> {
-    limbs_to_words(sets, |scalar| scalar.into_bigint().0)
-}
-
-/// `limbs(x)` of every element of every vector as little-endian u32 words,
-/// one vector after another, on every core.
-pub(crate) fn limbs_to_words(
-    vectors: &[&[Fr]],
-    limbs: impl Fn(&Fr) -> [u64; 4] + Sync,
-) -> Vec<u32> {
+/// The Montgomery words of every element of every vector, one vector after
+/// another.
+pub fn fr_words(vectors: &[&[Fr]]) -> Vec<u32> {
     let total: usize = vectors.iter().map(|v| v.len()).sum();
-    let mut out = vec![0u32; total * 8];
-    let mut rest = &mut out[..];
+    let mut out = vec![0u32; total * FR_WORDS];
+    fr_words_into(vectors, &mut out);
+    out
+}
+
+/// [`fr_words`] written into `out`, which must hold exactly
+/// `FR_WORDS` words per element (e.g. page-locked staging memory), on
+/// every core.
+///
+/// # Panics
+/// If `out` has another length (a caller's sizing bug, never input).
+pub fn fr_words_into(vectors: &[&[Fr]], out: &mut [u32]) {
+    let total: usize = vectors.iter().map(|v| v.len()).sum();
+    assert_eq!(out.len(), total * FR_WORDS, "staging sized for the vectors");
+    let mut rest = out;
     for vector in vectors {
-        let (head, tail) = rest.split_at_mut(vector.len() * 8);
-        head.par_chunks_exact_mut(8)
+        let (head, tail) = rest.split_at_mut(vector.len() * FR_WORDS);
+        head.par_chunks_exact_mut(FR_WORDS)
             .zip(vector.par_iter())
             .for_each(|(words, x)| {
-                for (pair, limb) in words.chunks_exact_mut(2).zip(limbs(x)) {
+                for (pair, limb) in words.chunks_exact_mut(2).zip(x.0 .0) {
                     pair[0] = limb as u32;
                     pair[1] = (limb >> 32) as u32;
                 }
             });
         rest = tail;
     }
-    out
 }
 
 /// An XYZZ point (`4 · WORDS` words) as a projective point.

@@ -8,8 +8,8 @@
 //
 // Pipeline per batch of MSMs over shared bases (c-bit windows,
 // B = 2^(c-1) buckets, W windows per MSM, batch·W windows in all):
-//   msm_digits     signed digits of every scalar: key |d| (0 = none), value
-//                  point index | sign bit
+//   msm_digits     each scalar out of Montgomery form, then its signed
+//                  digits: key |d| (0 = none), value point index | sign bit
 //   msm_histogram  count keys per (window, bucket)
 //   msm_scan       exclusive prefix sums: bucket start offsets
 //   msm_scatter    counting sort of (window, bucket) entries
@@ -107,8 +107,14 @@ KERNEL void msm_digits(const u32* scalars, u32 n, u32 count, u32 c, u32 windows,
   u32 i = GLOBAL_INDEX;
   if (i >= count) return;
   u32 msm = i / n, point = i % n;
+  // Scalars arrive in Montgomery form (arkworks' limbs, copied): a product
+  // by the plain integer 1 gives x·R·1·R^−1 = x, canonical and below r.
+  Fr mont, plain_one = fp_zero<FrParams>();
+  for (int k = 0; k < 8; k++) mont.l[k] = scalars[8 * i + k];
+  plain_one.l[0] = 1;
+  Fr canonical = mul(mont, plain_one);
   u32 s[9];
-  for (int k = 0; k < 8; k++) s[k] = scalars[8 * i + k];
+  for (int k = 0; k < 8; k++) s[k] = canonical.l[k];
   s[8] = 0;
   u32 half = 1u << (c - 1), mask = (1u << c) - 1, carry = 0;
   for (u32 j = 0; j < windows; j++) {

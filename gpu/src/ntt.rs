@@ -10,9 +10,7 @@ use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
 use crate::device::GpuError;
-
-/// u32 words of one `Fr`.
-pub const FR_WORDS: usize = 8;
+use crate::layout::FR_WORDS;
 
 /// The largest domain the kernels take: BN254's `Fr` has 2-adicity 28.
 pub const MAX_LOG_N: usize = 28;
@@ -113,12 +111,6 @@ pub fn reference_quotient(a: &[Fr], b: &[Fr], c: &[Fr]) -> Result<Vec<Fr>, GpuEr
     Ok(h)
 }
 
-/// The Montgomery words of every element of every vector, one vector after
-/// another (on every core).
-pub fn fr_to_words(vectors: &[&[Fr]]) -> Vec<u32> {
-    crate::layout::limbs_to_words(vectors, |x| x.0 .0)
-}
-
 /// Elements from Montgomery words. Every kernel reduces below the modulus;
 /// a word group that is not (a device fault) is an error, never an `Fr`
 /// outside the field.
@@ -142,6 +134,7 @@ pub fn fr_from_words(words: &[u32]) -> Result<Vec<Fr>, GpuError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::fr_words;
     use ark_ff::{UniformRand, Zero};
     use rand_chacha::rand_core::SeedableRng;
 
@@ -167,7 +160,7 @@ mod tests {
             .map(|_| Fr::rand(&mut rng))
             .chain([Fr::zero(), -Fr::one()])
             .collect();
-        assert_eq!(fr_from_words(&fr_to_words(&[&v])).unwrap(), v);
+        assert_eq!(fr_from_words(&fr_words(&[&v])).unwrap(), v);
         let mut modulus = Vec::new();
         for limb in Fr::MODULUS.0 {
             modulus.extend([limb as u32, (limb >> 32) as u32]);

@@ -15,10 +15,9 @@ use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{Field, UniformRand, Zero};
 use coalition_gpu::layout::{
-    bases_to_words, combine_windows, scalars_to_words, xyzz_to_projective, DeviceCurve,
-    DeviceField, G1, G2,
+    bases_to_words, combine_windows, fr_words, xyzz_to_projective, DeviceCurve, DeviceField, G1, G2,
 };
-use coalition_gpu::ntt::{fr_from_words, fr_to_words, NttTables};
+use coalition_gpu::ntt::{fr_from_words, NttTables};
 use coalition_gpu::Products;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -156,7 +155,7 @@ fn emulated_batch_with_threads<C: DeviceCurve>(
     let mut req = vec![op, bases.len() as u32, sets.len() as u32, threads];
     req.extend(bases_to_words::<C>(bases));
     for set in sets {
-        req.extend(scalars_to_words(set));
+        req.extend(fr_words(&[set]));
     }
     let reply = run(&req);
     let (c, windows) = (reply[0] as usize, reply[1] as usize);
@@ -259,8 +258,8 @@ fn reduction_tree_sums_every_width_alike() {
     }
 }
 
-fn fr_words(x: &Fr) -> Vec<u32> {
-    fr_to_words(&[std::slice::from_ref(x)])
+fn one_fr_words(x: &Fr) -> Vec<u32> {
+    fr_words(&[std::slice::from_ref(x)])
 }
 
 #[test]
@@ -283,8 +282,8 @@ fn scalar_field_arithmetic_matches_arkworks_with(product: Products) {
     for a in &edge {
         for b in edge.iter().take(5).chain(edge.iter().skip(5).step_by(5)) {
             let mut req = vec![8u32];
-            req.extend(fr_words(a));
-            req.extend(fr_words(b));
+            req.extend(one_fr_words(a));
+            req.extend(one_fr_words(b));
             let got = fr_from_words(&run_with(product, &req)).unwrap();
             assert_eq!(
                 got,
@@ -318,12 +317,12 @@ fn witness_map_pipeline_matches_arkworks() {
             &tables.into_coset,
             &tables.out_of_coset,
         ] {
-            req.extend(fr_to_words(&[table]));
+            req.extend(fr_words(&[table]));
         }
-        req.extend(fr_words(&tables.z_inv));
+        req.extend(one_fr_words(&tables.z_inv));
         for vectors in [&a, &b, &c] {
             let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();
-            req.extend(fr_to_words(&refs));
+            req.extend(fr_words(&refs));
         }
         let got = fr_from_words(&run(&req)).unwrap();
         assert_eq!(got.len(), count * n);

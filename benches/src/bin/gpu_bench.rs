@@ -170,7 +170,9 @@ fn main() {
         expected,
         "G1 2^{head_log2}: GPU result differs from the CPU's"
     );
-    let cpu = time(3, || G1Projective::msm(&g1[..n], &scalars).expect("lengths"));
+    let cpu = time(3, || {
+        G1Projective::msm(&g1[..n], &scalars).expect("lengths")
+    });
     let dev = time(5, || device.msm::<G1>(&g1[..n], &scalars).expect("gpu msm"));
     println!(
         "headline: G1 2^{head_log2} cpu {:.2} ms, gpu {:.2} ms ({:.1}x; target <= 20 ms on an H100)",
@@ -212,7 +214,10 @@ fn main() {
     // 2. Spend proofs: identical bytes from both backends, then proofs/s
     // per batch, CPU against GPU.
     let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
-    println!("Spend keys ready at {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "Spend keys ready at {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let statements: Vec<_> = (0..16u64)
         .map(|seed| {
             let mut r = ChaCha20Rng::seed_from_u64(seed);
@@ -241,9 +246,8 @@ fn main() {
                     .expect("satisfied")
             })
             .collect();
-        let randomness: Vec<(Fr, Fr)> = (0..batch)
-            .map(|_| (Fr::rand(rng), Fr::rand(rng)))
-            .collect();
+        let randomness: Vec<(Fr, Fr)> =
+            (0..batch).map(|_| (Fr::rand(rng), Fr::rand(rng))).collect();
         (synthesized, randomness)
     };
     for batch in batches {
