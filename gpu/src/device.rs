@@ -858,6 +858,7 @@ impl CudaDevice {
                 .arg(&s32)
                 .arg(&b32)
                 .arg(&w32)
+                .arg(&per32)
                 .arg(&mut *bucket_sums)
                 .launch(grid(windows * buckets, 128))
                 .map_err(driver)?;

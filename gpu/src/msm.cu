@@ -13,7 +13,8 @@
 //   msm_histogram  count keys per (window, bucket)
 //   msm_scan       exclusive prefix sums: bucket start offsets
 //   msm_scatter    counting sort of (window, bucket) entries
-//   msm_accumulate one thread per (window, bucket): sum its points
+//   msm_accumulate one thread per (window, bucket), top windows first: sum its
+//                  points
 //   msm_reduce     T threads per window: chunked running sums, weighted
 //   msm_fold       log2(T) − 1 launches: tree sum of the T partial results
 //   msm_window_sum one thread per window: the last two
@@ -181,10 +182,19 @@ KERNEL void msm_scatter(const u32* keys, const u32* vals, u32 total, u32 n, u32 
 
 // --- bucket accumulation and reduction, templated on the field -------------
 
+// Threads are numbered top window first: window j of every MSM in the
+// batch, for j = W − 1 down to 0. The top window holds the scalars' last
+// few bits, so its used buckets are few and each holds several times the
+// points of a lower window's (and a batch of proofs' witnesses, mostly
+// random, does not change that); blocks start roughly in index order, so
+// its long-running threads start first and finish under the rest instead
+// of trailing after them.
 template <class F>
-DEVICE void accumulate(const Affine<F>* bases, const u32* sorted, const u32* starts, u32 n, u32 stride, u32 buckets, u32 windows, Xyzz<F>* out, u32 idx) {
+DEVICE void accumulate(const Affine<F>* bases, const u32* sorted, const u32* starts, u32 n, u32 stride, u32 buckets, u32 windows, u32 per_msm, Xyzz<F>* out, u32 idx) {
   if (idx >= windows * buckets) return;
-  u32 window = idx / buckets, key = idx % buckets + 1;
+  u32 slot = idx / buckets, key = idx % buckets + 1;
+  u32 msms = windows / per_msm;
+  u32 window = (slot % msms) * per_msm + (per_msm - 1 - slot / msms);
   u32 begin = starts[window * stride + key], end = starts[window * stride + key + 1];
   Xyzz<F> acc = xyzz_identity<F>();
   for (u32 e = begin; e < end; e++) {
@@ -194,7 +204,7 @@ DEVICE void accumulate(const Affine<F>* bases, const u32* sorted, const u32* sta
     F y = (v >> 31) ? neg(p.y) : p.y;
     acc = madd(acc, p.x, y);
   }
-  out[idx] = acc;
+  out[window * buckets + key - 1] = acc;
 }
 
 // T threads per window; thread t sums buckets [lo, hi) with weights m + 1.
@@ -238,8 +248,9 @@ DEVICE void window_sum(const Xyzz<F>* partial, u32 stride, u32 count, u32 window
 
 #define INSTANTIATE(SUFFIX, F)                                                                    \
   KERNEL void msm_accumulate_##SUFFIX(const Affine<F>* bases, const u32* sorted, const u32* starts, \
-                                      u32 n, u32 stride, u32 buckets, u32 windows, Xyzz<F>* out) {  \
-    accumulate<F>(bases, sorted, starts, n, stride, buckets, windows, out, GLOBAL_INDEX);           \
+                                      u32 n, u32 stride, u32 buckets, u32 windows, u32 per_msm,     \
+                                      Xyzz<F>* out) {                                               \
+    accumulate<F>(bases, sorted, starts, n, stride, buckets, windows, per_msm, out, GLOBAL_INDEX);  \
   }                                                                                                 \
   KERNEL void msm_reduce_##SUFFIX(const Xyzz<F>* sums, u32 buckets, u32 windows, u32 threads,       \
                                   Xyzz<F>* out) {                                                   \

@@ -34,7 +34,7 @@ static u32 window_bits(u32 n) {
 }
 
 template <class F>
-static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u32, u32, u32, Xyzz<F>*),
+static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u32, u32, u32, u32, Xyzz<F>*),
                     void (*red)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*),
                     void (*fold)(Xyzz<F>*, u32, u32, u32),
                     void (*wsum)(const Xyzz<F>*, u32, u32, u32, Xyzz<F>*)) {
@@ -57,7 +57,7 @@ static void run_msm(void (*acc)(const Affine<F>*, const u32*, const u32*, u32, u
   }
   for (g_index = 0; g_index < total; g_index++) msm_scatter(keys.data(), vals.data(), total, n, stride, cursors.data(), sorted.data());
   std::vector<Xyzz<F>> sums(windows * buckets);
-  for (g_index = 0; g_index < windows * buckets; g_index++) acc(bases.data(), sorted.data(), counts.data(), n, stride, buckets, windows, sums.data());
+  for (g_index = 0; g_index < windows * buckets; g_index++) acc(bases.data(), sorted.data(), counts.data(), n, stride, buckets, windows, per_msm, sums.data());
   if (threads == 0) {
     // Same rule as device::reduce_threads: the least power of two t with
     // t^2 >= 2B, doubled while windows * t < 2^14 and 2t <= B/8.
