@@ -23,7 +23,7 @@ use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::client::{Client, ClientError};
 use coalition_node::config::dev_identity;
-use coalition_node::replication::envelope::seal_request;
+use coalition_node::replication::envelope::{seal_request, REQUEST_HEAD};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::transactions;
 use rand_chacha::rand_core::SeedableRng;
@@ -338,6 +338,38 @@ fn post_raw(cluster: &Cluster, i: usize, route: &str, body: &[u8]) -> (u16, Stri
     (r.status, r.text())
 }
 
+/// POSTs `head` to `route` over a raw connection that announces
+/// `content_length` bytes but sends only the head, and returns what the
+/// node answers (within 10 s, or the test fails).
+fn post_head_only(addr: SocketAddr, route: &str, content_length: u64, head: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {route} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {content_length}\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(head).unwrap();
+    // The status line, headers and the JSON refusal, however they are cut
+    // into reads; a read that times out fails the test.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream
+            .read(&mut buf)
+            .expect("the node answers before the announced body arrives");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if n == 0 || (text.contains("\r\n\r\n") && text.trim_end().ends_with('}')) {
+            return text.into_owned();
+        }
+    }
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -358,11 +390,26 @@ fn assert_refuses_unauthenticated(cluster: &Cluster, target: usize, chain: &Chai
     let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("not a member"), "{text}");
-    // A member's key, but the body changed after signing.
+    // A stranger's head is refused as soon as it arrives: the connection
+    // announces (and the head claims) 200 MB, sends only the head, and is
+    // answered without the node waiting for, or buffering, the rest.
+    let (huge, _) = seal_request(&outsider, chain, "/raft/vote", id, now_ms(), body);
+    let mut head = huge[..REQUEST_HEAD].to_vec();
+    head[52..60].copy_from_slice(&200_000_000u64.to_be_bytes());
+    let answer = post_head_only(cluster.addr(target), "/raft/vote", 200_000_000, &head);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("not a member"), "{answer}");
+    // A member's key, but the body changed after signing, or the signed
+    // length changed.
     let member = dev_identity("grocer");
     let (mut envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), body);
     let last = envelope.len() - 2;
     envelope[last] ^= 1;
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("does not match"), "{text}");
+    let (mut envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), body);
+    envelope[59] ^= 1;
     let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("signature"), "{text}");
@@ -385,7 +432,7 @@ fn assert_refuses_unauthenticated(cluster: &Cluster, target: usize, chain: &Chai
     let rejected = cluster.replication(target)["messages_rejected"]
         .as_u64()
         .unwrap();
-    assert_eq!(rejected, rejected_before + 7);
+    assert_eq!(rejected, rejected_before + 9);
 }
 
 #[test]

@@ -5,10 +5,12 @@
 //! every answer is signed by the partner that was asked:
 //!
 //! ```text
-//! request   = "CRQ1" ‖ sender (LoyaltyId, 32) ‖ recipient (node ID, u64 BE)
-//!             ‖ timestamp ms (u64 BE) ‖ signature (64) ‖ body
+//! request   = "CRQ2" ‖ sender (LoyaltyId, 32) ‖ recipient (node ID, u64 BE)
+//!             ‖ timestamp ms (u64 BE) ‖ body length (u64 BE) ‖ SHA-256(body) (32)
+//!             ‖ signature (64) ‖ body
 //! signed    = SHA-256 over length-prefixed parts:
-//!             REQUEST_DOMAIN ‖ chain ‖ route ‖ sender ‖ recipient ‖ timestamp ‖ SHA-256(body)
+//!             REQUEST_DOMAIN ‖ chain ‖ route ‖ sender ‖ recipient ‖ timestamp
+//!             ‖ body length ‖ SHA-256(body)
 //! response  = "CRS1" ‖ responder (32) ‖ signature (64) ‖ body
 //! signed    = RESPONSE_DOMAIN ‖ chain ‖ route ‖ responder ‖ request signature ‖ SHA-256(body)
 //! ```
@@ -21,6 +23,14 @@
 //! binds the request's signature, so it cannot be served for another
 //! request. A receiver accepts a request only from a **current member** of
 //! the coalition as its own committed governance state records it.
+//!
+//! The head carries the body's length and hash under the signature, so a
+//! receiver authenticates a request from its first [`REQUEST_HEAD`] bytes
+//! ([`open_request_head`]) before it reads, let alone buffers, the body
+//! (up to 256 MiB for a batch of blocks): a stranger, or anyone replaying a
+//! head with a forged length, costs it one head and a signature check.
+//! The body is then checked against the signed length and hash
+//! ([`RequestHead::open_body`]).
 
 use coalition_core::encoding::decode_exact;
 use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity, TxSignature};
@@ -28,16 +38,18 @@ use coalition_core::transaction::ChainId;
 use sha2::{Digest, Sha256};
 
 /// Domain of request signatures (protocol and version).
-pub const REQUEST_DOMAIN: &[u8] = b"coalition/raft-request/v1";
+pub const REQUEST_DOMAIN: &[u8] = b"coalition/raft-request/v2";
 /// Domain of response signatures.
 pub const RESPONSE_DOMAIN: &[u8] = b"coalition/raft-response/v1";
 /// Largest accepted difference between a request's timestamp and the
 /// receiver's clock.
 pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
-const REQUEST_MAGIC: &[u8; 4] = b"CRQ1";
+const REQUEST_MAGIC: &[u8; 4] = b"CRQ2";
 const RESPONSE_MAGIC: &[u8; 4] = b"CRS1";
-const REQUEST_HEAD: usize = 4 + 32 + 8 + 8 + 64;
+/// Bytes of a request before its body: everything the signature covers
+/// but the chain and route (which the receiver knows), and the signature.
+pub const REQUEST_HEAD: usize = 4 + 32 + 8 + 8 + 8 + 32 + 64;
 const RESPONSE_HEAD: usize = 4 + 32 + 64;
 
 /// Why an envelope was refused.
@@ -66,6 +78,9 @@ pub enum EnvelopeError {
         /// How far.
         skew_ms: u64,
     },
+    /// The body differs from the length or hash the head signs.
+    #[error("envelope body does not match its signed length and hash")]
+    BodyMismatch,
     /// The answer came from another partner than the one asked.
     #[error("answer signed by {got}, expected {expected}")]
     WrongResponder {
@@ -91,9 +106,9 @@ fn request_message(
     sender: &LoyaltyId,
     recipient: u64,
     timestamp_ms: u64,
-    body: &[u8],
+    body_len: u64,
+    body_hash: &[u8; 32],
 ) -> [u8; 32] {
-    let body_hash: [u8; 32] = Sha256::digest(body).into();
     digest(&[
         REQUEST_DOMAIN,
         &chain.0,
@@ -101,7 +116,8 @@ fn request_message(
         &sender.0,
         &recipient.to_be_bytes(),
         &timestamp_ms.to_be_bytes(),
-        &body_hash,
+        &body_len.to_be_bytes(),
+        body_hash,
     ])
 }
 
@@ -140,19 +156,24 @@ pub fn seal_request(
     body: &[u8],
 ) -> (Vec<u8>, [u8; 64]) {
     let sender = keys.loyalty_id();
+    let body_len = body.len() as u64;
+    let body_hash: [u8; 32] = Sha256::digest(body).into();
     let signature = signature_bytes(&keys.sign(&request_message(
         chain,
         route,
         &sender,
         recipient,
         timestamp_ms,
-        body,
+        body_len,
+        &body_hash,
     )));
     let mut out = Vec::with_capacity(REQUEST_HEAD + body.len());
     out.extend_from_slice(REQUEST_MAGIC);
     out.extend_from_slice(&sender.0);
     out.extend_from_slice(&recipient.to_be_bytes());
     out.extend_from_slice(&timestamp_ms.to_be_bytes());
+    out.extend_from_slice(&body_len.to_be_bytes());
+    out.extend_from_slice(&body_hash);
     out.extend_from_slice(&signature);
     out.extend_from_slice(body);
     (out, signature)
@@ -169,43 +190,65 @@ pub struct OpenedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Opens a request addressed to node `me` on `route`: the sender must be a
-/// member (`member` looks it up in the committed governance state), the
-/// signature must verify under its key, the timestamp must be within
-/// [`MAX_CLOCK_SKEW_MS`] of `now_ms`.
-pub fn open_request<'a>(
-    bytes: &'a [u8],
+/// An authenticated request head: a current member signed it for this
+/// node, route and chain, recently. Its body is still to be checked.
+#[derive(Debug)]
+pub struct RequestHead {
+    /// Who sent it (a current member).
+    pub sender: LoyaltyId,
+    /// Its signature, for the answer to bind.
+    pub signature: [u8; 64],
+    /// The body's length, as signed.
+    pub body_len: u64,
+    body_hash: [u8; 32],
+}
+
+fn be_u64(bytes: &[u8]) -> Result<u64, EnvelopeError> {
+    Ok(u64::from_be_bytes(
+        bytes.try_into().map_err(|_| EnvelopeError::Malformed)?,
+    ))
+}
+
+/// Opens the head of a request (its first [`REQUEST_HEAD`] bytes; more are
+/// ignored) addressed to node `me` on `route`: the sender must be a member
+/// (`member` looks it up in the committed governance state), the signature
+/// must verify under its key, the timestamp must be within
+/// [`MAX_CLOCK_SKEW_MS`] of `now_ms`. Nothing of the body is needed.
+pub fn open_request_head(
+    head: &[u8],
     chain: &ChainId,
     route: &str,
     me: u64,
     now_ms: u64,
     member: impl FnOnce(&LoyaltyId) -> Option<PublicIdentity>,
-) -> Result<OpenedRequest<'a>, EnvelopeError> {
-    if bytes.len() < REQUEST_HEAD || &bytes[..4] != REQUEST_MAGIC {
+) -> Result<RequestHead, EnvelopeError> {
+    if head.len() < REQUEST_HEAD || &head[..4] != REQUEST_MAGIC {
         return Err(EnvelopeError::Malformed);
     }
     let mut sender = [0u8; 32];
-    sender.copy_from_slice(&bytes[4..36]);
+    sender.copy_from_slice(&head[4..36]);
     let sender = LoyaltyId(sender);
-    let recipient = u64::from_be_bytes(
-        bytes[36..44]
-            .try_into()
-            .map_err(|_| EnvelopeError::Malformed)?,
-    );
-    let timestamp_ms = u64::from_be_bytes(
-        bytes[44..52]
-            .try_into()
-            .map_err(|_| EnvelopeError::Malformed)?,
-    );
+    let recipient = be_u64(&head[36..44])?;
+    let timestamp_ms = be_u64(&head[44..52])?;
+    let body_len = be_u64(&head[52..60])?;
+    let mut body_hash = [0u8; 32];
+    body_hash.copy_from_slice(&head[60..92]);
     let mut signature = [0u8; 64];
-    signature.copy_from_slice(&bytes[52..116]);
-    let body = &bytes[REQUEST_HEAD..];
+    signature.copy_from_slice(&head[92..REQUEST_HEAD]);
     let identity = member(&sender).ok_or_else(|| EnvelopeError::NotAMember(sender.to_string()))?;
     let parsed: TxSignature = decode_exact(&signature).map_err(|_| EnvelopeError::BadSignature)?;
     identity
         .signing
         .verify(
-            &request_message(chain, route, &sender, recipient, timestamp_ms, body),
+            &request_message(
+                chain,
+                route,
+                &sender,
+                recipient,
+                timestamp_ms,
+                body_len,
+                &body_hash,
+            ),
             &parsed,
         )
         .map_err(|_| EnvelopeError::BadSignature)?;
@@ -219,11 +262,40 @@ pub fn open_request<'a>(
     if skew_ms > MAX_CLOCK_SKEW_MS {
         return Err(EnvelopeError::Stale { skew_ms });
     }
-    Ok(OpenedRequest {
+    Ok(RequestHead {
         sender,
         signature,
-        body,
+        body_len,
+        body_hash,
     })
+}
+
+impl RequestHead {
+    /// The request, once `body` has the signed length and hash.
+    pub fn open_body(self, body: &[u8]) -> Result<OpenedRequest<'_>, EnvelopeError> {
+        let hash: [u8; 32] = Sha256::digest(body).into();
+        if body.len() as u64 != self.body_len || hash != self.body_hash {
+            return Err(EnvelopeError::BodyMismatch);
+        }
+        Ok(OpenedRequest {
+            sender: self.sender,
+            signature: self.signature,
+            body,
+        })
+    }
+}
+
+/// Opens a whole request held in memory: [`open_request_head`], then
+/// [`RequestHead::open_body`] on the bytes after the head.
+pub fn open_request<'a>(
+    bytes: &'a [u8],
+    chain: &ChainId,
+    route: &str,
+    me: u64,
+    now_ms: u64,
+    member: impl FnOnce(&LoyaltyId) -> Option<PublicIdentity>,
+) -> Result<OpenedRequest<'a>, EnvelopeError> {
+    open_request_head(bytes, chain, route, me, now_ms, member)?.open_body(&bytes[REQUEST_HEAD..])
 }
 
 /// An answer to the request signed `request_signature`, signed by `keys`.
@@ -402,6 +474,52 @@ mod tests {
                 EnvelopeError::Malformed
             );
         }
+        // The head alone authenticates, before any of the body is read;
+        // the body must then be exactly the signed one.
+        let head = open_request_head(
+            &bytes[..REQUEST_HEAD],
+            &chain,
+            "/raft/vote",
+            9,
+            NOW,
+            members,
+        )
+        .unwrap();
+        assert_eq!(head.body_len, 5);
+        assert_eq!(
+            head.open_body(b"hellp").unwrap_err(),
+            EnvelopeError::BodyMismatch
+        );
+        let body_of = |n: usize| {
+            let head = open_request_head(&bytes, &chain, "/raft/vote", 9, NOW, members).unwrap();
+            head.open_body(&bytes[REQUEST_HEAD..][..n])
+                .map(|o| o.body.len())
+        };
+        assert_eq!(body_of(5), Ok(5));
+        for short in 0..5 {
+            assert_eq!(body_of(short), Err(EnvelopeError::BodyMismatch));
+        }
+        let mut longer = bytes.clone();
+        longer.push(b'!');
+        assert_eq!(
+            open_request(&longer, &chain, "/raft/vote", 9, NOW, members).unwrap_err(),
+            EnvelopeError::BodyMismatch
+        );
+        // A member's head with a forged (larger) length does not verify:
+        // the length is signed.
+        let mut inflated = bytes.clone();
+        inflated[52..60].copy_from_slice(&(1u64 << 40).to_be_bytes());
+        assert_eq!(
+            open_request_head(&inflated, &chain, "/raft/vote", 9, NOW, members).unwrap_err(),
+            EnvelopeError::BadSignature
+        );
+        // The previous version's messages are not this format.
+        let mut foreign = bytes.clone();
+        foreign[..4].copy_from_slice(b"CRQ1");
+        assert_eq!(
+            open_request(&foreign, &chain, "/raft/vote", 9, NOW, members).unwrap_err(),
+            EnvelopeError::Malformed
+        );
         let mut foreign = bytes.clone();
         foreign[0] = b'X';
         assert_eq!(

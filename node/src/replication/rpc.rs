@@ -1,26 +1,31 @@
 //! The receiving side of node-to-node messages: `/raft/append`,
 //! `/raft/vote`, `/raft/snapshot` and `/raft/join` (spec §20.3).
 //!
-//! Each request is opened with [`super::envelope::open_request`] against
-//! this node's committed governance — a non-member, a bad signature, a
-//! message for another node or one outside the clock window is refused
-//! with 403 before Raft sees it — and each answer is signed by this node's
-//! partner.
+//! Each request's head is opened with [`super::envelope::open_request_head`]
+//! against this node's committed governance as soon as its first bytes
+//! arrive — a non-member, a bad signature, a message for another node or
+//! one outside the clock window is refused with 403 before the body is
+//! read, let alone buffered or seen by Raft — and the body is then read up
+//! to its signed length and checked against its signed hash. Each answer is
+//! signed by this node's partner.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use serde::Serialize;
 use serde_json::json;
 
-use super::envelope::{open_request, seal_response, EnvelopeError, OpenedRequest};
+use super::envelope::{
+    open_request_head, seal_response, EnvelopeError, OpenedRequest, RequestHead, REQUEST_HEAD,
+};
 use super::network::{JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
 use crate::service::{now_ms, Node};
@@ -43,7 +48,6 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
         .route(ROUTE_VOTE, post(vote))
         .route(ROUTE_SNAPSHOT, post(snapshot))
         .route(ROUTE_JOIN, post(join))
-        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .with_state(RpcState { node, replication })
 }
 
@@ -52,27 +56,79 @@ fn refusal(status: StatusCode, code: &str, reason: String) -> Response {
 }
 
 impl RpcState {
-    fn open<'a>(
+    fn reject(&self, status: StatusCode, code: &str, reason: String) -> Response {
+        self.replication
+            .counters
+            .messages_rejected
+            .fetch_add(1, Ordering::Relaxed);
+        refusal(status, code, reason)
+    }
+
+    fn refuse_envelope(&self, e: EnvelopeError) -> Response {
+        let status = match e {
+            EnvelopeError::Malformed | EnvelopeError::BodyMismatch => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        };
+        self.reject(status, "unauthenticated", e.to_string())
+    }
+
+    /// Reads a request addressed to `recipient` on `route` from the
+    /// connection: its head first, authenticated before anything more is
+    /// read; then its body, up to the signed length (at most
+    /// [`MAX_MESSAGE_BYTES`]).
+    async fn read(
         &self,
         route: &str,
-        body: &'a [u8],
         recipient: u64,
-    ) -> Result<OpenedRequest<'a>, Response> {
+        body: Body,
+    ) -> Result<(RequestHead, Vec<u8>), Response> {
+        let mut stream = body.into_data_stream();
+        let mut received = Vec::with_capacity(REQUEST_HEAD);
+        while received.len() < REQUEST_HEAD {
+            match stream.next().await {
+                Some(Ok(chunk)) => received.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    return Err(refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
+                }
+                None => break,
+            }
+        }
         let chain = self.replication.chain;
-        open_request(body, &chain, route, recipient, now_ms(), |id| {
+        let head = open_request_head(&received, &chain, route, recipient, now_ms(), |id| {
             known_sender(&self.node, &self.replication.raft, id)
         })
-        .map_err(|e| {
-            self.replication
-                .counters
-                .messages_rejected
-                .fetch_add(1, Ordering::Relaxed);
-            let status = match e {
-                EnvelopeError::Malformed => StatusCode::BAD_REQUEST,
-                _ => StatusCode::FORBIDDEN,
-            };
-            refusal(status, "unauthenticated", e.to_string())
-        })
+        .map_err(|e| self.refuse_envelope(e))?;
+        if head.body_len > MAX_MESSAGE_BYTES as u64 {
+            return Err(self.reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("messages are bounded at {MAX_MESSAGE_BYTES} bytes"),
+            ));
+        }
+        // The length is the member's signed word; the body is still held
+        // to it byte by byte.
+        let len = head.body_len as usize;
+        let mut body = Vec::with_capacity(len);
+        body.extend_from_slice(&received[REQUEST_HEAD..]);
+        drop(received);
+        while body.len() <= len {
+            match stream.next().await {
+                Some(Ok(chunk)) => body.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    return Err(refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
+                }
+                None => break,
+            }
+        }
+        if body.len() != len {
+            return Err(self.refuse_envelope(EnvelopeError::BodyMismatch));
+        }
+        Ok((head, body))
+    }
+
+    /// Checks a body [`Self::read`] returned against its head.
+    fn open<'a>(&self, head: RequestHead, body: &'a [u8]) -> Result<OpenedRequest<'a>, Response> {
+        head.open_body(body).map_err(|e| self.refuse_envelope(e))
     }
 
     /// The Raft ID a message claims (its vote's candidate or leader) must
@@ -85,13 +141,7 @@ impl RpcState {
         claimed: Option<u64>,
     ) -> Result<(), Response> {
         let own = node_id(sender);
-        let refuse = |reason: String| {
-            self.replication
-                .counters
-                .messages_rejected
-                .fetch_add(1, Ordering::Relaxed);
-            refusal(StatusCode::FORBIDDEN, "unauthenticated", reason)
-        };
+        let refuse = |reason: String| self.reject(StatusCode::FORBIDDEN, "unauthenticated", reason);
         if claimed != Some(own) {
             return Err(refuse(format!(
                 "the message speaks for node {claimed:?}, its signer's node is {own}"
@@ -110,7 +160,7 @@ impl RpcState {
     fn answer<T: Serialize>(
         &self,
         route: &str,
-        request: &OpenedRequest<'_>,
+        request_signature: &[u8; 64],
         value: &T,
     ) -> Response {
         match serde_json::to_vec(value) {
@@ -118,7 +168,7 @@ impl RpcState {
                 &self.replication.keys,
                 &self.replication.chain,
                 route,
-                &request.signature,
+                request_signature,
                 &body,
             )
             .into_response(),
@@ -132,51 +182,62 @@ fn malformed(e: serde_json::Error) -> Response {
 }
 
 impl RpcState {
-    /// Opens a Raft RPC addressed to this node, parses its payload and
-    /// checks the Raft ID it speaks for (`claimed`) is its signer's.
-    fn receive<'a, T: serde::de::DeserializeOwned>(
+    /// Reads and opens a Raft RPC addressed to this node, parses its
+    /// payload and checks the Raft ID it speaks for (`claimed`) is its
+    /// signer's.
+    async fn receive<T: serde::de::DeserializeOwned>(
         &self,
         route: &str,
-        body: &'a [u8],
+        body: Body,
         claimed: impl FnOnce(&T) -> Option<u64>,
-    ) -> Result<(OpenedRequest<'a>, T), Response> {
-        let opened = self.open(route, body, self.replication.id)?;
+    ) -> Result<([u8; 64], T), Response> {
+        let (head, bytes) = self.read(route, self.replication.id, body).await?;
+        let opened = self.open(head, &bytes)?;
         let rpc: T = serde_json::from_slice(opened.body).map_err(malformed)?;
         self.check_claim(&opened.sender, claimed(&rpc))?;
-        Ok((opened, rpc))
+        Ok((opened.signature, rpc))
     }
 }
 
-async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
-    let (opened, rpc) = match s.receive(
-        ROUTE_APPEND,
-        &body,
-        |r: &AppendEntriesRequest<TypeConfig>| r.vote.leader_id().voted_for(),
-    ) {
+async fn append(State(s): State<RpcState>, body: Body) -> Response {
+    let (signature, rpc) = match s
+        .receive(
+            ROUTE_APPEND,
+            body,
+            |r: &AppendEntriesRequest<TypeConfig>| r.vote.leader_id().voted_for(),
+        )
+        .await
+    {
         Ok(received) => received,
         Err(r) => return r,
     };
     let result = s.replication.raft.append_entries(rpc).await;
-    s.answer(ROUTE_APPEND, &opened, &result)
+    s.answer(ROUTE_APPEND, &signature, &result)
 }
 
-async fn vote(State(s): State<RpcState>, body: Bytes) -> Response {
-    let (opened, rpc) = match s.receive(ROUTE_VOTE, &body, |r: &VoteRequest<u64>| {
-        r.vote.leader_id().voted_for()
-    }) {
+async fn vote(State(s): State<RpcState>, body: Body) -> Response {
+    let (signature, rpc) = match s
+        .receive(ROUTE_VOTE, body, |r: &VoteRequest<u64>| {
+            r.vote.leader_id().voted_for()
+        })
+        .await
+    {
         Ok(received) => received,
         Err(r) => return r,
     };
     let result = s.replication.raft.vote(rpc).await;
-    s.answer(ROUTE_VOTE, &opened, &result)
+    s.answer(ROUTE_VOTE, &signature, &result)
 }
 
-async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
-    let (opened, rpc) = match s.receive(
-        ROUTE_SNAPSHOT,
-        &body,
-        |r: &InstallSnapshotRequest<TypeConfig>| r.vote.leader_id().voted_for(),
-    ) {
+async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
+    let (signature, rpc) = match s
+        .receive(
+            ROUTE_SNAPSHOT,
+            body,
+            |r: &InstallSnapshotRequest<TypeConfig>| r.vote.leader_id().voted_for(),
+        )
+        .await
+    {
         Ok(received) => received,
         Err(r) => return r,
     };
@@ -188,14 +249,18 @@ async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
         );
     }
     let result = s.replication.raft.install_snapshot(rpc).await;
-    s.answer(ROUTE_SNAPSHOT, &opened, &result)
+    s.answer(ROUTE_SNAPSHOT, &signature, &result)
 }
 
 /// A member's node asks to be added: the leader adds it as a learner (the
 /// membership follower promotes it to voter once it has caught up).
-async fn join(State(s): State<RpcState>, body: Bytes) -> Response {
+async fn join(State(s): State<RpcState>, body: Body) -> Response {
     // Addressed to any node (recipient 0).
-    let opened = match s.open(ROUTE_JOIN, &body, 0) {
+    let (head, bytes) = match s.read(ROUTE_JOIN, 0, body).await {
+        Ok(read) => read,
+        Err(r) => return r,
+    };
+    let opened = match s.open(head, &bytes) {
         Ok(o) => o,
         Err(r) => return r,
     };
