@@ -601,14 +601,8 @@ async fn events(
         None => None,
     };
     let stream = BroadcastStream::new(node.subscribe()).filter_map(move |item| {
-        let event = item.ok()?;
-        if let Some(a) = &account {
-            if !event.concerns(a) {
-                return None;
-            }
-        }
-        let data = serde_json::to_string(&event).ok()?;
-        Some(Ok(SseEvent::default().event(event.name()).data(data)))
+        let (name, data) = super::events::stream_item(item, account.as_deref())?;
+        Some(Ok(SseEvent::default().event(name).data(data)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -7,6 +7,7 @@
 use coalition_core::governance::MembershipAction;
 use coalition_core::transaction::Transaction;
 use serde::Serialize;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::block::Block;
 use crate::ledger::AccountLedger;
@@ -85,6 +86,31 @@ impl Event {
             Event::Redemption { .. } => "redemption",
             Event::Governance { .. } => "governance",
         }
+    }
+}
+
+/// What a subscriber of `GET /v1/events` is sent for one item of its
+/// broadcast stream, as (SSE event name, JSON data): an event it asked for
+/// (all, or with `account` those that concern it), nothing for one it did
+/// not, and `lagged` with the number of events it missed when it fell too
+/// far behind, so it knows to re-read state through the API instead of
+/// trusting a stream with a hole in it.
+pub fn stream_item(
+    item: Result<Event, BroadcastStreamRecvError>,
+    account: Option<&str>,
+) -> Option<(&'static str, String)> {
+    match item {
+        Ok(event) => {
+            if account.is_some_and(|a| !event.concerns(a)) {
+                return None;
+            }
+            let data = serde_json::to_string(&event).ok()?;
+            Some((event.name(), data))
+        }
+        Err(BroadcastStreamRecvError::Lagged(missed)) => Some((
+            "lagged",
+            serde_json::json!({ "type": "lagged", "missed": missed }).to_string(),
+        )),
     }
 }
 
@@ -193,4 +219,62 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
         state_hash: hex::encode(block.header.state_hash),
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_stream::wrappers::BroadcastStream;
+    use tokio_stream::StreamExt;
+
+    fn credit(account: &str, height: u64) -> Event {
+        Event::Credit {
+            account: account.into(),
+            currency: "MILES".into(),
+            via: "issue",
+            tx: "00".into(),
+            height,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told_how_much_it_missed() {
+        let (tx, rx) = tokio::sync::broadcast::channel(2);
+        let mut stream = BroadcastStream::new(rx);
+        for height in 0..5 {
+            tx.send(credit("aa", height)).unwrap();
+        }
+        // Capacity 2: events 0-2 are gone, 3 and 4 remain.
+        let first = stream.next().await.unwrap();
+        let (name, data) = stream_item(first, None).unwrap();
+        assert_eq!(name, "lagged");
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(data["missed"], 3);
+        let next = stream_item(stream.next().await.unwrap(), None).unwrap();
+        assert_eq!(next.0, "credit");
+        assert!(next.1.contains("\"height\":3"), "{}", next.1);
+    }
+
+    #[test]
+    fn an_account_filter_passes_only_its_events_and_blocks() {
+        assert!(stream_item(Ok(credit("aa", 1)), Some("bb")).is_none());
+        assert_eq!(
+            stream_item(Ok(credit("aa", 1)), Some("aa")).unwrap().0,
+            "credit"
+        );
+        let block = Event::Block {
+            height: 1,
+            hash: "00".into(),
+            transactions: 0,
+            state_hash: "00".into(),
+        };
+        assert_eq!(stream_item(Ok(block), Some("bb")).unwrap().0, "block");
+        // A lag is news to every subscriber, filtered or not.
+        assert_eq!(
+            stream_item(Err(BroadcastStreamRecvError::Lagged(1)), Some("bb"))
+                .unwrap()
+                .0,
+            "lagged"
+        );
+    }
 }
