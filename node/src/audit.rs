@@ -57,12 +57,63 @@ pub enum AuditError {
     Genesis(String),
 }
 
+/// Blocks of a [`BlockSource`] in order from height 1, fetched a range at
+/// a time.
+struct Blocks<'a, S: BlockSource + ?Sized> {
+    source: &'a S,
+    next: u64,
+    buffered: std::collections::VecDeque<Vec<u8>>,
+}
+
+/// Blocks asked of a source per range.
+const AUDIT_RANGE: u64 = 128;
+
+impl<'a, S: BlockSource + ?Sized> Blocks<'a, S> {
+    fn new(source: &'a S) -> Self {
+        Blocks {
+            source,
+            next: 1,
+            buffered: Default::default(),
+        }
+    }
+
+    /// The next block's encoding; `None` past the tip.
+    fn next(&mut self) -> Result<Option<Vec<u8>>, AuditError> {
+        if self.buffered.is_empty() {
+            let range = self.source.block_range(self.next, AUDIT_RANGE)?;
+            if range.len() as u64 > AUDIT_RANGE {
+                return Err(AuditError::Source(format!(
+                    "{} blocks answered for a range of {AUDIT_RANGE}",
+                    range.len()
+                )));
+            }
+            self.buffered.extend(range);
+        }
+        let block = self.buffered.pop_front();
+        self.next += u64::from(block.is_some());
+        Ok(block)
+    }
+}
+
 /// Where an audit reads a ledger from: a node's API or a data directory.
 pub trait BlockSource {
     /// The genesis.
     fn genesis(&self) -> Result<Genesis, AuditError>;
     /// The canonical encoding of the block at `height`; `None` past the tip.
     fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError>;
+    /// Up to `limit` consecutive encodings from `from`, empty past the tip.
+    /// A source that can answer a range in one request (a node's API)
+    /// overrides this; the default asks block by block.
+    fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
+        let mut out = Vec::new();
+        for height in from..from.saturating_add(limit) {
+            match self.block_bytes(height)? {
+                Some(bytes) => out.push(bytes),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
     /// The tip the source claims, as (height, header hash), if it says.
     fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError>;
     /// The current state as the source stores it, where it stores one (a
@@ -83,6 +134,11 @@ impl BlockSource for crate::client::Client {
 
     fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
         crate::client::Client::block_bytes(self, height)
+            .map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
+        crate::client::Client::blocks_bytes(self, from, limit)
             .map_err(|e| AuditError::Source(e.to_string()))
     }
 
@@ -515,7 +571,8 @@ pub fn audit(
         elapsed_ms: 0,
     };
     let mut height = 1;
-    while let Some(bytes) = source.block_bytes(height)? {
+    let mut blocks = Blocks::new(source);
+    while let Some(bytes) = blocks.next()? {
         let block = match replay_block(&mut chain, height, &bytes) {
             Ok(block) => block,
             Err(finding) => {
@@ -723,7 +780,8 @@ pub fn check_transaction(
             .map(|e| e.to_string())
     };
     let mut height = 1;
-    while let Some(bytes) = source.block_bytes(height)? {
+    let mut blocks = Blocks::new(source);
+    while let Some(bytes) = blocks.next()? {
         let block = decode_block(&bytes)
             .map_err(|e| AuditError::Source(format!("block {height} does not decode: {e}")))?;
         if let Some(index) = block.transactions.iter().position(|t| t.id() == id) {

@@ -345,6 +345,56 @@ impl Client {
         }
     }
 
+    /// Up to `limit` consecutive committed blocks from height `from`, as
+    /// their raw encodings (fewer at the tip or past a size bound, none
+    /// past the tip): one request for what [`Self::block_bytes`] fetches
+    /// one at a time.
+    pub fn blocks_bytes(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+        let v = self.get_json(&format!("/v1/blocks?from={from}&limit={limit}"))?;
+        if v.get("from").and_then(Value::as_u64) != Some(from) {
+            return Err(ClientError::Malformed(format!(
+                "block range: answered for another start than {from}"
+            )));
+        }
+        let items = v
+            .get("blocks")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ClientError::Malformed("block range: no blocks".into()))?;
+        if items.len() as u64 > limit {
+            return Err(ClientError::Malformed(format!(
+                "block range: {} blocks for a limit of {limit}",
+                items.len()
+            )));
+        }
+        items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .and_then(|h| hex::decode(h).ok())
+                    .ok_or_else(|| ClientError::Malformed("block range: a block is not hex".into()))
+            })
+            .collect()
+    }
+
+    /// [`Self::blocks_bytes`], decoded, each checked to sit at its height.
+    pub fn blocks(&self, from: u64, limit: u64) -> Result<Vec<Block>, ClientError> {
+        self.blocks_bytes(from, limit)?
+            .iter()
+            .zip(from..)
+            .map(|(bytes, height)| {
+                let block = crate::block::decode_block(bytes)
+                    .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))?;
+                if block.header.height != height {
+                    return Err(ClientError::Malformed(format!(
+                        "block range: block {} where {height} belongs",
+                        block.header.height
+                    )));
+                }
+                Ok(block)
+            })
+            .collect()
+    }
+
     /// An account's committed state, if it exists.
     pub fn account(
         &self,

@@ -18,6 +18,8 @@ use coalition_core::governance::{MembershipAction, ProposeMemberTx};
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
 use coalition_core::partnership::{EarnRule, Matcher, PartnershipTerms};
 use coalition_core::transaction::{Transaction, TxId};
+use coalition_node::audit::{audit, AuditError, BlockSource};
+use coalition_node::client::Client;
 use coalition_node::genesis::Genesis;
 use coalition_node::governance::Threshold;
 use coalition_node::rules::{LineItem, Purchase, RuleEngine};
@@ -369,6 +371,7 @@ fn coalition_over_http() {
         "/v1/status",
         "/v1/transactions",
         "/v1/transactions/{id}",
+        "/v1/blocks",
         "/v1/blocks/{height}",
         "/v1/accounts/{id}/{currency}",
         "/v1/currencies",
@@ -396,6 +399,56 @@ fn coalition_over_http() {
         previous = block["header"]["previous"].clone();
         let bytes = hex::decode(block["bytes"].as_str().unwrap()).unwrap();
         coalition_node::block::decode_block(&bytes).unwrap();
+    }
+    // A range answers the same blocks as one request each, stops at the
+    // tip and at its limit, and refuses height 0.
+    let one_by_one: Vec<Vec<u8>> = (1..=height)
+        .map(|h| node.client.block_bytes(h).unwrap().unwrap())
+        .collect();
+    assert_eq!(node.client.blocks_bytes(1, 256).unwrap(), one_by_one);
+    assert!(height >= 3, "the scenario commits a few blocks");
+    assert_eq!(node.client.blocks_bytes(2, 2).unwrap(), one_by_one[1..3]);
+    let decoded = node.client.blocks(2, 2).unwrap();
+    assert_eq!(
+        decoded.iter().map(|b| b.header.height).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(node.client.blocks_bytes(height + 1, 10).unwrap().is_empty());
+    let (code, range) = node.get("/v1/blocks?from=1&limit=100000");
+    assert_eq!(code, 200);
+    assert_eq!(
+        range["blocks"].as_array().unwrap().len() as u64,
+        height.min(256)
+    );
+    assert_eq!(node.get("/v1/blocks?from=0").0, 400);
+    assert_eq!(node.get("/v1/blocks?from=x").0, 400);
+    assert_eq!(node.get("/v1/blocks").0, 400);
+    // An auditor replays the ledger through the API, a range at a time,
+    // and refuses a source that answers more blocks than it asked for.
+    let report = audit(&node.client, None, true, None, &mut |_| {}).unwrap();
+    assert!(report.finding.is_none(), "{:?}", report.finding);
+    assert_eq!(report.blocks, height);
+    struct Overanswering<'a>(&'a Client);
+    impl BlockSource for Overanswering<'_> {
+        fn genesis(&self) -> Result<Genesis, AuditError> {
+            self.0
+                .genesis()
+                .map_err(|e| AuditError::Source(e.to_string()))
+        }
+        fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
+            BlockSource::block_bytes(self.0, height)
+        }
+        fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
+            let first = self.0.block_range(from, 1)?;
+            Ok(first.into_iter().cycle().take(limit as usize + 1).collect())
+        }
+        fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+            self.0.claimed_tip()
+        }
+    }
+    match audit(&Overanswering(&node.client), None, true, None, &mut |_| {}) {
+        Err(AuditError::Source(why)) => assert!(why.contains("blocks answered"), "{why}"),
+        other => panic!("an over-long range went unnoticed: {other:?}"),
     }
     let _ = previous.to_string().len();
     let _ = Encode::to_bytes(&burn);

@@ -129,6 +129,9 @@ pub fn parse_identity(text: &str) -> Result<PublicIdentity> {
     decode_exact(&bytes).map_err(|e| WalletError::Input(format!("not a valid identity: {e}")))
 }
 
+/// Blocks fetched per request while syncing (the node answers at most 256).
+const SYNC_RANGE: u64 = 128;
+
 /// The decryption table (balances up to 2^40), built once per process.
 pub fn table() -> &'static DecryptionTable {
     static TABLE: std::sync::OnceLock<DecryptionTable> = std::sync::OnceLock::new();
@@ -252,21 +255,27 @@ impl Wallet {
         let mut found = 0;
         let mut height = self.state.synced_height + 1;
         while height <= tip {
-            let Some(block) = self.client.block(height)? else {
+            // A range of blocks per request (the client checks each sits at
+            // its height); an empty range means the tip moved back or the
+            // node lost blocks, so stop and keep what is saved.
+            let blocks = self
+                .client
+                .blocks(height, SYNC_RANGE.min(tip - height + 1))?;
+            if blocks.is_empty() {
                 break;
-            };
-            for tx in &block.transactions {
-                for entry in self.entries_for(tx, &me) {
-                    self.state.history.push(HistoryEntry { height, ..entry });
-                    found += 1;
+            }
+            for block in blocks {
+                for tx in &block.transactions {
+                    for entry in self.entries_for(tx, &me) {
+                        self.state.history.push(HistoryEntry { height, ..entry });
+                        found += 1;
+                    }
                 }
+                self.state.synced_height = height;
+                progress(height, tip);
+                height += 1;
             }
-            self.state.synced_height = height;
-            if height.is_multiple_of(64) {
-                self.save()?;
-            }
-            progress(height, tip);
-            height += 1;
+            self.save()?;
         }
         self.scan_notes()?;
         self.save()?;

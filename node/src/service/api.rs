@@ -120,6 +120,7 @@ pub fn router(node: Node) -> Router {
         .route("/v1/genesis", get(genesis))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(transaction))
+        .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/accounts/{id}/{currency}", get(account))
         .route("/v1/currencies", get(currencies))
@@ -335,6 +336,45 @@ async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<J
         })).collect::<Vec<_>>(),
         "bytes": hex::encode(block.to_bytes()),
     })))
+}
+
+/// Most blocks in one `GET /v1/blocks` answer.
+pub const MAX_BLOCKS_PER_RANGE: u64 = 256;
+/// Encoded bytes after which a range answer stops early (it always holds
+/// at least one block, if there is one).
+pub const MAX_RANGE_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct BlockRange {
+    from: u64,
+    limit: Option<u64>,
+}
+
+/// Consecutive committed blocks from `from` (canonical encodings, hex):
+/// up to `limit` (default 64, at most [`MAX_BLOCKS_PER_RANGE`]) and
+/// [`MAX_RANGE_BYTES`], fewer at the tip, none past it. Wallets and
+/// auditors catch up in one request per range instead of one per block.
+async fn blocks(
+    State(node): State<Node>,
+    Query(range): Query<BlockRange>,
+) -> ApiResult<Json<Value>> {
+    if range.from == 0 {
+        return Err(ApiError::bad_request("from: heights start at 1"));
+    }
+    let limit = range.limit.unwrap_or(64).clamp(1, MAX_BLOCKS_PER_RANGE);
+    let mut encoded = Vec::new();
+    let mut total = 0usize;
+    for height in range.from..range.from.saturating_add(limit) {
+        let Some(bytes) = node.block_bytes(height).map_err(ApiError::internal)? else {
+            break;
+        };
+        if !encoded.is_empty() && total + bytes.len() > MAX_RANGE_BYTES {
+            break;
+        }
+        total += bytes.len();
+        encoded.push(hex::encode(bytes));
+    }
+    Ok(Json(json!({ "from": range.from, "blocks": encoded })))
 }
 
 fn pool_of(chain: &crate::chain::Chain) -> ApiResult<&crate::ledger::ShieldedPool> {

@@ -579,6 +579,11 @@ impl Node {
         self.shared.store.block(height)
     }
 
+    /// A committed block's canonical encoding, as stored.
+    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.shared.store.raw_block(height)
+    }
+
     /// Runs the block producer until `shutdown` resolves.
     pub async fn produce_blocks(self, shutdown: impl std::future::Future<Output = ()>) {
         let interval = Duration::from_millis(self.shared.config.block_interval_ms);
