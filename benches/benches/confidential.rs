@@ -174,6 +174,15 @@ fn decryption(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // What a wallet command pays instead once the table is cached on disk:
+    // read, checksum and check the file, rebuild the bucket offsets.
+    let path =
+        std::env::temp_dir().join(format!("coalition-bench-table-{}.bin", std::process::id()));
+    std::fs::write(&path, standard.to_bytes()).expect("temp file");
+    group.bench_function("load standard 2^20 table from disk", |b| {
+        b.iter(|| DecryptionTable::load_or_build(&path, 20, 20))
+    });
+    let _ = std::fs::remove_file(&path);
     group.finish();
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::encoding::decode_exact;
 use coalition_core::transaction::Transaction;
 use coalition_node::audit::{audit, check_transaction, AuditReport, AuditorKey, BlockSource};
@@ -115,14 +114,10 @@ fn run_audit(source: &Source, auditor_key: Option<&PathBuf>) -> Result<AuditRepo
     let source = source.open()?;
     warn_if_dev(source.as_ref())?;
     let identity = auditor_key.map(|p| keyfile::read_identity(p)).transpose()?;
-    let table = identity.as_ref().map(|_| DecryptionTable::standard());
-    let auditor = identity
-        .as_ref()
-        .zip(table.as_ref())
-        .map(|(keys, table)| AuditorKey {
-            secret: keys.elgamal_secret(),
-            table,
-        });
+    let auditor = identity.as_ref().map(|keys| AuditorKey {
+        secret: keys.elgamal_secret(),
+        table: coalition_wallet::table(),
+    });
     let total = source.claimed_tip()?.map(|(h, _)| h).unwrap_or(0);
     let mut bar = progress::Bar::new("replaying blocks", total);
     let report = audit(source.as_ref(), None, true, auditor, &mut |h| bar.set(h))?;

@@ -56,7 +56,7 @@ impl Party {
 struct Demo {
     client: Client,
     chain: ChainId,
-    table: DecryptionTable,
+    table: &'static DecryptionTable,
     steps: usize,
 }
 
@@ -104,8 +104,8 @@ impl Demo {
         let state = self.account(who, currency)?;
         let secret = who.keys.elgamal_secret();
         Ok((
-            state.available.decrypt(secret, &self.table)?,
-            state.pending.decrypt(secret, &self.table)?,
+            state.available.decrypt(secret, self.table)?,
+            state.pending.decrypt(secret, self.table)?,
         ))
     }
 
@@ -124,7 +124,7 @@ impl Demo {
         let state = self.account(who, currency)?;
         let balance = state
             .available
-            .decrypt(who.keys.elgamal_secret(), &self.table)?;
+            .decrypt(who.keys.elgamal_secret(), self.table)?;
         Ok((state, balance))
     }
 }
@@ -149,8 +149,10 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
     )
     .with_context(|| format!("dev keys in {}", params_dir.display()))?;
     let verifying = Arc::new(keys.verifying_keys());
-    let table =
-        progress::spinner_while("Decryption table (2^20 entries)", DecryptionTable::standard);
+    let table = progress::spinner_while(
+        "Decryption table (2^20 entries, cached between runs)",
+        coalition_wallet::table,
+    );
 
     let airline = Party::new("airline");
     let hotel = Party::new("hotel");
@@ -575,7 +577,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         true,
         Some(AuditorKey {
             secret: auditor.keys.elgamal_secret(),
-            table: &d.table,
+            table: d.table,
         }),
         &mut |h| bar.set(h),
     )?;
@@ -611,7 +613,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     let (alice_avail, _) = d.balance(alice, &miles_id)?;
     let hotel_reads = alice_state
         .available
-        .decrypt(hotel.keys.elgamal_secret(), &d.table);
+        .decrypt(hotel.keys.elgamal_secret(), d.table);
     println!(
         "  alice's MILES balance: {alice_avail} to alice; to the hotel's key it is {} ; partners see account IDs and that a transfer happened, never amounts",
         match hotel_reads { Ok(v) if v == alice_avail => "readable (BUG)".to_string(), _ => "noise".to_string() }
@@ -655,7 +657,7 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
             return Ok(None);
         };
         let ct: Ciphertext = decode_exact(&hex::decode(text)?)?;
-        Ok(ct.decrypt(who.keys.elgamal_secret(), &d.table).ok())
+        Ok(ct.decrypt(who.keys.elgamal_secret(), d.table).ok())
     };
     let (currencies, _) = d.client.currencies()?;
     let mut settled = Vec::new();
