@@ -422,17 +422,32 @@ fn assert_refuses_unauthenticated(cluster: &Cluster, target: usize, chain: &Chai
     let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("clock"), "{text}");
-    // Well signed by a member, but speaking for another node's Raft ID.
+    // Well signed by a member, but speaking for another node's Raft ID;
+    // the same bytes again are a replay, refused at the head.
     let (envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), body);
     let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
     assert_eq!(code, 403, "{text}");
     assert!(text.contains("speaks for node"), "{text}");
+    let (code, text) = post_raw(cluster, target, "/raft/vote", &envelope);
+    assert_eq!(code, 403, "{text}");
+    assert!(text.contains("replayed"), "{text}");
+    // A member's vote that signs a 100 KiB body: over the votes' bound,
+    // refused from the head before any of the body is sent.
+    let big = vec![b' '; 100 * 1024];
+    let (envelope, _) = seal_request(&member, chain, "/raft/vote", id, now_ms(), &big);
+    let answer = post_head_only(
+        cluster.addr(target),
+        "/raft/vote",
+        big.len() as u64,
+        &envelope[..REQUEST_HEAD],
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Not an envelope at all.
     assert_eq!(post_raw(cluster, target, "/raft/append", b"hello").0, 400);
     let rejected = cluster.replication(target)["messages_rejected"]
         .as_u64()
         .unwrap();
-    assert_eq!(rejected, rejected_before + 9);
+    assert_eq!(rejected, rejected_before + 11);
 }
 
 #[test]

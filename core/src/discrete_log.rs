@@ -280,7 +280,7 @@ impl DecryptionTable {
         let word =
             |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
         let (baby_bits, giant_bits) = (word(8), word(12));
-        if !(8..=24).contains(&baby_bits) || baby_bits + giant_bits > 48 {
+        if !(8..=24).contains(&baby_bits) || giant_bits > 48 - baby_bits {
             return Err(malformed("sizes out of range"));
         }
         let n = 1usize << baby_bits;
@@ -312,13 +312,18 @@ impl DecryptionTable {
     /// the next caller a rebuild). Building the standard table takes about
     /// 0.6 s on two cores, loading it a few milliseconds.
     pub fn load_or_build(path: &std::path::Path, baby_bits: u32, giant_bits: u32) -> Self {
-        // Read only a file of exactly the size these sizes give.
+        use std::io::{Read, Write};
+        // Read only a file of exactly the size these sizes give, and never
+        // more than that however it changes while being read.
         let expected = (FILE_HEAD + 8 * (1usize << baby_bits.clamp(8, 24)) + 32) as u64;
-        let stored = std::fs::metadata(path)
-            .ok()
-            .filter(|m| m.len() == expected)
-            .and_then(|_| std::fs::read(path).ok())
-            .and_then(|bytes| Self::from_bytes(&bytes).ok());
+        let stored = std::fs::File::open(path).ok().and_then(|file| {
+            if file.metadata().ok()?.len() != expected {
+                return None;
+            }
+            let mut bytes = Vec::with_capacity(expected as usize);
+            file.take(expected + 1).read_to_end(&mut bytes).ok()?;
+            Self::from_bytes(&bytes).ok()
+        });
         if let Some(table) = stored {
             if table.baby_bits == baby_bits && table.giant_bits == giant_bits {
                 return table;
@@ -326,9 +331,20 @@ impl DecryptionTable {
         }
         let table = Self::new(baby_bits, giant_bits);
         if let Some(dir) = path.parent() {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            // A fresh temporary name, created exclusively (never through a
+            // file or link already there), then renamed over the target.
+            let nonce = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let tmp = path.with_extension(format!("tmp-{}-{nonce}", std::process::id()));
             let written = std::fs::create_dir_all(dir)
-                .and_then(|()| std::fs::write(&tmp, table.to_bytes()))
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&tmp)
+                })
+                .and_then(|mut file| file.write_all(&table.to_bytes()))
                 .and_then(|()| std::fs::rename(&tmp, path));
             if written.is_err() {
                 let _ = std::fs::remove_file(&tmp);
@@ -359,6 +375,21 @@ mod tests {
             let mut damaged = bytes.clone();
             damaged[i] ^= 1;
             assert!(DecryptionTable::from_bytes(&damaged).is_err(), "byte {i}");
+        }
+        // Sizes out of range, however well checksummed (a giant_bits that
+        // would overflow the bound's sum included).
+        for (baby, giant) in [(7u32, 4u32), (25, 4), (10, 39), (10, u32::MAX)] {
+            let mut body = bytes[..bytes.len() - 32].to_vec();
+            body[8..12].copy_from_slice(&baby.to_le_bytes());
+            body[12..16].copy_from_slice(&giant.to_le_bytes());
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(&body);
+            body.extend_from_slice(&digest);
+            assert_eq!(
+                DecryptionTable::from_bytes(&body).err(),
+                Some(TableFileError::Malformed("sizes out of range")),
+                "{baby}, {giant}"
+            );
         }
         for cut in [0, 7, FILE_HEAD, bytes.len() - 1] {
             assert!(

@@ -246,6 +246,9 @@ impl Kernels {
 /// the largest size asked for and stays; kernels only ever index the prefix
 /// the current call needs.
 struct Scratch {
+    /// The stream the copies and kernels run on, synchronised before the
+    /// buffers are freed (see `Drop`).
+    stream: Arc<CudaStream>,
     /// Page-locked host memory the scalars are written into, so their
     /// upload is one DMA at the bus's rate rather than the driver's copy
     /// through a bounce buffer; `None` until first needed, or where the
@@ -266,6 +269,7 @@ impl Scratch {
     fn empty(stream: &Arc<CudaStream>) -> Result<Self, GpuError> {
         let e = || stream.null::<u32>().map_err(driver);
         Ok(Scratch {
+            stream: stream.clone(),
             staging: None,
             scalars: e()?,
             keys: e()?,
@@ -277,6 +281,16 @@ impl Scratch {
             partial: e()?,
             window_sums: e()?,
         })
+    }
+}
+
+impl Drop for Scratch {
+    /// The upload out of `staging` goes through a plain slice, so cudarc
+    /// records no event on the pinned buffer: synchronising here is what
+    /// keeps a copy still in flight (after a call that failed half-way)
+    /// from reading freed host memory.
+    fn drop(&mut self) {
+        let _ = self.stream.synchronize();
     }
 }
 
@@ -299,7 +313,10 @@ fn reserve(stream: &Arc<CudaStream>, buf: &mut CudaSlice<u32>, len: usize) -> Re
 /// The scalar words of `sets` in `staging` (grown to fit, kept), or, if
 /// the host cannot lock that much memory, in a fresh `Vec`; returned as the
 /// slice to upload. The stream is synchronised first: no copy out of the
-/// staging memory can still be in flight when it is written again.
+/// staging memory can still be in flight when it is written again or
+/// freed. (cudarc tracks copies from a `PinnedHostSlice` by an event, but
+/// this upload passes a plain sub-slice of it, so that synchronisation and
+/// `Scratch`'s `Drop` are the only guards.)
 #[allow(unsafe_code)]
 fn stage_scalars<'a>(
     ctx: &Arc<CudaContext>,
@@ -771,6 +788,7 @@ impl CudaDevice {
         let bases_dev = self.resident_bases::<C>(bases)?;
         clock.lap("msm: resident bases (uploaded on first use)")?;
         let Scratch {
+            stream: _,
             staging,
             scalars,
             keys,

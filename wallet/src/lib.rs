@@ -138,18 +138,21 @@ const SYNC_RANGE: u64 = 128;
 /// cores) and stored there for the next command.
 pub fn table() -> &'static DecryptionTable {
     static TABLE: std::sync::OnceLock<DecryptionTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| DecryptionTable::load_or_build(&table_cache_path(), 20, 20))
+    TABLE.get_or_init(|| match table_cache_path() {
+        Some(path) => DecryptionTable::load_or_build(&path, 20, 20),
+        None => DecryptionTable::standard(),
+    })
 }
 
 /// Where [`table`] keeps the decryption table between commands:
 /// `$COALITION_CACHE_DIR/decryption-table-20-20.bin`, by default under
-/// `~/.cache/coalition` (the table holds only public points' fingerprints).
-pub fn table_cache_path() -> PathBuf {
+/// `~/.cache/coalition` (the table holds only public points' fingerprints);
+/// `None` (no caching) without either, rather than a shared directory.
+pub fn table_cache_path() -> Option<PathBuf> {
     let dir = std::env::var_os("COALITION_CACHE_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/coalition")))
-        .unwrap_or_else(|| std::env::temp_dir().join("coalition-cache"));
-    dir.join("decryption-table-20-20.bin")
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/coalition")))?;
+    Some(dir.join("decryption-table-20-20.bin"))
 }
 
 impl Wallet {

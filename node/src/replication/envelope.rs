@@ -27,10 +27,12 @@
 //! The head carries the body's length and hash under the signature, so a
 //! receiver authenticates a request from its first [`REQUEST_HEAD`] bytes
 //! ([`open_request_head`]) before it reads, let alone buffers, the body
-//! (up to 256 MiB for a batch of blocks): a stranger, or anyone replaying a
-//! head with a forged length, costs it one head and a signature check.
-//! The body is then checked against the signed length and hash
-//! ([`RequestHead::open_body`]).
+//! (up to 256 MiB for a batch of blocks): a stranger, or anyone sending a
+//! member's head with a forged length, costs it one head and a signature
+//! check. The receiver also opens each head only once (it remembers the
+//! signatures of the clock window), so a head seen on the wire cannot be
+//! replayed to make it hold bodies either. The body is then checked
+//! against the signed length and hash ([`RequestHead::open_body`]).
 
 use coalition_core::encoding::decode_exact;
 use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity, TxSignature};
@@ -200,6 +202,8 @@ pub struct RequestHead {
     pub signature: [u8; 64],
     /// The body's length, as signed.
     pub body_len: u64,
+    /// When it was signed (ms), within the clock window of the receiver.
+    pub timestamp_ms: u64,
     body_hash: [u8; 32],
 }
 
@@ -266,6 +270,7 @@ pub fn open_request_head(
         sender,
         signature,
         body_len,
+        timestamp_ms,
         body_hash,
     })
 }

@@ -9,8 +9,10 @@
 //! to its signed length and checked against its signed hash. Each answer is
 //! signed by this node's partner.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -24,7 +26,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::envelope::{
-    open_request_head, seal_response, EnvelopeError, OpenedRequest, RequestHead, REQUEST_HEAD,
+    open_request_head, seal_response, EnvelopeError, OpenedRequest, RequestHead, MAX_CLOCK_SKEW_MS,
+    REQUEST_HEAD,
 };
 use super::network::{JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
@@ -35,10 +38,51 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 /// Largest snapshot received (the chain's blocks; chunks past it are refused).
 pub const MAX_SNAPSHOT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
+/// Largest vote or join request (a few hundred bytes of JSON in practice):
+/// those routes never need the batch-of-blocks bound.
+pub const MAX_SMALL_MESSAGE_BYTES: usize = 64 * 1024;
+/// How long one request may take to arrive, head and body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Most request signatures remembered for the clock window; past it (a
+/// rate no real cluster reaches) requests are refused as busy rather than
+/// let through unremembered.
+const MAX_REMEMBERED_HEADS: usize = 1 << 20;
+
+/// The signatures of request heads accepted within the clock window, with
+/// their timestamps: each head opens once. Without this, anyone who saw a
+/// member's large request on the wire could replay its head for the
+/// window's 60 s on many connections and make this node hold a body of up
+/// to the signed length on each.
+#[derive(Default)]
+struct SeenHeads(Mutex<HashMap<[u8; 64], u64>>);
+
+impl SeenHeads {
+    /// Records `signature` (timestamp `at`); `Err` if it was seen already
+    /// or the table is full. Entries that left the clock window are
+    /// dropped first, so the table holds one window's worth at most.
+    fn first_use(&self, signature: [u8; 64], at: u64, now: u64) -> Result<(), &'static str> {
+        let mut seen = self.0.lock().map_err(|_| "replay table poisoned")?;
+        if seen.len() >= 4096 {
+            seen.retain(|_, t| t.saturating_add(MAX_CLOCK_SKEW_MS) >= now);
+        }
+        if seen.len() >= MAX_REMEMBERED_HEADS {
+            return Err("too many requests in the clock window");
+        }
+        match seen.entry(signature) {
+            std::collections::hash_map::Entry::Occupied(_) => Err("request replayed"),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(at);
+                Ok(())
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 struct RpcState {
     node: Node,
     replication: Arc<Replication>,
+    seen: Arc<SeenHeads>,
 }
 
 /// The `/raft/*` routes.
@@ -48,7 +92,11 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
         .route(ROUTE_VOTE, post(vote))
         .route(ROUTE_SNAPSHOT, post(snapshot))
         .route(ROUTE_JOIN, post(join))
-        .with_state(RpcState { node, replication })
+        .with_state(RpcState {
+            node,
+            replication,
+            seen: Arc::default(),
+        })
 }
 
 fn refusal(status: StatusCode, code: &str, reason: String) -> Response {
@@ -73,10 +121,31 @@ impl RpcState {
     }
 
     /// Reads a request addressed to `recipient` on `route` from the
-    /// connection: its head first, authenticated before anything more is
-    /// read; then its body, up to the signed length (at most
-    /// [`MAX_MESSAGE_BYTES`]).
+    /// connection: its head first, authenticated (and checked never to
+    /// have been used before) before anything more is read; then its body,
+    /// up to the signed length (at most [`MAX_MESSAGE_BYTES`], or
+    /// [`MAX_SMALL_MESSAGE_BYTES`] for votes and joins), within
+    /// [`READ_TIMEOUT`].
     async fn read(
+        &self,
+        route: &str,
+        recipient: u64,
+        body: Body,
+    ) -> Result<(RequestHead, Vec<u8>), Response> {
+        match tokio::time::timeout(READ_TIMEOUT, self.read_within(route, recipient, body)).await {
+            Ok(read) => read,
+            Err(_) => Err(self.reject(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the request did not arrive within {} s",
+                    READ_TIMEOUT.as_secs()
+                ),
+            )),
+        }
+    }
+
+    async fn read_within(
         &self,
         route: &str,
         recipient: u64,
@@ -94,21 +163,29 @@ impl RpcState {
             }
         }
         let chain = self.replication.chain;
-        let head = open_request_head(&received, &chain, route, recipient, now_ms(), |id| {
+        let now = now_ms();
+        let head = open_request_head(&received, &chain, route, recipient, now, |id| {
             known_sender(&self.node, &self.replication.raft, id)
         })
         .map_err(|e| self.refuse_envelope(e))?;
-        if head.body_len > MAX_MESSAGE_BYTES as u64 {
+        let max = match route {
+            ROUTE_VOTE | ROUTE_JOIN => MAX_SMALL_MESSAGE_BYTES,
+            _ => MAX_MESSAGE_BYTES,
+        };
+        if head.body_len > max as u64 {
             return Err(self.reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("messages are bounded at {MAX_MESSAGE_BYTES} bytes"),
+                format!("{route} messages are bounded at {max} bytes"),
             ));
         }
+        if let Err(why) = self.seen.first_use(head.signature, head.timestamp_ms, now) {
+            return Err(self.reject(StatusCode::FORBIDDEN, "unauthenticated", why.into()));
+        }
         // The length is the member's signed word; the body is still held
-        // to it byte by byte.
+        // to it byte by byte, and memory follows the bytes that arrive.
         let len = head.body_len as usize;
-        let mut body = Vec::with_capacity(len);
+        let mut body = Vec::with_capacity(len.min(1 << 20));
         body.extend_from_slice(&received[REQUEST_HEAD..]);
         drop(received);
         while body.len() <= len {
@@ -310,4 +387,38 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
         }
     });
     (StatusCode::ACCEPTED, Json(json!({ "status": "learner" }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_opens_once_within_the_window_and_old_ones_are_forgotten() {
+        let seen = SeenHeads::default();
+        let now = 1_800_000_000_000u64;
+        assert_eq!(seen.first_use([1; 64], now, now), Ok(()));
+        assert_eq!(
+            seen.first_use([1; 64], now, now + 5),
+            Err("request replayed")
+        );
+        assert_eq!(seen.first_use([2; 64], now, now), Ok(()));
+        // Fill past the pruning mark with heads from long ago: the next
+        // insertion drops every one that has left the window, and the
+        // recent ones stay remembered.
+        for i in 0..5000u32 {
+            let mut sig = [0u8; 64];
+            sig[..4].copy_from_slice(&i.to_le_bytes());
+            sig[63] = 9;
+            seen.first_use(
+                sig,
+                now - 10 * MAX_CLOCK_SKEW_MS,
+                now - 10 * MAX_CLOCK_SKEW_MS,
+            )
+            .unwrap();
+        }
+        assert_eq!(seen.first_use([3; 64], now, now), Ok(()));
+        assert_eq!(seen.0.lock().unwrap().len(), 3);
+        assert_eq!(seen.first_use([1; 64], now, now), Err("request replayed"));
+    }
 }
