@@ -136,6 +136,12 @@ impl DecryptionTable {
         Self::new(20, 20)
     }
 
+    /// [`Self::standard`], kept in the file at `path` between processes
+    /// ([`Self::load_or_build`]).
+    pub fn standard_cached(path: &std::path::Path) -> Self {
+        Self::load_or_build(path, 20, 20)
+    }
+
     /// 2^24 entries (128 MiB), bound 2^40 with at most 2^16 giant steps.
     pub fn large() -> Self {
         Self::new(24, 16)
@@ -229,14 +235,6 @@ pub enum TableFileError {
     /// Not a table file of this format, or damaged.
     #[error("decryption table file: {0}")]
     Malformed(&'static str),
-    /// A table of other sizes.
-    #[error("decryption table file holds 2^{baby} entries for 2^{bound}, not the ones asked for")]
-    OtherSize {
-        /// Its baby-step bits.
-        baby: u32,
-        /// Its bound bits.
-        bound: u32,
-    },
 }
 
 const FILE_MAGIC: &[u8; 8] = b"CDLTAB01";

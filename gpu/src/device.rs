@@ -328,9 +328,10 @@ fn stage_scalars<'a>(
     let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
     stream.synchronize().map_err(driver)?;
     if staging.as_ref().is_none_or(|p| p.len() < len) {
-        *staging = None; // free the smaller one first
-                         // SAFETY: the memory is uninitialised; it is zeroed below before
-                         // any slice of it exists.
+        // Free the smaller one first.
+        *staging = None;
+        // SAFETY: the memory is uninitialised; it is zeroed below before
+        // any slice of it exists.
         *staging = match unsafe { ctx.alloc_pinned::<u32>(len) } {
             Ok(mut pinned) => {
                 let ptr = pinned.as_mut_ptr().map_err(driver)?;

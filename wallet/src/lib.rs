@@ -139,7 +139,7 @@ const SYNC_RANGE: u64 = 128;
 pub fn table() -> &'static DecryptionTable {
     static TABLE: std::sync::OnceLock<DecryptionTable> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| match table_cache_path() {
-        Some(path) => DecryptionTable::load_or_build(&path, 20, 20),
+        Some(path) => DecryptionTable::standard_cached(&path),
         None => DecryptionTable::standard(),
     })
 }

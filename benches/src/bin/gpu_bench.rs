@@ -59,8 +59,13 @@ fn progression<G: PrimeGroup + CurveGroup>(n: usize) -> Vec<G::Affine> {
     G::normalize_batch(&points)
 }
 
-/// The device's stage times since the last call, one line each.
-fn print_profile(label: &str, device: &CudaDevice) {
+/// Runs `f` once with the device's profiling on and prints its stage
+/// times, one line each (each stage synchronises the stream, so a
+/// profiled run is a little slower than the timed ones).
+fn profiled<T>(label: &str, device: &CudaDevice, f: impl FnOnce() -> T) {
+    device.set_profiling(true);
+    device.take_profile();
+    std::hint::black_box(f());
     println!("profile, {label}:");
     for stage in device.take_profile() {
         println!(
@@ -71,6 +76,7 @@ fn print_profile(label: &str, device: &CudaDevice) {
             if stage.calls == 1 { "" } else { "s" }
         );
     }
+    device.set_profiling(false);
 }
 
 fn ms(d: Duration) -> f64 {
@@ -203,13 +209,10 @@ fn main() {
             Err(e) => println!("G1 with {products}: device did not open ({e})"),
         }
     }
-    // Where the device time goes, stage by stage (each stage synchronises
-    // the stream, so a profiled run is a little slower than the timed ones).
-    device.set_profiling(true);
-    device.take_profile();
-    let _ = device.msm::<G1>(&g1[..n], &scalars).expect("gpu msm");
-    print_profile(&format!("G1 MSM 2^{head_log2}"), device);
-    device.set_profiling(false);
+    // Where the device time goes, stage by stage.
+    profiled(&format!("G1 MSM 2^{head_log2}"), device, || {
+        device.msm::<G1>(&g1[..n], &scalars).expect("gpu msm")
+    });
 
     // 2. Spend proofs: identical bytes from both backends, then proofs/s
     // per batch, CPU against GPU.
@@ -275,11 +278,14 @@ fn main() {
     }
     if let Some(&(batch, _, _)) = proof_rows.first() {
         let (synthesized, randomness) = prepare(batch, &mut rng);
-        device.set_profiling(true);
-        device.take_profile();
-        prove_batch_with_backend(&keys.spend, &synthesized, &randomness, &gpu).expect("prove");
-        print_profile(&format!("Spend batch {batch} (device calls only)"), device);
-        device.set_profiling(false);
+        profiled(
+            &format!("Spend batch {batch} (device calls only)"),
+            device,
+            || {
+                prove_batch_with_backend(&keys.spend, &synthesized, &randomness, &gpu)
+                    .expect("prove")
+            },
+        );
     }
 
     // 3. The witness map alone (Spend: seven NTTs of 2^15 per statement).
@@ -309,11 +315,9 @@ fn main() {
         );
         witness_map_rows.push((batch, ms(cpu), ms(dev)));
         if batch == 64 {
-            device.set_profiling(true);
-            device.take_profile();
-            gpu.qap_quotients(log_n, &evals).expect("gpu");
-            print_profile("witness map x64", device);
-            device.set_profiling(false);
+            profiled("witness map x64", device, || {
+                gpu.qap_quotients(log_n, &evals).expect("gpu")
+            });
         }
     }
 

@@ -26,8 +26,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::envelope::{
-    open_request_head, seal_response, EnvelopeError, OpenedRequest, RequestHead, MAX_CLOCK_SKEW_MS,
-    REQUEST_HEAD,
+    open_request_head, seal_response, EnvelopeError, MAX_CLOCK_SKEW_MS, REQUEST_HEAD,
 };
 use super::network::{JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
@@ -99,6 +98,33 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
         })
 }
 
+/// An authenticated request, its body checked against its head.
+struct Received {
+    sender: coalition_core::keys::LoyaltyId,
+    /// For the answer to bind.
+    signature: [u8; 64],
+    body: Vec<u8>,
+}
+
+/// Appends chunks of `stream` to `buf` until it holds at least `target`
+/// bytes or the stream ends.
+async fn fill(
+    stream: &mut axum::body::BodyDataStream,
+    buf: &mut Vec<u8>,
+    target: usize,
+) -> Result<(), Response> {
+    while buf.len() < target {
+        match stream.next().await {
+            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+            Some(Err(e)) => {
+                return Err(refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
+            }
+            None => break,
+        }
+    }
+    Ok(())
+}
+
 fn refusal(status: StatusCode, code: &str, reason: String) -> Response {
     (status, Json(json!({ "error": code, "reason": reason }))).into_response()
 }
@@ -124,14 +150,9 @@ impl RpcState {
     /// connection: its head first, authenticated (and checked never to
     /// have been used before) before anything more is read; then its body,
     /// up to the signed length (at most [`MAX_MESSAGE_BYTES`], or
-    /// [`MAX_SMALL_MESSAGE_BYTES`] for votes and joins), within
-    /// [`READ_TIMEOUT`].
-    async fn read(
-        &self,
-        route: &str,
-        recipient: u64,
-        body: Body,
-    ) -> Result<(RequestHead, Vec<u8>), Response> {
+    /// [`MAX_SMALL_MESSAGE_BYTES`] for votes and joins) and checked against
+    /// the signed hash, within [`READ_TIMEOUT`].
+    async fn read(&self, route: &str, recipient: u64, body: Body) -> Result<Received, Response> {
         match tokio::time::timeout(READ_TIMEOUT, self.read_within(route, recipient, body)).await {
             Ok(read) => read,
             Err(_) => Err(self.reject(
@@ -150,18 +171,10 @@ impl RpcState {
         route: &str,
         recipient: u64,
         body: Body,
-    ) -> Result<(RequestHead, Vec<u8>), Response> {
+    ) -> Result<Received, Response> {
         let mut stream = body.into_data_stream();
         let mut received = Vec::with_capacity(REQUEST_HEAD);
-        while received.len() < REQUEST_HEAD {
-            match stream.next().await {
-                Some(Ok(chunk)) => received.extend_from_slice(&chunk),
-                Some(Err(e)) => {
-                    return Err(refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
-                }
-                None => break,
-            }
-        }
+        fill(&mut stream, &mut received, REQUEST_HEAD).await?;
         let chain = self.replication.chain;
         let now = now_ms();
         let head = open_request_head(&received, &chain, route, recipient, now, |id| {
@@ -183,29 +196,20 @@ impl RpcState {
             return Err(self.reject(StatusCode::FORBIDDEN, "unauthenticated", why.into()));
         }
         // The length is the member's signed word; the body is still held
-        // to it byte by byte, and memory follows the bytes that arrive.
+        // to it byte by byte (one byte past it is enough to tell a longer
+        // body), and memory follows the bytes that arrive.
         let len = head.body_len as usize;
         let mut body = Vec::with_capacity(len.min(1 << 20));
         body.extend_from_slice(&received[REQUEST_HEAD..]);
         drop(received);
-        while body.len() <= len {
-            match stream.next().await {
-                Some(Ok(chunk)) => body.extend_from_slice(&chunk),
-                Some(Err(e)) => {
-                    return Err(refusal(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
-                }
-                None => break,
-            }
-        }
-        if body.len() != len {
-            return Err(self.refuse_envelope(EnvelopeError::BodyMismatch));
-        }
-        Ok((head, body))
-    }
-
-    /// Checks a body [`Self::read`] returned against its head.
-    fn open<'a>(&self, head: RequestHead, body: &'a [u8]) -> Result<OpenedRequest<'a>, Response> {
-        head.open_body(body).map_err(|e| self.refuse_envelope(e))
+        fill(&mut stream, &mut body, len + 1).await?;
+        let opened = head.open_body(&body).map_err(|e| self.refuse_envelope(e))?;
+        let (sender, signature) = (opened.sender, opened.signature);
+        Ok(Received {
+            sender,
+            signature,
+            body,
+        })
     }
 
     /// The Raft ID a message claims (its vote's candidate or leader) must
@@ -268,11 +272,10 @@ impl RpcState {
         body: Body,
         claimed: impl FnOnce(&T) -> Option<u64>,
     ) -> Result<([u8; 64], T), Response> {
-        let (head, bytes) = self.read(route, self.replication.id, body).await?;
-        let opened = self.open(head, &bytes)?;
-        let rpc: T = serde_json::from_slice(opened.body).map_err(malformed)?;
-        self.check_claim(&opened.sender, claimed(&rpc))?;
-        Ok((opened.signature, rpc))
+        let received = self.read(route, self.replication.id, body).await?;
+        let rpc: T = serde_json::from_slice(&received.body).map_err(malformed)?;
+        self.check_claim(&received.sender, claimed(&rpc))?;
+        Ok((received.signature, rpc))
     }
 }
 
@@ -333,15 +336,11 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
 /// membership follower promotes it to voter once it has caught up).
 async fn join(State(s): State<RpcState>, body: Body) -> Response {
     // Addressed to any node (recipient 0).
-    let (head, bytes) = match s.read(ROUTE_JOIN, 0, body).await {
-        Ok(read) => read,
+    let opened = match s.read(ROUTE_JOIN, 0, body).await {
+        Ok(received) => received,
         Err(r) => return r,
     };
-    let opened = match s.open(head, &bytes) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let request: JoinRequest = match serde_json::from_slice(opened.body) {
+    let request: JoinRequest = match serde_json::from_slice(&opened.body) {
         Ok(r) => r,
         Err(e) => return malformed(e),
     };
