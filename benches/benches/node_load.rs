@@ -486,11 +486,7 @@ fn main() {
             .iter()
             .map(|(_, note)| {
                 let cm = note.commitment();
-                let p = pool
-                    .notes()
-                    .iter()
-                    .position(|o| o.commitment == cm)
-                    .unwrap() as u64;
+                let p = pool.notes_from(0).position(|o| o.commitment == cm).unwrap() as u64;
                 pool.tree().path(p).unwrap()
             })
             .collect();

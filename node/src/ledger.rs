@@ -6,9 +6,19 @@
 //! Applying a block is all-or-nothing: statements are prepared one by one
 //! against the state as it evolves inside the block, then every proof of the
 //! block is verified in one batch, and only then is the new state kept.
+//!
+//! What a block costs does not grow with the state (spec §15.2): the maps,
+//! sets and note list are persistent (`imbl`), so the copy a block works on
+//! shares everything it does not change with the state before it, and the
+//! state hash is kept up to date per change — multiset hashes
+//! ([`multiset::SetHash`]) of the account digests, nullifiers and ρ values,
+//! and a hash chain over the notes — instead of being recomputed over the
+//! whole state at every block.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet, Vector};
 
 use coalition_circuits::merkle::{NoteTree, RecentRoots};
 use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
@@ -23,10 +33,13 @@ use coalition_core::transaction::{ChainId, Transaction, TxId};
 
 use crate::governance::{CurrencyInfo, Governance, RateChanges};
 
+pub mod multiset;
 pub mod records;
+
 use coalition_verifier::statements::verify_batch;
 use coalition_verifier::transactions::{prepare_with, LedgerView, SignatureCheck};
 use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
+use multiset::SetHash;
 
 /// Why a transaction or block was refused. The ledger is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,15 +187,27 @@ pub enum ApplyMode {
 /// `Redeem` may be proven against.
 pub const ROOT_WINDOW: usize = 100;
 
+const NULLIFIER_DOMAIN: &[u8] = b"coalition/v2/nullifier";
+const RHO_DOMAIN: &[u8] = b"coalition/v2/rho";
+const ACCOUNT_DOMAIN: &[u8] = b"coalition/v2/account";
+const NOTES_LABEL: &[u8] = b"coalition/v2/notes";
+
 /// The shielded pool's state (spec §13.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShieldedPool {
     keys: Arc<ShieldedVerifyingKeys>,
     tree: NoteTree,
     roots: RecentRoots,
-    nullifiers: BTreeSet<Nullifier>,
-    rhos: BTreeSet<Rho>,
-    notes: Vec<NoteOutput>,
+    nullifiers: OrdSet<Nullifier>,
+    /// [`SetHash`] of `nullifiers`, kept in step with it.
+    nullifier_hash: SetHash,
+    rhos: OrdSet<Rho>,
+    /// [`SetHash`] of `rhos`, kept in step with it.
+    rho_hash: SetHash,
+    notes: Vector<NoteOutput>,
+    /// `c_n = SHA-256(len ‖ "coalition/v2/notes" ‖ c_{n−1} ‖ note_n)`, from
+    /// `c_0 = 0³²`: the stored notes, in tree order.
+    notes_chain: [u8; 32],
 }
 
 impl ShieldedPool {
@@ -192,9 +217,12 @@ impl ShieldedPool {
             keys,
             tree: NoteTree::new(),
             roots: RecentRoots::new(ROOT_WINDOW),
-            nullifiers: BTreeSet::new(),
-            rhos: BTreeSet::new(),
-            notes: Vec::new(),
+            nullifiers: OrdSet::new(),
+            nullifier_hash: SetHash::new(NULLIFIER_DOMAIN),
+            rhos: OrdSet::new(),
+            rho_hash: SetHash::new(RHO_DOMAIN),
+            notes: Vector::new(),
+            notes_chain: [0; 32],
         }
     }
 
@@ -208,9 +236,14 @@ impl ShieldedPool {
         TreeRoot(self.roots.latest())
     }
 
-    /// Every note in tree order (position = index): what wallets scan.
-    pub fn notes(&self) -> &[NoteOutput] {
-        &self.notes
+    /// Number of stored notes (= leaves of the tree).
+    pub fn note_count(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// The notes from `position` on, in tree order: what wallets scan.
+    pub fn notes_from(&self, position: usize) -> impl Iterator<Item = &NoteOutput> + '_ {
+        (position..self.notes.len()).filter_map(|i| self.notes.get(i))
     }
 
     /// How many nullifiers were revealed.
@@ -238,10 +271,59 @@ impl ShieldedPool {
             self.tree
                 .append(note.commitment.0)
                 .map_err(|_| TxVerificationError::Pool("note tree is full"))?;
-            self.notes.push(note.clone());
+            self.store_note(note.clone());
         }
-        self.rhos.insert(rho);
+        self.insert_rho(rho);
         Ok(())
+    }
+
+    /// Appends to the stored notes and their hash chain (not the tree).
+    fn store_note(&mut self, note: NoteOutput) {
+        use coalition_core::encoding::Encode;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update((NOTES_LABEL.len() as u64).to_le_bytes());
+        h.update(NOTES_LABEL);
+        h.update(self.notes_chain);
+        h.update(note.to_bytes());
+        self.notes_chain = h.finalize().into();
+        self.notes.push_back(note);
+    }
+
+    /// Records a ρ value (a repeated one changes nothing).
+    fn insert_rho(&mut self, rho: Rho) {
+        if self.rhos.insert(rho).is_none() {
+            self.rho_hash.insert(&rho.to_bytes());
+        }
+    }
+
+    /// Records a revealed nullifier (a repeated one changes nothing).
+    fn insert_nullifier(&mut self, nullifier: Nullifier) {
+        if self.nullifiers.insert(nullifier).is_none() {
+            self.nullifier_hash.insert(&nullifier.to_bytes());
+        }
+    }
+
+    /// [`ShieldedPool::insert_rho`] for many at once, hashed in parallel
+    /// (loading from storage).
+    fn extend_rhos(&mut self, rhos: impl IntoIterator<Item = Rho>) {
+        let new: Vec<[u8; 32]> = rhos
+            .into_iter()
+            .filter(|r| self.rhos.insert(*r).is_none())
+            .map(|r| r.to_bytes())
+            .collect();
+        self.rho_hash.apply(&[], &new);
+    }
+
+    /// [`ShieldedPool::insert_nullifier`] for many at once, hashed in
+    /// parallel (loading from storage).
+    fn extend_nullifiers(&mut self, nullifiers: impl IntoIterator<Item = Nullifier>) {
+        let new: Vec<[u8; 32]> = nullifiers
+            .into_iter()
+            .filter(|n| self.nullifiers.insert(*n).is_none())
+            .map(|n| n.to_bytes())
+            .collect();
+        self.nullifier_hash.apply(&[], &new);
     }
 }
 
@@ -285,11 +367,14 @@ pub struct AccountLedger {
     currencies: BTreeMap<CurrencyId, CurrencyPolicy>,
     rates: BTreeMap<(CurrencyId, CurrencyId), ExchangeRate>,
     /// Shared until written: cloning the ledger for a block (or a mempool
-    /// batch) copies pointers, and only accounts the block touches are
-    /// copied on write.
-    accounts: BTreeMap<AccountKey, Arc<AccountState>>,
-    /// [`account_digest`] of every account, kept in step with `accounts`.
-    digests: BTreeMap<AccountKey, [u8; 32]>,
+    /// batch) copies one pointer, and only the accounts (and map nodes) a
+    /// block touches are copied on write.
+    accounts: OrdMap<AccountKey, Arc<AccountState>>,
+    /// [`account_digest`] of every account, kept in step with `accounts`
+    /// at the end of each block.
+    digests: OrdMap<AccountKey, [u8; 32]>,
+    /// [`SetHash`] of the values of `digests`.
+    digest_hash: SetHash,
     touched: Touched,
     issuer_nonces: BTreeMap<CurrencyId, u64>,
     pool: Option<ShieldedPool>,
@@ -352,8 +437,9 @@ impl AccountLedger {
             chain,
             currencies: BTreeMap::new(),
             rates: BTreeMap::new(),
-            accounts: BTreeMap::new(),
-            digests: BTreeMap::new(),
+            accounts: OrdMap::new(),
+            digests: OrdMap::new(),
+            digest_hash: SetHash::new(ACCOUNT_DOMAIN),
             touched: Touched::default(),
             issuer_nonces: BTreeMap::new(),
             pool: None,
@@ -535,15 +621,13 @@ impl AccountLedger {
         }
     }
 
-    /// `SHA-256("coalition/v1/nullifier-set" ‖ count ‖ nullifiers in
-    /// ascending order)`; all zeros when the pool is disabled.
+    /// The multiset hash of the revealed nullifiers,
+    /// [`SetHash::digest`] labelled `"coalition/v2/nullifier-set"`; all
+    /// zeros when the pool is disabled.
     pub fn nullifier_commitment(&self) -> [u8; 32] {
         match &self.pool {
             None => [0; 32],
-            Some(pool) => set_hash(
-                b"coalition/v1/nullifier-set",
-                pool.nullifiers.iter().map(|n| n.to_bytes()),
-            ),
+            Some(pool) => pool.nullifier_hash.digest(b"coalition/v2/nullifier-set"),
         }
     }
 
@@ -561,9 +645,11 @@ impl AccountLedger {
     }
 
     /// A hash of the whole state, identical on every replica that applied
-    /// the same blocks (spec §15.2): chain, currencies, rates, accounts,
-    /// issuance counters and the pool (tree, recent roots, nullifier and ρ
-    /// sets, stored notes), each in key order with explicit lengths.
+    /// the same blocks (spec §15.2): chain, currencies, rates, accounts (by
+    /// the multiset hash of their digests), issuance counters and the pool
+    /// (tree, recent roots, the multiset hashes of the nullifier and ρ sets,
+    /// the hash chain of the stored notes), with explicit lengths. Its cost
+    /// does not depend on the number of accounts or notes.
     pub fn state_hash(&self) -> [u8; 32] {
         self.state_hash_with(&self.nullifier_commitment())
     }
@@ -587,7 +673,7 @@ impl AccountLedger {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         };
-        put(b"coalition/v1/state");
+        put(b"coalition/v2/state");
         put(&self.chain.0);
         put(&(self.currencies.len() as u64).to_le_bytes());
         for policy in self.currencies.values() {
@@ -604,10 +690,7 @@ impl AccountLedger {
             put(to.as_bytes());
             put(&rate.to_bytes());
         }
-        put(&(self.digests.len() as u64).to_le_bytes());
-        for digest in self.digests.values() {
-            put(digest);
-        }
+        put(&self.digest_hash.digest(b"coalition/v2/accounts"));
         put(&self.height.to_le_bytes());
         self.governance.hash_into(&mut put);
         put(&(self.issuer_nonces.len() as u64).to_le_bytes());
@@ -631,38 +714,50 @@ impl AccountLedger {
                     put(&root);
                 }
                 put(nullifier_commitment);
-                put(&set_hash(
-                    b"coalition/v1/rho-set",
-                    pool.rhos.iter().map(|r| r.to_bytes()),
-                ));
+                put(&pool.rho_hash.digest(b"coalition/v2/rho-set"));
                 put(&(pool.notes.len() as u64).to_le_bytes());
-                for note in &pool.notes {
-                    put(&note.to_bytes());
-                }
+                put(&pool.notes_chain);
             }
         }
         h.finalize().into()
     }
 
-    /// Recomputes the digests of the accounts changed since the last call.
+    /// Recomputes the digests of the accounts changed since the last call,
+    /// and moves the account set's hash from their old digests to the new.
     fn refresh_digests(&mut self) {
+        let mut removed = Vec::new();
+        let mut inserted = Vec::new();
         for key in std::mem::take(&mut self.touched.0) {
             if let Some(account) = self.accounts.get_mut(&key) {
                 // Touched accounts were copied on write already, so this
                 // does not copy; the encodings kept serve storage too.
                 Arc::make_mut(account).remember_encodings();
-                self.digests.insert(key, account_digest(&key, account));
+                let digest = account_digest(&key, account);
+                match self.digests.insert(key, digest) {
+                    Some(old) if old == digest => {}
+                    Some(old) => {
+                        removed.push(old);
+                        inserted.push(digest);
+                    }
+                    None => inserted.push(digest),
+                }
             }
         }
+        self.digest_hash.apply(&removed, &inserted);
     }
 
     /// Recomputes every account digest (after loading from storage).
     pub(crate) fn rebuild_digests(&mut self) {
-        self.digests = self
-            .accounts
-            .iter()
-            .map(|(k, a)| (*k, account_digest(k, a)))
+        use rayon::prelude::*;
+        let accounts: Vec<(&AccountKey, &Arc<AccountState>)> = self.accounts.iter().collect();
+        let digests: Vec<(AccountKey, [u8; 32])> = accounts
+            .par_iter()
+            .map(|(k, a)| (**k, account_digest(k, a)))
             .collect();
+        let values: Vec<[u8; 32]> = digests.iter().map(|(_, d)| *d).collect();
+        self.digest_hash = SetHash::new(ACCOUNT_DOMAIN);
+        self.digest_hash.apply(&[], &values);
+        self.digests = digests.into_iter().collect();
     }
 
     fn pool_mut(&mut self) -> Result<&mut ShieldedPool, TxVerificationError> {
@@ -748,7 +843,7 @@ impl AccountLedger {
             Transaction::Redeem(t) => {
                 let pool = self.pool_mut()?;
                 for nullifier in &t.nullifiers {
-                    pool.nullifiers.insert(*nullifier);
+                    pool.insert_nullifier(*nullifier);
                 }
                 pool.append(&t.change, Rho(t.nullifiers[0].0), mode)?;
                 let credit = Ciphertext::zero().add_amount(t.value);
@@ -820,19 +915,4 @@ impl AccountLedger {
             self.rates.insert((from, to), rate);
         }
     }
-}
-
-fn set_hash(label: &[u8], items: impl Iterator<Item = [u8; 32]>) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(label);
-    let mut count = 0u64;
-    let mut body = Sha256::new();
-    for item in items {
-        body.update(item);
-        count += 1;
-    }
-    h.update(count.to_le_bytes());
-    h.update(body.finalize());
-    h.finalize().into()
 }

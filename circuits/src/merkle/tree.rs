@@ -73,10 +73,14 @@ impl MerklePath {
 /// The append-only tree, keeping every non-empty node so paths are `O(DEPTH)`.
 ///
 /// `levels[h]` holds the non-empty nodes at height `h` from the left;
-/// `levels[DEPTH]` holds at most the root.
+/// `levels[DEPTH]` holds at most the root. Each level is a persistent
+/// vector: a clone shares every node with the original, and an append
+/// copies only the few chunks it writes, so a ledger can clone its tree for
+/// every block (and every mempool batch) at a cost independent of the
+/// number of notes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteTree {
-    levels: Vec<Vec<Fr>>,
+    levels: Vec<imbl::Vector<Fr>>,
 }
 
 impl Default for NoteTree {
@@ -89,7 +93,7 @@ impl NoteTree {
     /// An empty tree.
     pub fn new() -> Self {
         NoteTree {
-            levels: vec![Vec::new(); DEPTH + 1],
+            levels: vec![imbl::Vector::new(); DEPTH + 1],
         }
     }
 
@@ -106,7 +110,7 @@ impl NoteTree {
     /// The current root.
     pub fn root(&self) -> Fr {
         self.levels[DEPTH]
-            .first()
+            .front()
             .copied()
             .unwrap_or_else(|| empty_root(DEPTH))
     }
@@ -127,9 +131,9 @@ impl NoteTree {
         for h in 0..=DEPTH {
             let level = &mut self.levels[h];
             if index == level.len() {
-                level.push(node);
+                level.push_back(node);
             } else {
-                level[index] = node;
+                level.set(index, node);
             }
             if h == DEPTH {
                 break;

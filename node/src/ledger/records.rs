@@ -38,6 +38,8 @@ use coalition_core::partnership::SignedTerms;
 use coalition_core::shielded::NoteOutput;
 use coalition_core::DecodeError;
 use coalition_params::ShieldedVerifyingKeys;
+use imbl::ordmap::DiffItem;
+use imbl::ordset::DiffItem as SetDiffItem;
 use sha2::{Digest, Sha256};
 
 use super::{AccountLedger, ShieldedPool, ROOT_WINDOW};
@@ -292,18 +294,22 @@ fn invalid(what: &'static str) -> DecodeError {
 }
 
 impl AccountLedger {
-    /// Emits the records that differ between `before` and `self`.
+    /// Emits the records that differ between `before` and `self`. When
+    /// `self` was computed from `before` (a block), the two share all but
+    /// what the block changed, and the comparison visits only that.
     pub fn write_changes(&self, before: &AccountLedger, w: &mut dyn StateWriter) {
         // Accounts are never deleted; their cached digests say which changed.
-        for (k, digest) in &self.digests {
-            if before.digests.get(k) != Some(digest) {
-                if let Some(account) = self.accounts.get(k) {
-                    w.put(
-                        Table::Accounts,
-                        key(&k.0 .0, &[k.1.as_bytes()]),
-                        encode_account(account),
-                    );
-                }
+        for change in before.digests.diff(&self.digests) {
+            let k = match change {
+                DiffItem::Add(k, _) | DiffItem::Update { new: (k, _), .. } => k,
+                DiffItem::Remove(..) => continue,
+            };
+            if let Some(account) = self.accounts.get(k) {
+                w.put(
+                    Table::Accounts,
+                    key(&k.0 .0, &[k.1.as_bytes()]),
+                    encode_account(account),
+                );
             }
         }
         diff_map(
@@ -379,18 +385,23 @@ impl AccountLedger {
         if let Some(pool) = &self.pool {
             let empty = ShieldedPool::new(pool.keys.clone());
             let old = before.pool.as_ref().unwrap_or(&empty);
-            for (position, note) in pool.notes.iter().enumerate().skip(old.notes.len()) {
+            for (position, note) in (old.notes.len()..).zip(pool.notes_from(old.notes.len())) {
                 w.put(
                     Table::NoteTree,
                     key(b"n", &[&(position as u64).to_be_bytes()]),
                     note.to_bytes(),
                 );
             }
-            for rho in pool.rhos.difference(&old.rhos) {
-                w.put(Table::NoteTree, key(b"r", &[&rho.to_bytes()]), Vec::new());
+            // Both sets only grow.
+            for change in old.rhos.diff(&pool.rhos) {
+                if let SetDiffItem::Add(rho) = change {
+                    w.put(Table::NoteTree, key(b"r", &[&rho.to_bytes()]), Vec::new());
+                }
             }
-            for nf in pool.nullifiers.difference(&old.nullifiers) {
-                w.put(Table::Nullifiers, nf.to_bytes().to_vec(), Vec::new());
+            for change in old.nullifiers.diff(&pool.nullifiers) {
+                if let SetDiffItem::Add(nf) = change {
+                    w.put(Table::Nullifiers, nf.to_bytes().to_vec(), Vec::new());
+                }
             }
             if !pool.roots.iter().eq(old.roots.iter()) || before.height == 0 {
                 w.put(
@@ -490,14 +501,21 @@ impl AccountLedger {
                 pool.tree
                     .append(note.commitment.0)
                     .map_err(|_| invalid("note tree"))?;
-                pool.notes.push(note);
+                pool.store_note(note);
             }
-            for (k, _) in reader.scan(Table::NoteTree, b"r")? {
-                pool.rhos.insert(decode_exact::<Rho>(&k[1..])?);
-            }
-            for (k, _) in reader.scan(Table::Nullifiers, &[])? {
-                pool.nullifiers.insert(decode_exact::<Nullifier>(&k)?);
-            }
+            let rhos = reader.scan(Table::NoteTree, b"r")?;
+            pool.extend_rhos(
+                rhos.iter()
+                    .map(|(k, _)| decode_exact::<Rho>(&k[1..]))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            let nullifiers = reader.scan(Table::Nullifiers, &[])?;
+            pool.extend_nullifiers(
+                nullifiers
+                    .iter()
+                    .map(|(k, _)| decode_exact::<Nullifier>(k))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
             let roots = reader
                 .get(Table::Metadata, b"roots")?
                 .ok_or(invalid("roots"))?;

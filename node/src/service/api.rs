@@ -465,16 +465,16 @@ async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiRe
     let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
     let chain = node.chain();
     let pool = pool_of(&chain)?;
-    let notes = pool.notes();
-    let start = usize::try_from(from).unwrap_or(usize::MAX).min(notes.len());
-    let end = start.saturating_add(limit).min(notes.len());
-    let items: Vec<Value> = notes[start..end]
-        .iter()
+    let total = pool.note_count();
+    let start = usize::try_from(from).unwrap_or(usize::MAX).min(total);
+    let items: Vec<Value> = pool
+        .notes_from(start)
+        .take(limit)
         .enumerate()
         .map(|(i, n)| json!({ "position": start + i, "note": hex::encode(n.to_bytes()) }))
         .collect();
     Ok(Json(
-        json!({ "from": start, "total": notes.len(), "notes": items }),
+        json!({ "from": start, "total": total, "notes": items }),
     ))
 }
 
