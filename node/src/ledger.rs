@@ -187,6 +187,12 @@ pub enum ApplyMode {
 /// `Redeem` may be proven against.
 pub const ROOT_WINDOW: usize = 100;
 
+/// Version of the state commitments a block header carries (spec §15.2):
+/// 2 since the state hash and nullifier commitment became incremental. A
+/// store records the version it was written with, and a node refuses to
+/// start on another.
+pub const STATE_FORMAT: u32 = 2;
+
 const NULLIFIER_DOMAIN: &[u8] = b"coalition/v2/nullifier";
 const RHO_DOMAIN: &[u8] = b"coalition/v2/rho";
 const ACCOUNT_DOMAIN: &[u8] = b"coalition/v2/account";
@@ -605,6 +611,10 @@ impl AccountLedger {
                 let root = pool.tree.root();
                 pool.roots.push(root);
             }
+        } else {
+            // A pending ledger keeps no digests (§15.3); without this its
+            // scratch set would grow with every account ever admitted.
+            next.touched.0.clear();
         }
         Ok(next)
     }
@@ -617,6 +627,7 @@ impl AccountLedger {
         if let (Some(mine), Some(theirs)) = (self.pool.as_mut(), committed.pool.as_ref()) {
             mine.tree = theirs.tree.clone();
             mine.notes = theirs.notes.clone();
+            mine.notes_chain = theirs.notes_chain;
             mine.roots = theirs.roots.clone();
         }
     }

@@ -24,7 +24,7 @@ use crate::block::{decode_block, Block, BlockHeader};
 use crate::chain::Chain;
 use crate::genesis::Genesis;
 use crate::ledger::records::{Records, StateReader, StateWriter, Table};
-use crate::ledger::AccountLedger;
+use crate::ledger::{AccountLedger, STATE_FORMAT};
 use crate::settlement::{block_figures, PairFigures, PairKey};
 
 const CF_BLOCKS: &str = "blocks";
@@ -53,6 +53,9 @@ const ALL_CFS: [&str; 10] = [
 ];
 const KEY_GENESIS: &[u8] = b"genesis";
 const KEY_TIP: &[u8] = b"tip";
+/// [`STATE_FORMAT`] the store was written with (u32 little-endian; absent
+/// in stores written before it existed, which used format 1).
+const KEY_STATE_FORMAT: &[u8] = b"state_format";
 /// The last Raft log entry applied to the ledger and the membership then in
 /// force, written in the same batch as the block it produced.
 const KEY_RAFT_APPLIED: &[u8] = b"raft_applied";
@@ -74,6 +77,19 @@ pub enum StoreError {
     /// The store belongs to another coalition.
     #[error("the data directory holds another coalition (chain {0})")]
     OtherChain(String),
+    /// The store's blocks commit to another version of the state hash, so
+    /// this node cannot check them (spec §15.2).
+    #[error(
+        "the data directory was written with ledger state format {found}; this node \
+         computes format {expected} and cannot check its blocks: move the directory \
+         aside and start the node on an empty one"
+    )]
+    StateFormat {
+        /// The store's format.
+        found: u32,
+        /// This node's format.
+        expected: u32,
+    },
     /// Genesis could not be built.
     #[error(transparent)]
     Genesis(#[from] crate::genesis::GenesisError),
@@ -228,6 +244,8 @@ impl Store {
                 let meta = self.cf(CF_METADATA)?;
                 w.batch.put_cf(meta, KEY_GENESIS, genesis.to_bytes());
                 w.batch.put_cf(meta, KEY_TIP, chain.tip().to_bytes());
+                w.batch
+                    .put_cf(meta, KEY_STATE_FORMAT, STATE_FORMAT.to_le_bytes());
                 let batch = w.batch;
                 self.sync_write(batch)?;
                 Ok(chain)
@@ -249,6 +267,20 @@ impl Store {
     ) -> Result<Chain, StoreError> {
         let genesis = self.genesis()?.ok_or(StoreError::Corrupt("no genesis"))?;
         let tip = self.tip()?.ok_or(StoreError::Corrupt("no tip"))?;
+        let found = match self.get_cf(CF_METADATA, KEY_STATE_FORMAT)? {
+            None => 1,
+            Some(v) => u32::from_le_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("malformed state format"))?,
+            ),
+        };
+        if found != STATE_FORMAT {
+            return Err(StoreError::StateFormat {
+                found,
+                expected: STATE_FORMAT,
+            });
+        }
         let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?;
         if ledger.height() != tip.height {
             return Err(StoreError::Corrupt("state height differs from the tip's"));

@@ -123,6 +123,54 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
     assert!(store.open_chain(&g, None, true).is_err());
 }
 
+/// A store records the state format its headers commit to; a node of
+/// another format refuses it with both versions named instead of reporting
+/// a corrupt state (stores from before the marker are format 1).
+#[test]
+fn a_store_of_another_state_format_is_refused_by_version() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let founder = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(&founder, "format");
+    let open = || {
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        store.open_chain(&g, None, true).map(|c| c.tip().height)
+    };
+    assert_eq!(open().unwrap(), 0);
+    let set_marker = |value: Option<&[u8]>| {
+        let path = dir.path().join("db");
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &path, cfs).unwrap();
+        let meta = db.cf_handle("metadata").unwrap();
+        match value {
+            Some(v) => db.put_cf(meta, b"state_format", v).unwrap(),
+            None => db.delete_cf(meta, b"state_format").unwrap(),
+        }
+    };
+    set_marker(None);
+    let err = open().unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::StateFormat {
+            found: 1,
+            expected: 2
+        }
+    ));
+    assert!(err.to_string().contains("state format 1"));
+    set_marker(Some(&3u32.to_le_bytes()));
+    assert!(matches!(
+        open(),
+        Err(StoreError::StateFormat { found: 3, .. })
+    ));
+    set_marker(Some(&[2, 0]));
+    assert!(matches!(
+        open(),
+        Err(StoreError::Corrupt("malformed state format"))
+    ));
+    set_marker(Some(&coalition_node::ledger::STATE_FORMAT.to_le_bytes()));
+    assert_eq!(open().unwrap(), 0);
+}
+
 fn tamper(dir: &std::path::Path, cf: &str, key: &[u8], change: impl FnOnce(&mut Vec<u8>)) {
     let path = dir.join("db");
     let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &path).unwrap();

@@ -8,9 +8,11 @@
 //! and its size,
 //!
 //! ```text
-//! M(S) = Σ_{x ∈ S} H2C(domain ‖ x)          H2C = RistrettoPoint::hash_from_bytes::<SHA-512>
-//! digest(S) = SHA-256(label ‖ |S| ‖ compress(M(S)))
+//! M(S)      = Σ_{x ∈ S} H2C(len(domain) ‖ domain ‖ x)    H2C = RistrettoPoint::hash_from_bytes::<SHA-512>
+//! digest(S) = SHA-256(len(label) ‖ label ‖ |S| ‖ compress(M(S)))
 //! ```
+//!
+//! (lengths and `|S|` as u64 little-endian)
 //!
 //! so adding or removing an element is one hash-to-curve and one point
 //! addition, whatever the size of the set, and the result does not depend
@@ -72,6 +74,10 @@ impl SetHash {
                 .map(|e| self.point(e.as_ref()))
                 .reduce(RistrettoPoint::identity, |a, b| a + b)
         };
+        debug_assert!(
+            removed.len() as u64 <= self.count,
+            "removing more than the set holds"
+        );
         let (gone, new) = rayon::join(|| sum(removed), || sum(inserted));
         self.sum = self.sum - gone + new;
         self.count = self.count.saturating_sub(removed.len() as u64) + inserted.len() as u64;
