@@ -10,10 +10,10 @@
 //! storage records it changed (`write_changes`). Two blocks: an empty one
 //! (the pure per-block overhead) and one with a single Issue (one account
 //! changed, one proof verified). The spec (§15.2) requires the cost not to
-//! grow with `n`.
+//! grow with `n`. It also prints, once per size, how long rebuilding the
+//! state from its records took (what a node pays at start-up).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use coalition_circuits::encryption::EncryptedNote;
@@ -23,40 +23,13 @@ use coalition_core::encoding::Encode;
 use coalition_core::keys::IdentityKeys;
 use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::ledger::records::{Records, StateReader, StateWriter, Table};
+use coalition_node::ledger::records::{MemoryRecords, StateWriter, Table};
 use coalition_node::ledger::AccountLedger;
 use coalition_params::{default_params_dir, ShieldedVerifyingKeys};
 use coalition_prover::transactions;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-
-#[derive(Default)]
-struct MemRecords(BTreeMap<(Table, Vec<u8>), Vec<u8>>);
-
-impl StateWriter for MemRecords {
-    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-        self.0.insert((table, key), value);
-    }
-    fn delete(&mut self, table: Table, key: Vec<u8>) {
-        self.0.remove(&(table, key));
-    }
-}
-
-impl StateReader for MemRecords {
-    type Error = coalition_core::DecodeError;
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, Self::Error> {
-        Ok(self
-            .0
-            .range((table, prefix.to_vec())..)
-            .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect())
-    }
-    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error> {
-        Ok(self.0.get(&(table, key.to_vec())).cloned())
-    }
-}
 
 /// Counts what a block would write instead of writing it.
 struct Sink(usize);
@@ -89,10 +62,9 @@ fn grown_ledger(n: usize, keys: &Arc<ShieldedVerifyingKeys>) -> (AccountLedger, 
     let first = transactions::issue(chain, &policy, &issuer, 0, customer.public(), 5, &mut rng)
         .expect("issue");
     seed.apply(&first).expect("valid issue");
-    let mut records = MemRecords::default();
+    let mut records = MemoryRecords::default();
     seed.write_all(&mut records);
     let account = records
-        .0
         .iter()
         .find_map(|((t, _), v)| (*t == Table::Accounts).then(|| v.clone()))
         .expect("one account");
@@ -123,7 +95,14 @@ fn grown_ledger(n: usize, keys: &Arc<ShieldedVerifyingKeys>) -> (AccountLedger, 
             records.put(Table::NoteTree, key, note.to_bytes());
         }
     }
+    // Start-up: one measurement per size (too slow to repeat at 100,000).
+    let started = std::time::Instant::now();
     let ledger = AccountLedger::load(&records, chain, Some(keys.clone())).expect("loads");
+    let _ = ledger.commitments();
+    println!(
+        "ledger/load/{n}: {:.2} s (rebuild from records and commitments, one run)",
+        started.elapsed().as_secs_f64()
+    );
     let issue = transactions::issue(chain, &policy, &issuer, 1, customer.public(), 7, &mut rng)
         .expect("issue");
     (ledger, issue)

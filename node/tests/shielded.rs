@@ -2,7 +2,6 @@
 //! the merchant's pending balance grows by X → the note cannot be redeemed
 //! again; plus the transaction-level rejections and the unlinkability check.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use coalition_circuits::keys::SpendingKey;
@@ -13,7 +12,7 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::ledger::records::{Records, StateReader, StateWriter, Table};
+use coalition_node::ledger::records::{MemoryRecords, StateWriter, Table};
 use coalition_node::ledger::{AccountLedger, LedgerError};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::shielded::{redeem, shield};
@@ -281,34 +280,6 @@ fn two_note_redeem_in_one_block_and_double_spend_inside_a_block() {
         .decrypts_to(w.merchant.elgamal_secret(), 450));
 }
 
-/// Records kept in memory, in key order, as the store keeps them.
-#[derive(Default)]
-struct MemRecords(BTreeMap<(Table, Vec<u8>), Vec<u8>>);
-
-impl StateWriter for MemRecords {
-    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-        self.0.insert((table, key), value);
-    }
-    fn delete(&mut self, table: Table, key: Vec<u8>) {
-        self.0.remove(&(table, key));
-    }
-}
-
-impl StateReader for MemRecords {
-    type Error = coalition_core::DecodeError;
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, Self::Error> {
-        Ok(self
-            .0
-            .range((table, prefix.to_vec())..)
-            .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect())
-    }
-    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error> {
-        Ok(self.0.get(&(table, key.to_vec())).cloned())
-    }
-}
-
 /// The state hash is kept up to date block by block (multiset hashes of
 /// the accounts, nullifiers and ρ values, a hash chain over the notes):
 /// the state rebuilt from storage — written block by block through the
@@ -318,9 +289,9 @@ impl StateReader for MemRecords {
 fn incremental_state_hash_equals_the_state_rebuilt_from_records() {
     let mut w = World::new(4);
     let keys_of = |l: &AccountLedger| l.pool().map(|_| Arc::new(keys().verifying_keys()));
-    let mut records = MemRecords::default();
+    let mut records = MemoryRecords::default();
     w.ledger.write_all(&mut records);
-    let apply = |w: &mut World, tx: &Transaction, records: &mut MemRecords| {
+    let apply = |w: &mut World, tx: &Transaction, records: &mut MemoryRecords| {
         let before = w.ledger.clone();
         w.ledger.apply(tx).unwrap();
         w.ledger.write_changes(&before, records);
@@ -340,53 +311,51 @@ fn incremental_state_hash_equals_the_state_rebuilt_from_records() {
     assert_eq!(loaded.commitments(), w.ledger.commitments());
     assert_eq!(loaded, w.ledger);
     // Written at once instead of block by block: the same records.
-    let mut all = MemRecords::default();
+    let mut all = MemoryRecords::default();
     w.ledger.write_all(&mut all);
-    assert_eq!(all.0, records.0);
+    assert_eq!(all, records);
 
     let state = w.ledger.state_hash();
     let nullifiers = w.ledger.nullifier_commitment();
     let reload =
-        |records: &MemRecords| AccountLedger::load(records, chain, keys_of(&w.ledger)).unwrap();
+        |records: &MemoryRecords| AccountLedger::load(records, chain, keys_of(&w.ledger)).unwrap();
+    let first_key = |table: Table| {
+        records
+            .iter()
+            .find(|((t, _), _)| *t == table)
+            .map(|((_, k), _)| k.clone())
+            .unwrap()
+    };
     // A nullifier lost: both the header's nullifier commitment and the
     // state hash move.
-    let mut lost = MemRecords(records.0.clone());
-    let first_nf = lost
-        .0
-        .keys()
-        .find(|(t, _)| *t == Table::Nullifiers)
-        .cloned()
-        .unwrap();
-    lost.0.remove(&first_nf);
+    let mut lost = records.clone();
+    lost.delete(Table::Nullifiers, first_key(Table::Nullifiers));
     let l = reload(&lost);
     assert_ne!(l.nullifier_commitment(), nullifiers);
     assert_ne!(l.state_hash(), state);
     // A ρ value added, an account's record altered, a stored note's
     // ciphertext altered (the tree, built from commitments, is unchanged):
     // the state hash moves.
-    let mut extra = MemRecords(records.0.clone());
+    let mut extra = records.clone();
     let mut rho_key = b"r".to_vec();
     rho_key.extend_from_slice(&Rho(ark_bn254::Fr::from(12345u64)).to_bytes());
-    extra.0.insert((Table::NoteTree, rho_key), Vec::new());
-    let mut account = MemRecords(records.0.clone());
-    let value = account
-        .0
-        .iter_mut()
-        .find_map(|((t, _), v)| (*t == Table::Accounts).then_some(v))
-        .unwrap();
-    let n = value.len();
-    value[n - 8] ^= 1;
-    let mut note = MemRecords(records.0.clone());
-    let stored = note
-        .0
-        .get_mut(&(Table::NoteTree, {
-            let mut k = b"n".to_vec();
-            k.extend_from_slice(&1u64.to_be_bytes());
-            k
-        }))
-        .unwrap();
-    let last = stored.len() - 1;
-    stored[last] ^= 1;
+    extra.put(Table::NoteTree, rho_key, Vec::new());
+    let flip_last = |records: &mut MemoryRecords, table: Table, key: &[u8], back: usize| {
+        let value = records.get_mut(table, key).unwrap();
+        let at = value.len() - back;
+        value[at] ^= 1;
+    };
+    let mut account = records.clone();
+    flip_last(
+        &mut account,
+        Table::Accounts,
+        &first_key(Table::Accounts),
+        8,
+    );
+    let mut note = records.clone();
+    let mut note_key = b"n".to_vec();
+    note_key.extend_from_slice(&1u64.to_be_bytes());
+    flip_last(&mut note, Table::NoteTree, &note_key, 1);
     for damaged in [extra, account, note] {
         let l = reload(&damaged);
         assert_eq!(l.nullifier_commitment(), nullifiers);

@@ -2,8 +2,8 @@
 //!
 //! [`AccountLedger::write_changes`] emits the records that differ between
 //! two states (what one block changed); [`AccountLedger::load`] rebuilds a
-//! state from every record. The note tree is rebuilt by re-appending the
-//! stored notes, and the caller checks the rebuilt state's hash against the
+//! state from every record. The note tree is rebuilt level by level from
+//! the stored notes' commitments, and the caller checks the rebuilt state's hash against the
 //! last committed header, so a damaged store is found at start-up.
 //!
 //! ```text
@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use coalition_circuits::merkle::RecentRoots;
+use coalition_circuits::merkle::{NoteTree, RecentRoots};
 use coalition_circuits::note::{Nullifier, Rho};
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
@@ -81,6 +81,61 @@ pub trait StateReader {
     fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, Self::Error>;
     /// One record.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error>;
+}
+
+/// Records held in memory, in key order per table, exactly as the store
+/// keeps them: a state written here and loaded back is the state a node
+/// restarted from its store would have (tests, benchmarks, tools).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemoryRecords(BTreeMap<(Table, Vec<u8>), Vec<u8>>);
+
+impl MemoryRecords {
+    /// Every record, by table then key.
+    pub fn iter(&self) -> impl Iterator<Item = (&(Table, Vec<u8>), &Vec<u8>)> {
+        self.0.iter()
+    }
+
+    /// The value of one record, to alter it (tests of damage detection).
+    pub fn get_mut(&mut self, table: Table, key: &[u8]) -> Option<&mut Vec<u8>> {
+        self.0.get_mut(&(table, key.to_vec()))
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no record.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl StateWriter for MemoryRecords {
+    fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
+        self.0.insert((table, key), value);
+    }
+
+    fn delete(&mut self, table: Table, key: Vec<u8>) {
+        self.0.remove(&(table, key));
+    }
+}
+
+impl StateReader for MemoryRecords {
+    type Error = DecodeError;
+
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, DecodeError> {
+        Ok(self
+            .0
+            .range((table, prefix.to_vec())..)
+            .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, DecodeError> {
+        Ok(self.0.get(&(table, key.to_vec())).cloned())
+    }
 }
 
 fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -496,11 +551,14 @@ impl AccountLedger {
         };
         if let Some(keys) = keys {
             let mut pool = ShieldedPool::new(keys);
-            for (_, v) in reader.scan(Table::NoteTree, b"n")? {
-                let note: NoteOutput = decode_exact(&v)?;
-                pool.tree
-                    .append(note.commitment.0)
-                    .map_err(|_| invalid("note tree"))?;
+            let notes = reader
+                .scan(Table::NoteTree, b"n")?
+                .iter()
+                .map(|(_, v)| decode_exact::<NoteOutput>(v))
+                .collect::<Result<Vec<_>, _>>()?;
+            pool.tree = NoteTree::from_leaves(notes.iter().map(|n| n.commitment.0).collect())
+                .map_err(|_| invalid("note tree"))?;
+            for note in notes {
                 pool.store_note(note);
             }
             let rhos = reader.scan(Table::NoteTree, b"r")?;
@@ -548,33 +606,6 @@ mod tests {
     use rand_chacha::rand_core::{RngCore, SeedableRng};
     use rand_chacha::ChaCha20Rng;
 
-    #[derive(Default)]
-    struct Mem(BTreeMap<(Table, Vec<u8>), Vec<u8>>);
-
-    impl StateWriter for Mem {
-        fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-            self.0.insert((table, key), value);
-        }
-        fn delete(&mut self, table: Table, key: Vec<u8>) {
-            self.0.remove(&(table, key));
-        }
-    }
-
-    impl StateReader for Mem {
-        type Error = DecodeError;
-        fn scan(&self, table: Table, prefix: &[u8]) -> Result<Records, DecodeError> {
-            Ok(self
-                .0
-                .range((table, prefix.to_vec())..)
-                .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
-                .map(|((_, k), v)| (k.clone(), v.clone()))
-                .collect())
-        }
-        fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, DecodeError> {
-            Ok(self.0.get(&(table, key.to_vec())).cloned())
-        }
-    }
-
     /// Thirty blocks over thousands of accounts and nullifiers and hundreds
     /// of notes, so the persistent maps, sets and tree levels split their
     /// nodes and share some of them between consecutive states: the records
@@ -597,7 +628,7 @@ mod tests {
                 auditor: None,
             })
             .unwrap();
-        let mut records = Mem::default();
+        let mut records = MemoryRecords::default();
         ledger.write_all(&mut records);
         let mut rng = ChaCha20Rng::seed_from_u64(11);
         let mut fresh = 1u64;
@@ -636,7 +667,7 @@ mod tests {
             ledger.write_changes(&before, &mut records);
         }
         assert!(ledger.accounts.len() > 2000);
-        let mut full = Mem::default();
+        let mut full = MemoryRecords::default();
         ledger.write_all(&mut full);
         assert_eq!(full.0.len(), records.0.len());
         assert!(
