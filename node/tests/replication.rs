@@ -6,9 +6,11 @@
 //!   changes nothing but the apply position, which survives a restart;
 //! * snapshots carry the chain and are re-validated on install: tampered,
 //!   truncated, foreign or forking snapshots are refused, and a shorter
-//!   one never rolls a node back.
+//!   one never rolls a node back; they live in files, received through the
+//!   file openraft writes the chunks into, and only the current one is kept.
 
-use std::io::Cursor;
+use std::io::{BufReader, Cursor};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -20,7 +22,8 @@ use coalition_node::config::{dev_identity, NodeConfig};
 use coalition_node::genesis::Genesis;
 use coalition_node::governance::Threshold;
 use coalition_node::replication::log_store::LogStore;
-use coalition_node::replication::state_machine::{decode_chain, StateMachine};
+use coalition_node::replication::snapshot::check_framing;
+use coalition_node::replication::state_machine::StateMachine;
 use coalition_node::replication::{Applied, Counters, Proposal, TypeConfig};
 use coalition_node::service::Node;
 use coalition_prover::governance::register_currency;
@@ -30,6 +33,7 @@ use openraft::testing::{StoreBuilder, Suite};
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder, StorageError};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn genesis() -> Genesis {
     Genesis {
@@ -218,6 +222,35 @@ fn snapshot_of(node: &Node, rt: &tokio::runtime::Runtime) -> Snapshot<TypeConfig
     .unwrap()
 }
 
+/// The bytes of a snapshot, read through its file handle.
+fn bytes_of(snapshot: &mut Snapshot<TypeConfig>, rt: &tokio::runtime::Runtime) -> Vec<u8> {
+    let mut data = Vec::new();
+    rt.block_on(snapshot.snapshot.read_to_end(&mut data))
+        .unwrap();
+    data
+}
+
+/// The block count a snapshot's framing announces (checked whole).
+fn block_count(data: &[u8], chain: &[u8; 32]) -> Result<u64, String> {
+    check_framing(&mut BufReader::new(Cursor::new(data)), chain)
+}
+
+/// The files in a node's snapshot directory, with their contents.
+fn snapshot_files(data_dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("snapshots"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Installs `data` as openraft does: into the file `begin_receiving_snapshot`
+/// gave, written in chunks and never flushed, then `install_snapshot`.
 // openraft's `StorageError` is what `install_snapshot` returns.
 #[allow(clippy::result_large_err)]
 fn install(
@@ -228,11 +261,31 @@ fn install(
 ) -> Result<(), StorageError<u64>> {
     let counters = Arc::new(Counters::default());
     let mut machine = StateMachine::open(node.clone(), counters.clone()).unwrap();
-    let result = rt.block_on(machine.install_snapshot(&snapshot.meta, Box::new(Cursor::new(data))));
+    let result = rt.block_on(async {
+        let mut received = machine.begin_receiving_snapshot().await?;
+        for chunk in data.chunks(1000) {
+            received.write_all(chunk).await.unwrap();
+        }
+        machine.install_snapshot(&snapshot.meta, received).await
+    });
     assert_eq!(
         counters.snapshots_installed.load(Ordering::Relaxed),
         u64::from(result.is_ok())
     );
+    // The current snapshot is what was installed, in the node's one
+    // snapshot file; a refused one leaves no file at all.
+    let current = rt.block_on(machine.get_current_snapshot()).unwrap();
+    let files = snapshot_files(&node.config().data_dir);
+    match (&result, current) {
+        (Ok(()), Some(mut current)) => {
+            assert_eq!(current.meta, snapshot.meta);
+            assert_eq!(bytes_of(&mut current, rt), data);
+            assert_eq!(files.len(), 1, "{files:?}");
+            assert_eq!(files[0].1, data);
+        }
+        (Err(_), None) => assert!(files.is_empty(), "a refused snapshot left files"),
+        (result, current) => panic!("{result:?} with current {:?}", current.map(|c| c.meta)),
+    }
     result
 }
 
@@ -241,10 +294,28 @@ fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
     let rt = runtime();
     let a_dir = tempfile::tempdir().unwrap();
     let a = producer(a_dir.path(), 3);
-    let snapshot = snapshot_of(&a, &rt);
-    let data = snapshot.snapshot.get_ref().clone();
+    let mut snapshot = snapshot_of(&a, &rt);
+    let data = bytes_of(&mut snapshot, &rt);
     let chain = a.genesis().chain_id();
-    assert_eq!(decode_chain(&data, &chain.0).unwrap().len(), 3);
+    assert_eq!(block_count(&data, &chain.0), Ok(3));
+    // It is A's one snapshot file.
+    let files = snapshot_files(a_dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].0.ends_with(".snap"));
+    assert_eq!(files[0].1, data);
+    // Built again, the new file replaces the old one, and a send still
+    // reading the old one reads it to the end.
+    let mut machine = StateMachine::open(a.clone(), Arc::default()).unwrap();
+    let mut sending = rt
+        .block_on(async { machine.get_snapshot_builder().await.build_snapshot().await })
+        .unwrap();
+    rt.block_on(async { machine.get_snapshot_builder().await.build_snapshot().await })
+        .unwrap();
+    let files = snapshot_files(a_dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].1, data);
+    assert_eq!(bytes_of(&mut sending, &rt), data);
+    drop(machine);
 
     // A fresh node installs it and holds A's chain and state.
     let b_dir = tempfile::tempdir().unwrap();
@@ -323,7 +394,7 @@ fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
     let block1 = a.store().raw_block(1).unwrap().unwrap();
     short.extend_from_slice(&(block1.len() as u32).to_be_bytes());
     short.extend_from_slice(&block1);
-    assert_eq!(decode_chain(&short, &chain.0).unwrap().len(), 1);
+    assert_eq!(block_count(&short, &chain.0), Ok(1));
     install(&b, &snapshot, short.clone(), &rt).unwrap();
     assert_eq!(b.tip(), a.tip());
     // A short snapshot whose block differs from the node's is a fork.

@@ -13,7 +13,8 @@
 //! * [`log_store`]: Raft's log, vote and purge marks in RocksDB column
 //!   families of the node's own database.
 //! * [`state_machine`]: applies entries to the node's chain and builds and
-//!   installs snapshots (the committed blocks, re-validated on install).
+//!   installs snapshots (the committed blocks, re-validated on install);
+//!   [`snapshot`]: their format and files (never held whole in memory).
 //! * [`envelope`]: every message signed by the sending partner's identity
 //!   key; non-members are refused.
 //! * [`network`]: the Raft client (signed requests over HTTP on tokio) and
@@ -30,6 +31,7 @@ pub mod envelope;
 pub mod log_store;
 pub mod network;
 pub mod rpc;
+pub mod snapshot;
 pub mod state_machine;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,7 +128,7 @@ openraft::declare_raft_types!(
         NodeId = u64,
         Node = PeerNode,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = std::io::Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

@@ -34,7 +34,8 @@ use crate::service::{now_ms, Node};
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
-/// Largest snapshot received (the chain's blocks; chunks past it are refused).
+/// Largest snapshot received (the chain's blocks, written to a file as the
+/// chunks arrive; chunks past it are refused).
 pub const MAX_SNAPSHOT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Largest vote or join request (a few hundred bytes of JSON in practice):

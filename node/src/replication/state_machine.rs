@@ -9,19 +9,14 @@
 //!   restarted node neither loses nor re-applies it; if it does not hold,
 //!   every replica refuses it alike and the entry is a no-op.
 //!
-//! A **snapshot** is the chain itself — every committed block, in order:
-//!
-//! ```text
-//! snapshot = "CSNAP1" ‖ chain ID (32) ‖ count (u64 BE) ‖ (length (u32 BE) ‖ block)*
-//! ```
-//!
+//! A **snapshot** is the chain itself, kept in a file ([`super::snapshot`]).
 //! A node installing one keeps the blocks it has (they must be byte-equal
 //! to the snapshot's, or it refuses: that would be a fork) and applies the
 //! rest with the same full validation as log entries, so a snapshot from a
 //! faulty leader cannot carry a forged block either. Trading transfer size
 //! for that guarantee is deliberate (spec §20.4).
 
-use std::io::Cursor;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -32,12 +27,11 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
+use tokio::io::AsyncWriteExt;
+
+use super::snapshot::{install_chain, SnapshotDir};
 use super::{decode_proposal, Applied, Counters, PeerNode, TypeConfig};
 use crate::service::Node;
-
-const SNAPSHOT_MAGIC: &[u8; 6] = b"CSNAP1";
-/// Largest block inside a snapshot (the stored-value bound).
-const MAX_SNAPSHOT_BLOCK: usize = 80 * 1024 * 1024;
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
 
@@ -58,8 +52,8 @@ struct Position {
     height: u64,
 }
 
-/// The last snapshot built or installed: its metadata and bytes.
-type StoredSnapshot = (SnapshotMeta<u64, PeerNode>, Vec<u8>);
+/// The last snapshot built or installed: its metadata and file.
+type StoredSnapshot = (SnapshotMeta<u64, PeerNode>, PathBuf);
 
 /// The state machine over a node.
 #[derive(Clone)]
@@ -67,6 +61,7 @@ pub struct StateMachine {
     node: Node,
     position: Arc<Mutex<Position>>,
     current: Arc<Mutex<Option<StoredSnapshot>>>,
+    files: Arc<SnapshotDir>,
     counters: Arc<Counters>,
 }
 
@@ -83,8 +78,10 @@ fn snapshot_err(e: impl std::fmt::Display) -> StorageError<u64> {
 }
 
 impl StateMachine {
-    /// The state machine of `node`, at the apply position its store records.
+    /// The state machine of `node`, at the apply position its store
+    /// records, with its snapshot files in `<data_dir>/snapshots`.
     pub fn open(node: Node, counters: Arc<Counters>) -> StorageResult<Self> {
+        let files = SnapshotDir::open(&node.config().data_dir).map_err(snapshot_err)?;
         let applied = match node.store().raft_applied().map_err(sm_read_err)? {
             None => AppliedState::default(),
             Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read_err)?,
@@ -94,8 +91,23 @@ impl StateMachine {
             node,
             position: Arc::new(Mutex::new(Position { applied, height })),
             current: Arc::new(Mutex::new(None)),
+            files: Arc::new(files),
             counters,
         })
+    }
+
+    /// Makes `path` the current snapshot and removes the file it replaces
+    /// (a send still reading that file keeps its open handle).
+    fn set_current(&self, meta: SnapshotMeta<u64, PeerNode>, path: PathBuf) {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, old)) = current.replace((meta, path)) {
+            if let Err(e) = std::fs::remove_file(&old) {
+                eprintln!("coalition node: could not remove a replaced snapshot file: {e}");
+            }
+        }
     }
 
     fn position(&self) -> std::sync::MutexGuard<'_, Position> {
@@ -153,62 +165,6 @@ impl StateMachine {
     }
 }
 
-/// Encodes the blocks `1..=height` of `node` as a snapshot.
-fn encode_chain(node: &Node, height: u64) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    out.extend_from_slice(SNAPSHOT_MAGIC);
-    out.extend_from_slice(&node.genesis().chain_id().0);
-    out.extend_from_slice(&height.to_be_bytes());
-    for h in 1..=height {
-        let block = node
-            .store()
-            .raw_block(h)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("block {h} is missing from the store"))?;
-        out.extend_from_slice(&(block.len() as u32).to_be_bytes());
-        out.extend_from_slice(&block);
-    }
-    Ok(out)
-}
-
-/// Splits a snapshot into its blocks' encodings, checking its framing and
-/// chain; every length is bounded before anything is allocated.
-pub fn decode_chain<'a>(bytes: &'a [u8], chain: &[u8; 32]) -> Result<Vec<&'a [u8]>, String> {
-    let head = SNAPSHOT_MAGIC.len() + 32 + 8;
-    if bytes.len() < head || &bytes[..6] != SNAPSHOT_MAGIC {
-        return Err("not a coalition snapshot".into());
-    }
-    if &bytes[6..38] != chain {
-        return Err("snapshot of another chain".into());
-    }
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&bytes[38..46]);
-    let count = u64::from_be_bytes(count);
-    let mut rest = &bytes[head..];
-    // Each block takes at least its 4-byte length: bound the count by it.
-    if count > (rest.len() / 4) as u64 {
-        return Err("snapshot block count exceeds its size".into());
-    }
-    let mut blocks = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        if rest.len() < 4 {
-            return Err("snapshot truncated".into());
-        }
-        let mut len = [0u8; 4];
-        len.copy_from_slice(&rest[..4]);
-        let len = u32::from_be_bytes(len) as usize;
-        if len > MAX_SNAPSHOT_BLOCK || rest.len() < 4 + len {
-            return Err("snapshot truncated or a block exceeds its bound".into());
-        }
-        blocks.push(&rest[4..4 + len]);
-        rest = &rest[4 + len..];
-    }
-    if !rest.is_empty() {
-        return Err("trailing bytes after the snapshot's blocks".into());
-    }
-    Ok(blocks)
-}
-
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
         // The position and the tip it produced, read together; blocks are
@@ -218,10 +174,12 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             (p.applied.clone(), p.height)
         };
         let node = self.node.clone();
-        let data = tokio::task::spawn_blocking(move || encode_chain(&node, height))
+        let files = self.files.clone();
+        let path = tokio::task::spawn_blocking(move || files.write_chain(&node, height))
             .await
             .map_err(snapshot_err)?
             .map_err(snapshot_err)?;
+        let file = tokio::fs::File::open(&path).await.map_err(snapshot_err)?;
         let snapshot_id = format!(
             "{}-{}",
             applied.last_applied.map(|l| l.index).unwrap_or(0),
@@ -232,13 +190,10 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             last_membership: applied.membership,
             snapshot_id,
         };
-        *self
-            .current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((meta.clone(), data.clone()));
+        self.set_current(meta.clone(), path);
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data)),
+            snapshot: Box::new(file),
         })
     }
 }
@@ -288,17 +243,22 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.clone()
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<tokio::fs::File>> {
+        let file = self.files.receiving().map_err(snapshot_err)?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, PeerNode>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        mut snapshot: Box<tokio::fs::File>,
     ) -> StorageResult<()> {
-        let data = snapshot.into_inner();
+        // The chunks were written through tokio's file, which may still
+        // hold the last write: finish it before reading the file back.
+        snapshot.flush().await.map_err(snapshot_err)?;
+        let mut received = snapshot.into_std().await;
         let node = self.node.clone();
+        let files = self.files.clone();
         let before = self.position().applied.clone();
         let before_bytes = serde_json::to_vec(&before).map_err(sm_write_err)?;
         let next = AppliedState {
@@ -306,12 +266,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             membership: meta.last_membership.clone(),
         };
         let next_bytes = serde_json::to_vec(&next).map_err(sm_write_err)?;
-        let installed = data.clone();
         // Blocks before the last are stored with the old apply position
         // (a crash midway leaves a node that installs again, keeping what
-        // it holds); the last carries the snapshot's.
-        tokio::task::spawn_blocking(move || {
-            install_chain(&node, &installed, &before_bytes, &next_bytes)
+        // it holds); the last carries the snapshot's. Once installed, the
+        // snapshot is kept as this node's current one.
+        let path = tokio::task::spawn_blocking(move || {
+            install_chain(&node, &mut received, &before_bytes, &next_bytes)?;
+            files.copy(&mut received)
         })
         .await
         .map_err(snapshot_err)?
@@ -320,68 +281,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.counters
             .snapshots_installed
             .fetch_add(1, Ordering::Relaxed);
-        *self
-            .current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((meta.clone(), data));
+        self.set_current(meta.clone(), path);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
+        // Opened under the lock, so the file is never the one just
+        // replaced and removed; each caller gets its own handle (and
+        // offset) on it.
         let current = self
             .current
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        Ok(current.map(|(meta, data)| Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some((meta, path)) = current.as_ref() else {
+            return Ok(None);
+        };
+        let file = std::fs::File::open(path).map_err(snapshot_err)?;
+        Ok(Some(Snapshot {
+            meta: meta.clone(),
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
         }))
     }
-}
-
-/// Brings `node` up to the snapshot's chain: the blocks it holds must be
-/// byte-equal to the snapshot's; the others are applied with full
-/// validation, the last with the apply position `last_applied`, those
-/// before with `applied`. A snapshot that is a prefix of the node's chain
-/// (a node that crashed while installing a later one) changes nothing.
-/// Blocking.
-pub(crate) fn install_chain(
-    node: &Node,
-    snapshot: &[u8],
-    applied: &[u8],
-    last_applied: &[u8],
-) -> Result<(), String> {
-    let blocks = decode_chain(snapshot, &node.genesis().chain_id().0)?;
-    let tip = node.tip().height;
-    let count = blocks.len() as u64;
-    for (i, raw) in blocks.iter().enumerate() {
-        let height = i as u64 + 1;
-        if height <= tip {
-            let held = node
-                .store()
-                .raw_block(height)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("block {height} is missing from the store"))?;
-            if held.as_slice() != *raw {
-                return Err(format!(
-                    "the snapshot's block {height} differs from this node's: refusing a fork"
-                ));
-            }
-            continue;
-        }
-        let block =
-            crate::block::decode_block(raw).map_err(|e| format!("snapshot block {height}: {e}"))?;
-        let position = if height == count {
-            last_applied
-        } else {
-            applied
-        };
-        match node.apply_replicated(&block, position) {
-            Ok(Ok(())) => {}
-            Ok(Err(refusal)) => return Err(format!("snapshot block {height} refused: {refusal}")),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(())
 }
