@@ -28,9 +28,14 @@ use coalition_node::replication::{Applied, Counters, Proposal, TypeConfig};
 use coalition_node::service::Node;
 use coalition_prover::governance::register_currency;
 use coalition_prover::transactions;
+use openraft::network::snapshot_transport::Streaming;
+use openraft::raft::InstallSnapshotRequest;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::testing::{StoreBuilder, Suite};
-use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder, StorageError};
+use openraft::{
+    CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder, SnapshotMeta, StorageError,
+    Vote,
+};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -401,4 +406,88 @@ fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
     let err = install(&e, &snapshot, short, &rt).unwrap_err();
     assert!(err.to_string().contains("fork"), "{err}");
     assert_eq!(e.tip(), e_tip);
+}
+
+/// A snapshot received the way openraft's own `Streaming` receives one —
+/// chunks written at their offsets, a retried chunk rewritten at an
+/// earlier offset, then `shutdown` — is installed from the file it was
+/// written to and kept as that file; a reception openraft abandoned
+/// leaves no file once the next begins; and an older snapshot installed
+/// later (a stale leader's) leaves the newer one current.
+#[test]
+fn a_streamed_snapshot_is_installed_from_its_file_and_the_newest_kept() {
+    let rt = runtime();
+    let a_dir = tempfile::tempdir().unwrap();
+    let a = producer(a_dir.path(), 3);
+    let mut snapshot = snapshot_of(&a, &rt);
+    let data = bytes_of(&mut snapshot, &rt);
+    let at_index = |index| SnapshotMeta {
+        last_log_id: Some(LogId::new(CommittedLeaderId::new(1, 0), index)),
+        ..snapshot.meta.clone()
+    };
+    let (newer, older) = (at_index(50), at_index(10));
+
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = open_node(b_dir.path());
+    let counters = Arc::new(Counters::default());
+    let mut machine = StateMachine::open(b.clone(), counters.clone()).unwrap();
+    let parts = || {
+        snapshot_files(b_dir.path())
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(".part"))
+            .count()
+    };
+    let received = rt.block_on(async {
+        let mut abandoned = machine.begin_receiving_snapshot().await.unwrap();
+        abandoned.write_all(b"half a snapshot").await.unwrap();
+        abandoned.flush().await.unwrap();
+        assert_eq!(parts(), 1);
+        let file = machine.begin_receiving_snapshot().await.unwrap();
+        assert_eq!(parts(), 1, "the abandoned reception's file is removed");
+        let mut streaming = Streaming::<TypeConfig>::new(newer.snapshot_id.clone(), file);
+        let chunk = |offset: usize, len: usize| InstallSnapshotRequest::<TypeConfig> {
+            vote: Vote::new(1, 1),
+            meta: newer.clone(),
+            offset: offset as u64,
+            data: data[offset..(offset + len).min(data.len())].to_vec(),
+            done: offset + len >= data.len(),
+        };
+        let size = data.len() / 5 + 1;
+        streaming.receive(chunk(0, size)).await.unwrap();
+        streaming.receive(chunk(size, size)).await.unwrap();
+        // The second chunk's answer was lost: sent again, then the rest.
+        streaming.receive(chunk(size, size)).await.unwrap();
+        let mut offset = 2 * size;
+        while !streaming.receive(chunk(offset, size)).await.unwrap() {
+            offset += size;
+        }
+        let mut received = streaming.into_snapshot_data();
+        received.shutdown().await.unwrap();
+        received
+    });
+    rt.block_on(machine.install_snapshot(&newer, received))
+        .unwrap();
+    assert_eq!(b.tip(), a.tip());
+    assert_eq!(counters.snapshots_installed.load(Ordering::Relaxed), 1);
+    let files = snapshot_files(b_dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].0.ends_with(".snap"));
+    assert_eq!(files[0].1, data);
+
+    // The older snapshot of the same chain installs (it changes nothing)
+    // but the newer stays current, in the one file.
+    rt.block_on(async {
+        let mut received = machine.begin_receiving_snapshot().await.unwrap();
+        received.write_all(&data).await.unwrap();
+        machine.install_snapshot(&older, received).await.unwrap();
+    });
+    let mut current = rt
+        .block_on(machine.get_current_snapshot())
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.meta, newer);
+    assert_eq!(bytes_of(&mut current, &rt), data);
+    let files = snapshot_files(b_dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(b.tip(), a.tip());
 }

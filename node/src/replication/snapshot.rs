@@ -10,22 +10,26 @@
 //! grows without bound while memory does not. A node writes its snapshot
 //! block by block from its store into a file under `<data_dir>/snapshots`;
 //! openraft sends it in chunks read from that file; the receiver writes the
-//! chunks into an anonymous file in the same directory (gone when closed,
-//! so an abandoned reception leaves nothing behind) and installs from it
-//! block by block. Installing reads the file twice: first its framing alone
+//! chunks into a new file in the same directory and installs from it block
+//! by block. Installing reads the file twice: first its framing alone
 //! (every length bounded, the count bounded by the file's size, nothing
-//! after the last block), so a malformed snapshot changes nothing, then
-//! the blocks one at a time. Memory in use is one block, whatever the
-//! chain's length.
+//! after the last block), so a snapshot with bad framing changes nothing;
+//! then the blocks, one at a time (a block that fails stops the install
+//! there, keeping the valid blocks before it). Memory in use is one block,
+//! whatever the chain's length. The installed file is then kept, renamed,
+//! as the node's current snapshot; a refused one is removed, and so is a
+//! file whose transfer openraft abandoned for a new one.
 //!
-//! A node keeps one snapshot file, the current one; a snapshot does not
-//! outlive a restart (the directory is emptied when the state machine
-//! opens), because it is rebuilt from the chain whenever openraft asks.
+//! A node keeps one snapshot file, the current one (files it replaces are
+//! removed; a send still reading one keeps its open handle). Snapshots do
+//! not outlive a restart: the directory is emptied when the state machine
+//! opens, and openraft has a snapshot rebuilt from the chain when it needs
+//! one.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::service::Node;
 
@@ -36,13 +40,23 @@ pub const MAX_SNAPSHOT_BLOCK: usize = 80 * 1024 * 1024;
 /// Magic, chain ID and block count.
 const HEAD_LEN: u64 = 6 + 32 + 8;
 
-/// The directory of a node's snapshot files.
+/// The directory of a node's snapshot files. One state machine per data
+/// directory: opening it empties the directory.
 #[derive(Debug)]
 pub(crate) struct SnapshotDir {
     dir: PathBuf,
-    /// Numbers the kept files, so a new one never overwrites one that a
-    /// send in progress may still be reading.
-    next: AtomicU64,
+    /// Files handed out to receive a snapshot into, by (device, inode):
+    /// the one installed is kept by renaming it, not copied.
+    receiving: Mutex<Vec<(FileId, PathBuf)>>,
+}
+
+/// A file's device and inode numbers.
+type FileId = (u64, u64);
+
+fn file_id(file: &File) -> io::Result<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 impl SnapshotDir {
@@ -59,13 +73,19 @@ impl SnapshotDir {
         }
         Ok(SnapshotDir {
             dir,
-            next: AtomicU64::new(0),
+            receiving: Mutex::new(Vec::new()),
         })
     }
 
-    /// Writes the blocks `1..=height` of `node` into a new snapshot file
-    /// and returns its path. Blocking.
-    pub(crate) fn write_chain(&self, node: &Node, height: u64) -> Result<PathBuf, String> {
+    fn receiving(&self) -> std::sync::MutexGuard<'_, Vec<(FileId, PathBuf)>> {
+        self.receiving
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes the blocks `1..=height` of `node` into a new snapshot file;
+    /// returns its path and a handle on it at its start. Blocking.
+    pub(crate) fn write_chain(&self, node: &Node, height: u64) -> Result<(PathBuf, File), String> {
         self.keep(|out| {
             out.write_all(SNAPSHOT_MAGIC).map_err(io_err)?;
             out.write_all(&node.genesis().chain_id().0)
@@ -85,38 +105,95 @@ impl SnapshotDir {
         })
     }
 
-    /// Copies a received (and installed) snapshot into a new snapshot file
-    /// and returns its path. Blocking.
-    pub(crate) fn copy(&self, received: &mut File) -> Result<PathBuf, String> {
-        received.seek(SeekFrom::Start(0)).map_err(io_err)?;
-        self.keep(|out| io::copy(received, out).map(drop).map_err(io_err))
+    /// A new file to receive a snapshot into. Files handed out earlier
+    /// and never installed (openraft abandoned their transfer for a new
+    /// one) are removed.
+    pub(crate) fn begin_receiving(&self) -> io::Result<File> {
+        let mut receiving = self.receiving();
+        for (_, abandoned) in receiving.drain(..) {
+            remove_quietly(&abandoned);
+        }
+        let (file, path) = self.part()?.keep().map_err(|e| e.error)?;
+        match file_id(&file) {
+            Ok(id) => receiving.push((id, path)),
+            Err(e) => {
+                remove_quietly(&path);
+                return Err(e);
+            }
+        }
+        Ok(file)
     }
 
-    /// An anonymous file to receive a snapshot into: deleted when closed.
-    pub(crate) fn receiving(&self) -> io::Result<File> {
-        tempfile::tempfile_in(&self.dir)
+    /// The path of `file` if it is one this directory handed out to
+    /// receive into, no longer counted as receiving.
+    pub(crate) fn take_received(&self, file: &File) -> Option<PathBuf> {
+        let id = file_id(file).ok()?;
+        let mut receiving = self.receiving();
+        let at = receiving.iter().position(|(held, _)| *held == id)?;
+        Some(receiving.swap_remove(at).1)
     }
 
-    /// Writes a file through `fill` under a temporary name, syncs it and
-    /// gives it its kept name; a failure leaves nothing behind.
-    fn keep(
+    /// Keeps an installed snapshot as a snapshot file: the received file
+    /// itself, renamed, when this directory handed it out; otherwise (a
+    /// file from elsewhere, as openraft's conformance suite passes) a copy.
+    /// Blocking.
+    pub(crate) fn keep_installed(
         &self,
-        fill: impl FnOnce(&mut BufWriter<&File>) -> Result<(), String>,
+        received_path: Option<PathBuf>,
+        received: &mut File,
     ) -> Result<PathBuf, String> {
-        let part = tempfile::Builder::new()
+        match received_path {
+            Some(part) => {
+                let kept = part.with_extension("snap");
+                std::fs::rename(&part, &kept).map_err(|e| {
+                    remove_quietly(&part);
+                    io_err(e)
+                })?;
+                Ok(kept)
+            }
+            None => {
+                received.seek(SeekFrom::Start(0)).map_err(io_err)?;
+                let (path, _) =
+                    self.keep(|out| io::copy(received, out).map(drop).map_err(io_err))?;
+                Ok(path)
+            }
+        }
+    }
+
+    /// A new uniquely named file in the directory, `.part` until kept.
+    fn part(&self) -> io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
             .prefix("snapshot-")
             .suffix(".part")
             .tempfile_in(&self.dir)
-            .map_err(io_err)?;
+    }
+
+    /// Writes a file through `fill` and gives it its kept name (`.snap`);
+    /// a failure leaves nothing behind. Not synced: snapshots do not
+    /// outlive a restart.
+    fn keep(
+        &self,
+        fill: impl FnOnce(&mut BufWriter<&File>) -> Result<(), String>,
+    ) -> Result<(PathBuf, File), String> {
+        let part = self.part().map_err(io_err)?;
         let mut out = BufWriter::new(part.as_file());
         fill(&mut out)?;
         out.flush().map_err(io_err)?;
         drop(out);
-        part.as_file().sync_all().map_err(io_err)?;
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.dir.join(format!("snapshot-{n}.snap"));
-        part.persist(&path).map_err(|e| io_err(e.error))?;
-        Ok(path)
+        let path = part.path().with_extension("snap");
+        let mut file = part.persist_noclobber(&path).map_err(|e| io_err(e.error))?;
+        file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        Ok((path, file))
+    }
+}
+
+/// Removes a snapshot file, saying so if that fails (it is only disk
+/// space until the next start, which empties the directory).
+pub(crate) fn remove_quietly(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            eprintln!("coalition node: could not remove a snapshot file: {e}");
+        }
     }
 }
 
@@ -149,10 +226,10 @@ pub fn check_framing<R: Read + Seek>(
 ) -> Result<u64, String> {
     let size = snapshot.seek(SeekFrom::End(0)).map_err(io_err)?;
     snapshot.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    let mut head = [0u8; HEAD_LEN as usize];
     if size < HEAD_LEN {
         return Err("not a coalition snapshot".into());
     }
+    let mut head = [0u8; HEAD_LEN as usize];
     read_exact(snapshot, &mut head)?;
     if &head[..6] != SNAPSHOT_MAGIC {
         return Err("not a coalition snapshot".into());
@@ -300,7 +377,13 @@ mod tests {
         let at = HEAD_LEN as usize + 4 + 4 + 5;
         long_block[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(check(&long_block).is_err());
-        let over_bound = framed(&[vec![0; MAX_SNAPSHOT_BLOCK + 1]]);
+        // A block one byte over the bound, in a file large enough to hold
+        // it: zeroed (untouched) memory but for the head and the length.
+        let mut over_bound = vec![0u8; HEAD_LEN as usize + 4 + MAX_SNAPSHOT_BLOCK + 1];
+        over_bound[..HEAD_LEN as usize]
+            .copy_from_slice(&framed(&[Vec::new()])[..HEAD_LEN as usize]);
+        over_bound[HEAD_LEN as usize..HEAD_LEN as usize + 4]
+            .copy_from_slice(&(MAX_SNAPSHOT_BLOCK as u32 + 1).to_be_bytes());
         assert_eq!(
             check(&over_bound),
             Err("snapshot truncated or a block exceeds its bound".into())

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use tokio::io::AsyncWriteExt;
 
-use super::snapshot::{install_chain, SnapshotDir};
+use super::snapshot::{install_chain, remove_quietly, SnapshotDir};
 use super::{decode_proposal, Applied, Counters, PeerNode, TypeConfig};
 use crate::service::Node;
 
@@ -96,18 +96,36 @@ impl StateMachine {
         })
     }
 
-    /// Makes `path` the current snapshot and removes the file it replaces
-    /// (a send still reading that file keeps its open handle).
+    /// Makes the snapshot in `path` the current one, unless the current
+    /// one is newer (a build that read an older position can finish after
+    /// an install), and removes the file that loses; a send still reading
+    /// it keeps its open handle.
     fn set_current(&self, meta: SnapshotMeta<u64, PeerNode>, path: PathBuf) {
-        let mut current = self
-            .current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, old)) = current.replace((meta, path)) {
-            if let Err(e) = std::fs::remove_file(&old) {
-                eprintln!("coalition node: could not remove a replaced snapshot file: {e}");
+        let loser = {
+            let mut current = self.current();
+            match current.as_ref() {
+                Some((held, _)) if held.last_log_id > meta.last_log_id => Some(path),
+                _ => current.replace((meta, path)).map(|(_, old)| old),
             }
+        };
+        // Outside the lock: unlinking a large file can take a while.
+        if let Some(loser) = loser {
+            remove_quietly(&loser);
         }
+    }
+
+    /// No current snapshot (openraft has one built when it needs one).
+    fn clear_current(&self) {
+        let old = self.current().take();
+        if let Some((_, old)) = old {
+            remove_quietly(&old);
+        }
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<StoredSnapshot>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn position(&self) -> std::sync::MutexGuard<'_, Position> {
@@ -175,11 +193,10 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         };
         let node = self.node.clone();
         let files = self.files.clone();
-        let path = tokio::task::spawn_blocking(move || files.write_chain(&node, height))
+        let (path, file) = tokio::task::spawn_blocking(move || files.write_chain(&node, height))
             .await
             .map_err(snapshot_err)?
             .map_err(snapshot_err)?;
-        let file = tokio::fs::File::open(&path).await.map_err(snapshot_err)?;
         let snapshot_id = format!(
             "{}-{}",
             applied.last_applied.map(|l| l.index).unwrap_or(0),
@@ -193,7 +210,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         self.set_current(meta.clone(), path);
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(file),
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
         })
     }
 }
@@ -244,7 +261,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<tokio::fs::File>> {
-        let file = self.files.receiving().map_err(snapshot_err)?;
+        let file = self.files.begin_receiving().map_err(snapshot_err)?;
         Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
@@ -268,20 +285,41 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let next_bytes = serde_json::to_vec(&next).map_err(sm_write_err)?;
         // Blocks before the last are stored with the old apply position
         // (a crash midway leaves a node that installs again, keeping what
-        // it holds); the last carries the snapshot's. Once installed, the
-        // snapshot is kept as this node's current one.
-        let path = tokio::task::spawn_blocking(move || {
-            install_chain(&node, &mut received, &before_bytes, &next_bytes)?;
-            files.copy(&mut received)
+        // it holds); the last carries the snapshot's.
+        let kept = tokio::task::spawn_blocking(move || {
+            let received_path = files.take_received(&received);
+            if let Err(e) = install_chain(&node, &mut received, &before_bytes, &next_bytes) {
+                if let Some(path) = received_path {
+                    remove_quietly(&path);
+                }
+                return Err(e);
+            }
+            // Installed: the file becomes this node's current snapshot.
+            // Failing to keep it costs only that (openraft has another
+            // built when it needs one), never the install.
+            Ok(files
+                .keep_installed(received_path, &mut received)
+                .map_err(|e| {
+                    eprintln!("coalition node: an installed snapshot was not kept: {e}");
+                })
+                .ok())
         })
         .await
         .map_err(snapshot_err)?
         .map_err(snapshot_err)?;
-        self.record(next, true)?;
+        if let Err(e) = self.record(next, true) {
+            if let Some(path) = kept {
+                remove_quietly(&path);
+            }
+            return Err(e);
+        }
         self.counters
             .snapshots_installed
             .fetch_add(1, Ordering::Relaxed);
-        self.set_current(meta.clone(), path);
+        match kept {
+            Some(path) => self.set_current(meta.clone(), path),
+            None => self.clear_current(),
+        }
         Ok(())
     }
 
@@ -289,10 +327,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // Opened under the lock, so the file is never the one just
         // replaced and removed; each caller gets its own handle (and
         // offset) on it.
-        let current = self
-            .current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = self.current();
         let Some((meta, path)) = current.as_ref() else {
             return Ok(None);
         };
