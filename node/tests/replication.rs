@@ -227,6 +227,18 @@ fn snapshot_of(node: &Node, rt: &tokio::runtime::Runtime) -> Snapshot<TypeConfig
     .unwrap()
 }
 
+/// A node that produced three blocks, in its own directory, and its
+/// snapshot with the snapshot's bytes.
+fn produced_snapshot(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, Node, Snapshot<TypeConfig>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = producer(dir.path(), 3);
+    let mut snapshot = snapshot_of(&node, rt);
+    let data = bytes_of(&mut snapshot, rt);
+    (dir, node, snapshot, data)
+}
+
 /// The bytes of a snapshot, read through its file handle.
 fn bytes_of(snapshot: &mut Snapshot<TypeConfig>, rt: &tokio::runtime::Runtime) -> Vec<u8> {
     let mut data = Vec::new();
@@ -297,10 +309,7 @@ fn install(
 #[test]
 fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
     let rt = runtime();
-    let a_dir = tempfile::tempdir().unwrap();
-    let a = producer(a_dir.path(), 3);
-    let mut snapshot = snapshot_of(&a, &rt);
-    let data = bytes_of(&mut snapshot, &rt);
+    let (a_dir, a, snapshot, data) = produced_snapshot(&rt);
     let chain = a.genesis().chain_id();
     assert_eq!(block_count(&data, &chain.0), Ok(3));
     // It is A's one snapshot file.
@@ -417,10 +426,7 @@ fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
 #[test]
 fn a_streamed_snapshot_is_installed_from_its_file_and_the_newest_kept() {
     let rt = runtime();
-    let a_dir = tempfile::tempdir().unwrap();
-    let a = producer(a_dir.path(), 3);
-    let mut snapshot = snapshot_of(&a, &rt);
-    let data = bytes_of(&mut snapshot, &rt);
+    let (_a_dir, a, snapshot, data) = produced_snapshot(&rt);
     let at_index = |index| SnapshotMeta {
         last_log_id: Some(LogId::new(CommittedLeaderId::new(1, 0), index)),
         ..snapshot.meta.clone()

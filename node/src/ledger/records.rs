@@ -3,8 +3,9 @@
 //! [`AccountLedger::write_changes`] emits the records that differ between
 //! two states (what one block changed); [`AccountLedger::load`] rebuilds a
 //! state from every record. The note tree is rebuilt level by level from
-//! the stored notes' commitments, and the caller checks the rebuilt state's hash against the
-//! last committed header, so a damaged store is found at start-up.
+//! the stored notes' commitments, and the caller checks the rebuilt
+//! state's hash against the last committed header, so a damaged store is
+//! found at start-up.
 //!
 //! ```text
 //! accounts    owner (32) ‖ currency (8)   → owner identity ‖ available ‖ pending ‖ credits ‖ nonce
@@ -669,7 +670,7 @@ mod tests {
         assert!(ledger.accounts.len() > 2000);
         let mut full = MemoryRecords::default();
         ledger.write_all(&mut full);
-        assert_eq!(full.0.len(), records.0.len());
+        assert_eq!(full.len(), records.len());
         assert!(
             full.0 == records.0,
             "block-by-block records differ from a full write"

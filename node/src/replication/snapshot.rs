@@ -124,40 +124,53 @@ impl SnapshotDir {
         Ok(file)
     }
 
+    /// Installs the snapshot in `received` on `node` ([`install_chain`])
+    /// and keeps it as a snapshot file: the received file itself, renamed,
+    /// when this directory handed it out; otherwise (a file from
+    /// elsewhere, as openraft's conformance suite passes) a copy. A refused
+    /// snapshot's file is removed. Failing to keep an installed snapshot
+    /// is said and gives `None`, never an error: the install stands.
+    /// Blocking.
+    pub(crate) fn install(
+        &self,
+        node: &Node,
+        received: &mut File,
+        applied: &[u8],
+        last_applied: &[u8],
+    ) -> Result<Option<PathBuf>, String> {
+        let received_path = self.take_received(received);
+        if let Err(e) = install_chain(node, received, applied, last_applied) {
+            if let Some(path) = received_path {
+                remove_quietly(&path);
+            }
+            return Err(e);
+        }
+        let kept = match received_path {
+            Some(part) => {
+                let kept = part.with_extension("snap");
+                std::fs::rename(&part, &kept).map(|()| kept).map_err(|e| {
+                    remove_quietly(&part);
+                    io_err(e)
+                })
+            }
+            None => received
+                .seek(SeekFrom::Start(0))
+                .map_err(io_err)
+                .and_then(|_| self.keep(|out| io::copy(received, out).map(drop).map_err(io_err)))
+                .map(|(path, _)| path),
+        };
+        Ok(kept
+            .map_err(|e| eprintln!("coalition node: an installed snapshot was not kept: {e}"))
+            .ok())
+    }
+
     /// The path of `file` if it is one this directory handed out to
     /// receive into, no longer counted as receiving.
-    pub(crate) fn take_received(&self, file: &File) -> Option<PathBuf> {
+    fn take_received(&self, file: &File) -> Option<PathBuf> {
         let id = file_id(file).ok()?;
         let mut receiving = self.receiving();
         let at = receiving.iter().position(|(held, _)| *held == id)?;
         Some(receiving.swap_remove(at).1)
-    }
-
-    /// Keeps an installed snapshot as a snapshot file: the received file
-    /// itself, renamed, when this directory handed it out; otherwise (a
-    /// file from elsewhere, as openraft's conformance suite passes) a copy.
-    /// Blocking.
-    pub(crate) fn keep_installed(
-        &self,
-        received_path: Option<PathBuf>,
-        received: &mut File,
-    ) -> Result<PathBuf, String> {
-        match received_path {
-            Some(part) => {
-                let kept = part.with_extension("snap");
-                std::fs::rename(&part, &kept).map_err(|e| {
-                    remove_quietly(&part);
-                    io_err(e)
-                })?;
-                Ok(kept)
-            }
-            None => {
-                received.seek(SeekFrom::Start(0)).map_err(io_err)?;
-                let (path, _) =
-                    self.keep(|out| io::copy(received, out).map(drop).map_err(io_err))?;
-                Ok(path)
-            }
-        }
     }
 
     /// A new uniquely named file in the directory, `.part` until kept.
@@ -269,14 +282,13 @@ pub fn check_framing<R: Read + Seek>(
 /// validation, the last with the apply position `last_applied`, those
 /// before with `applied`. A snapshot that is a prefix of the node's chain
 /// (a node that crashed while installing a later one) changes nothing. The
-/// framing is checked whole before any block is applied. Returns the
-/// snapshot's block count. Blocking.
-pub(crate) fn install_chain(
+/// framing is checked whole before any block is applied. Blocking.
+fn install_chain(
     node: &Node,
     snapshot: &mut File,
     applied: &[u8],
     last_applied: &[u8],
-) -> Result<u64, String> {
+) -> Result<(), String> {
     let mut reader = BufReader::new(snapshot);
     let count = check_framing(&mut reader, &node.genesis().chain_id().0)?;
     let tip = node.tip().height;
@@ -316,7 +328,7 @@ pub(crate) fn install_chain(
             Err(e) => return Err(e.to_string()),
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 #[cfg(test)]

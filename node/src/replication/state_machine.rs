@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use tokio::io::AsyncWriteExt;
 
-use super::snapshot::{install_chain, remove_quietly, SnapshotDir};
+use super::snapshot::{remove_quietly, SnapshotDir};
 use super::{decode_proposal, Applied, Counters, PeerNode, TypeConfig};
 use crate::service::Node;
 
@@ -285,24 +285,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let next_bytes = serde_json::to_vec(&next).map_err(sm_write_err)?;
         // Blocks before the last are stored with the old apply position
         // (a crash midway leaves a node that installs again, keeping what
-        // it holds); the last carries the snapshot's.
+        // it holds); the last carries the snapshot's. Failing to keep the
+        // installed file as the current snapshot costs only that (openraft
+        // has another built when it needs one).
         let kept = tokio::task::spawn_blocking(move || {
-            let received_path = files.take_received(&received);
-            if let Err(e) = install_chain(&node, &mut received, &before_bytes, &next_bytes) {
-                if let Some(path) = received_path {
-                    remove_quietly(&path);
-                }
-                return Err(e);
-            }
-            // Installed: the file becomes this node's current snapshot.
-            // Failing to keep it costs only that (openraft has another
-            // built when it needs one), never the install.
-            Ok(files
-                .keep_installed(received_path, &mut received)
-                .map_err(|e| {
-                    eprintln!("coalition node: an installed snapshot was not kept: {e}");
-                })
-                .ok())
+            files.install(&node, &mut received, &before_bytes, &next_bytes)
         })
         .await
         .map_err(snapshot_err)?
