@@ -135,6 +135,8 @@ openraft::declare_raft_types!(
 /// The Raft handle.
 pub type Raft = openraft::Raft<TypeConfig>;
 
+type RaftMetrics = openraft::RaftMetrics<u64, PeerNode>;
+
 /// The Raft node ID of a partner: the first 8 bytes (big-endian) of
 /// `SHA-256("coalition/raft-node-id/v1" ‖ loyalty ID)`.
 pub fn node_id(member: &LoyaltyId) -> u64 {
@@ -167,7 +169,23 @@ pub struct Replication {
     advertise: SocketAddr,
     peers: Vec<SocketAddr>,
     counters: Arc<Counters>,
+    /// How long a submission waits for a leader to be known (§20.5).
+    leader_wait: Duration,
 }
+
+/// Where a submission goes (spec §20.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmissionRoute {
+    /// This node leads, confirmed by a quorum in its term: admit here.
+    Here,
+    /// Another node leads: forward to its HTTP address.
+    Forward(SocketAddr),
+    /// No leader became known within the wait: the client retries.
+    NoLeader,
+}
+
+/// The longest a submission waits for a leader before `503 no_leader`.
+const MAX_LEADER_WAIT: Duration = Duration::from_secs(10);
 
 /// What the replication layer counts (served in `/v1/replication`).
 #[derive(Default, Debug)]
@@ -178,6 +196,29 @@ pub struct Counters {
     pub snapshots_installed: AtomicU64,
     /// Proposed blocks every replica refused.
     pub blocks_refused: AtomicU64,
+}
+
+/// Whether the metrics say node `id` leads, acknowledged by a quorum in
+/// its term and with its state caught up to it: it has applied an entry
+/// of its own term (its first, Raft's blank entry, commits only with a
+/// quorum, so everything earlier is applied too). A leader restored at
+/// start-up may have applied entries of its old term, but no quorum has
+/// acknowledged it yet.
+fn leads(m: &RaftMetrics, id: u64) -> bool {
+    m.current_leader == Some(id)
+        && m.state == ServerState::Leader
+        && m.millis_since_quorum_ack.is_some()
+        && m.last_applied
+            .is_some_and(|applied| applied.leader_id.term == m.current_term)
+}
+
+/// The HTTP address of the leader the metrics name, unless it is `id`.
+fn leader_addr(m: &RaftMetrics, id: u64) -> Option<SocketAddr> {
+    let leader = m.current_leader.filter(|leader| *leader != id)?;
+    m.membership_config
+        .membership()
+        .get_node(&leader)
+        .and_then(|n| n.addr.parse().ok())
 }
 
 /// The identity governance records for `id`, if it is a member now.
@@ -296,6 +337,9 @@ impl Replication {
             advertise,
             peers: settings.peers.iter().map(|p| p.addr).collect(),
             counters,
+            // Long enough for one election to finish.
+            leader_wait: Duration::from_millis(2 * settings.election_timeout_ms[1])
+                .min(MAX_LEADER_WAIT),
         });
         node.set_replication(replication.clone());
         tokio::spawn(propose_blocks(node.clone(), replication.clone()));
@@ -325,25 +369,51 @@ impl Replication {
         &self.counters
     }
 
-    /// Whether this node leads now.
+    /// Whether this node leads now, confirmed by a quorum in its term and
+    /// caught up with it.
+    ///
+    /// openraft restores a node that led when it stopped as leader of its
+    /// old term at once, and a newly elected leader may not yet have
+    /// applied what earlier leaders committed; either would check
+    /// submissions against a stale state, so neither admits submissions
+    /// nor proposes blocks until then.
     pub fn is_leader(&self) -> bool {
-        let m = self.raft.metrics();
-        let m = m.borrow();
-        m.current_leader == Some(self.id) && m.state == ServerState::Leader
+        leads(&self.raft.metrics().borrow(), self.id)
     }
 
     /// The leader's HTTP address, if one is known and it is not this node.
     pub fn leader_addr(&self) -> Option<SocketAddr> {
-        let m = self.raft.metrics();
-        let m = m.borrow();
-        let leader = m.current_leader?;
-        if leader == self.id {
-            return None;
+        leader_addr(&self.raft.metrics().borrow(), self.id)
+    }
+
+    /// Where a submission goes: here if this node leads, else to the
+    /// leader. While neither is known (an election, or a node just
+    /// restarted) it waits for the metrics to say, up to twice the longest
+    /// election timeout. A `forwarded` submission is never forwarded
+    /// again: it is admitted here once this node leads, or refused.
+    pub async fn route_submission(&self, forwarded: bool) -> SubmissionRoute {
+        let deadline = tokio::time::Instant::now() + self.leader_wait;
+        let mut metrics = self.raft.metrics();
+        loop {
+            let route = {
+                let m = metrics.borrow_and_update();
+                if leads(&m, self.id) {
+                    Some(SubmissionRoute::Here)
+                } else if forwarded {
+                    None
+                } else {
+                    leader_addr(&m, self.id).map(SubmissionRoute::Forward)
+                }
+            };
+            if let Some(route) = route {
+                return route;
+            }
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Ok(Ok(())) => continue,
+                // Timed out, or Raft shut down.
+                _ => return SubmissionRoute::NoLeader,
+            }
         }
-        m.membership_config
-            .membership()
-            .get_node(&leader)
-            .and_then(|n| n.addr.parse().ok())
     }
 
     /// Replication status, served at `/v1/replication`.

@@ -32,6 +32,7 @@ use super::{Node, SubmitError};
 use crate::block::BlockHeader;
 use crate::governance::ProposalStatus;
 use crate::mempool::MempoolError;
+use crate::replication::SubmissionRoute;
 use crate::settlement::Sealed;
 
 /// The OpenAPI 3.1 document describing this API.
@@ -213,8 +214,13 @@ async fn submit(
     // A follower passes the bytes on undecoded: the leader decodes and
     // verifies them (decoding decompresses every point, which is not free).
     if let Some(replication) = node.replication() {
-        if !replication.is_leader() {
-            if query.forwarded.is_some() {
+        match replication
+            .route_submission(query.forwarded.is_some())
+            .await
+        {
+            SubmissionRoute::Here => {}
+            SubmissionRoute::Forward(leader) => return forward_to_leader(leader, bytes).await,
+            SubmissionRoute::NoLeader if query.forwarded.is_some() => {
                 // Two nodes that each think the other leads: no second hop.
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -222,7 +228,13 @@ async fn submit(
                     "forwarded to a node that does not lead (leadership is changing); retry",
                 ));
             }
-            return forward_to_leader(replication.leader_addr(), bytes).await;
+            SubmissionRoute::NoLeader => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_leader",
+                    "no leader is known right now (an election is running); retry",
+                ))
+            }
         }
     }
     let tx: Transaction = decode_exact(&bytes)
@@ -241,19 +253,11 @@ async fn submit(
 }
 
 /// A follower hands a submission to the leader and relays its answer
-/// (spec §20.5); with no leader known (an election is running) it asks the
-/// client to retry.
+/// (spec §20.5).
 async fn forward_to_leader(
-    leader: Option<std::net::SocketAddr>,
+    leader: std::net::SocketAddr,
     bytes: Vec<u8>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let leader = leader.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_leader",
-            "no leader is known right now (an election is running); retry",
-        )
-    })?;
     let answer = tokio::task::spawn_blocking(move || {
         crate::client::Client::new(leader)
             .with_timeout(std::time::Duration::from_secs(30))
