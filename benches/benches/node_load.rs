@@ -77,6 +77,12 @@ fn node_config(dir: &std::path::Path, interval: u64) -> NodeConfig {
             // The set-up's issuer sends thousands of Issues in a row.
             max_per_sender: 1 << 20,
         },
+        // Every load client is on loopback: one client to the node.
+        submissions: coalition_node::config::SubmissionsSection {
+            max_in_flight_per_client: coalition_node::config::SubmissionsSection::default()
+                .max_in_flight,
+            ..Default::default()
+        },
         ..NodeConfig::default()
     }
 }

@@ -28,6 +28,10 @@
 //! max_transactions = 10000
 //! max_bytes = 67108864
 //! max_per_sender = 64
+//! [submissions]                          # spec §17.4
+//! max_in_flight = 256
+//! max_in_flight_per_client = 32
+//! body_timeout_ms = 10000
 //! ```
 //!
 //! Genesis file:
@@ -102,6 +106,56 @@ impl Default for MempoolSection {
     }
 }
 
+/// Bounds on submissions being read, checked or waiting (spec §17.4).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubmissionsSection {
+    /// Most submissions in flight node-wide.
+    pub max_in_flight: usize,
+    /// Most submissions in flight from one client (IPv4 address or IPv6
+    /// /64); partners' nodes are exempt.
+    pub max_in_flight_per_client: usize,
+    /// How long a submission's body may take to arrive.
+    pub body_timeout_ms: u64,
+}
+
+/// The most submissions in flight a node allows: each holds a blocking
+/// thread, and tokio's pool has 512; the rest stay for blocks and reads.
+pub const MAX_SUBMISSIONS_IN_FLIGHT: usize = 384;
+
+impl Default for SubmissionsSection {
+    fn default() -> Self {
+        SubmissionsSection {
+            max_in_flight: 256,
+            max_in_flight_per_client: 32,
+            body_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl SubmissionsSection {
+    /// Checks ranges.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_in_flight == 0 || self.max_in_flight > MAX_SUBMISSIONS_IN_FLIGHT {
+            return Err(ConfigError::Invalid(format!(
+                "[submissions] max_in_flight must be 1..={MAX_SUBMISSIONS_IN_FLIGHT}"
+            )));
+        }
+        if self.max_in_flight_per_client == 0 || self.max_in_flight_per_client > self.max_in_flight
+        {
+            return Err(ConfigError::Invalid(
+                "[submissions] max_in_flight_per_client must be 1..=max_in_flight".into(),
+            ));
+        }
+        if self.body_timeout_ms < 100 || self.body_timeout_ms > 600_000 {
+            return Err(ConfigError::Invalid(
+                "[submissions] body_timeout_ms must be 100..=600000".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The node's configuration file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -124,6 +178,8 @@ pub struct NodeConfig {
     pub max_body_bytes: usize,
     /// Mempool limits.
     pub mempool: MempoolSection,
+    /// Bounds on submissions in flight.
+    pub submissions: SubmissionsSection,
     /// Replication with the other partners' nodes (spec §20); absent, the
     /// node runs alone.
     pub replication: Option<ReplicationSection>,
@@ -231,6 +287,7 @@ impl Default for NodeConfig {
             max_block_transactions: 1024,
             max_body_bytes: 64 * 1024,
             mempool: MempoolSection::default(),
+            submissions: SubmissionsSection::default(),
             replication: None,
         }
     }
@@ -274,6 +331,7 @@ impl NodeConfig {
                 "max_body_bytes must be 1 KiB..=16 MiB".into(),
             ));
         }
+        self.submissions.check()?;
         if let Some(replication) = &self.replication {
             replication.check()?;
         }
@@ -385,5 +443,35 @@ pub fn dev_genesis() -> Genesis {
             .collect(),
         pool: Some(crate::genesis::PoolKeyHashes::insecure_dev()),
         settlement_epoch_blocks: 20,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submission_bounds_are_read_and_checked() {
+        let config: NodeConfig = toml::from_str(
+            "[submissions]\nmax_in_flight = 8\nmax_in_flight_per_client = 2\nbody_timeout_ms = 500\n",
+        )
+        .unwrap();
+        config.check().unwrap();
+        assert_eq!(config.submissions.max_in_flight, 8);
+        assert_eq!(config.submissions.max_in_flight_per_client, 2);
+        assert_eq!(config.submissions.body_timeout_ms, 500);
+        let refused = |edit: fn(&mut SubmissionsSection)| {
+            let mut config = NodeConfig::default();
+            edit(&mut config.submissions);
+            config.check().unwrap_err().to_string()
+        };
+        assert!(refused(|s| s.max_in_flight = 0).contains("max_in_flight"));
+        assert!(refused(|s| s.max_in_flight = MAX_SUBMISSIONS_IN_FLIGHT + 1).contains("1..=384"));
+        assert!(refused(|s| s.max_in_flight_per_client = 0).contains("per_client"));
+        assert!(
+            refused(|s| s.max_in_flight_per_client = s.max_in_flight + 1).contains("per_client")
+        );
+        assert!(refused(|s| s.body_timeout_ms = 99).contains("body_timeout_ms"));
+        assert!(toml::from_str::<NodeConfig>("[submissions]\nmax_queued = 1\n").is_err());
     }
 }

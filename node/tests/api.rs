@@ -7,8 +7,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::time::{Duration, Instant};
 
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::discrete_log::DecryptionTable;
@@ -452,4 +452,78 @@ fn coalition_over_http() {
     }
     let _ = previous.to_string().len();
     let _ = Encode::to_bytes(&burn);
+}
+
+/// Submissions in flight are bounded before their bodies are read (spec
+/// §17.4): a client holding its one place (a body announced and never
+/// finished) gets `429 busy` for its next submission and nothing changes;
+/// the slow body is cut off with `408` after `body_timeout_ms`, and the
+/// place is free again.
+#[test]
+fn submissions_in_flight_are_bounded_per_client_and_slow_bodies_cut_off() {
+    let mut rng = ChaCha20Rng::seed_from_u64(43);
+    let airline = IdentityKeys::random(&mut rng);
+    let hotel = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RunningNode::config(dir.path());
+    config.submissions.max_in_flight = 4;
+    config.submissions.max_in_flight_per_client = 1;
+    config.submissions.body_timeout_ms = 1_500;
+    let node = RunningNode::start_with(config, genesis(&airline, &hotel), None);
+    let register = register_currency(
+        node.chain(),
+        &airline,
+        0,
+        CurrencyId::new("MILES").unwrap(),
+        0,
+        None,
+        ExchangeRate::new(1, 100).unwrap(),
+    );
+    let wait_in_flight = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while node.metric("coalition_submissions_in_flight") != n {
+            assert!(Instant::now() < deadline, "never {n} in flight");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+
+    // A slow client announces 1000 bytes and sends 10.
+    let mut slow = std::net::TcpStream::connect(node.addr).unwrap();
+    write!(
+        slow,
+        "POST /v1/transactions HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n"
+    )
+    .unwrap();
+    slow.write_all(&[0; 10]).unwrap();
+    wait_in_flight(1);
+    let body = node.refused(&register, 429);
+    assert_eq!(body["error"], "busy");
+    assert!(
+        body["reason"].as_str().unwrap().contains("this client"),
+        "{body}"
+    );
+    assert_eq!(node.metric("coalition_submissions_busy_total"), 1);
+
+    // The body never completes: cut off.
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = slow.read(&mut buf).expect("the node answers the slow body");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if n == 0 || (text.contains("\r\n\r\n") && text.trim_end().ends_with('}')) {
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+
+    // The place is free again: the same client is served.
+    wait_in_flight(0);
+    node.commit(&register);
+    assert_eq!(node.metric("coalition_submissions_busy_total"), 1);
 }

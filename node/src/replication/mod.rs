@@ -386,6 +386,21 @@ impl Replication {
         leader_addr(&self.raft.metrics().borrow(), self.id)
     }
 
+    /// Whether `ip` is the address of a node in the Raft membership (a
+    /// partner's node forwarding its clients' submissions, §17.4).
+    pub fn is_member_node_ip(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let member = m
+            .membership_config
+            .membership()
+            .nodes()
+            .filter_map(|(_, n)| n.addr.parse::<SocketAddr>().ok())
+            .any(|addr| addr.ip().to_canonical() == ip);
+        member
+    }
+
     /// Where a submission goes: here if this node leads, else to the
     /// leader. While neither is known (an election, or a node just
     /// restarted) it waits for the metrics to say, up to twice the longest

@@ -7,10 +7,10 @@
 //! status that says whose fault it was; a refused request changes nothing.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-use super::{Node, SubmitError};
+use super::{gate, Node, SubmitError};
 use crate::block::BlockHeader;
 use crate::governance::ProposalStatus;
 use crate::mempool::MempoolError;
@@ -147,7 +147,7 @@ async fn openapi() -> impl IntoResponse {
 async fn metrics(State(node): State<Node>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        node.metrics().render(),
+        node.metrics().render(node.submission_gate().in_flight()),
     )
 }
 
@@ -190,9 +190,42 @@ async fn submit(
     State(node): State<Node>,
     Query(query): Query<SubmitQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let body = body.map_err(|e| {
+    // A place first, before the body is read (§17.4): a client cannot hold
+    // more than its share of the node's submissions in flight, however
+    // slowly it sends.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(gate::UNKNOWN_PEER, |info| info.0.ip());
+    let partner_node = node
+        .replication()
+        .is_some_and(|replication| replication.is_member_node_ip(peer));
+    let _pass = node
+        .submission_gate()
+        .enter(peer, partner_node)
+        .map_err(|refusal| {
+            node.metrics().count_busy_submission();
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", refusal.to_string())
+        })?;
+    let config = &node.config().submissions;
+    let body = tokio::time::timeout(
+        Duration::from_millis(config.body_timeout_ms),
+        axum::body::to_bytes(request.into_body(), node.config().max_body_bytes),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                config.body_timeout_ms
+            ),
+        )
+    })?
+    .map_err(|e| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
@@ -255,12 +288,12 @@ async fn submit(
 /// A follower hands a submission to the leader and relays its answer
 /// (spec §20.5).
 async fn forward_to_leader(
-    leader: std::net::SocketAddr,
+    leader: SocketAddr,
     bytes: Vec<u8>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let answer = tokio::task::spawn_blocking(move || {
         crate::client::Client::new(leader)
-            .with_timeout(std::time::Duration::from_secs(30))
+            .with_timeout(Duration::from_secs(30))
             .post(
                 "/v1/transactions?forwarded=1",
                 "application/octet-stream",

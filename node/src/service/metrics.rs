@@ -20,6 +20,7 @@ pub struct Metrics {
     committed: AtomicU64,
     mempool: AtomicU64,
     evicted: AtomicU64,
+    busy: AtomicU64,
     submitted: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     committed_by_kind: Mutex<BTreeMap<&'static str, u64>>,
     verify_buckets: [AtomicU64; BUCKETS.len()],
@@ -42,6 +43,7 @@ impl Metrics {
             committed: AtomicU64::new(0),
             mempool: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
             submitted: Mutex::new(BTreeMap::new()),
             committed_by_kind: Mutex::new(BTreeMap::new()),
             verify_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -60,6 +62,10 @@ impl Metrics {
 
     pub(crate) fn count_evicted(&self, n: usize) {
         self.evicted.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_busy_submission(&self) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_transaction(&self, kind: &'static str, outcome: &'static str) {
@@ -99,7 +105,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self) -> String {
+    pub fn render(&self, submissions_in_flight: usize) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
             let _ = writeln!(
@@ -134,6 +140,20 @@ impl Metrics {
             "Transactions evicted after a block invalidated them.",
             "counter",
             self.evicted.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_submissions_in_flight",
+            "Submissions being read, checked or waiting for admission.",
+            "gauge",
+            submissions_in_flight as u64,
+        );
+        gauge(
+            &mut out,
+            "coalition_submissions_busy_total",
+            "Submissions refused with 429 busy: no place in flight (node-wide or for their client).",
+            "counter",
+            self.busy.load(Ordering::Relaxed),
         );
         let _ = writeln!(out, "# HELP coalition_transactions_submitted_total Transactions submitted, by type and outcome.\n# TYPE coalition_transactions_submitted_total counter");
         for ((kind, outcome), n) in self

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod events;
+pub mod gate;
 pub mod metrics;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -109,6 +110,8 @@ pub struct NodeShared {
     /// without its lock.
     verified: Arc<crate::ledger::VerifiedProofs>,
     admission: Mutex<Admission>,
+    /// Bounds on submissions in flight (§17.4).
+    gate: gate::SubmissionGate,
     /// The state after the block this node last proposed through Raft.
     prepared: Mutex<Option<(BlockHash, AccountLedger)>>,
     /// The Raft handle, once replication started.
@@ -199,6 +202,10 @@ impl Node {
                 mempool: Mutex::new(mempool),
                 producing: Mutex::new(()),
                 admission: Mutex::new(Admission::default()),
+                gate: gate::SubmissionGate::new(
+                    config.submissions.max_in_flight,
+                    config.submissions.max_in_flight_per_client,
+                ),
                 prepared: Mutex::new(None),
                 replication: std::sync::OnceLock::new(),
                 store,
@@ -228,6 +235,11 @@ impl Node {
             .chain
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The bounds on submissions in flight.
+    pub fn submission_gate(&self) -> &gate::SubmissionGate {
+        &self.shared.gate
     }
 
     /// The mempool.
@@ -700,9 +712,12 @@ pub async fn serve_replicated(
         replication.clone(),
     ));
     println!("listening on {addr}");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     let _ = replication.raft().shutdown().await;
     served.map_err(|source| NodeError::Bind { addr, source })
 }
@@ -722,12 +737,15 @@ pub async fn serve(
         let mut rx = rx;
         let _ = rx.changed().await;
     }));
-    let result = axum::serve(listener, api::router(node))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        })
-        .await;
+    let result = axum::serve(
+        listener,
+        api::router(node).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    })
+    .await;
     let _ = producer.await;
     result
 }

@@ -33,12 +33,27 @@ impl RunningNode {
         max_body_bytes: usize,
     ) -> RunningNode {
         let config = NodeConfig {
+            max_body_bytes,
+            ..RunningNode::config(dir)
+        };
+        RunningNode::start_with(config, genesis, keys)
+    }
+
+    /// The configuration `start` uses, with its data in `dir`.
+    pub fn config(dir: &Path) -> NodeConfig {
+        NodeConfig {
             data_dir: dir.to_path_buf(),
             listen: "127.0.0.1:0".parse().unwrap(),
             block_interval_ms: 20,
-            max_body_bytes,
             ..NodeConfig::default()
-        };
+        }
+    }
+
+    pub fn start_with(
+        config: NodeConfig,
+        genesis: Genesis,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> RunningNode {
         let node = Node::open_with_genesis(config, genesis, true, keys).expect("node opens");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -119,6 +134,16 @@ impl RunningNode {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// A metric's value from `/metrics` (one without labels).
+    pub fn metric(&self, name: &str) -> u64 {
+        let text = self.client.get("/metrics").unwrap().text();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .parse()
+            .unwrap()
     }
 
     pub fn state_hash(&self) -> String {

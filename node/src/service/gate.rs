@@ -1,0 +1,218 @@
+//! Bounds on submissions in flight (spec §17.4).
+//!
+//! Every submission holds a blocking thread while it is admitted (the
+//! signature check, then the wait for its batch's proof verification), and
+//! an invalid proof costs as much to refuse as a valid one to accept. So
+//! before a submission's body is even read, it takes a [`GatePass`]:
+//!
+//! * at most `max_in_flight` submissions are read, checked or waiting at
+//!   once, node-wide, which leaves the blocking pool free for blocks and
+//!   reads;
+//! * at most `max_in_flight_per_client` of them come from one client
+//!   (an IPv4 address, or an IPv6 /64, which one subscriber typically
+//!   holds whole), so one client cannot take every place;
+//! * a partner's node (an address in the Raft membership, forwarding its
+//!   own clients' submissions) counts only against the node-wide bound.
+//!
+//! A submission that finds no place is refused at once with `429 busy`;
+//! nothing is queued. The pass is returned when the submission is answered
+//! or its connection dropped.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use thiserror::Error;
+
+/// Why a submission found no place.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum GateRefusal {
+    /// The node has `0` submissions in flight already.
+    #[error("the node is busy ({0} submissions in flight); retry later")]
+    Node(usize),
+    /// This client has `0` submissions in flight already.
+    #[error("this client has {0} submissions in flight; wait for their answers")]
+    Client(usize),
+}
+
+/// Who a submission counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An IPv4 address (IPv4-mapped IPv6 addresses included).
+    V4(u32),
+    /// An IPv6 /64 prefix.
+    V6Prefix(u64),
+}
+
+impl ClientKey {
+    /// The key of a peer at `ip`.
+    pub fn of(ip: IpAddr) -> ClientKey {
+        match ip {
+            IpAddr::V4(v4) => ClientKey::V4(u32::from(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey::V4(u32::from(v4)),
+                None => ClientKey::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// The node-wide and per-client bounds (see the module docs).
+#[derive(Clone, Debug)]
+pub struct SubmissionGate {
+    max_in_flight: usize,
+    max_per_client: usize,
+    counts: Arc<Mutex<Counts>>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    per_client: HashMap<ClientKey, usize>,
+}
+
+/// A submission's place; dropping it gives the place back.
+#[derive(Debug)]
+pub struct GatePass {
+    counts: Arc<Mutex<Counts>>,
+    /// `None` for a partner's node (not counted per client).
+    client: Option<ClientKey>,
+}
+
+impl SubmissionGate {
+    /// A gate admitting `max_in_flight` submissions at once, at most
+    /// `max_per_client` of them from one client.
+    pub fn new(max_in_flight: usize, max_per_client: usize) -> SubmissionGate {
+        SubmissionGate {
+            max_in_flight,
+            max_per_client,
+            counts: Arc::default(),
+        }
+    }
+
+    /// A place for a submission from `ip`; `partner_node` exempts it from
+    /// the per-client bound (not from the node-wide one).
+    pub fn enter(&self, ip: IpAddr, partner_node: bool) -> Result<GatePass, GateRefusal> {
+        let client = (!partner_node).then(|| ClientKey::of(ip));
+        let mut counts = lock(&self.counts);
+        if counts.total >= self.max_in_flight {
+            return Err(GateRefusal::Node(counts.total));
+        }
+        if let Some(client) = client {
+            let mine = counts.per_client.entry(client).or_insert(0);
+            if *mine >= self.max_per_client {
+                return Err(GateRefusal::Client(*mine));
+            }
+            *mine += 1;
+        }
+        counts.total += 1;
+        Ok(GatePass {
+            counts: self.counts.clone(),
+            client,
+        })
+    }
+
+    /// Submissions in flight now.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.counts).total
+    }
+}
+
+impl Drop for GatePass {
+    fn drop(&mut self) {
+        let mut counts = lock(&self.counts);
+        counts.total -= 1;
+        if let Some(client) = self.client {
+            if let Some(mine) = counts.per_client.get_mut(&client) {
+                *mine -= 1;
+                if *mine == 0 {
+                    // Clients come and go: keep only those in flight.
+                    counts.per_client.remove(&client);
+                }
+            }
+        }
+    }
+}
+
+fn lock(counts: &Mutex<Counts>) -> MutexGuard<'_, Counts> {
+    // The counts are updated in single statements: a panic elsewhere
+    // cannot leave them half-changed.
+    counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The address a request without a known peer (an in-process call) is
+/// counted under.
+pub const UNKNOWN_PEER: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn v4(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+    }
+
+    #[test]
+    fn each_client_gets_at_most_its_share() {
+        let gate = SubmissionGate::new(10, 2);
+        let a1 = gate.enter(v4(1), false).unwrap();
+        let _a2 = gate.enter(v4(1), false).unwrap();
+        assert_eq!(
+            gate.enter(v4(1), false).unwrap_err(),
+            GateRefusal::Client(2)
+        );
+        // Another client is not affected, and a returned place is reusable.
+        let _b = gate.enter(v4(2), false).unwrap();
+        drop(a1);
+        let _a3 = gate.enter(v4(1), false).unwrap();
+        assert_eq!(gate.in_flight(), 3);
+    }
+
+    #[test]
+    fn the_node_wide_bound_holds_for_partner_nodes_too() {
+        let gate = SubmissionGate::new(3, 1);
+        let _a = gate.enter(v4(1), false).unwrap();
+        // A partner's node is not bound per client...
+        let p1 = gate.enter(v4(9), true).unwrap();
+        let _p2 = gate.enter(v4(9), true).unwrap();
+        // ...but nobody passes the node-wide bound.
+        assert_eq!(gate.enter(v4(9), true).unwrap_err(), GateRefusal::Node(3));
+        assert_eq!(gate.enter(v4(3), false).unwrap_err(), GateRefusal::Node(3));
+        drop(p1);
+        let _c = gate.enter(v4(3), false).unwrap();
+        assert_eq!(gate.in_flight(), 3);
+    }
+
+    #[test]
+    fn passes_given_back_leave_nothing_behind() {
+        let gate = SubmissionGate::new(4, 4);
+        let passes: Vec<GatePass> = (0..4).map(|i| gate.enter(v4(i), i == 0).unwrap()).collect();
+        drop(passes);
+        assert_eq!(gate.in_flight(), 0);
+        assert!(lock(&gate.counts).per_client.is_empty());
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        let gate = SubmissionGate::new(10, 1);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_prefix: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_prefix: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _a = gate.enter(a, false).unwrap();
+        assert_eq!(
+            gate.enter(same_prefix, false).unwrap_err(),
+            GateRefusal::Client(1)
+        );
+        let _b = gate.enter(other_prefix, false).unwrap();
+        // An IPv4-mapped address is its IPv4 client.
+        let _c = gate.enter(v4(7), false).unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            gate.enter(mapped, false).unwrap_err(),
+            GateRefusal::Client(1)
+        );
+    }
+}
