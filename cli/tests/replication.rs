@@ -106,6 +106,18 @@ impl Cluster {
         }
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) node `i`: it keeps its
+    /// sockets but answers nothing, like a node cut off by the network.
+    fn signal(&self, i: usize, signal: &str) {
+        let pid = self.nodes[i].as_ref().expect("node running").id();
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     fn addr(&self, i: usize) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.base + i as u16))
     }
@@ -540,6 +552,27 @@ fn three_partners_agree_and_survive_the_loss_of_the_leader() {
         before_kill,
         issuer.acknowledged.len() - before_kill
     );
+
+    // The leader cut off from both followers (frozen): once its last
+    // quorum acknowledgement is older than the longest election timeout
+    // (1.6 s), the majority may have moved on, so it admits nothing.
+    let cut_off = cluster.leader();
+    let followers: Vec<usize> = (0..3).filter(|i| *i != cut_off).collect();
+    for i in &followers {
+        cluster.signal(*i, "-STOP");
+    }
+    std::thread::sleep(Duration::from_millis(2_000));
+    match cluster.client(cut_off).submit(&issuer.next_issue()) {
+        Err(ClientError::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (503, "no_leader"))
+        }
+        other => panic!("a leader cut off from the majority admitted a submission: {other:?}"),
+    }
+    for i in &followers {
+        cluster.signal(*i, "-CONT");
+    }
+    issuer.assert_takes(&cluster, cut_off, 2);
+    issuer.assert_converged(&cluster);
 
     // Everyone stops; the last leader restarts alone. openraft restores it
     // as leader of its old term, but no quorum confirms it, so it admits

@@ -468,7 +468,7 @@ fn submissions_in_flight_are_bounded_per_client_and_slow_bodies_cut_off() {
     let mut config = RunningNode::config(dir.path());
     config.submissions.max_in_flight = 4;
     config.submissions.max_in_flight_per_client = 1;
-    config.submissions.body_timeout_ms = 1_500;
+    config.submissions.body_timeout_ms = 5_000;
     let node = RunningNode::start_with(config, genesis(&airline, &hotel), None);
     let register = register_currency(
         node.chain(),

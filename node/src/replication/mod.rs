@@ -171,6 +171,12 @@ pub struct Replication {
     counters: Arc<Counters>,
     /// How long a submission waits for a leader to be known (§20.5).
     leader_wait: Duration,
+    /// A leader whose last quorum acknowledgement is older than this (the
+    /// longest election timeout) may have been replaced: it does not lead.
+    max_ack_age_ms: u64,
+    /// The term in which this node, leading, last confirmed with a quorum
+    /// that it leads and applied everything committed before (§20.5).
+    confirmed_term: AtomicU64,
 }
 
 /// Where a submission goes (spec §20.5).
@@ -198,16 +204,19 @@ pub struct Counters {
     pub blocks_refused: AtomicU64,
 }
 
-/// Whether the metrics say node `id` leads, acknowledged by a quorum in
-/// its term and with its state caught up to it: it has applied an entry
-/// of its own term (its first, Raft's blank entry, commits only with a
-/// quorum, so everything earlier is applied too). A leader restored at
-/// start-up may have applied entries of its old term, but no quorum has
-/// acknowledged it yet.
-fn leads(m: &RaftMetrics, id: u64) -> bool {
+/// Whether the metrics say node `id` leads: a quorum acknowledged it in
+/// its term, at most `max_ack_age_ms` ago (a leader cut off from the
+/// majority stops leading when that ages), and it has applied an entry of
+/// its own term. A leader restored at start-up has no acknowledgement
+/// yet; a new one has applied its predecessors' entries once its first
+/// (Raft's blank entry) is applied. What a restored leader may have
+/// committed but not applied before it stopped is covered by the one
+/// confirmation per term that [`Replication::route_submission`] asks for.
+fn leads(m: &RaftMetrics, id: u64, max_ack_age_ms: u64) -> bool {
     m.current_leader == Some(id)
         && m.state == ServerState::Leader
-        && m.millis_since_quorum_ack.is_some()
+        && m.millis_since_quorum_ack
+            .is_some_and(|age| age <= max_ack_age_ms)
         && m.last_applied
             .is_some_and(|applied| applied.leader_id.term == m.current_term)
 }
@@ -340,6 +349,8 @@ impl Replication {
             // Long enough for one election to finish.
             leader_wait: Duration::from_millis(2 * settings.election_timeout_ms[1])
                 .min(MAX_LEADER_WAIT),
+            max_ack_age_ms: settings.election_timeout_ms[1],
+            confirmed_term: AtomicU64::new(0),
         });
         node.set_replication(replication.clone());
         tokio::spawn(propose_blocks(node.clone(), replication.clone()));
@@ -378,7 +389,7 @@ impl Replication {
     /// submissions against a stale state, so neither admits submissions
     /// nor proposes blocks until then.
     pub fn is_leader(&self) -> bool {
-        leads(&self.raft.metrics().borrow(), self.id)
+        leads(&self.raft.metrics().borrow(), self.id, self.max_ack_age_ms)
     }
 
     /// The leader's HTTP address, if one is known and it is not this node.
@@ -405,23 +416,48 @@ impl Replication {
     /// leader. While neither is known (an election, or a node just
     /// restarted) it waits for the metrics to say, up to twice the longest
     /// election timeout. A `forwarded` submission is never forwarded
-    /// again: it is admitted here once this node leads, or refused.
+    /// again: it is admitted here once this node leads, refused at once
+    /// if this node knows another leader, else refused after the wait.
+    ///
+    /// The first submission a leader admits in a term waits for Raft's
+    /// linearizable-read check: a quorum confirms the lead and the state
+    /// has applied everything committed until then.
     pub async fn route_submission(&self, forwarded: bool) -> SubmissionRoute {
         let deadline = tokio::time::Instant::now() + self.leader_wait;
         let mut metrics = self.raft.metrics();
         loop {
-            let route = {
+            let (route, term) = {
                 let m = metrics.borrow_and_update();
-                if leads(&m, self.id) {
+                let route = if leads(&m, self.id, self.max_ack_age_ms) {
                     Some(SubmissionRoute::Here)
-                } else if forwarded {
-                    None
                 } else {
-                    leader_addr(&m, self.id).map(SubmissionRoute::Forward)
-                }
+                    match leader_addr(&m, self.id) {
+                        Some(_) if forwarded => Some(SubmissionRoute::NoLeader),
+                        Some(leader) => Some(SubmissionRoute::Forward(leader)),
+                        None => None,
+                    }
+                };
+                (route, m.current_term)
             };
-            if let Some(route) = route {
-                return route;
+            match route {
+                Some(SubmissionRoute::Here) => {
+                    if self.confirmed_term.load(Ordering::Acquire) == term {
+                        return SubmissionRoute::Here;
+                    }
+                    let confirmed =
+                        tokio::time::timeout_at(deadline, self.raft.ensure_linearizable()).await;
+                    match confirmed {
+                        Ok(Ok(_)) => {
+                            self.confirmed_term.fetch_max(term, Ordering::AcqRel);
+                            return SubmissionRoute::Here;
+                        }
+                        // Not the leader after all: look again.
+                        Ok(Err(_)) => {}
+                        Err(_) => return SubmissionRoute::NoLeader,
+                    }
+                }
+                Some(route) => return route,
+                None => {}
             }
             match tokio::time::timeout_at(deadline, metrics.changed()).await {
                 Ok(Ok(())) => continue,
@@ -539,14 +575,29 @@ async fn hand_over_mempool(node: &Node, replication: &Replication) {
     }
     let undelivered = tokio::task::spawn_blocking(move || {
         let client = crate::client::Client::new(leader);
+        // After the first one not delivered, keep the rest untried: each
+        // try could wait for a leader, and the proposer waits for this.
+        let mut delivering = true;
         pending
             .into_iter()
-            .filter(|tx| match client.submit(tx) {
-                Ok(_) => false,
-                // The leader refused it (invalid, duplicate, committed).
-                Err(crate::client::ClientError::Refused { status, .. }) if status < 500 => false,
-                // Not delivered: keep it.
-                Err(_) => true,
+            .filter(|tx| {
+                if !delivering {
+                    return true;
+                }
+                match client.submit(tx) {
+                    Ok(_) => false,
+                    // The leader refused it (invalid, duplicate, committed).
+                    Err(crate::client::ClientError::Refused { status, .. })
+                        if status < 500 && status != 429 =>
+                    {
+                        false
+                    }
+                    // Not delivered (busy, no leader, unreachable): keep it.
+                    Err(_) => {
+                        delivering = false;
+                        true
+                    }
+                }
             })
             .collect::<Vec<_>>()
     })

@@ -199,10 +199,13 @@ async fn submit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(gate::UNKNOWN_PEER, |info| info.0.ip());
-    let partner_node = node
-        .replication()
-        .is_some_and(|replication| replication.is_member_node_ip(peer));
-    let _pass = node
+    // Only what a partner's node forwards is exempt from the per-client
+    // bound: clients behind the same address are not.
+    let partner_node = query.forwarded.is_some()
+        && node
+            .replication()
+            .is_some_and(|replication| replication.is_member_node_ip(peer));
+    let pass = node
         .submission_gate()
         .enter(peer, partner_node)
         .map_err(|refusal| {
@@ -225,13 +228,7 @@ async fn submit(
             ),
         )
     })?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("request body refused: {e}"),
-        )
-    })?;
+    .map_err(body_error)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -252,7 +249,9 @@ async fn submit(
             .await
         {
             SubmissionRoute::Here => {}
-            SubmissionRoute::Forward(leader) => return forward_to_leader(leader, bytes).await,
+            SubmissionRoute::Forward(leader) => {
+                return forward_to_leader(leader, bytes, pass).await
+            }
             SubmissionRoute::NoLeader if query.forwarded.is_some() => {
                 // Two nodes that each think the other leads: no second hop.
                 return Err(ApiError::new(
@@ -273,9 +272,14 @@ async fn submit(
     let tx: Transaction = decode_exact(&bytes)
         .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
     let kind = tx.kind();
-    let result = tokio::task::spawn_blocking(move || node.submit(tx))
-        .await
-        .map_err(ApiError::internal)?;
+    // The place goes with the work: a client that hangs up does not free
+    // it while its proof is still being checked.
+    let result = tokio::task::spawn_blocking(move || {
+        let _pass = pass;
+        node.submit(tx)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     match result {
         Ok(id) => Ok((
             StatusCode::ACCEPTED,
@@ -285,13 +289,33 @@ async fn submit(
     }
 }
 
+/// A body that could not be read: over `max_body_bytes` (413), or broken
+/// (400: a connection cut, bad chunked framing).
+fn body_error(e: axum::Error) -> ApiError {
+    let inner = e.into_inner();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("request body refused: {error}"),
+            );
+        }
+        source = error.source();
+    }
+    ApiError::bad_request(format!("request body could not be read: {inner}"))
+}
+
 /// A follower hands a submission to the leader and relays its answer
 /// (spec §20.5).
 async fn forward_to_leader(
     leader: SocketAddr,
     bytes: Vec<u8>,
+    pass: gate::GatePass,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let answer = tokio::task::spawn_blocking(move || {
+        let _pass = pass;
         crate::client::Client::new(leader)
             .with_timeout(Duration::from_secs(30))
             .post(
