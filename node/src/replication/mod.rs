@@ -426,38 +426,33 @@ impl Replication {
         let deadline = tokio::time::Instant::now() + self.leader_wait;
         let mut metrics = self.raft.metrics();
         loop {
-            let (route, term) = {
+            let (leading, other_leader, term) = {
                 let m = metrics.borrow_and_update();
-                let route = if leads(&m, self.id, self.max_ack_age_ms) {
-                    Some(SubmissionRoute::Here)
-                } else {
-                    match leader_addr(&m, self.id) {
-                        Some(_) if forwarded => Some(SubmissionRoute::NoLeader),
-                        Some(leader) => Some(SubmissionRoute::Forward(leader)),
-                        None => None,
-                    }
-                };
-                (route, m.current_term)
+                (
+                    leads(&m, self.id, self.max_ack_age_ms),
+                    leader_addr(&m, self.id),
+                    m.current_term,
+                )
             };
-            match route {
-                Some(SubmissionRoute::Here) => {
-                    if self.confirmed_term.load(Ordering::Acquire) == term {
+            if leading {
+                if self.confirmed_term.load(Ordering::Acquire) == term {
+                    return SubmissionRoute::Here;
+                }
+                match tokio::time::timeout_at(deadline, self.raft.ensure_linearizable()).await {
+                    Ok(Ok(_)) => {
+                        self.confirmed_term.fetch_max(term, Ordering::AcqRel);
                         return SubmissionRoute::Here;
                     }
-                    let confirmed =
-                        tokio::time::timeout_at(deadline, self.raft.ensure_linearizable()).await;
-                    match confirmed {
-                        Ok(Ok(_)) => {
-                            self.confirmed_term.fetch_max(term, Ordering::AcqRel);
-                            return SubmissionRoute::Here;
-                        }
-                        // Not the leader after all: look again.
-                        Ok(Err(_)) => {}
-                        Err(_) => return SubmissionRoute::NoLeader,
-                    }
+                    // Not the leader after all: look again.
+                    Ok(Err(_)) => {}
+                    Err(_) => return SubmissionRoute::NoLeader,
                 }
-                Some(route) => return route,
-                None => {}
+            } else if let Some(leader) = other_leader {
+                return if forwarded {
+                    SubmissionRoute::NoLeader
+                } else {
+                    SubmissionRoute::Forward(leader)
+                };
             }
             match tokio::time::timeout_at(deadline, metrics.changed()).await {
                 Ok(Ok(())) => continue,
@@ -577,29 +572,23 @@ async fn hand_over_mempool(node: &Node, replication: &Replication) {
         let client = crate::client::Client::new(leader);
         // After the first one not delivered, keep the rest untried: each
         // try could wait for a leader, and the proposer waits for this.
-        let mut delivering = true;
-        pending
-            .into_iter()
-            .filter(|tx| {
-                if !delivering {
-                    return true;
+        let mut pending = pending.into_iter();
+        let mut undelivered = Vec::new();
+        for tx in pending.by_ref() {
+            match client.submit(&tx) {
+                Ok(_) => {}
+                // The leader refused it (invalid, duplicate, committed).
+                Err(crate::client::ClientError::Refused { status, .. })
+                    if status < 500 && status != 429 => {}
+                // Not delivered (busy, no leader, unreachable): keep it.
+                Err(_) => {
+                    undelivered.push(tx);
+                    break;
                 }
-                match client.submit(tx) {
-                    Ok(_) => false,
-                    // The leader refused it (invalid, duplicate, committed).
-                    Err(crate::client::ClientError::Refused { status, .. })
-                        if status < 500 && status != 429 =>
-                    {
-                        false
-                    }
-                    // Not delivered (busy, no leader, unreachable): keep it.
-                    Err(_) => {
-                        delivering = false;
-                        true
-                    }
-                }
-            })
-            .collect::<Vec<_>>()
+            }
+        }
+        undelivered.extend(pending);
+        undelivered
     })
     .await
     .unwrap_or_default();

@@ -62,6 +62,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "malformed", reason)
     }
 
+    /// No leader to admit a submission (spec §20.5): the client retries.
+    fn no_leader(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_leader", reason)
+    }
+
     fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -252,18 +257,14 @@ async fn submit(
             SubmissionRoute::Forward(leader) => {
                 return forward_to_leader(leader, bytes, pass).await
             }
+            // Two nodes that each think the other leads: no second hop.
             SubmissionRoute::NoLeader if query.forwarded.is_some() => {
-                // Two nodes that each think the other leads: no second hop.
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_leader",
+                return Err(ApiError::no_leader(
                     "forwarded to a node that does not lead (leadership is changing); retry",
-                ));
+                ))
             }
             SubmissionRoute::NoLeader => {
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_leader",
+                return Err(ApiError::no_leader(
                     "no leader is known right now (an election is running); retry",
                 ))
             }
@@ -326,13 +327,7 @@ async fn forward_to_leader(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_leader",
-            format!("the leader could not be reached: {e}"),
-        )
-    })?;
+    .map_err(|e| ApiError::no_leader(format!("the leader could not be reached: {e}")))?;
     let status = StatusCode::from_u16(answer.status).map_err(ApiError::internal)?;
     let body: Value = serde_json::from_slice(&answer.body).map_err(ApiError::internal)?;
     Ok((status, Json(body)))
