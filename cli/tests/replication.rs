@@ -9,6 +9,9 @@
 //! * a follower stopped for many blocks catches up by snapshot;
 //! * messages from non-members (or tampered, misaddressed, malformed) are
 //!   refused;
+//! * a submission a follower forwards travels signed and counts only
+//!   against the leader's node-wide bound, while a client claiming to
+//!   forward is bounded like any client;
 //! * a fourth partner admitted by vote joins as learner, becomes a voter
 //!   and converges.
 
@@ -18,12 +21,13 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::encoding::Encode;
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::client::{Client, ClientError};
 use coalition_node::config::dev_identity;
-use coalition_node::replication::envelope::{seal_request, REQUEST_HEAD};
+use coalition_node::replication::envelope::{open_response, seal_request, REQUEST_HEAD};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::transactions;
 use rand_chacha::rand_core::SeedableRng;
@@ -594,6 +598,224 @@ fn three_partners_agree_and_survive_the_loss_of_the_leader() {
         cluster.start(i);
     }
     issuer.assert_takes(&cluster, last_leader, 2);
+    issuer.assert_converged(&cluster);
+}
+
+/// A client's submission to `addr` that announces a body and sends none:
+/// it holds its place in the node's submissions in flight (§17.4) until
+/// the returned connection is dropped or the body timeout passes.
+fn hold_a_place(addr: SocketAddr) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/transactions HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n"
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+/// Posts a transaction to `/raft/forward` of node `to`, signed by `signer`
+/// for the node with Raft ID `recipient`; returns the HTTP status, the
+/// envelope's signature and the raw answer.
+fn forward_raw(
+    cluster: &Cluster,
+    to: usize,
+    signer: &IdentityKeys,
+    recipient: u64,
+    chain: &ChainId,
+    body: &[u8],
+) -> (u16, [u8; 64], Vec<u8>) {
+    let (envelope, signature) =
+        seal_request(signer, chain, "/raft/forward", recipient, now_ms(), body);
+    let r = cluster
+        .client(to)
+        .post("/raft/forward", "application/octet-stream", &envelope)
+        .unwrap();
+    (r.status, signature, r.body)
+}
+
+#[test]
+fn forwarded_submissions_are_signed_and_bounded_only_node_wide() {
+    let mut cluster = Cluster::new(3, 0, &[]);
+    // One submission in flight per client, so one held place fills a
+    // client's share.
+    for i in 0..3 {
+        let mut config = std::fs::read_to_string(cluster.config(i)).unwrap();
+        assert!(!config.contains("[submissions]"));
+        config.push_str("\n[submissions]\nmax_in_flight_per_client = 1\n");
+        std::fs::write(cluster.config(i), config).unwrap();
+    }
+    for i in 0..3 {
+        cluster.start(i);
+    }
+    let leader = cluster.leader();
+    let follower = (leader + 1) % 3;
+    let mut issuer = Issuer::new(&cluster, follower);
+    let chain = issuer.chain;
+    let leader_id = cluster.replication(leader)["node_id"].as_u64().unwrap();
+    let follower_id = cluster.replication(follower)["node_id"].as_u64().unwrap();
+    let leader_partner = dev_identity(PARTNERS[leader]);
+    let member = dev_identity(PARTNERS[follower]);
+
+    // This test (one client: 127.0.0.1, the nodes' address too) holds its
+    // one place at the leader.
+    let held = hold_a_place(cluster.addr(leader));
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = |answer: Result<_, ClientError>| match answer {
+        Err(ClientError::Refused { status, code, .. }) => (status, code) == (429, "busy".into()),
+        _ => false,
+    };
+    let tx = issuer.next_issue();
+    assert!(busy(cluster.client(leader).submit(&tx)));
+    // Claiming to forward (from a member node's address) exempts nothing.
+    let claimed = cluster.client(leader).post(
+        "/v1/transactions?forwarded=1",
+        "application/octet-stream",
+        &tx.to_bytes(),
+    );
+    assert_eq!(claimed.unwrap().status, 429);
+    // What the follower forwards is signed and exempt from the per-client
+    // bound: it is admitted and committed.
+    issuer.assert_takes(&cluster, follower, 2);
+
+    // A member's node's signed forward, straight to the leader: the
+    // answer is the leader's, signed by its partner for this request.
+    let tx = issuer.next_issue();
+    let (status, signature, answer) =
+        forward_raw(&cluster, leader, &member, leader_id, &chain, &tx.to_bytes());
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let opened = open_response(
+        &answer,
+        &chain,
+        "/raft/forward",
+        leader_partner.public(),
+        &signature,
+    )
+    .expect("the answer is signed by the leader's partner");
+    let opened: Value = serde_json::from_slice(opened).unwrap();
+    assert_eq!(opened["status"], 202, "{opened}");
+    assert_eq!(opened["answer"]["id"], hex::encode(tx.id().0));
+    // ...not by anyone else, nor for another request.
+    assert!(open_response(
+        &answer,
+        &chain,
+        "/raft/forward",
+        member.public(),
+        &signature
+    )
+    .is_err());
+    assert!(open_response(
+        &answer,
+        &chain,
+        "/raft/forward",
+        leader_partner.public(),
+        &[7; 64]
+    )
+    .is_err());
+    let height = cluster
+        .client(leader)
+        .wait_committed(&tx.id(), Duration::from_secs(30))
+        .unwrap();
+    issuer.acknowledged.push((hex::encode(tx.id().0), height));
+    issuer.nonce += 1;
+
+    // Refused before the body is read: a stranger; a member's envelope
+    // signed for another node; the same envelope twice; a body over the
+    // node's bound (announced by the head alone).
+    let rejected_before = cluster.replication(leader)["messages_rejected"]
+        .as_u64()
+        .unwrap();
+    let outsider = IdentityKeys::random(&mut ChaCha20Rng::seed_from_u64(78));
+    let tx = issuer.next_issue();
+    let (status, _, text) = forward_raw(
+        &cluster,
+        leader,
+        &outsider,
+        leader_id,
+        &chain,
+        &tx.to_bytes(),
+    );
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&text));
+    let (status, _, _) = forward_raw(
+        &cluster,
+        leader,
+        &member,
+        follower_id,
+        &chain,
+        &tx.to_bytes(),
+    );
+    assert_eq!(status, 403);
+    let (envelope, _) = seal_request(&member, &chain, "/raft/forward", leader_id, now_ms(), b"x");
+    assert_eq!(
+        post_raw(&cluster, leader, "/raft/forward", &envelope).0,
+        200
+    );
+    let (code, text) = post_raw(&cluster, leader, "/raft/forward", &envelope);
+    assert_eq!(code, 403);
+    assert!(text.contains("replayed"), "{text}");
+    let big = vec![0u8; 65 * 1024];
+    let (envelope, _) = seal_request(&member, &chain, "/raft/forward", leader_id, now_ms(), &big);
+    let answer = post_head_only(
+        cluster.addr(leader),
+        "/raft/forward",
+        big.len() as u64,
+        &envelope[..REQUEST_HEAD],
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let rejected = cluster.replication(leader)["messages_rejected"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(rejected, rejected_before + 4);
+
+    // Authenticated, then answered like a client's submission: bytes that
+    // do not decode are refused (signed 400); a follower never forwards a
+    // forwarded submission again (signed 503).
+    let (status, signature, answer) =
+        forward_raw(&cluster, leader, &member, leader_id, &chain, b"x");
+    assert_eq!(status, 200);
+    let opened = open_response(
+        &answer,
+        &chain,
+        "/raft/forward",
+        leader_partner.public(),
+        &signature,
+    )
+    .unwrap();
+    let opened: Value = serde_json::from_slice(opened).unwrap();
+    assert_eq!(
+        (opened["status"].clone(), opened["answer"]["error"].clone()),
+        (400.into(), "malformed".into())
+    );
+    let (status, signature, answer) = forward_raw(
+        &cluster,
+        follower,
+        &leader_partner,
+        follower_id,
+        &chain,
+        &tx.to_bytes(),
+    );
+    assert_eq!(status, 200);
+    let opened = open_response(
+        &answer,
+        &chain,
+        "/raft/forward",
+        member.public(),
+        &signature,
+    )
+    .unwrap();
+    let opened: Value = serde_json::from_slice(opened).unwrap();
+    assert_eq!(
+        (opened["status"].clone(), opened["answer"]["error"].clone()),
+        (503.into(), "no_leader".into())
+    );
+
+    // The place given back, the client is admitted again.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    issuer.assert_takes(&cluster, leader, 1);
     issuer.assert_converged(&cluster);
 }
 

@@ -1,6 +1,7 @@
 //! Signed node-to-node messages (spec §20.3).
 //!
-//! Every Raft message travels in an envelope signed with the sending
+//! Every Raft message (and every submission a follower forwards to the
+//! leader) travels in an envelope signed with the sending
 //! partner's identity key — the Ed25519 key governance records for it — and
 //! every answer is signed by the partner that was asked:
 //!

@@ -180,12 +180,12 @@ pub struct Replication {
 }
 
 /// Where a submission goes (spec §20.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubmissionRoute {
     /// This node leads, confirmed by a quorum in its term: admit here.
     Here,
-    /// Another node leads: forward to its HTTP address.
-    Forward(SocketAddr),
+    /// Another node leads: forward to it.
+    Forward(Leader),
     /// No leader became known within the wait: the client retries.
     NoLeader,
 }
@@ -221,13 +221,25 @@ fn leads(m: &RaftMetrics, id: u64, max_ack_age_ms: u64) -> bool {
             .is_some_and(|applied| applied.leader_id.term == m.current_term)
 }
 
-/// The HTTP address of the leader the metrics name, unless it is `id`.
-fn leader_addr(m: &RaftMetrics, id: u64) -> Option<SocketAddr> {
+/// Another node that leads, as this node's Raft metrics name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leader {
+    /// Its Raft ID (the recipient a forwarded submission is signed for).
+    pub id: u64,
+    /// Its partner and address.
+    pub peer: PeerNode,
+}
+
+/// The leader the metrics name, unless it is `id`.
+fn other_leader(m: &RaftMetrics, id: u64) -> Option<Leader> {
     let leader = m.current_leader.filter(|leader| *leader != id)?;
     m.membership_config
         .membership()
         .get_node(&leader)
-        .and_then(|n| n.addr.parse().ok())
+        .map(|peer| Leader {
+            id: leader,
+            peer: peer.clone(),
+        })
 }
 
 /// The identity governance records for `id`, if it is a member now.
@@ -392,24 +404,9 @@ impl Replication {
         leads(&self.raft.metrics().borrow(), self.id, self.max_ack_age_ms)
     }
 
-    /// The leader's HTTP address, if one is known and it is not this node.
-    pub fn leader_addr(&self) -> Option<SocketAddr> {
-        leader_addr(&self.raft.metrics().borrow(), self.id)
-    }
-
-    /// Whether `ip` is the address of a node in the Raft membership (a
-    /// partner's node forwarding its clients' submissions, §17.4).
-    pub fn is_member_node_ip(&self, ip: std::net::IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        let metrics = self.raft.metrics();
-        let m = metrics.borrow();
-        let member = m
-            .membership_config
-            .membership()
-            .nodes()
-            .filter_map(|(_, n)| n.addr.parse::<SocketAddr>().ok())
-            .any(|addr| addr.ip().to_canonical() == ip);
-        member
+    /// The leader, if one is known and it is not this node.
+    pub fn other_leader(&self) -> Option<Leader> {
+        other_leader(&self.raft.metrics().borrow(), self.id)
     }
 
     /// Where a submission goes: here if this node leads, else to the
@@ -426,11 +423,11 @@ impl Replication {
         let deadline = tokio::time::Instant::now() + self.leader_wait;
         let mut metrics = self.raft.metrics();
         loop {
-            let (leading, other_leader, term) = {
+            let (leading, another, term) = {
                 let m = metrics.borrow_and_update();
                 (
                     leads(&m, self.id, self.max_ack_age_ms),
-                    leader_addr(&m, self.id),
+                    other_leader(&m, self.id),
                     m.current_term,
                 )
             };
@@ -447,7 +444,7 @@ impl Replication {
                     Ok(Err(_)) => {}
                     Err(_) => return SubmissionRoute::NoLeader,
                 }
-            } else if let Some(leader) = other_leader {
+            } else if let Some(leader) = another {
                 return if forwarded {
                     SubmissionRoute::NoLeader
                 } else {
@@ -559,39 +556,37 @@ async fn propose_blocks(node: Node, replication: Arc<Replication>) {
 }
 
 /// A node that lost (or never had) the lead passes what waits in its
-/// mempool to the leader, so accepted transactions are not stranded.
+/// mempool to the leader, forwarded like its clients' submissions (signed,
+/// §20.5), so accepted transactions are not stranded.
 async fn hand_over_mempool(node: &Node, replication: &Replication) {
-    let Some(leader) = replication.leader_addr() else {
+    let Some(leader) = replication.other_leader() else {
         return;
     };
     let pending = node.take_pending();
-    if pending.is_empty() {
-        return;
-    }
-    let undelivered = tokio::task::spawn_blocking(move || {
-        let client = crate::client::Client::new(leader);
-        // After the first one not delivered, keep the rest untried: each
-        // try could wait for a leader, and the proposer waits for this.
-        let mut pending = pending.into_iter();
-        let mut undelivered = Vec::new();
-        for tx in pending.by_ref() {
-            match client.submit(&tx) {
-                Ok(_) => {}
-                // The leader refused it (invalid, duplicate, committed).
-                Err(crate::client::ClientError::Refused { status, .. })
-                    if status < 500 && status != 429 => {}
-                // Not delivered (busy, no leader, unreachable): keep it.
-                Err(_) => {
-                    undelivered.push(tx);
-                    break;
-                }
+    // After the first one not delivered, keep the rest untried: each try
+    // could wait for a leader, and the proposer waits for this.
+    let mut pending = pending.into_iter();
+    let mut undelivered = Vec::new();
+    for tx in pending.by_ref() {
+        let sent = network::forward_submission(
+            node,
+            replication,
+            &leader,
+            &tx.to_bytes(),
+            Duration::from_secs(30),
+        )
+        .await;
+        match sent {
+            // Admitted, or refused (invalid, duplicate, committed).
+            Ok(answer) if answer.status < 500 && answer.status != 429 => {}
+            // Not delivered (busy, no leader, unreachable): keep it.
+            _ => {
+                undelivered.push(tx);
+                break;
             }
         }
-        undelivered.extend(pending);
-        undelivered
-    })
-    .await
-    .unwrap_or_default();
+    }
+    undelivered.extend(pending);
     if !undelivered.is_empty() {
         let node = node.clone();
         let _ = tokio::task::spawn_blocking(move || node.restore_pending(undelivered)).await;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use coalition_core::keys::{IdentityKeys, LoyaltyId};
+use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity};
 use coalition_core::transaction::ChainId;
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{open_response, seal_request};
-use super::{committed_member, Counters, PeerNode, Replication, TypeConfig};
+use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
 use crate::client::{Client, ClientError};
 use crate::service::{now_ms, Node};
 
@@ -32,6 +32,8 @@ pub const ROUTE_VOTE: &str = "/raft/vote";
 pub const ROUTE_SNAPSHOT: &str = "/raft/snapshot";
 /// Route of a join request.
 pub const ROUTE_JOIN: &str = "/raft/join";
+/// Route of a submission a follower forwards to the leader (§20.5).
+pub const ROUTE_FORWARD: &str = "/raft/forward";
 
 /// Makes a [`PeerClient`] per target.
 pub struct Network {
@@ -105,21 +107,7 @@ impl PeerClient {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let addr: SocketAddr = self
-            .peer
-            .addr
-            .parse()
-            .map_err(|_| network(format!("bad peer address {:?}", self.peer.addr)))?;
-        let member = hex::decode(&self.peer.member)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .map(LoyaltyId)
-            .ok_or_else(|| network("bad peer member ID"))?;
-        // The answer must come from that partner's key, as governance or
-        // the Raft membership records it.
-        let expected = committed_member(&self.node, &member)
-            .or_else(|| self.peer.public_identity())
-            .ok_or_else(|| network(format!("node {} is not a member's", self.target)))?;
+        let (addr, expected) = resolve(&self.node, self.target, &self.peer).map_err(network)?;
         let body = serde_json::to_vec(request).map_err(network)?;
         let (envelope, signature) =
             seal_request(&self.keys, &self.chain, route, self.target, now_ms(), &body);
@@ -200,6 +188,113 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     ) -> Result<VoteResponse<u64>, RPCError<u64, PeerNode, RaftError<u64>>> {
         self.call(ROUTE_VOTE, &rpc, option.hard_ttl()).await
     }
+}
+
+/// Where `peer` (node `target`) is reached, and the identity its answers
+/// must be signed with: its partner's, as governance or the Raft
+/// membership records it.
+fn resolve(
+    node: &Node,
+    target: u64,
+    peer: &PeerNode,
+) -> Result<(SocketAddr, PublicIdentity), String> {
+    let addr: SocketAddr = peer
+        .addr
+        .parse()
+        .map_err(|_| format!("bad peer address {:?}", peer.addr))?;
+    let member = hex::decode(&peer.member)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(LoyaltyId)
+        .ok_or("bad peer member ID")?;
+    let expected = committed_member(node, &member)
+        .or_else(|| peer.public_identity())
+        .ok_or_else(|| format!("node {target} is not a member's"))?;
+    Ok((addr, expected))
+}
+
+/// What the leader answered a forwarded submission: the status and JSON
+/// body it would have answered the client, under its partner's signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForwardedAnswer {
+    /// The HTTP status (202 admitted, 4xx refused, 429 busy, 503 not
+    /// leading).
+    pub status: u16,
+    /// The JSON body.
+    pub answer: serde_json::Value,
+}
+
+/// Why a forwarded submission got no answer from the leader.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// The leader could not be reached, or is not a member's node.
+    #[error("the leader could not be reached: {0}")]
+    Unreachable(String),
+    /// The leader had no place for it (an unsigned `429`).
+    #[error("the leader is busy: {0}")]
+    Busy(String),
+    /// The leader refused the envelope, or its answer is not one it
+    /// signed for this request.
+    #[error("the leader refused the forwarded submission: {0}")]
+    Refused(String),
+}
+
+/// Forwards the transaction `bytes` (undecoded) to `leader`, in an envelope
+/// this node's partner signs for that node, and opens the answer, which
+/// must be signed by the leader's partner for this request (§20.5). The
+/// leader counts it only against its node-wide bound (§17.4).
+pub(crate) async fn forward_submission(
+    node: &Node,
+    replication: &Replication,
+    leader: &Leader,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<ForwardedAnswer, ForwardError> {
+    let (addr, expected) =
+        resolve(node, leader.id, &leader.peer).map_err(ForwardError::Unreachable)?;
+    let (envelope, signature) = seal_request(
+        &replication.keys,
+        &replication.chain,
+        ROUTE_FORWARD,
+        leader.id,
+        now_ms(),
+        bytes,
+    );
+    let response = tokio::task::spawn_blocking(move || {
+        Client::new(addr).with_timeout(timeout).post(
+            ROUTE_FORWARD,
+            "application/octet-stream",
+            &envelope,
+        )
+    })
+    .await
+    .map_err(|e| ForwardError::Unreachable(e.to_string()))?
+    .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
+    match response.status {
+        200 => {}
+        429 => return Err(ForwardError::Busy(response.text())),
+        status => {
+            return Err(ForwardError::Refused(format!(
+                "{status} {}",
+                response.text()
+            )))
+        }
+    }
+    let body = open_response(
+        &response.body,
+        &replication.chain,
+        ROUTE_FORWARD,
+        &expected,
+        &signature,
+    )
+    .map_err(|e| {
+        replication
+            .counters
+            .messages_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ForwardError::Refused(format!("its answer: {e}"))
+    })?;
+    serde_json::from_slice(body).map_err(|e| ForwardError::Refused(format!("its answer: {e}")))
 }
 
 /// Asks a node to add this one to the cluster.

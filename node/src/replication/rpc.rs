@@ -1,5 +1,6 @@
 //! The receiving side of node-to-node messages: `/raft/append`,
-//! `/raft/vote`, `/raft/snapshot` and `/raft/join` (spec §20.3).
+//! `/raft/vote`, `/raft/snapshot`, `/raft/join` and `/raft/forward`
+//! (submissions a follower forwards, §20.5) (spec §20.3).
 //!
 //! Each request's head is opened with [`super::envelope::open_request_head`]
 //! against this node's committed governance as soon as its first bytes
@@ -28,9 +29,14 @@ use serde_json::json;
 use super::envelope::{
     open_request_head, seal_response, EnvelopeError, MAX_CLOCK_SKEW_MS, REQUEST_HEAD,
 };
-use super::network::{JoinRequest, ROUTE_APPEND, ROUTE_JOIN, ROUTE_SNAPSHOT, ROUTE_VOTE};
+use super::network::{
+    ForwardedAnswer, JoinRequest, ROUTE_APPEND, ROUTE_FORWARD, ROUTE_JOIN, ROUTE_SNAPSHOT,
+    ROUTE_VOTE,
+};
+use super::SubmissionRoute;
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
-use crate::service::{now_ms, Node};
+use crate::service::gate::Submitter;
+use crate::service::{api, now_ms, Node};
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -92,6 +98,7 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
         .route(ROUTE_VOTE, post(vote))
         .route(ROUTE_SNAPSHOT, post(snapshot))
         .route(ROUTE_JOIN, post(join))
+        .route(ROUTE_FORWARD, post(forward))
         .with_state(RpcState {
             node,
             replication,
@@ -154,25 +161,51 @@ impl RpcState {
     /// [`MAX_SMALL_MESSAGE_BYTES`] for votes and joins) and checked against
     /// the signed hash, within [`READ_TIMEOUT`].
     async fn read(&self, route: &str, recipient: u64, body: Body) -> Result<Received, Response> {
-        match tokio::time::timeout(READ_TIMEOUT, self.read_within(route, recipient, body)).await {
+        let max = match route {
+            ROUTE_VOTE | ROUTE_JOIN => MAX_SMALL_MESSAGE_BYTES,
+            _ => MAX_MESSAGE_BYTES,
+        };
+        let (received, ()) = self
+            .read_admitted(route, recipient, body, max, READ_TIMEOUT, || Ok(()))
+            .await?;
+        Ok(received)
+    }
+
+    /// [`Self::read`] with the body bounded at `max` bytes and `within`,
+    /// and `admit` asked, once the head is authenticated and before the
+    /// body is read, whether this node takes the request at all (what it
+    /// returns is held while the body arrives).
+    async fn read_admitted<G>(
+        &self,
+        route: &str,
+        recipient: u64,
+        body: Body,
+        max: usize,
+        within: Duration,
+        admit: impl FnOnce() -> Result<G, Response>,
+    ) -> Result<(Received, G), Response> {
+        let read = self.read_within(route, recipient, body, max, admit);
+        match tokio::time::timeout(within, read).await {
             Ok(read) => read,
             Err(_) => Err(self.reject(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
                 format!(
-                    "the request did not arrive within {} s",
-                    READ_TIMEOUT.as_secs()
+                    "the request did not arrive within {} ms",
+                    within.as_millis()
                 ),
             )),
         }
     }
 
-    async fn read_within(
+    async fn read_within<G>(
         &self,
         route: &str,
         recipient: u64,
         body: Body,
-    ) -> Result<Received, Response> {
+        max: usize,
+        admit: impl FnOnce() -> Result<G, Response>,
+    ) -> Result<(Received, G), Response> {
         let mut stream = body.into_data_stream();
         let mut received = Vec::with_capacity(REQUEST_HEAD);
         fill(&mut stream, &mut received, REQUEST_HEAD).await?;
@@ -182,10 +215,6 @@ impl RpcState {
             known_sender(&self.node, &self.replication.raft, id)
         })
         .map_err(|e| self.refuse_envelope(e))?;
-        let max = match route {
-            ROUTE_VOTE | ROUTE_JOIN => MAX_SMALL_MESSAGE_BYTES,
-            _ => MAX_MESSAGE_BYTES,
-        };
         if head.body_len > max as u64 {
             return Err(self.reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -196,6 +225,7 @@ impl RpcState {
         if let Err(why) = self.seen.first_use(head.signature, head.timestamp_ms, now) {
             return Err(self.reject(StatusCode::FORBIDDEN, "unauthenticated", why.into()));
         }
+        let admitted = admit()?;
         // The length is the member's signed word; the body is still held
         // to it byte by byte (one byte past it is enough to tell a longer
         // body), and memory follows the bytes that arrive.
@@ -206,11 +236,14 @@ impl RpcState {
         fill(&mut stream, &mut body, len + 1).await?;
         let opened = head.open_body(&body).map_err(|e| self.refuse_envelope(e))?;
         let (sender, signature) = (opened.sender, opened.signature);
-        Ok(Received {
-            sender,
-            signature,
-            body,
-        })
+        Ok((
+            Received {
+                sender,
+                signature,
+                body,
+            },
+            admitted,
+        ))
     }
 
     /// The Raft ID a message claims (its vote's candidate or leader) must
@@ -331,6 +364,57 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
     }
     let result = s.replication.raft.install_snapshot(rpc).await;
     s.answer(ROUTE_SNAPSHOT, &signature, &result)
+}
+
+/// A submission a member's node forwards (§20.5): its head is
+/// authenticated first, then it takes a place among the submissions in
+/// flight — counted only against the node-wide bound, as the forwarding
+/// node bounded its own clients (§17.4) — and only then is its body (the
+/// transaction, at most `max_body_bytes`) read, within `body_timeout_ms`.
+/// It is admitted here only while this node leads; it is never forwarded
+/// again. The answer, whatever it is, is the one a client would get,
+/// signed for the request.
+async fn forward(State(s): State<RpcState>, body: Body) -> Response {
+    let config = s.node.config();
+    let gate = s.node.submission_gate();
+    let admit = || {
+        gate.enter(Submitter::PartnerNode).map_err(|why| {
+            s.node.metrics().count_busy_submission();
+            refusal(StatusCode::TOO_MANY_REQUESTS, "busy", why.to_string())
+        })
+    };
+    let (received, pass) = match s
+        .read_admitted(
+            ROUTE_FORWARD,
+            s.replication.id,
+            body,
+            config.max_body_bytes,
+            Duration::from_millis(config.submissions.body_timeout_ms),
+            admit,
+        )
+        .await
+    {
+        Ok(read) => read,
+        Err(r) => return r,
+    };
+    let answer = match s.replication.route_submission(true).await {
+        SubmissionRoute::Here => api::admit(s.node.clone(), received.body, pass).await,
+        SubmissionRoute::Forward(_) | SubmissionRoute::NoLeader => Err(api::ApiError::no_leader(
+            "forwarded to a node that does not lead (leadership is changing); retry",
+        )),
+    };
+    let (status, answer) = match answer {
+        Ok((status, answer)) => (status, answer),
+        Err(e) => e.into_parts(),
+    };
+    s.answer(
+        ROUTE_FORWARD,
+        &received.signature,
+        &ForwardedAnswer {
+            status: status.as_u16(),
+            answer,
+        },
+    )
 }
 
 /// A member's node asks to be added: the leader adds it as a learner (the

@@ -32,7 +32,8 @@ use super::{gate, Node, SubmitError};
 use crate::block::BlockHeader;
 use crate::governance::ProposalStatus;
 use crate::mempool::MempoolError;
-use crate::replication::SubmissionRoute;
+use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
+use crate::replication::{Leader, SubmissionRoute};
 use crate::settlement::Sealed;
 
 /// The OpenAPI 3.1 document describing this API.
@@ -63,7 +64,7 @@ impl ApiError {
     }
 
     /// No leader to admit a submission (spec §20.5): the client retries.
-    fn no_leader(reason: impl Into<String>) -> Self {
+    pub(crate) fn no_leader(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_leader", reason)
     }
 
@@ -82,19 +83,24 @@ impl ApiError {
             reason.to_string(),
         )
     }
+
+    /// The status and JSON body this refusal is answered with.
+    pub(crate) fn into_parts(self) -> (StatusCode, Value) {
+        (
+            self.status,
+            json!({ "error": self.code, "reason": self.reason }),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": self.code, "reason": self.reason })),
-        )
-            .into_response()
+        let (status, body) = self.into_parts();
+        (status, Json(body)).into_response()
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 fn from_hex<const N: usize>(text: &str, what: &str) -> ApiResult<[u8; N]> {
     let bytes = hex::decode(text).map_err(|_| ApiError::bad_request(format!("{what}: not hex")))?;
@@ -185,15 +191,8 @@ struct SubmitJson {
     transaction: String,
 }
 
-/// `?forwarded=1`: a follower forwarded this submission (at most one hop).
-#[derive(Deserialize, Default)]
-struct SubmitQuery {
-    forwarded: Option<u8>,
-}
-
 async fn submit(
     State(node): State<Node>,
-    Query(query): Query<SubmitQuery>,
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -204,15 +203,11 @@ async fn submit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(gate::UNKNOWN_PEER, |info| info.0.ip());
-    // Only what a partner's node forwards is exempt from the per-client
-    // bound: clients behind the same address are not.
-    let partner_node = query.forwarded.is_some()
-        && node
-            .replication()
-            .is_some_and(|replication| replication.is_member_node_ip(peer));
+    // What a partner's node forwards comes signed on its own route
+    // (`/raft/forward`); here every submission is a client's.
     let pass = node
         .submission_gate()
-        .enter(peer, partner_node)
+        .enter(gate::Submitter::Client(peer))
         .map_err(|refusal| {
             node.metrics().count_busy_submission();
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", refusal.to_string())
@@ -249,19 +244,10 @@ async fn submit(
     // A follower passes the bytes on undecoded: the leader decodes and
     // verifies them (decoding decompresses every point, which is not free).
     if let Some(replication) = node.replication() {
-        match replication
-            .route_submission(query.forwarded.is_some())
-            .await
-        {
+        match replication.route_submission(false).await {
             SubmissionRoute::Here => {}
             SubmissionRoute::Forward(leader) => {
-                return forward_to_leader(leader, bytes, pass).await
-            }
-            // Two nodes that each think the other leads: no second hop.
-            SubmissionRoute::NoLeader if query.forwarded.is_some() => {
-                return Err(ApiError::no_leader(
-                    "forwarded to a node that does not lead (leadership is changing); retry",
-                ))
+                return forward_to_leader(node.clone(), leader, bytes, pass).await
             }
             SubmissionRoute::NoLeader => {
                 return Err(ApiError::no_leader(
@@ -270,11 +256,22 @@ async fn submit(
             }
         }
     }
+    let (status, answer) = admit(node, bytes, pass).await?;
+    Ok((status, Json(answer)))
+}
+
+/// Decodes and admits a submission at this node, which leads (or runs
+/// alone), holding `pass` until its work is done: a client that hangs up
+/// does not free the place while its proof is still being checked. The
+/// answer is `202` with the transaction's ID, or the refusal.
+pub(crate) async fn admit(
+    node: Node,
+    bytes: Vec<u8>,
+    pass: gate::GatePass,
+) -> ApiResult<(StatusCode, Value)> {
     let tx: Transaction = decode_exact(&bytes)
         .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
     let kind = tx.kind();
-    // The place goes with the work: a client that hangs up does not free
-    // it while its proof is still being checked.
     let result = tokio::task::spawn_blocking(move || {
         let _pass = pass;
         node.submit(tx)
@@ -284,7 +281,7 @@ async fn submit(
     match result {
         Ok(id) => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "id": hex::encode(id.0), "type": kind, "status": "pending" })),
+            json!({ "id": hex::encode(id.0), "type": kind, "status": "pending" }),
         )),
         Err(e) => Err(submit_error(e)),
     }
@@ -308,30 +305,39 @@ fn body_error(e: axum::Error) -> ApiError {
     ApiError::bad_request(format!("request body could not be read: {inner}"))
 }
 
-/// A follower hands a submission to the leader and relays its answer
-/// (spec §20.5).
+/// A follower hands a submission to the leader, signed (spec §20.5), and
+/// relays its answer. The forwarding runs in its own task holding `pass`,
+/// so a client that hangs up frees its place only when that is done.
 async fn forward_to_leader(
-    leader: SocketAddr,
+    node: Node,
+    leader: Leader,
     bytes: Vec<u8>,
     pass: gate::GatePass,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let answer = tokio::task::spawn_blocking(move || {
+    let forwarding = tokio::spawn(async move {
         let _pass = pass;
-        crate::client::Client::new(leader)
-            .with_timeout(Duration::from_secs(30))
-            .post(
-                "/v1/transactions?forwarded=1",
-                "application/octet-stream",
-                &bytes,
-            )
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| ApiError::no_leader(format!("the leader could not be reached: {e}")))?;
-    let status = StatusCode::from_u16(answer.status).map_err(ApiError::internal)?;
-    let body: Value = serde_json::from_slice(&answer.body).map_err(ApiError::internal)?;
-    Ok((status, Json(body)))
+        let Some(replication) = node.replication() else {
+            return Err(ForwardError::Unreachable("replication is off".into()));
+        };
+        forward_submission(&node, replication, &leader, &bytes, FORWARD_TIMEOUT).await
+    });
+    match forwarding.await.map_err(ApiError::internal)? {
+        Ok(ForwardedAnswer { status, answer }) => {
+            let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
+            Ok((status, Json(answer)))
+        }
+        Err(e @ ForwardError::Busy(_)) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::no_leader(e.to_string())),
+    }
 }
+
+/// How long a follower waits for the leader's answer to a forwarded
+/// submission (its proof checks included).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
 async fn replication(State(node): State<Node>) -> Json<Value> {
     Json(match node.replication() {

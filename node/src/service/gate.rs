@@ -11,8 +11,9 @@
 //! * at most `max_in_flight_per_client` of them come from one client
 //!   (an IPv4 address, or an IPv6 /64, which one subscriber typically
 //!   holds whole), so one client cannot take every place;
-//! * a partner's node (an address in the Raft membership, forwarding its
-//!   own clients' submissions) counts only against the node-wide bound.
+//! * a partner's node forwarding its own clients' submissions (signed with
+//!   the partner's identity key, §20.5) counts only against the node-wide
+//!   bound: its clients were bounded by that node already.
 //!
 //! A submission that finds no place is refused at once with `429 busy`;
 //! nothing is queued. The pass is returned when the submission is answered
@@ -33,6 +34,15 @@ pub enum GateRefusal {
     /// This client has `0` submissions in flight already.
     #[error("this client has {0} submissions in flight; wait for their answers")]
     Client(usize),
+}
+
+/// Who sent a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitter {
+    /// A client, by the address its connection comes from.
+    Client(IpAddr),
+    /// A member's node, forwarding in an envelope its partner signed.
+    PartnerNode,
 }
 
 /// Who a submission counts against.
@@ -90,10 +100,13 @@ impl SubmissionGate {
         }
     }
 
-    /// A place for a submission from `ip`; `partner_node` exempts it from
-    /// the per-client bound (not from the node-wide one).
-    pub fn enter(&self, ip: IpAddr, partner_node: bool) -> Result<GatePass, GateRefusal> {
-        let client = (!partner_node).then(|| ClientKey::of(ip));
+    /// A place for a submission from `submitter`; a partner's node is
+    /// exempt from the per-client bound (not from the node-wide one).
+    pub fn enter(&self, submitter: Submitter) -> Result<GatePass, GateRefusal> {
+        let client = match submitter {
+            Submitter::Client(ip) => Some(ClientKey::of(ip)),
+            Submitter::PartnerNode => None,
+        };
         let mut counts = lock(&self.counts);
         if counts.total >= self.max_in_flight {
             return Err(GateRefusal::Node(counts.total));
@@ -158,38 +171,53 @@ mod tests {
     #[test]
     fn each_client_gets_at_most_its_share() {
         let gate = SubmissionGate::new(10, 2);
-        let a1 = gate.enter(v4(1), false).unwrap();
-        let _a2 = gate.enter(v4(1), false).unwrap();
+        let a1 = gate.enter(Submitter::Client(v4(1))).unwrap();
+        let _a2 = gate.enter(Submitter::Client(v4(1))).unwrap();
         assert_eq!(
-            gate.enter(v4(1), false).unwrap_err(),
+            gate.enter(Submitter::Client(v4(1))).unwrap_err(),
             GateRefusal::Client(2)
         );
         // Another client is not affected, and a returned place is reusable.
-        let _b = gate.enter(v4(2), false).unwrap();
+        let _b = gate.enter(Submitter::Client(v4(2))).unwrap();
         drop(a1);
-        let _a3 = gate.enter(v4(1), false).unwrap();
+        let _a3 = gate.enter(Submitter::Client(v4(1))).unwrap();
         assert_eq!(gate.in_flight(), 3);
     }
 
     #[test]
     fn the_node_wide_bound_holds_for_partner_nodes_too() {
         let gate = SubmissionGate::new(3, 1);
-        let _a = gate.enter(v4(1), false).unwrap();
+        let _a = gate.enter(Submitter::Client(v4(1))).unwrap();
         // A partner's node is not bound per client...
-        let p1 = gate.enter(v4(9), true).unwrap();
-        let _p2 = gate.enter(v4(9), true).unwrap();
+        let p1 = gate.enter(Submitter::PartnerNode).unwrap();
+        let _p2 = gate.enter(Submitter::PartnerNode).unwrap();
         // ...but nobody passes the node-wide bound.
-        assert_eq!(gate.enter(v4(9), true).unwrap_err(), GateRefusal::Node(3));
-        assert_eq!(gate.enter(v4(3), false).unwrap_err(), GateRefusal::Node(3));
+        assert_eq!(
+            gate.enter(Submitter::PartnerNode).unwrap_err(),
+            GateRefusal::Node(3)
+        );
+        assert_eq!(
+            gate.enter(Submitter::Client(v4(3))).unwrap_err(),
+            GateRefusal::Node(3)
+        );
         drop(p1);
-        let _c = gate.enter(v4(3), false).unwrap();
+        let _c = gate.enter(Submitter::Client(v4(3))).unwrap();
         assert_eq!(gate.in_flight(), 3);
     }
 
     #[test]
     fn passes_given_back_leave_nothing_behind() {
         let gate = SubmissionGate::new(4, 4);
-        let passes: Vec<GatePass> = (0..4).map(|i| gate.enter(v4(i), i == 0).unwrap()).collect();
+        let passes: Vec<GatePass> = (0..4)
+            .map(|i| {
+                gate.enter(if i == 0 {
+                    Submitter::PartnerNode
+                } else {
+                    Submitter::Client(v4(i))
+                })
+                .unwrap()
+            })
+            .collect();
         drop(passes);
         assert_eq!(gate.in_flight(), 0);
         assert!(lock(&gate.counts).per_client.is_empty());
@@ -201,17 +229,17 @@ mod tests {
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let same_prefix: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let other_prefix: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        let _a = gate.enter(a, false).unwrap();
+        let _a = gate.enter(Submitter::Client(a)).unwrap();
         assert_eq!(
-            gate.enter(same_prefix, false).unwrap_err(),
+            gate.enter(Submitter::Client(same_prefix)).unwrap_err(),
             GateRefusal::Client(1)
         );
-        let _b = gate.enter(other_prefix, false).unwrap();
+        let _b = gate.enter(Submitter::Client(other_prefix)).unwrap();
         // An IPv4-mapped address is its IPv4 client.
-        let _c = gate.enter(v4(7), false).unwrap();
+        let _c = gate.enter(Submitter::Client(v4(7))).unwrap();
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         assert_eq!(
-            gate.enter(mapped, false).unwrap_err(),
+            gate.enter(Submitter::Client(mapped)).unwrap_err(),
             GateRefusal::Client(1)
         );
     }
