@@ -12,8 +12,8 @@
 //! * a submission a follower forwards travels signed and counts only
 //!   against the leader's node-wide bound, while a client claiming to
 //!   forward is bounded like any client;
-//! * a fourth partner admitted by vote joins as learner, becomes a voter
-//!   and converges.
+//! * a fourth partner admitted by vote, knowing only a follower, finds the
+//!   leader through it, joins as learner, becomes a voter and converges.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -880,11 +880,30 @@ fn a_fourth_partner_admitted_by_vote_joins_and_converges() {
     }
     let leader = cluster.leader();
     let chain = cluster.client(leader).genesis().unwrap().chain_id();
-    // The rail partner's node starts before its admission: its join
-    // requests are refused (not a member) and it receives nothing.
+    // The rail partner's node knows one peer only, a follower: it finds
+    // the leader through the follower's answer.
+    let follower = (leader + 1) % 3;
+    let config = std::fs::read_to_string(cluster.config(3)).unwrap();
+    let peers_line = config
+        .lines()
+        .find(|l| l.starts_with("peers = "))
+        .unwrap()
+        .to_string();
+    let only_follower = format!(
+        "peers = [{{ name = \"{}\", addr = \"{}\" }}]",
+        PARTNERS[follower],
+        cluster.addr(follower)
+    );
+    std::fs::write(
+        cluster.config(3),
+        config.replace(&peers_line, &only_follower),
+    )
+    .unwrap();
+    // It starts before its admission: its join requests are refused (not
+    // a member) and it receives nothing.
     cluster.start(3);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while cluster.replication(leader)["messages_rejected"]
+    while cluster.replication(follower)["messages_rejected"]
         .as_u64()
         .unwrap()
         == 0

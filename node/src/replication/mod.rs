@@ -34,7 +34,7 @@ pub mod rpc;
 pub mod snapshot;
 pub mod state_machine;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -673,11 +673,23 @@ async fn join_when_admitted(replication: Arc<Replication>) {
         if known {
             return;
         }
+        // The configured peers, and any leader one of them names (each
+        // address asked once a round).
         let mut refusals = Vec::new();
-        for peer in replication.peers.clone() {
+        let mut asked = BTreeSet::new();
+        let mut targets: VecDeque<SocketAddr> = replication.peers.iter().copied().collect();
+        while let Some(peer) = targets.pop_front() {
+            if peer == replication.advertise || !asked.insert(peer) {
+                continue;
+            }
             match network::request_join(&replication, peer).await {
                 Ok(()) => break,
-                Err(e) => refusals.push(format!("{peer}: {e}")),
+                Err(refused) => {
+                    refusals.push(format!("{peer}: {}", refused.reason));
+                    if let Some(leader) = refused.leader {
+                        targets.push_front(leader);
+                    }
+                }
             }
         }
         if !reported && !refusals.is_empty() {

@@ -304,18 +304,33 @@ pub struct JoinRequest {
     pub addr: String,
 }
 
-/// Sends a join request to `peer` (any node: a follower answers with
-/// 503, the leader adds the node as a learner if its partner is a member).
-/// The answer is not authenticated: the joiner learns it was added from
-/// the Raft membership it then receives, not from this reply.
+/// Why a join request was not accepted.
+#[derive(Debug)]
+pub(crate) struct JoinRefused {
+    /// What the node answered, or why it could not be reached.
+    pub reason: String,
+    /// The leader a node that does not lead named (unauthenticated: at
+    /// worst a signed join request goes to the wrong address).
+    pub leader: Option<SocketAddr>,
+}
+
+/// Sends a join request to `peer` (any node: a follower answers with 503
+/// and the leader it knows, the leader adds the node as a learner if its
+/// partner is a member). The answer is not authenticated: the joiner
+/// learns it was added from the Raft membership it then receives, not
+/// from this reply.
 pub(crate) async fn request_join(
     replication: &Replication,
     peer: SocketAddr,
-) -> Result<(), String> {
+) -> Result<(), JoinRefused> {
+    let refused = |reason: String| JoinRefused {
+        reason,
+        leader: None,
+    };
     let body = serde_json::to_vec(&JoinRequest {
         addr: replication.advertise.to_string(),
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| refused(e.to_string()))?;
     // Recipient 0: any node (joining is idempotent).
     let (envelope, _) = seal_request(
         &replication.keys,
@@ -333,10 +348,16 @@ pub(crate) async fn request_join(
         )
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| refused(e.to_string()))?
+    .map_err(|e| refused(e.to_string()))?;
     match response.status {
         200 | 202 => Ok(()),
-        status => Err(format!("{status} {}", response.text())),
+        status => Err(JoinRefused {
+            reason: format!("{status} {}", response.text()),
+            leader: response
+                .json()
+                .ok()
+                .and_then(|answer| answer["leader"].as_str()?.parse().ok()),
+        }),
     }
 }

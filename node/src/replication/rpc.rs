@@ -418,7 +418,8 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
 }
 
 /// A member's node asks to be added: the leader adds it as a learner (the
-/// membership follower promotes it to voter once it has caught up).
+/// membership follower promotes it to voter once it has caught up); a
+/// node that does not lead answers 503 naming the leader it knows.
 async fn join(State(s): State<RpcState>, body: Body) -> Response {
     // Addressed to any node (recipient 0).
     let opened = match s.read(ROUTE_JOIN, 0, body).await {
@@ -430,11 +431,18 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
         Err(e) => return malformed(e),
     };
     if !s.replication.is_leader() {
-        return refusal(
+        // Name the leader: the joiner's configured peers may not include
+        // it (a partner admitted after them may lead now).
+        let leader = s.replication.other_leader().map(|l| l.peer.addr);
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not_leader",
-            "ask the leader".into(),
-        );
+            Json(json!({
+                "error": "not_leader",
+                "reason": "ask the leader",
+                "leader": leader,
+            })),
+        )
+            .into_response();
     }
     let id = node_id(&opened.sender);
     let known = s
