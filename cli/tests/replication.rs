@@ -641,11 +641,12 @@ fn forward_raw(
 fn forwarded_submissions_are_signed_and_bounded_only_node_wide() {
     let mut cluster = Cluster::new(3, 0, &[]);
     // One submission in flight per client, so one held place fills a
-    // client's share.
+    // client's share (and holds it for the whole test).
     for i in 0..3 {
         let mut config = std::fs::read_to_string(cluster.config(i)).unwrap();
         assert!(!config.contains("[submissions]"));
-        config.push_str("\n[submissions]\nmax_in_flight_per_client = 1\n");
+        config
+            .push_str("\n[submissions]\nmax_in_flight_per_client = 1\nbody_timeout_ms = 120000\n");
         std::fs::write(cluster.config(i), config).unwrap();
     }
     for i in 0..3 {
@@ -769,6 +770,12 @@ fn forwarded_submissions_are_signed_and_bounded_only_node_wide() {
         .as_u64()
         .unwrap();
     assert_eq!(rejected, rejected_before + 4);
+    // None of them took a place: the held one is the only one in flight.
+    let metrics = cluster.client(leader).get("/metrics").unwrap().text();
+    assert!(
+        metrics.contains("\ncoalition_submissions_in_flight 1\n"),
+        "{metrics}"
+    );
 
     // Authenticated, then answered like a client's submission: bytes that
     // do not decode are refused (signed 400); a follower never forwards a

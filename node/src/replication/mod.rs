@@ -579,7 +579,10 @@ async fn hand_over_mempool(node: &Node, replication: &Replication) {
         match sent {
             // Admitted, or refused (invalid, duplicate, committed).
             Ok(answer) if answer.status < 500 && answer.status != 429 => {}
-            // Not delivered (busy, no leader, unreachable): keep it.
+            // Bytes the leader will never take (over its body bound).
+            Err(e) if e.is_final() => {}
+            // Not delivered (busy, no leader, unreachable, an envelope
+            // refused or an answer that does not open): keep it.
             _ => {
                 undelivered.push(tx);
                 break;

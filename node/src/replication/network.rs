@@ -233,10 +233,30 @@ pub enum ForwardError {
     /// The leader had no place for it (an unsigned `429`).
     #[error("the leader is busy: {0}")]
     Busy(String),
-    /// The leader refused the envelope, or its answer is not one it
-    /// signed for this request.
-    #[error("the leader refused the forwarded submission: {0}")]
-    Refused(String),
+    /// The leader refused the envelope (unsigned: 400 a body not matching
+    /// its head, 403 not a member's or not for it, 408 too slow, 413 over
+    /// its `max_body_bytes`).
+    #[error("the leader refused the forwarded submission: {status} {reason}")]
+    Refused {
+        /// Its HTTP status.
+        status: u16,
+        /// Its answer.
+        reason: String,
+    },
+    /// The answer is not one the leader's partner signed for this request,
+    /// or does not parse.
+    #[error("the leader's answer to a forwarded submission: {0}")]
+    BadAnswer(String),
+}
+
+impl ForwardError {
+    /// Whether the leader will never take these bytes, whoever forwards
+    /// them (a body over its `max_body_bytes`, which may be smaller than
+    /// this node's): a hand-over drops the transaction rather than retry
+    /// it first on every tick, holding back the rest behind it.
+    pub fn is_final(&self) -> bool {
+        matches!(self, ForwardError::Refused { status: 413, .. })
+    }
 }
 
 /// Forwards the transaction `bytes` (undecoded) to `leader`, in an envelope
@@ -274,10 +294,10 @@ pub(crate) async fn forward_submission(
         200 => {}
         429 => return Err(ForwardError::Busy(response.text())),
         status => {
-            return Err(ForwardError::Refused(format!(
-                "{status} {}",
-                response.text()
-            )))
+            return Err(ForwardError::Refused {
+                status,
+                reason: response.text(),
+            })
         }
     }
     let body = open_response(
@@ -292,9 +312,9 @@ pub(crate) async fn forward_submission(
             .counters
             .messages_rejected
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ForwardError::Refused(format!("its answer: {e}"))
+        ForwardError::BadAnswer(e.to_string())
     })?;
-    serde_json::from_slice(body).map_err(|e| ForwardError::Refused(format!("its answer: {e}")))
+    serde_json::from_slice(body).map_err(|e| ForwardError::BadAnswer(e.to_string()))
 }
 
 /// Asks a node to add this one to the cluster.

@@ -60,21 +60,34 @@ const MAX_REMEMBERED_HEADS: usize = 1 << 20;
 /// window's 60 s on many connections and make this node hold a body of up
 /// to the signed length on each.
 #[derive(Default)]
-struct SeenHeads(Mutex<HashMap<[u8; 64], u64>>);
+struct SeenHeads(Mutex<Seen>);
+
+#[derive(Default)]
+struct Seen {
+    heads: HashMap<[u8; 64], u64>,
+    /// The size at which heads that left the window are next dropped:
+    /// twice what the last pruning kept (at least [`PRUNE_FROM`]), so the
+    /// scans cost O(1) per head however many the window holds.
+    prune_at: usize,
+}
+
+/// The table is never pruned below this many heads.
+const PRUNE_FROM: usize = 4096;
 
 impl SeenHeads {
     /// Records `signature` (timestamp `at`); `Err` if it was seen already
-    /// or the table is full. Entries that left the clock window are
-    /// dropped first, so the table holds one window's worth at most.
+    /// or the table is full.
     fn first_use(&self, signature: [u8; 64], at: u64, now: u64) -> Result<(), &'static str> {
         let mut seen = self.0.lock().map_err(|_| "replay table poisoned")?;
-        if seen.len() >= 4096 {
-            seen.retain(|_, t| t.saturating_add(MAX_CLOCK_SKEW_MS) >= now);
+        if seen.heads.len() >= seen.prune_at.max(PRUNE_FROM) {
+            seen.heads
+                .retain(|_, t| t.saturating_add(MAX_CLOCK_SKEW_MS) >= now);
+            seen.prune_at = 2 * seen.heads.len();
         }
-        if seen.len() >= MAX_REMEMBERED_HEADS {
+        if seen.heads.len() >= MAX_REMEMBERED_HEADS {
             return Err("too many requests in the clock window");
         }
-        match seen.entry(signature) {
+        match seen.heads.entry(signature) {
             std::collections::hash_map::Entry::Occupied(_) => Err("request replayed"),
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(at);
@@ -88,7 +101,11 @@ impl SeenHeads {
 struct RpcState {
     node: Node,
     replication: Arc<Replication>,
+    /// Heads of Raft's messages (appends, votes, snapshots, joins).
     seen: Arc<SeenHeads>,
+    /// Heads of forwarded submissions, kept apart so that however many
+    /// arrive, Raft's own messages never wait on or fill their table.
+    seen_forwards: Arc<SeenHeads>,
 }
 
 /// The `/raft/*` routes.
@@ -103,6 +120,7 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
             node,
             replication,
             seen: Arc::default(),
+            seen_forwards: Arc::default(),
         })
 }
 
@@ -211,8 +229,15 @@ impl RpcState {
         fill(&mut stream, &mut received, REQUEST_HEAD).await?;
         let chain = self.replication.chain;
         let now = now_ms();
+        // A forwarded submission must come from a member now: a partner
+        // removed by governance loses the node-wide-only bound at once,
+        // not when its node leaves the Raft membership.
         let head = open_request_head(&received, &chain, route, recipient, now, |id| {
-            known_sender(&self.node, &self.replication.raft, id)
+            if route == ROUTE_FORWARD {
+                committed_member(&self.node, id)
+            } else {
+                known_sender(&self.node, &self.replication.raft, id)
+            }
         })
         .map_err(|e| self.refuse_envelope(e))?;
         if head.body_len > max as u64 {
@@ -222,7 +247,12 @@ impl RpcState {
                 format!("{route} messages are bounded at {max} bytes"),
             ));
         }
-        if let Err(why) = self.seen.first_use(head.signature, head.timestamp_ms, now) {
+        let seen = if route == ROUTE_FORWARD {
+            &self.seen_forwards
+        } else {
+            &self.seen
+        };
+        if let Err(why) = seen.first_use(head.signature, head.timestamp_ms, now) {
             return Err(self.reject(StatusCode::FORBIDDEN, "unauthenticated", why.into()));
         }
         let admitted = admit()?;
@@ -495,22 +525,34 @@ mod tests {
             Err("request replayed")
         );
         assert_eq!(seen.first_use([2; 64], now, now), Ok(()));
-        // Fill past the pruning mark with heads from long ago: the next
-        // insertion drops every one that has left the window, and the
-        // recent ones stay remembered.
-        for i in 0..5000u32 {
+        let head = |i: u32, tag: u8| {
             let mut sig = [0u8; 64];
             sig[..4].copy_from_slice(&i.to_le_bytes());
-            sig[63] = 9;
-            seen.first_use(
-                sig,
-                now - 10 * MAX_CLOCK_SKEW_MS,
-                now - 10 * MAX_CLOCK_SKEW_MS,
-            )
-            .unwrap();
+            sig[63] = tag;
+            sig
+        };
+        // 5000 heads from long ago, received long ago: the pruning at
+        // 4096 heads finds them all in their window and keeps them, and
+        // the next is due at twice that.
+        let then = now - 10 * MAX_CLOCK_SKEW_MS;
+        for i in 0..5000u32 {
+            seen.first_use(head(i, 9), then, then).unwrap();
         }
+        assert_eq!(seen.0.lock().unwrap().prune_at, 2 * PRUNE_FROM);
+        // Recent heads up to that mark: the next insertion drops every
+        // head that has left the window, and the recent ones stay.
+        for i in 0..(2 * PRUNE_FROM - 5002) as u32 {
+            seen.first_use(head(i, 1), now, now).unwrap();
+        }
+        assert_eq!(seen.0.lock().unwrap().heads.len(), 2 * PRUNE_FROM);
         assert_eq!(seen.first_use([3; 64], now, now), Ok(()));
-        assert_eq!(seen.0.lock().unwrap().len(), 3);
+        let recent = 2 + (2 * PRUNE_FROM - 5002) + 1;
+        assert_eq!(seen.0.lock().unwrap().heads.len(), recent);
+        assert_eq!(seen.0.lock().unwrap().prune_at, 2 * (recent - 1));
+        assert_eq!(
+            seen.first_use(head(7, 1), now, now),
+            Err("request replayed")
+        );
         assert_eq!(seen.first_use([1; 64], now, now), Err("request replayed"));
     }
 }

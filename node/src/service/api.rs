@@ -331,6 +331,12 @@ async fn forward_to_leader(
             "busy",
             e.to_string(),
         )),
+        // Over the leader's bound: retrying will not help.
+        Err(e @ ForwardError::Refused { status: 413, .. }) => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            e.to_string(),
+        )),
         Err(e) => Err(ApiError::no_leader(e.to_string())),
     }
 }

@@ -16,8 +16,9 @@
 //!   bound: its clients were bounded by that node already.
 //!
 //! A submission that finds no place is refused at once with `429 busy`;
-//! nothing is queued. The pass is returned when the submission is answered
-//! or its connection dropped.
+//! nothing is queued. The pass is returned when the submission's work is
+//! done: its admission answered, or (at a follower) the leader's answer to
+//! it forwarded; a client hanging up does not return it earlier.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
