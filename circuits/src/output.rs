@@ -9,6 +9,7 @@
 use ark_bn254::Fr;
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use zeroize::Zeroize;
 
 use crate::gadgets;
 use crate::note::{AssetId, Note, NoteCommitment, Rho};
@@ -48,13 +49,27 @@ impl OutputPublicInputs {
     }
 }
 
-/// The private part of the Output statement.
-#[derive(Clone, Debug)]
+/// The private part of the Output statement (wiped on drop; `Debug` shows
+/// none of it).
+#[derive(Clone)]
 pub struct OutputAssignment {
     /// Recipient owner tag.
     pub owner: Fr,
     /// Commitment randomness.
     pub rcm: Fr,
+}
+
+impl Drop for OutputAssignment {
+    fn drop(&mut self) {
+        self.owner.zeroize();
+        self.rcm.zeroize();
+    }
+}
+
+impl std::fmt::Debug for OutputAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputAssignment(<secret>)")
+    }
 }
 
 /// The Output circuit; `None` fields synthesize the shape only (setup).

@@ -32,6 +32,7 @@
 use ark_bn254::Fr;
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use zeroize::Zeroize;
 
 use crate::gadgets;
 use crate::keys::{AuthorizationSecret, NullifierKey};
@@ -140,8 +141,8 @@ impl SpendWitness {
     }
 }
 
-/// Private wires of one input.
-#[derive(Clone, Debug)]
+/// Private wires of one input (wiped on drop; `Debug` shows none of them).
+#[derive(Clone)]
 pub struct InputAssignment {
     /// Value (a field element so tests can try out-of-range values).
     pub value: Fr,
@@ -153,8 +154,9 @@ pub struct InputAssignment {
     pub path: MerklePath,
 }
 
-/// Private wires of the Spend circuit.
-#[derive(Clone, Debug)]
+/// Private wires of the Spend circuit (wiped on drop; `Debug` shows none of
+/// them).
+#[derive(Clone)]
 pub struct SpendAssignment {
     /// Authorization secret.
     pub ask: Fr,
@@ -166,6 +168,35 @@ pub struct SpendAssignment {
     pub change_value: Fr,
     /// Change commitment randomness.
     pub change_rcm: Fr,
+}
+
+impl Drop for InputAssignment {
+    fn drop(&mut self) {
+        self.value.zeroize();
+        self.rho.zeroize();
+        self.rcm.zeroize();
+    }
+}
+
+impl Drop for SpendAssignment {
+    fn drop(&mut self) {
+        self.ask.zeroize();
+        self.nk.zeroize();
+        self.change_value.zeroize();
+        self.change_rcm.zeroize();
+    }
+}
+
+impl std::fmt::Debug for InputAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InputAssignment(<secret>)")
+    }
+}
+
+impl std::fmt::Debug for SpendAssignment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpendAssignment(<secret>)")
+    }
 }
 
 /// The Spend circuit; `None` fields synthesize the shape only (setup).

@@ -95,15 +95,19 @@ enum ProverCommand {
         /// Address to listen on (loopback by default: jobs are witnesses).
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: std::net::SocketAddr,
-        /// Jobs per batch at most.
-        #[arg(long, default_value_t = 16)]
-        max_batch: usize,
+        /// Jobs per batch at most (1..=1024).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        max_batch: u16,
         /// How long a batch waits to fill, in milliseconds.
         #[arg(long, default_value_t = 20)]
         max_wait_ms: u64,
-        /// Jobs waiting at most; beyond, requests get 503.
-        #[arg(long, default_value_t = 256)]
-        queue: usize,
+        /// Jobs waiting at most; beyond, requests get 503 (1..=65536).
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+        queue: u32,
+        /// How long a job may wait for its proof, queueing included; past
+        /// it the client gets 504 and a job not yet started is dropped.
+        #[arg(long, default_value_t = 120_000)]
+        job_timeout_ms: u64,
         /// MSM backend: auto (GPU if present, else CPU), cpu or gpu.
         #[arg(long, default_value = "auto")]
         backend: String,
@@ -132,9 +136,19 @@ fn main() {
                     max_batch,
                     max_wait_ms,
                     queue,
+                    job_timeout_ms,
                     backend,
                 },
-        } => prover_serve(listen, max_batch, max_wait_ms, queue, &backend),
+        } => prover_serve(
+            listen,
+            coalition_prover_service::QueueConfig {
+                capacity: queue as usize,
+                max_batch: usize::from(max_batch),
+                max_wait: std::time::Duration::from_millis(max_wait_ms),
+                job_timeout: std::time::Duration::from_millis(job_timeout_ms),
+            },
+            &backend,
+        ),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
@@ -197,39 +211,31 @@ fn node(
 
 fn prover_serve(
     listen: std::net::SocketAddr,
-    max_batch: usize,
-    max_wait_ms: u64,
-    queue: usize,
+    config: coalition_prover_service::QueueConfig,
     backend: &str,
 ) -> Result<()> {
-    use coalition_prover::backend::{best_available, ProvingBackend};
+    use coalition_prover::backend::{best_available, Failover, ProvingBackend};
     use coalition_prover::msm::CpuBackend;
     let backend: Arc<dyn ProvingBackend> = match backend {
         "cpu" => Arc::new(CpuBackend),
         "auto" | "gpu" => {
             let (chosen, fallback) = best_available();
-            if let Some(reason) = fallback {
-                if backend == "gpu" {
-                    bail!("--backend gpu: {reason}");
+            match fallback {
+                Some(reason) if backend == "gpu" => bail!("--backend gpu: {reason}"),
+                Some(reason) => {
+                    eprintln!("coalition prover: {reason}");
+                    Arc::from(chosen)
                 }
-                eprintln!("coalition prover: {reason}");
+                // A device that fails later hands over to the CPU.
+                None => Arc::new(Failover::new(chosen)),
             }
-            Arc::from(chosen)
         }
         other => bail!("unknown backend {other:?} (auto, cpu or gpu)"),
     };
     let params_dir = default_params_dir();
     let keys = ShieldedProvingKeys::insecure_dev(&params_dir)
         .with_context(|| format!("proving keys in {}", params_dir.display()))?;
-    let keys = coalition_prover_service::Keys {
-        output: Arc::new(keys.output),
-        spend: Arc::new(keys.spend),
-    };
-    let config = coalition_prover_service::QueueConfig {
-        capacity: queue,
-        max_batch: max_batch.max(1),
-        max_wait: std::time::Duration::from_millis(max_wait_ms),
-    };
+    let keys = coalition_prover_service::Keys::new(Arc::new(keys.output), Arc::new(keys.spend));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -240,7 +246,7 @@ fn prover_serve(
             "coalition prover: listening on http://{bound} (backend {}; batches of up to {} jobs, {} ms; queue {}; INSECURE dev keys from {})",
             backend.name(),
             config.max_batch,
-            max_wait_ms,
+            config.max_wait.as_millis(),
             config.capacity,
             params_dir.display()
         );

@@ -2,22 +2,31 @@
 //!
 //! | method | path | |
 //! |---|---|---|
-//! | POST | `/v1/prove` | body: a [`ProveRequest`]; 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`, 400 malformed, 422 unsatisfied witness, 503 queue full |
-//! | GET | `/v1/health` | backend name and queue state |
-//! | GET | `/metrics` | Prometheus text: queue depth, proofs, failures, batches, last batch's proofs/s, backend |
+//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`]); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job; 503 queue full (or the worker gone); 504 no proof within the job timeout |
+//! | GET | `/v1/health` | backend in use and queue state |
+//! | GET | `/metrics` | Prometheus text: queue depth, proofs, failures, abandoned jobs, proofs that failed their check, batches, last batch's proofs/s, backend |
+//!
+//! A job is a witness: its body is wiped once parsed, and no refusal
+//! repeats a value from it (a JSON error names a line and column only).
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::jobs::ProveRequest;
 use crate::queue::{JobError, Queue};
+
+/// Largest job body: a Spend job is about 6 KiB of JSON.
+pub const MAX_JOB_BYTES: usize = 64 * 1024;
+/// How long a job's body may take to arrive.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The service's routes over `queue`.
 pub fn router(queue: Queue) -> Router {
@@ -32,14 +41,62 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-async fn prove(
-    State(queue): State<Queue>,
-    body: Result<Json<ProveRequest>, JsonRejection>,
-) -> Response {
-    let Json(request) = match body {
+/// Reads a job's body: at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`].
+async fn read_job(request: Request) -> Result<Zeroizing<Vec<u8>>, Response> {
+    let read = axum::body::to_bytes(request.into_body(), MAX_JOB_BYTES);
+    let body = tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the job did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+            )
+        })?
+        .map_err(|e| {
+            let inner = e.into_inner();
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+            while let Some(cause) = source {
+                if cause.is::<http_body_util::LengthLimitError>() {
+                    return error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("a job is at most {MAX_JOB_BYTES} bytes"),
+                    );
+                }
+                source = cause.source();
+            }
+            error(
+                StatusCode::BAD_REQUEST,
+                "the job's body could not be read".into(),
+            )
+        })?;
+    // The buffer is taken over (not copied) when nothing else holds it.
+    Ok(Zeroizing::new(Vec::from(body)))
+}
+
+async fn prove(State(queue): State<Queue>, request: Request) -> Response {
+    let body = match read_job(request).await {
         Ok(body) => body,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(refusal) => return refusal,
     };
+    let request: ProveRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let kind = match e.classify() {
+                serde_json::error::Category::Data => "not a proving job",
+                serde_json::error::Category::Eof => "cut short",
+                _ => "not JSON",
+            };
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body is {kind} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
+    };
+    drop(body);
     let circuit = match request.into_circuit() {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -49,24 +106,22 @@ async fn prove(
         Ok(out) => Json(json!({
             "circuit": name,
             "proof": hex::encode(&out.proof),
-            "backend": queue.backend,
+            "backend": queue.backend_name(),
             "batch_size": out.batch_size,
             "queued_ms": out.queued_ms,
             "batch_ms": out.batch_ms,
         }))
         .into_response(),
-        Err(JobError::QueueFull) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            JobError::QueueFull.to_string(),
-        ),
+        Err(e @ JobError::QueueFull) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e @ JobError::Rejected(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(e @ JobError::TimedOut(_)) => error(StatusCode::GATEWAY_TIMEOUT, e.to_string()),
         Err(e @ JobError::Internal(_)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
 async fn health(State(queue): State<Queue>) -> Response {
     Json(json!({
-        "backend": queue.backend,
+        "backend": queue.backend_name(),
         "in_flight": queue.metrics.in_flight.load(Ordering::Relaxed),
     }))
     .into_response()
@@ -84,6 +139,10 @@ async fn metrics(State(queue): State<Queue>) -> Response {
          coalition_prover_jobs_total{{outcome=\"proven\"}} {}\n\
          coalition_prover_jobs_total{{outcome=\"failed\"}} {}\n\
          coalition_prover_jobs_total{{outcome=\"refused_queue_full\"}} {}\n\
+         coalition_prover_jobs_total{{outcome=\"abandoned\"}} {}\n\
+         # HELP coalition_prover_bad_proofs_total Proofs made that failed their check (the backend was distrusted).\n\
+         # TYPE coalition_prover_bad_proofs_total counter\n\
+         coalition_prover_bad_proofs_total {}\n\
          # HELP coalition_prover_batches_total Batches run.\n\
          # TYPE coalition_prover_batches_total counter\n\
          coalition_prover_batches_total {}\n\
@@ -97,9 +156,11 @@ async fn metrics(State(queue): State<Queue>) -> Response {
         load(&m.proofs),
         load(&m.failed),
         load(&m.refused_full),
+        load(&m.abandoned),
+        load(&m.bad_proofs),
         load(&m.batches),
         load(&m.last_batch_milli_proofs_per_s) as f64 / 1000.0,
-        queue.backend.replace('"', "'"),
+        queue.backend_name().replace('"', "'"),
     );
     (
         [(

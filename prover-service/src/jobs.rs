@@ -12,16 +12,25 @@ use coalition_circuits::spend::{
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A request that does not describe a well-formed job.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("invalid job: {0}")]
 pub struct JobFormatError(pub String);
 
-/// A field element as 64 hex digits (canonical little-endian bytes).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A field element as 64 hex digits (canonical little-endian bytes). Many
+/// are secrets (`ask`, `nk`, note randomness): the text is wiped on drop
+/// and `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct HexField(pub String);
+
+impl Drop for HexField {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl HexField {
     /// Encodes `f`.
@@ -30,17 +39,16 @@ impl HexField {
     }
 
     fn parse(&self, what: &str) -> Result<Fr, JobFormatError> {
-        let bytes: [u8; 32] = hex::decode(&self.0)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| JobFormatError(format!("{what}: expected 64 hex digits")))?;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(&self.0, &mut bytes[..])
+            .map_err(|_| JobFormatError(format!("{what}: expected 64 hex digits")))?;
         field::from_bytes(&bytes)
             .map_err(|_| JobFormatError(format!("{what}: not below the field modulus")))
     }
 }
 
 /// Output public inputs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OutputPublic {
     /// Note commitment.
     pub commitment: HexField,
@@ -53,7 +61,7 @@ pub struct OutputPublic {
 }
 
 /// An Output proving job.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OutputJob {
     /// Public inputs.
     pub public: OutputPublic,
@@ -64,7 +72,7 @@ pub struct OutputJob {
 }
 
 /// Spend public inputs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SpendPublic {
     /// Anchor root.
     pub root: HexField,
@@ -83,7 +91,7 @@ pub struct SpendPublic {
 }
 
 /// One input note's private wires.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SpendInputJob {
     /// Value.
     pub value: u64,
@@ -99,7 +107,7 @@ pub struct SpendInputJob {
 
 /// A Spend proving job. The service learns everything needed to spend these
 /// notes (papers/protocol.md §14.3).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SpendJob {
     /// Public inputs.
     pub public: SpendPublic,
@@ -119,7 +127,7 @@ pub struct SpendJob {
 // Parsed once per request and moved, never stored in bulk: boxing the large
 // variant would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "circuit", rename_all = "lowercase")]
 pub enum ProveRequest {
     /// Output (Shield).
@@ -130,13 +138,36 @@ pub enum ProveRequest {
 
 /// A parsed job, ready to synthesize.
 #[allow(clippy::large_enum_variant)] // as for `ProveRequest`
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Circuit {
     /// Output.
     Output(OutputCircuit),
     /// Spend.
     Spend(SpendCircuit),
 }
+
+/// `Debug` for types holding a witness: the type's name, nothing of its
+/// values (a `{:?}` in a log line must not leak a spending key).
+macro_rules! debug_without_values {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($ty), "(..)"))
+            }
+        }
+    )*};
+}
+
+debug_without_values!(
+    HexField,
+    OutputPublic,
+    OutputJob,
+    SpendPublic,
+    SpendInputJob,
+    SpendJob,
+    ProveRequest,
+    Circuit
+);
 
 impl Circuit {
     /// `"output"` or `"spend"`.

@@ -4,12 +4,23 @@
 //! with backpressure, never buffered without limit). One worker takes the
 //! first waiting job, then keeps collecting until the batch is full or
 //! `max_wait` has passed, and proves the batch on a blocking thread:
-//! witnesses are synthesized and checked in parallel, then proven one after
-//! then the satisfied statements of each circuit are proven together with
-//! `prove_batch_with_backend`: each of the five MSMs runs once for the whole
-//! group, one pass over the proving key's bases on the GPU. Each job's
-//! outcome goes back on its own channel; a false statement fails alone, and
-//! a panic fails only its group.
+//!
+//! 1. jobs whose client has gone (hung up, or its deadline passed) are
+//!    dropped unproven;
+//! 2. the witnesses are synthesized and checked in parallel: a witness that
+//!    does not satisfy its circuit (or panics synthesis) fails alone;
+//! 3. the satisfied statements of each circuit are proven together with
+//!    `prove_batch_with_backend` (each of the five MSMs runs once for the
+//!    whole group: one pass over the proving key's bases on the GPU);
+//! 4. every proof is checked with the standard verifier before it is
+//!    returned. A proof that does not verify means the backend computed
+//!    something wrong: it is told so ([`ProvingBackend::distrust`]; a
+//!    device hands over to the CPU for good) and the group is proven once
+//!    more. A backend error or panic while proving fails the group (500).
+//!
+//! Each job's outcome goes back on its own channel. Witnesses are wiped as
+//! soon as their job is done (the circuits' assignments and the synthesized
+//! statements zeroize on drop), and nothing here logs or returns a value.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,16 +29,17 @@ use std::time::{Duration, Instant};
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
-use ark_groth16::ProvingKey;
+use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, ProvingKey};
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::SpendCircuit;
 use coalition_core::encoding::Encode;
 use coalition_prover::backend::ProvingBackend;
-use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked, R1cs};
+use coalition_prover::groth16::{prove_batch_with_backend, synthesize_checked, R1cs, Synthesized};
 use rand_core::OsRng;
 use rayon::prelude::*;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
+use zeroize::Zeroize;
 
 use crate::jobs::Circuit;
 
@@ -40,6 +52,8 @@ pub struct QueueConfig {
     pub max_batch: usize,
     /// How long the first job of a batch waits for company.
     pub max_wait: Duration,
+    /// How long a job may wait for its proof, queueing included.
+    pub job_timeout: Duration,
 }
 
 impl Default for QueueConfig {
@@ -48,6 +62,7 @@ impl Default for QueueConfig {
             capacity: 256,
             max_batch: 16,
             max_wait: Duration::from_millis(20),
+            job_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -58,9 +73,14 @@ pub enum JobError {
     /// The queue is full: retry later.
     #[error("the proving queue is full")]
     QueueFull,
-    /// The witness does not satisfy the circuit (or another prover error).
+    /// The witness does not satisfy the circuit (the message names the
+    /// first failing constraint, never a value).
     #[error("{0}")]
     Rejected(String),
+    /// No answer within the job deadline (the job is dropped unproven if
+    /// it has not started).
+    #[error("no proof within {0} ms")]
+    TimedOut(u64),
     /// The service failed on this job (it keeps serving the others).
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,13 +105,34 @@ struct Job {
     reply: oneshot::Sender<Result<JobOutput, JobError>>,
 }
 
-/// The proving keys a service proves with.
+/// The proving keys a service proves with, and their prepared verifying
+/// keys (every proof is checked before it is returned).
 #[derive(Clone)]
 pub struct Keys {
-    /// Output key.
-    pub output: Arc<ProvingKey<Bn254>>,
-    /// Spend key.
-    pub spend: Arc<ProvingKey<Bn254>>,
+    output: Arc<ProvingKey<Bn254>>,
+    spend: Arc<ProvingKey<Bn254>>,
+    output_check: Arc<PreparedVerifyingKey<Bn254>>,
+    spend_check: Arc<PreparedVerifyingKey<Bn254>>,
+}
+
+impl Keys {
+    /// The Output and Spend proving keys.
+    pub fn new(output: Arc<ProvingKey<Bn254>>, spend: Arc<ProvingKey<Bn254>>) -> Keys {
+        Keys {
+            output_check: Arc::new(prepare_verifying_key(&output.vk)),
+            spend_check: Arc::new(prepare_verifying_key(&spend.vk)),
+            output,
+            spend,
+        }
+    }
+
+    fn of(&self, spend: bool) -> (&ProvingKey<Bn254>, &PreparedVerifyingKey<Bn254>) {
+        if spend {
+            (&self.spend, &self.spend_check)
+        } else {
+            (&self.output, &self.output_check)
+        }
+    }
 }
 
 /// Counters exported on `/metrics`.
@@ -105,6 +146,11 @@ pub struct Metrics {
     pub proofs: AtomicU64,
     /// Jobs that failed.
     pub failed: AtomicU64,
+    /// Jobs dropped unproven because their client had gone.
+    pub abandoned: AtomicU64,
+    /// Proofs made that did not verify (each one made the backend
+    /// distrusted and its group proven again).
+    pub bad_proofs: AtomicU64,
     /// Batches run.
     pub batches: AtomicU64,
     /// Jobs waiting or being proven.
@@ -119,8 +165,8 @@ pub struct Queue {
     tx: mpsc::Sender<Job>,
     /// Counters.
     pub metrics: Arc<Metrics>,
-    /// Backend name.
-    pub backend: String,
+    backend: Arc<dyn ProvingBackend>,
+    job_timeout: Duration,
 }
 
 impl Queue {
@@ -131,13 +177,19 @@ impl Queue {
         let queue = Queue {
             tx,
             metrics: metrics.clone(),
-            backend: backend.name(),
+            backend: backend.clone(),
+            job_timeout: config.job_timeout,
         };
         tokio::spawn(worker(rx, config, keys, backend, metrics));
         queue
     }
 
-    /// Queues `circuit` and waits for its proof.
+    /// The backend in use now (a device that failed names the CPU).
+    pub fn backend_name(&self) -> String {
+        self.backend.name()
+    }
+
+    /// Queues `circuit` and waits for its proof, at most the job timeout.
     pub async fn prove(&self, circuit: Circuit) -> Result<JobOutput, JobError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -145,15 +197,22 @@ impl Queue {
             enqueued: Instant::now(),
             reply,
         };
+        // Counted before it is sent, so the worker never takes off what
+        // was not added.
+        self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
         if self.tx.try_send(job).is_err() {
+            self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
             self.metrics.refused_full.fetch_add(1, Ordering::Relaxed);
             return Err(JobError::QueueFull);
         }
         self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
-        self.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-        answer
-            .await
-            .unwrap_or_else(|_| Err(JobError::Internal("the worker dropped the job".into())))
+        match tokio::time::timeout(self.job_timeout, answer).await {
+            Ok(answer) => answer
+                .unwrap_or_else(|_| Err(JobError::Internal("the worker dropped the job".into()))),
+            // Dropping `answer` closes the job's channel: the worker skips
+            // it if it has not started.
+            Err(_) => Err(JobError::TimedOut(self.job_timeout.as_millis() as u64)),
+        }
     }
 }
 
@@ -192,13 +251,38 @@ async fn worker(
 
 fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn ProvingBackend, metrics: &Metrics) {
     let started = Instant::now();
+    // A job whose client has gone is not proven (its witness is wiped as
+    // it is dropped here).
+    let (batch, gone): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|j| !j.reply.is_closed());
+    if !gone.is_empty() {
+        metrics
+            .abandoned
+            .fetch_add(gone.len() as u64, Ordering::Relaxed);
+        metrics
+            .in_flight
+            .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        drop(gone);
+    }
     let size = batch.len();
-    let synthesized: Vec<_> = batch
-        .par_iter()
-        .map(|job| {
-            let name = job.circuit.name();
-            let circuit = job.circuit.clone();
-            catch_unwind(AssertUnwindSafe(|| match circuit {
+    if size == 0 {
+        return;
+    }
+    // The circuits move into synthesis (no copy of a witness is made).
+    let mut replies = Vec::with_capacity(size);
+    let mut circuits = Vec::with_capacity(size);
+    for job in batch {
+        replies.push((job.enqueued, job.reply));
+        circuits.push(job.circuit);
+    }
+    let is_spend: Vec<bool> = circuits
+        .iter()
+        .map(|c| matches!(c, Circuit::Spend(_)))
+        .collect();
+    let synthesized: Vec<_> = circuits
+        .into_par_iter()
+        .map(|circuit| {
+            let name = circuit.name();
+            catch_unwind(AssertUnwindSafe(move || match circuit {
                 Circuit::Output(c) => synthesize_checked(name, c),
                 Circuit::Spend(c) => synthesize_checked(name, c),
             }))
@@ -206,14 +290,13 @@ fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn ProvingBackend, metrics
         .collect();
     // Satisfied statements, grouped by circuit, proven one batch per key.
     let mut outcomes: Vec<Option<Result<Vec<u8>, JobError>>> = vec![None; size];
-    let mut groups: [(Vec<usize>, Vec<coalition_prover::groth16::Synthesized>); 2] =
-        Default::default();
-    for (i, (job, synthesized)) in batch.iter().zip(synthesized).enumerate() {
+    let mut groups: [(Vec<usize>, Vec<Synthesized>); 2] = Default::default();
+    for (i, synthesized) in synthesized.into_iter().enumerate() {
         match synthesized {
             Err(_) => outcomes[i] = Some(Err(JobError::Internal("synthesis panicked".into()))),
             Ok(Err(e)) => outcomes[i] = Some(Err(JobError::Rejected(e.to_string()))),
             Ok(Ok(s)) => {
-                let g = usize::from(matches!(job.circuit, Circuit::Spend(_)));
+                let g = usize::from(is_spend[i]);
                 groups[g].0.push(i);
                 groups[g].1.push(s);
             }
@@ -223,33 +306,15 @@ fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn ProvingBackend, metrics
         if indices.is_empty() {
             continue;
         }
-        let key = if g == 1 { &keys.spend } else { &keys.output };
-        // Fresh zero-knowledge randomness per proof, from the OS.
-        let randomness: Vec<(Fr, Fr)> = statements
+        let (key, check) = keys.of(g == 1);
+        for (&i, outcome) in indices
             .iter()
-            .map(|_| (Fr::rand(&mut OsRng), Fr::rand(&mut OsRng)))
-            .collect();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            prove_batch_with_backend(key, statements, &randomness, backend)
-        }));
-        match result {
-            Ok(Ok(proofs)) => {
-                for (&i, proof) in indices.iter().zip(proofs) {
-                    outcomes[i] = Some(Ok(proof.to_bytes()));
-                }
-            }
-            Ok(Err(e)) => {
-                for &i in indices {
-                    outcomes[i] = Some(Err(JobError::Rejected(e.to_string())));
-                }
-            }
-            Err(_) => {
-                for &i in indices {
-                    outcomes[i] = Some(Err(JobError::Internal("proving panicked".into())));
-                }
-            }
+            .zip(prove_group(key, check, statements, backend, metrics))
+        {
+            outcomes[i] = Some(outcome);
         }
     }
+    drop(groups);
     let outcomes: Vec<Result<Vec<u8>, JobError>> = outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err(JobError::Internal("job was not processed".into()))))
@@ -266,13 +331,79 @@ fn run_batch(batch: Vec<Job>, keys: &Keys, backend: &dyn ProvingBackend, metrics
         (proven as f64 / elapsed.as_secs_f64().max(1e-9) * 1000.0) as u64,
         Ordering::Relaxed,
     );
-    for (job, outcome) in batch.into_iter().zip(outcomes) {
-        let queued_ms = started.duration_since(job.enqueued).as_millis() as u64;
-        let _ = job.reply.send(outcome.map(|proof| JobOutput {
+    for ((enqueued, reply), outcome) in replies.into_iter().zip(outcomes) {
+        let queued_ms = started.duration_since(enqueued).as_millis() as u64;
+        let _ = reply.send(outcome.map(|proof| JobOutput {
             proof,
             batch_size: size,
             queued_ms,
             batch_ms: elapsed.as_millis() as u64,
         }));
+    }
+}
+
+/// Proves one circuit's satisfied statements together and checks every
+/// proof with the standard verifier; one outcome per statement. A proof
+/// that does not verify makes the backend distrusted and, if it stepped
+/// aside, the group is proven once more.
+fn prove_group(
+    key: &ProvingKey<Bn254>,
+    check: &PreparedVerifyingKey<Bn254>,
+    statements: &[Synthesized],
+    backend: &dyn ProvingBackend,
+    metrics: &Metrics,
+) -> Vec<Result<Vec<u8>, JobError>> {
+    let all = |error: JobError| vec![Err(error); statements.len()];
+    let mut retried = false;
+    loop {
+        // Fresh zero-knowledge randomness per proof, from the OS, wiped
+        // once the proofs are made.
+        let mut randomness: Vec<(Fr, Fr)> = statements
+            .iter()
+            .map(|_| (Fr::rand(&mut OsRng), Fr::rand(&mut OsRng)))
+            .collect();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            prove_batch_with_backend(key, statements, &randomness, backend)
+        }));
+        for (r, s) in randomness.iter_mut() {
+            r.zeroize();
+            s.zeroize();
+        }
+        let proofs = match result {
+            Ok(Ok(proofs)) => proofs,
+            // The statements were checked satisfied: a prover error here
+            // is the service's (a key that does not match, a device).
+            Ok(Err(e)) => return all(JobError::Internal(e.to_string())),
+            Err(_) => return all(JobError::Internal("proving panicked".into())),
+        };
+        let verified: Vec<bool> = proofs
+            .par_iter()
+            .zip(statements)
+            .map(|(proof, statement)| {
+                let inputs = &statement.assignment()[1..statement.num_inputs()];
+                Groth16::<Bn254>::verify_proof(check, &proof.0, inputs).unwrap_or(false)
+            })
+            .collect();
+        let bad = verified.iter().filter(|ok| !**ok).count();
+        if bad == 0 {
+            return proofs.into_iter().map(|p| Ok(p.to_bytes())).collect();
+        }
+        metrics.bad_proofs.fetch_add(bad as u64, Ordering::Relaxed);
+        let why = format!("{bad} of {} proofs did not verify", statements.len());
+        if !retried && backend.distrust(&why) {
+            retried = true;
+            continue;
+        }
+        return proofs
+            .into_iter()
+            .zip(verified)
+            .map(|(proof, ok)| {
+                if ok {
+                    Ok(proof.to_bytes())
+                } else {
+                    Err(JobError::Internal("the proof made did not verify".into()))
+                }
+            })
+            .collect();
     }
 }

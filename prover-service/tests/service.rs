@@ -1,11 +1,18 @@
 //! The proving service over real TCP: concurrent jobs batched and proven
-//! with verifying proofs, bad witnesses refused without harming the service,
-//! malformed jobs refused, backpressure when the queue is full, metrics.
+//! with verifying proofs, bad witnesses refused without harming the service
+//! or the good jobs batched with them, malformed and oversized jobs refused
+//! without repeating their values, backpressure when the queue is full, a
+//! job deadline, metrics; a failing backend (an error, a panic, wrong
+//! values) hands over to the CPU behind `Failover` and fails the job (500,
+//! never 422) without it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ark_bn254::Bn254;
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::PrimeGroup;
 use ark_groth16::Groth16;
 use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::note::{AssetId, Note, Rho};
@@ -14,6 +21,7 @@ use coalition_circuits::testing::spend_fixture;
 use coalition_core::encoding::decode_exact;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::backend::{BackendError, Failover, ProvingBackend};
 use coalition_prover::msm::CpuBackend;
 use coalition_prover_service::{serve, Keys, ProveRequest, QueueConfig};
 use rand_chacha::rand_core::SeedableRng;
@@ -28,15 +36,78 @@ fn keys() -> &'static ShieldedProvingKeys {
 }
 
 async fn start(config: QueueConfig) -> std::net::SocketAddr {
+    start_with(config, Arc::new(CpuBackend)).await
+}
+
+async fn start_with(config: QueueConfig, backend: Arc<dyn ProvingBackend>) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let k = keys();
-    let service_keys = Keys {
-        output: Arc::new(k.output.clone()),
-        spend: Arc::new(k.spend.clone()),
-    };
-    tokio::spawn(serve(listener, config, service_keys, Arc::new(CpuBackend)));
+    let service_keys = Keys::new(Arc::new(k.output.clone()), Arc::new(k.spend.clone()));
+    tokio::spawn(serve(listener, config, service_keys, backend));
     addr
+}
+
+/// How [`Faulty`] misbehaves on its batched G1 MSMs.
+#[derive(Clone, Copy)]
+enum Fault {
+    Panics,
+    DeviceError,
+    WrongValues,
+    Slow(Duration),
+}
+
+/// A backend that computes like the CPU but misbehaves on every batched
+/// G1 MSM (every proof makes some), counting them.
+struct Faulty {
+    fault: Fault,
+    calls: Arc<AtomicUsize>,
+}
+
+impl ProvingBackend for Faulty {
+    fn name(&self) -> String {
+        "faulty".into()
+    }
+
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
+        CpuBackend.msm_g1(bases, scalars)
+    }
+
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
+        CpuBackend.msm_g2(bases, scalars)
+    }
+
+    fn msm_g1_batch(
+        &self,
+        bases: &[G1Affine],
+        sets: &[&[Fr]],
+    ) -> Result<Vec<G1Projective>, BackendError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.fault {
+            Fault::Panics => panic!("device lost"),
+            Fault::DeviceError => Err(BackendError::Device("kernel launch failed".into())),
+            Fault::WrongValues => Ok(CpuBackend
+                .msm_g1_batch(bases, sets)?
+                .into_iter()
+                .map(|p| p + G1Projective::generator())
+                .collect()),
+            Fault::Slow(pause) => {
+                std::thread::sleep(pause);
+                CpuBackend.msm_g1_batch(bases, sets)
+            }
+        }
+    }
+}
+
+fn faulty(fault: Fault) -> (Faulty, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    (
+        Faulty {
+            fault,
+            calls: calls.clone(),
+        },
+        calls,
+    )
 }
 
 /// A minimal HTTP/1.1 client: returns (status, body).
@@ -85,6 +156,7 @@ async fn concurrent_jobs_are_batched_and_their_proofs_verify() {
         capacity: 16,
         max_batch: 8,
         max_wait: Duration::from_millis(300),
+        ..QueueConfig::default()
     })
     .await;
     let mut tasks = Vec::new();
@@ -191,6 +263,7 @@ async fn a_full_queue_answers_503() {
         capacity: 1,
         max_batch: 1,
         max_wait: Duration::ZERO,
+        ..QueueConfig::default()
     })
     .await;
     let f = spend_fixture(
@@ -217,5 +290,171 @@ async fn a_full_queue_answers_503() {
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 503),
         "{statuses:?}"
+    );
+}
+
+/// Posts `job` and checks the proof verifies under `vk`; returns the answer.
+async fn assert_proven(addr: std::net::SocketAddr, seed: u64) -> Value {
+    let (job, inputs) = output_job(seed);
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/prove",
+        &serde_json::to_string(&job).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let vk = ark_groth16::prepare_verifying_key(&keys().output.vk);
+    assert!(Groth16::<Bn254>::verify_proof(&vk, &proof_of(&body).0, &inputs).unwrap());
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_false_statement_fails_alone_in_its_batch() {
+    let addr = start(QueueConfig {
+        max_batch: 4,
+        max_wait: Duration::from_millis(500),
+        ..QueueConfig::default()
+    })
+    .await;
+    let (good, good_inputs) = output_job(7);
+    let mut bad = serde_json::to_value(output_job(8).0).unwrap();
+    bad["public"]["value"] = Value::from(bad["public"]["value"].as_u64().unwrap() + 1);
+    let good = serde_json::to_string(&good).unwrap();
+    let bad = bad.to_string();
+    let (good, bad) = tokio::join!(
+        http(addr, "POST", "/v1/prove", &good),
+        http(addr, "POST", "/v1/prove", &bad)
+    );
+    assert_eq!(bad.0, 422, "{}", bad.1);
+    assert_eq!(good.0, 200, "{}", good.1);
+    let answer: Value = serde_json::from_str(&good.1).unwrap();
+    assert_eq!(answer["batch_size"], 2, "the two jobs shared a batch");
+    let vk = ark_groth16::prepare_verifying_key(&keys().output.vk);
+    assert!(Groth16::<Bn254>::verify_proof(&vk, &proof_of(&good.1).0, &good_inputs).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_never_repeat_a_jobs_values_and_oversized_jobs_get_413() {
+    let addr = start(QueueConfig::default()).await;
+    // A secret where a number belongs, and a secret that is not hex.
+    let mut wrong_type = serde_json::to_value(output_job(3).0).unwrap();
+    wrong_type["public"]["value"] = Value::from("SECRET-1234");
+    let mut not_hex = serde_json::to_value(output_job(3).0).unwrap();
+    not_hex["rcm"] = Value::from("SECRET-5678");
+    for bad in [wrong_type.to_string(), not_hex.to_string()] {
+        let (status, body) = http(addr, "POST", "/v1/prove", &bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            !body.contains("SECRET"),
+            "the refusal repeats a value: {body}"
+        );
+    }
+    let huge = format!(
+        r#"{{"circuit":"output","pad":"{}"}}"#,
+        "0".repeat(70 * 1024)
+    );
+    let (status, body) = http(addr, "POST", "/v1/prove", &huge).await;
+    assert_eq!(status, 413, "{body}");
+    assert_proven(addr, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_device_hands_over_to_the_cpu_and_its_proofs_still_verify() {
+    for fault in [Fault::Panics, Fault::DeviceError, Fault::WrongValues] {
+        let (device, calls) = faulty(fault);
+        let addr = start_with(
+            QueueConfig::default(),
+            Arc::new(Failover::new(Box::new(device))),
+        )
+        .await;
+        let (_, health) = http(addr, "GET", "/v1/health", "").await;
+        assert!(health.contains("\"faulty\""), "{health}");
+        // The failing batch is finished on the CPU: its proof verifies.
+        let answer = assert_proven(addr, 5).await;
+        assert_eq!(
+            answer["backend"],
+            "cpu (after faulty failed)".replace("cpu", &CpuBackend.name())
+        );
+        let used = calls.load(Ordering::SeqCst);
+        assert!(used >= 1);
+        // From then on the device is not asked again.
+        assert_proven(addr, 6).await;
+        assert_eq!(calls.load(Ordering::SeqCst), used);
+        let (_, metrics) = http(addr, "GET", "/metrics", "").await;
+        let bad_proofs = usize::from(matches!(fault, Fault::WrongValues));
+        assert!(
+            metrics.contains(&format!("coalition_prover_bad_proofs_total {bad_proofs}\n")),
+            "{metrics}"
+        );
+        assert!(metrics.contains("after faulty failed"), "{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_fallback_a_failing_backend_fails_its_jobs_with_500_not_422() {
+    for (fault, reason) in [
+        (Fault::Panics, "proving panicked"),
+        (Fault::DeviceError, "kernel launch failed"),
+        (Fault::WrongValues, "did not verify"),
+    ] {
+        let (device, _) = faulty(fault);
+        let addr = start_with(QueueConfig::default(), Arc::new(device)).await;
+        let (job, _) = output_job(9);
+        let (status, body) = http(
+            addr,
+            "POST",
+            "/v1/prove",
+            &serde_json::to_string(&job).unwrap(),
+        )
+        .await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains(reason), "{body}");
+        let (status, health) = http(addr, "GET", "/v1/health", "").await;
+        assert_eq!(
+            (status, health.contains("\"in_flight\":0")),
+            (200, true),
+            "{health}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_past_its_deadline_gets_504_and_is_not_proven_if_not_started() {
+    // Four batched G1 MSMs per proof: a batch takes over 1.6 s.
+    let (device, _) = faulty(Fault::Slow(Duration::from_millis(400)));
+    let addr = start_with(
+        QueueConfig {
+            max_batch: 1,
+            max_wait: Duration::ZERO,
+            job_timeout: Duration::from_millis(500),
+            ..QueueConfig::default()
+        },
+        Arc::new(device),
+    )
+    .await;
+    let first = serde_json::to_string(&output_job(10).0).unwrap();
+    let second = serde_json::to_string(&output_job(11).0).unwrap();
+    let (first, second) = tokio::join!(http(addr, "POST", "/v1/prove", &first), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        http(addr, "POST", "/v1/prove", &second).await
+    });
+    assert_eq!(first.0, 504, "{}", first.1);
+    assert_eq!(second.0, 504, "{}", second.1);
+    // The first batch finishes; the second job's client has gone, so it
+    // is dropped without being proven.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let (_, metrics) = http(addr, "GET", "/metrics", "").await;
+    assert!(
+        metrics.contains("coalition_prover_jobs_total{outcome=\"proven\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("coalition_prover_jobs_total{outcome=\"abandoned\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("coalition_prover_queue_depth 0\n"),
+        "{metrics}"
     );
 }

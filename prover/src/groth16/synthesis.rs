@@ -19,16 +19,38 @@ use crate::errors::ProofError;
 
 use super::groth16_error;
 use super::r1cs::{R1cs, RowValues};
+use zeroize::Zeroize;
 
 /// A statement of one circuit, synthesized with a satisfying assignment.
 /// Only [`synthesize_checked`] makes one, and its parts are read-only: the
 /// witness map starts from `rows` and the MSMs from `assignment`, so the two
 /// must stay the pair the check computed.
-#[derive(Clone, Debug)]
+///
+/// The assignment holds the witness (spending keys, note secrets): it and
+/// the row values derived from it are wiped on drop, and `Debug` shows
+/// neither.
+#[derive(Clone)]
 pub struct Synthesized {
     r1cs: Arc<R1cs>,
     assignment: Vec<Fr>,
     rows: RowValues,
+}
+
+impl Drop for Synthesized {
+    fn drop(&mut self) {
+        self.assignment.zeroize();
+        self.rows.a.zeroize();
+        self.rows.b.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Synthesized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Synthesized")
+            .field("num_variables", &self.assignment.len())
+            .field("num_inputs", &self.r1cs.num_inputs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Synthesized {
