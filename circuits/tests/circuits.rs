@@ -223,6 +223,50 @@ fn spend_rejects_bad_witnesses() {
     });
 }
 
+/// An input "worth" `p − 1` (−1 in the field) whose commitment is in the
+/// tree, with a second input of 101, pays 50 and keeps 50: the sum holds
+/// modulo p, the commitment, path and nullifier are right, so only the
+/// input's 64-bit range check can refuse it (the ledger never stores such
+/// a note, so this is the check's own test, not a reachable attack). The
+/// same spend with honest values (0 and 100) is satisfied.
+#[test]
+fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
+    let mut rng = rng();
+    let sk = SpendingKey::from_seed(&[7; 32]);
+    let (address, nk) = (sk.address(), sk.nullifier_key());
+    let asset = AssetId(7);
+    let build = |first: Fr, second: u64, rng: &mut ChaCha20Rng| {
+        let mut tree = NoteTree::new();
+        let n1 = Note::new(asset, 0, address, Rho::random(rng), rng);
+        let cm1 = poseidon::hash(&[asset.to_field(), first, address.owner, n1.rho.0, n1.rcm]);
+        let p1 = tree.append(cm1).unwrap();
+        let n2 = Note::new(asset, second, address, Rho::random(rng), rng);
+        let p2 = tree.append(n2.commitment().0).unwrap();
+        let change = Note::new(asset, 50, address, Rho(n1.nullifier(&nk).0), rng);
+        let witness = SpendWitness {
+            ask: sk.authorization_secret(),
+            nk: nk.clone(),
+            inputs: [
+                SpendInput {
+                    note: n1,
+                    path: tree.path(p1).unwrap(),
+                },
+                SpendInput {
+                    note: n2,
+                    path: tree.path(p2).unwrap(),
+                },
+            ],
+            change,
+        };
+        let public = witness.public_inputs(TreeRoot(tree.root()), 50, Fr::ONE, Fr::ONE);
+        let mut assignment = witness.assignment();
+        assignment.inputs[0].value = first;
+        spend(public, assignment)
+    };
+    assert!(satisfied(build(Fr::from(0u64), 100, &mut rng)));
+    assert!(!satisfied(build(-Fr::ONE, 101, &mut rng)));
+}
+
 #[test]
 fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
     // Input notes of another asset cannot be used for asset 7: their

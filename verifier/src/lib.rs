@@ -3,7 +3,8 @@
 //! Everything in Coalition that checks proofs, used by nodes and auditors
 //! (spec `papers/protocol.md` §6–§9):
 //!
-//! * [`sigma`]: the verification equations of the sigma protocols, written
+//! * `sigma` (crate-private: its functions rely on a transcript that absorbed
+//!   the whole statement): the verification equations of the sigma protocols, written
 //!   into a multiscalar-multiplication accumulator ([`msm`]) with random weights;
 //! * [`range`]: Bulletproofs range proofs, one at a time with the crate's own
 //!   verifier, or many at once with our batched verifier (Bulletproofs paper
@@ -21,7 +22,7 @@ pub mod errors;
 pub mod groth16;
 pub mod msm;
 pub mod range;
-pub mod sigma;
+pub(crate) mod sigma;
 pub mod statements;
 pub mod transactions;
 

@@ -4,6 +4,14 @@
 //! first-round points, challenge, responses) and writes its equations, each
 //! with a fresh random weight, into an [`Msm`]. Nothing is accepted until the
 //! accumulator is evaluated.
+//!
+//! None of them absorbs its own statement (keys, ciphertexts, commitments,
+//! rate): they rely on the transcript they are given having absorbed the
+//! whole transaction statement first ([`crate::statements`]). Called on a
+//! fresh transcript, a challenge would not depend on the statement and a
+//! proof could be forged for a statement chosen after it (the "Frozen
+//! Heart" weakness), so they are crate-private: the public entry points
+//! take a whole statement.
 
 use coalition_core::elgamal::{Ciphertext, GroupedCiphertext, PedersenCommitment};
 use coalition_core::keys::ElGamalPublicKey;
@@ -22,7 +30,7 @@ use crate::msm::Msm;
 /// z_v·G + z_r·H = c·C + Y_0
 /// z_r·P_i       = c·D_i + Y_i      for every handle i
 /// ```
-pub fn verify_grouped_validity<R: RngCore + CryptoRng>(
+pub(crate) fn verify_grouped_validity<R: RngCore + CryptoRng>(
     transcript: &mut Transcript,
     keys: &[ElGamalPublicKey],
     ciphertext: &GroupedCiphertext,
@@ -65,7 +73,7 @@ pub fn verify_grouped_validity<R: RngCore + CryptoRng>(
 /// z_x·G + z_s·D      = c·C  + Y_1
 /// z_x·G + z_r·H      = c·C' + Y_2
 /// ```
-pub fn verify_equality<R: RngCore + CryptoRng>(
+pub(crate) fn verify_equality<R: RngCore + CryptoRng>(
     transcript: &mut Transcript,
     public: &ElGamalPublicKey,
     ciphertext: &Ciphertext,
@@ -104,7 +112,7 @@ pub fn verify_equality<R: RngCore + CryptoRng>(
 
 /// Exchange rate (spec §6.3). Equation: `z·H = c·(q·C_y − p·C_x) + Y`.
 #[allow(clippy::too_many_arguments)]
-pub fn verify_rate<R: RngCore + CryptoRng>(
+pub(crate) fn verify_rate<R: RngCore + CryptoRng>(
     transcript: &mut Transcript,
     numerator: u32,
     denominator: u32,
