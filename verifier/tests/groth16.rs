@@ -297,3 +297,165 @@ fn field_elements_at_or_above_the_modulus_are_refused() {
     ok.copy_from_slice(&below.to_bytes_le());
     assert!(decode_exact::<Nullifier>(&ok).is_ok());
 }
+
+/// A Shield of `value` out of a balance of 1,000 (nonce 4), its statement
+/// and the Output proof's public inputs.
+fn shield(
+    seed: u64,
+    value: u64,
+) -> (
+    coalition_core::shielded::ShieldTx,
+    coalition_core::shielded::ShieldStatement,
+    Vec<Fr>,
+) {
+    use coalition_core::account::AccountState;
+    use coalition_core::elgamal::Ciphertext;
+    use coalition_core::keys::IdentityKeys;
+    use coalition_core::transaction::{ChainId, Transaction};
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let owner = IdentityKeys::random(&mut ChaCha20Rng::seed_from_u64(99));
+    let mut state = AccountState::new(*owner.public());
+    state.available = Ciphertext::encrypt(&owner.public().encryption, 1_000, &mut rng).0;
+    state.nonce = 4;
+    let shielded = coalition_prover::shielded::shield(
+        ChainId([9; 32]),
+        coalition_core::currency::CurrencyId::new("MILES").unwrap(),
+        &owner,
+        &coalition_prover::transactions::SpendingAccount {
+            state: &state,
+            balance: 1_000,
+        },
+        value,
+        &SpendingKey::from_seed(&[2; 32]).address(),
+        &keys().proving.output,
+        &mut rng,
+    )
+    .unwrap();
+    let Transaction::Shield(tx) = shielded.tx else {
+        unreachable!()
+    };
+    let statement = tx.statement(&state.available);
+    let inputs = tx.output_public_inputs().to_field_elements();
+    (tx, statement, inputs)
+}
+
+/// Both verifiers on one Shield item.
+fn check_shield(
+    statement: &coalition_core::shielded::ShieldStatement,
+    proof: &coalition_core::shielded::ShieldBalanceProof,
+    inputs: &[Fr],
+    output_proof: &Groth16Proof,
+) -> bool {
+    use coalition_verifier::statements::verify_batch;
+    use coalition_verifier::{verify_item, ProofItem};
+    let item = || {
+        ProofItem::Shield(
+            statement,
+            proof,
+            Groth16Item {
+                key: &keys().verifying.output,
+                inputs,
+                proof: output_proof,
+            },
+        )
+    };
+    let single = verify_item(&item()).is_ok();
+    let batch = verify_batch(&[item()]).is_ok();
+    assert_eq!(single, batch, "single and batch disagree");
+    single
+}
+
+/// The Shield's account proof binds every element of its statement: each
+/// mutated alone (the honest Output proof kept, so only the balance
+/// proof's transcript can refuse it) is refused, and so is a balance proof
+/// taken from another Shield.
+#[test]
+fn every_shield_statement_element_is_bound_by_its_balance_proof() {
+    use coalition_circuits::note::NoteCommitment;
+    use coalition_core::elgamal::{Ciphertext, PedersenCommitment, PedersenOpening};
+    use coalition_core::keys::IdentityKeys;
+    use coalition_core::shielded::ShieldStatement;
+    use coalition_core::transaction::ChainId;
+    let (tx, honest, inputs) = shield(1, 300);
+    assert!(check_shield(
+        &honest,
+        &tx.balance_proof,
+        &inputs,
+        &tx.output_proof
+    ));
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let stranger = IdentityKeys::random(&mut rng);
+    type Mutation = Box<dyn Fn(&mut ShieldStatement)>;
+    let other_available = Ciphertext::encrypt(&honest.source, 1_000, &mut rng).0;
+    let other_balance = PedersenCommitment::new(700, &PedersenOpening::random(&mut rng));
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("chain", Box::new(|s| s.chain = ChainId([8; 32]))),
+        (
+            "currency",
+            Box::new(|s| s.currency = coalition_core::currency::CurrencyId::new("HPTS").unwrap()),
+        ),
+        ("nonce", Box::new(|s| s.nonce += 1)),
+        (
+            "source id",
+            Box::new(move |s| s.source_id = stranger.loyalty_id()),
+        ),
+        (
+            "source key",
+            Box::new({
+                let key = IdentityKeys::random(&mut ChaCha20Rng::seed_from_u64(6))
+                    .public()
+                    .encryption;
+                move |s| s.source = key
+            }),
+        ),
+        (
+            "available balance",
+            Box::new(move |s| s.source_available = other_available),
+        ),
+        ("value", Box::new(|s| s.value += 1)),
+        ("value down", Box::new(|s| s.value -= 1)),
+        (
+            "new balance",
+            Box::new(move |s| s.new_balance = other_balance),
+        ),
+        (
+            "note commitment",
+            Box::new(|s| s.note_commitment = NoteCommitment(s.note_commitment.0 + Fr::from(1u64))),
+        ),
+        ("rho", Box::new(|s| s.rho = Rho(s.rho.0 + Fr::from(1u64)))),
+        (
+            "encrypted note",
+            Box::new(|s| s.encrypted_note.ciphertext[0] ^= 1),
+        ),
+    ];
+    for (name, mutate) in mutations {
+        let mut statement = honest.clone();
+        mutate(&mut statement);
+        assert!(
+            !check_shield(&statement, &tx.balance_proof, &inputs, &tx.output_proof),
+            "{name} accepted"
+        );
+    }
+    // Another Shield's balance proof (same owner and balance, another
+    // value), whole or in part.
+    let (other, _, _) = shield(2, 300);
+    assert!(!check_shield(
+        &honest,
+        &other.balance_proof,
+        &inputs,
+        &tx.output_proof
+    ));
+    let mut mixed = tx.balance_proof.clone();
+    mixed.equality = other.balance_proof.equality.clone();
+    assert!(!check_shield(&honest, &mixed, &inputs, &tx.output_proof));
+    let mut mixed = tx.balance_proof.clone();
+    mixed.range = other.balance_proof.range.clone();
+    assert!(!check_shield(&honest, &mixed, &inputs, &tx.output_proof));
+    // The Output proof of another Shield under this statement's inputs.
+    assert!(!check_shield(
+        &honest,
+        &tx.balance_proof,
+        &inputs,
+        &other.output_proof
+    ));
+}
