@@ -273,15 +273,24 @@ fn groth16_proof_encoding_is_strict() {
         }
     }
     assert!(rejected_b > 0);
-    // The identity in A is refused.
-    let mut identity = proof.clone();
-    identity.0.a = G1Affine::zero();
-    let mut id_bytes = Vec::new();
-    identity.0.serialize_compressed(&mut id_bytes).unwrap();
-    assert!(matches!(
-        decode_exact::<Groth16Proof>(&id_bytes),
-        Err(DecodeError::IdentityPoint { .. })
-    ));
+    // The identity in A, B or C is refused.
+    for part in ["A", "B", "C"] {
+        let mut identity = proof.clone();
+        match part {
+            "A" => identity.0.a = G1Affine::zero(),
+            "B" => identity.0.b = ark_bn254::G2Affine::zero(),
+            _ => identity.0.c = G1Affine::zero(),
+        }
+        let mut id_bytes = Vec::new();
+        identity.0.serialize_compressed(&mut id_bytes).unwrap();
+        assert!(
+            matches!(
+                decode_exact::<Groth16Proof>(&id_bytes),
+                Err(DecodeError::IdentityPoint { .. })
+            ),
+            "identity {part} accepted"
+        );
+    }
 }
 
 #[test]

@@ -271,6 +271,12 @@ fn debit_mutations(w: &mut World, s: &DebitStatement) -> Vec<(&'static str, Debi
     m.auditor = Some(random_key(&mut w.rng));
     out.push(("auditor key", m));
     let mut m = s.clone();
+    m.auditor = match s.auditor {
+        Some(_) => None,
+        None => Some(random_key(&mut w.rng)),
+    };
+    out.push(("auditor removed or added", m));
+    let mut m = s.clone();
     m.source_available.commitment = PedersenCommitment::from_point(random_point(&mut w.rng));
     out.push(("available commitment", m));
     let mut m = s.clone();
@@ -342,6 +348,9 @@ fn exchange_rejects_every_mutated_public_input() {
     mutate!("from issuer", |m| m.from_issuer = random_key(&mut w.rng));
     mutate!("from auditor", |m| m.from_auditor =
         Some(random_key(&mut w.rng)));
+    mutate!("from auditor removed", |m| m.from_auditor = None);
+    mutate!("to auditor added", |m| m.to_auditor =
+        Some(random_key(&mut w.rng)));
     mutate!("to issuer", |m| m.to_issuer = random_key(&mut w.rng));
     mutate!("available C", |m| m.source_available.commitment =
         PedersenCommitment::from_point(random_point(&mut w.rng)));
@@ -401,6 +410,75 @@ fn proofs_swapped_between_statements_fail() {
     ])
     .unwrap_err();
     assert_eq!(err.index, 1);
+}
+
+#[test]
+fn issue_and_exchange_proofs_swapped_whole_or_in_part_fail() {
+    let mut w = world(15);
+    // Two Issues of the same amount to the same account.
+    let (i1, ip1) = issue(&mut w, 500);
+    let (i2, ip2) = issue(&mut w, 500);
+    verify_issue(&i1, &ip1).unwrap();
+    verify_issue(&i2, &ip2).unwrap();
+    must_fail(verify_issue(&i1, &ip2), "swapped issue proof");
+    let mut mixed = ip1.clone();
+    mixed.validity = ip2.validity.clone();
+    must_fail(verify_issue(&i1, &mixed), "issue validity from another");
+    let mut mixed = ip1.clone();
+    mixed.range = ip2.range.clone();
+    must_fail(verify_issue(&i1, &mixed), "issue range from another");
+
+    // Two Exchanges of the same numbers.
+    let (e1, ep1) = exchange(&mut w);
+    let (e2, ep2) = exchange(&mut w);
+    verify_exchange(&e1, &ep1).unwrap();
+    verify_exchange(&e2, &ep2).unwrap();
+    must_fail(verify_exchange(&e1, &ep2), "swapped exchange proof");
+    type Edit = Box<dyn Fn(&mut coalition_core::proofs::ExchangeProof)>;
+    let other = ep2.clone();
+    let edits: Vec<(&str, Edit)> = vec![
+        ("equality from another", {
+            let o = other.clone();
+            Box::new(move |p| p.equality = o.equality.clone())
+        }),
+        ("validity_from from another", {
+            let o = other.clone();
+            Box::new(move |p| p.validity_from = o.validity_from.clone())
+        }),
+        ("validity_to from another", {
+            let o = other.clone();
+            Box::new(move |p| p.validity_to = o.validity_to.clone())
+        }),
+        ("rate from another", {
+            let o = other.clone();
+            Box::new(move |p| p.rate = o.rate.clone())
+        }),
+        ("range from another", {
+            let o = other.clone();
+            Box::new(move |p| p.range = o.range.clone())
+        }),
+        (
+            "validity_from and validity_to swapped",
+            Box::new(|p| std::mem::swap(&mut p.validity_from, &mut p.validity_to)),
+        ),
+    ];
+    for (name, edit) in edits {
+        let mut proof = ep1.clone();
+        edit(&mut proof);
+        must_fail(verify_exchange(&e1, &proof), name);
+        assert!(
+            verify_batch(&[ProofItem::Exchange(&e1, &proof)]).is_err(),
+            "{name} passed the batch"
+        );
+    }
+    // A Debit's equality proof moved into an Exchange.
+    let (_, debit) = transfer(&mut w, 1_000, 400);
+    let mut proof = ep1.clone();
+    proof.equality = debit.equality.clone();
+    must_fail(
+        verify_exchange(&e1, &proof),
+        "debit equality in an exchange",
+    );
 }
 
 /// An overdrawing prover: lies about the new balance, claiming
