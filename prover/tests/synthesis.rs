@@ -180,3 +180,88 @@ fn row_values_name_the_first_failing_row() {
     // An assignment missing a variable the rows name: refused, no panic.
     assert_eq!(r1cs.row_values(&good[..2]), Err(0));
 }
+
+/// The witness columns of `r1cs` that can change alone, by one, with every
+/// constraint still holding on `z` (which satisfies them all): free
+/// variables, the mark of an under-constrained gadget. Only the rows that
+/// hold a column are re-evaluated, so every column of Spend is tried.
+fn free_witness_columns(r1cs: &R1cs, z: &[Fr]) -> Vec<usize> {
+    use ark_ff::One;
+    assert!(r1cs.row_values(z).is_ok(), "the assignment must satisfy");
+    let [a, b, c] = &r1cs.matrices[..] else {
+        panic!("three matrices")
+    };
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); z.len()];
+    for matrix in [a, b, c] {
+        for (i, row) in matrix.iter().enumerate() {
+            for (_, column) in row {
+                rows_of[*column].push(i);
+            }
+        }
+    }
+    let dot = |row: Option<&Vec<(Fr, usize)>>, changed: usize| -> Fr {
+        row.map_or(Fr::from(0u64), |row| {
+            row.iter()
+                .map(|(coeff, column)| {
+                    let bump = if *column == changed {
+                        Fr::one()
+                    } else {
+                        Fr::from(0u64)
+                    };
+                    *coeff * (z[*column] + bump)
+                })
+                .sum()
+        })
+    };
+    (r1cs.num_inputs..z.len())
+        .filter(|&j| {
+            rows_of[j]
+                .iter()
+                .all(|&i| dot(a.get(i), j) * dot(b.get(i), j) == dot(c.get(i), j))
+        })
+        .collect()
+}
+
+/// `w` allocated and never used: the check must name it.
+#[derive(Clone, Default)]
+struct Careless;
+
+impl ConstraintSynthesizer<Fr> for Careless {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let x = FpVar::new_input(cs.clone(), || Ok(Fr::from(3u64)))?;
+        let y = FpVar::new_witness(cs.clone(), || Ok(Fr::from(3u64)))?;
+        let _unused = FpVar::new_witness(cs.clone(), || Ok(Fr::from(5u64)))?;
+        y.enforce_equal(&x)?;
+        Ok(())
+    }
+}
+
+/// No witness variable of either pool circuit is free: each one changed
+/// alone breaks some constraint (both Spend shapes: two notes, and one
+/// note with a dummy, whose path is free only through the zero value it
+/// multiplies, not variable by variable).
+#[test]
+fn no_witness_variable_of_the_pool_circuits_is_free() {
+    let careless = synthesize_checked("careless", Careless).unwrap();
+    assert_eq!(
+        free_witness_columns(careless.r1cs(), careless.assignment()),
+        vec![careless.assignment().len() - 1]
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let note = Note::new(
+        AssetId(2),
+        77,
+        SpendingKey::from_seed(&[8; 32]).address(),
+        Rho::random(&mut rng),
+        &mut rng,
+    );
+    let output = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
+    let free = free_witness_columns(output.r1cs(), output.assignment());
+    assert!(free.is_empty(), "free Output witness columns: {free:?}");
+    for (values, paid) in [((300, Some(500)), 650), ((300, None), 120)] {
+        let f = spend_fixture([9; 32], AssetId(2), values, paid, 2, &mut rng);
+        let spend = synthesize_checked("spend", SpendCircuit::new(f.public, &f.witness)).unwrap();
+        let free = free_witness_columns(spend.r1cs(), spend.assignment());
+        assert!(free.is_empty(), "free Spend witness columns: {free:?}");
+    }
+}
