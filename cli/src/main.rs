@@ -146,6 +146,7 @@ fn main() {
                 max_batch: usize::from(max_batch),
                 max_wait: std::time::Duration::from_millis(max_wait_ms),
                 job_timeout: std::time::Duration::from_millis(job_timeout_ms),
+                ..coalition_prover_service::QueueConfig::default()
             },
             &backend,
         ),

@@ -91,14 +91,83 @@ pub fn libraries_present() -> Result<(), GpuError> {
     Ok(())
 }
 
-/// `$COALITION_CUDA_CACHE`, else `$HOME/.cache/coalition/cuda`.
-pub fn ptx_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("COALITION_CUDA_CACHE") {
-        return PathBuf::from(dir);
+/// `$COALITION_CUDA_CACHE`, else `$HOME/.cache/coalition/cuda`; `None` when
+/// neither is set: the kernels are then compiled at every start rather
+/// than cached in a shared directory such as `/tmp`, where another user
+/// could leave a module for this process to load.
+pub fn ptx_cache_dir() -> Option<PathBuf> {
+    cache_dir(
+        std::env::var_os("COALITION_CUDA_CACHE"),
+        std::env::var_os("HOME"),
+    )
+}
+
+fn cache_dir(
+    explicit: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    match (explicit, home) {
+        (Some(dir), _) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        (_, Some(home)) if !home.is_empty() => {
+            Some(PathBuf::from(home).join(".cache/coalition/cuda"))
+        }
+        _ => None,
     }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/coalition/cuda"),
-        None => std::env::temp_dir().join("coalition-cuda"),
+}
+
+/// Largest cached module read back: the kernels' PTX is a few MiB.
+const MAX_CACHED_PTX_BYTES: u64 = 64 << 20;
+
+/// A cached module, if `path` is a regular file of at most
+/// [`MAX_CACHED_PTX_BYTES`] that only its owner may write (a module anyone
+/// else could have replaced is compiled afresh instead).
+fn read_cached_ptx(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_CACHED_PTX_BYTES {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o022 != 0 {
+            return None;
+        }
+    }
+    let mut src = String::new();
+    file.take(MAX_CACHED_PTX_BYTES + 1)
+        .read_to_string(&mut src)
+        .ok()?;
+    (src.len() as u64 <= MAX_CACHED_PTX_BYTES).then_some(src)
+}
+
+/// Writes `src` to `path` through a temporary file and a rename (a crash
+/// mid-write never leaves a truncated module under the cache's name), in a
+/// directory created private to this user. A failure only costs a
+/// recompilation next time.
+fn write_cached_ptx(path: &std::path::Path, src: &str) {
+    let Some(dir) = path.parent() else { return };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    if builder.create(dir).is_err() {
+        return;
+    }
+    let temp = path.with_extension(format!("ptx.{}.tmp", std::process::id()));
+    if std::fs::write(&temp, src).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600));
+        }
+        if std::fs::rename(&temp, path).is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
     }
 }
 
@@ -123,12 +192,13 @@ fn defines(products: Products) -> Vec<String> {
     }
 }
 
-/// Where the module for this source, architecture and rendering is cached.
-fn ptx_cache_path(major: i32, minor: i32, products: Products) -> PathBuf {
+/// Where the module for this source, architecture and rendering is cached
+/// (`None`: no cache directory).
+fn ptx_cache_path(major: i32, minor: i32, products: Products) -> Option<PathBuf> {
     let mut h = Sha256::new();
     h.update(KERNEL_SOURCE.as_bytes());
     h.update(format!("{:?} {:?}", arch(major, minor), defines(products)).as_bytes());
-    ptx_cache_dir().join(format!("kernels-{}.ptx", hex::encode(&h.finalize()[..12])))
+    Some(ptx_cache_dir()?.join(format!("kernels-{}.ptx", hex::encode(&h.finalize()[..12]))))
 }
 
 /// PTX for this device: from the cache if the source and architecture match,
@@ -136,7 +206,7 @@ fn ptx_cache_path(major: i32, minor: i32, products: Products) -> PathBuf {
 fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool), GpuError> {
     let (arch, defines) = (arch(major, minor), defines(products));
     let path = ptx_cache_path(major, minor, products);
-    if let Ok(src) = std::fs::read_to_string(&path) {
+    if let Some(src) = path.as_deref().and_then(read_cached_ptx) {
         return Ok((Ptx::from_src(src), true));
     }
     let opts = CompileOptions {
@@ -146,13 +216,8 @@ fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool
     };
     let ptx = compile_ptx_with_opts(KERNEL_SOURCE, opts)
         .map_err(|e| GpuError::Compile(format!("{e:?}")))?;
-    // A failed cache write only costs a recompilation next time.
-    // Written to a temporary file and renamed, so a crash mid-write never
-    // leaves a truncated module under the cache's name.
-    let _ = std::fs::create_dir_all(ptx_cache_dir());
-    let temp = path.with_extension(format!("ptx.{}.tmp", std::process::id()));
-    if std::fs::write(&temp, ptx.to_src()).is_ok() {
-        let _ = std::fs::rename(&temp, &path);
+    if let Some(path) = path {
+        write_cached_ptx(&path, &ptx.to_src());
     }
     Ok((ptx, false))
 }
@@ -518,7 +583,9 @@ impl CudaDevice {
             // A cached module that does not load (damaged, or from another
             // driver) is dropped and compiled afresh once.
             Err(_) if ptx_from_cache => {
-                let _ = std::fs::remove_file(ptx_cache_path(major, minor, products));
+                if let Some(path) = ptx_cache_path(major, minor, products) {
+                    let _ = std::fs::remove_file(path);
+                }
                 let (ptx, _) = compiled_ptx(major, minor, products)?;
                 (ctx.load_module(ptx).map_err(driver)?, false)
             }
@@ -1077,6 +1144,57 @@ impl CudaDevice {
         let hs = h.chunks_exact(n).map(<[Fr]>::to_vec).collect();
         self.record("ntt: words to vectors (host)", converting.elapsed())?;
         Ok(hs)
+    }
+}
+
+#[cfg(test)]
+mod ptx_cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_explicit_or_in_home_never_a_shared_directory() {
+        let some = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(
+            cache_dir(some("/srv/cuda"), some("/home/op")),
+            Some("/srv/cuda".into())
+        );
+        assert_eq!(
+            cache_dir(None, some("/home/op")),
+            Some("/home/op/.cache/coalition/cuda".into())
+        );
+        assert_eq!(
+            cache_dir(some(""), some("/home/op")),
+            Some("/home/op/.cache/coalition/cuda".into())
+        );
+        assert_eq!(cache_dir(None, None), None);
+        assert_eq!(cache_dir(some(""), some("")), None);
+    }
+
+    #[test]
+    fn a_cached_module_is_read_back_only_if_private_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("coalition-ptx-test-{}", std::process::id()));
+        let path = dir.join("cache").join("kernels-test.ptx");
+        write_cached_ptx(&path, "// ptx");
+        assert_eq!(read_cached_ptx(&path).as_deref(), Some("// ptx"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode(&path) & 0o777, 0o600);
+            assert_eq!(mode(path.parent().unwrap()) & 0o777, 0o700);
+            // Writable by others: not trusted.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+            assert_eq!(read_cached_ptx(&path), None);
+        }
+        // Larger than any module: not read.
+        let big = dir.join("big.ptx");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_CACHED_PTX_BYTES + 1).unwrap();
+        assert_eq!(read_cached_ptx(&big), None);
+        // Missing, or a directory.
+        assert_eq!(read_cached_ptx(&dir.join("none.ptx")), None);
+        assert_eq!(read_cached_ptx(&dir), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

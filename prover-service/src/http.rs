@@ -2,7 +2,7 @@
 //!
 //! | method | path | |
 //! |---|---|---|
-//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`]); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job; 503 queue full (or the worker gone); 504 no proof within the job timeout |
+//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`], at most `max_arriving` bodies at once); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job; 503 queue full, too many bodies arriving, or the worker gone; 504 no proof within the job timeout |
 //! | GET | `/v1/health` | backend in use and queue state |
 //! | GET | `/metrics` | Prometheus text: queue depth, proofs, failures, abandoned jobs, proofs that failed their check, batches, last batch's proofs/s, backend |
 //!
@@ -10,6 +10,7 @@
 //! repeats a value from it (a JSON error names a line and column only).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -18,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use crate::jobs::ProveRequest;
@@ -28,13 +30,23 @@ pub const MAX_JOB_BYTES: usize = 64 * 1024;
 /// How long a job's body may take to arrive.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The service's routes over `queue`.
-pub fn router(queue: Queue) -> Router {
+/// The service's routes over `queue`, receiving at most `max_arriving` job
+/// bodies at once.
+pub fn router(queue: Queue, max_arriving: usize) -> Router {
+    let arriving = Arc::new(Semaphore::new(max_arriving.max(1)));
     Router::new()
         .route("/v1/prove", post(prove))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
-        .with_state(queue)
+        .with_state(Service { queue, arriving })
+}
+
+#[derive(Clone)]
+struct Service {
+    queue: Queue,
+    /// Places for job bodies being received: slow senders hold at most
+    /// these many buffers (of at most [`MAX_JOB_BYTES`]) between them.
+    arriving: Arc<Semaphore>,
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -73,11 +85,19 @@ async fn read_job(request: Request) -> Result<Zeroizing<Vec<u8>>, Response> {
     Ok(Zeroizing::new(Vec::from(body)))
 }
 
-async fn prove(State(queue): State<Queue>, request: Request) -> Response {
+async fn prove(State(service): State<Service>, request: Request) -> Response {
+    let queue = service.queue;
+    let Ok(place) = service.arriving.try_acquire() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many jobs are arriving at once; retry".into(),
+        );
+    };
     let body = match read_job(request).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
     };
+    drop(place);
     let request: ProveRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {
@@ -119,7 +139,7 @@ async fn prove(State(queue): State<Queue>, request: Request) -> Response {
     }
 }
 
-async fn health(State(queue): State<Queue>) -> Response {
+async fn health(State(Service { queue, .. }): State<Service>) -> Response {
     Json(json!({
         "backend": queue.backend_name(),
         "in_flight": queue.metrics.in_flight.load(Ordering::Relaxed),
@@ -127,7 +147,7 @@ async fn health(State(queue): State<Queue>) -> Response {
     .into_response()
 }
 
-async fn metrics(State(queue): State<Queue>) -> Response {
+async fn metrics(State(Service { queue, .. }): State<Service>) -> Response {
     let m = &queue.metrics;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let body = format!(

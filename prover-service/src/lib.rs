@@ -31,7 +31,7 @@ pub async fn serve(
     backend: Arc<dyn ProvingBackend>,
 ) -> std::io::Result<()> {
     let queue = Queue::start(config, keys, backend);
-    axum::serve(listener, http::router(queue)).await
+    axum::serve(listener, http::router(queue, config.max_arriving)).await
 }
 
 /// The default listening address: loopback only.

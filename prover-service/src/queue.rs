@@ -54,6 +54,9 @@ pub struct QueueConfig {
     pub max_wait: Duration,
     /// How long a job may wait for its proof, queueing included.
     pub job_timeout: Duration,
+    /// Job bodies being received at most (each up to 64 KiB for up to
+    /// 10 s); beyond, a request is refused before its body is read.
+    pub max_arriving: usize,
 }
 
 impl Default for QueueConfig {
@@ -63,6 +66,7 @@ impl Default for QueueConfig {
             max_batch: 16,
             max_wait: Duration::from_millis(20),
             job_timeout: Duration::from_secs(120),
+            max_arriving: 512,
         }
     }
 }

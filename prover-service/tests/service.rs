@@ -458,3 +458,35 @@ async fn a_job_past_its_deadline_gets_504_and_is_not_proven_if_not_started() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_arriving_at_once_are_bounded() {
+    let addr = start(QueueConfig {
+        max_arriving: 1,
+        ..QueueConfig::default()
+    })
+    .await;
+    // A client that announces a job and sends none of it holds the one
+    // place for bodies being received.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /v1/prove HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (job, _) = output_job(12);
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/prove",
+        &serde_json::to_string(&job).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("arriving"), "{body}");
+    // Once it hangs up, jobs are taken again.
+    drop(slow);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_proven(addr, 12).await;
+}
