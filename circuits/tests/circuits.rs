@@ -7,7 +7,7 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef};
 use coalition_circuits::{
     keys::SpendingKey,
-    merkle::{gadget::MerklePathVar, NoteTree},
+    merkle::{gadget::MerklePathVar, NoteTree, DEPTH},
     note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
     output::{OutputCircuit, OutputPublicInputs},
     poseidon,
@@ -81,9 +81,33 @@ fn merkle_gadget_equals_native_and_rejects_wrong_paths() {
         assert_eq!(root.value().unwrap(), tree.root());
         assert!(cs.is_satisfied().unwrap());
 
-        let mut wrong = path.clone();
-        wrong.position ^= 1;
-        assert_ne!(wrong.root(leaf), tree.root());
+        // In the gadget, against the tree's root as a public input: the
+        // honest path holds, a wrong position or sibling (at the bottom or
+        // the top) does not.
+        let mut wrong_position = path.clone();
+        wrong_position.position ^= 1;
+        assert_ne!(wrong_position.root(leaf), tree.root());
+        let mut wrong_bottom = path.clone();
+        wrong_bottom.siblings[0] += Fr::ONE;
+        let mut wrong_top = path.clone();
+        wrong_top.siblings[DEPTH - 1] += Fr::ONE;
+        for (what, candidate, holds) in [
+            ("honest", &path, true),
+            ("wrong position", &wrong_position, false),
+            ("wrong bottom sibling", &wrong_bottom, false),
+            ("wrong top sibling", &wrong_top, false),
+        ] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let expected = FpVar::new_input(cs.clone(), || Ok(tree.root())).unwrap();
+            let leaf_var = FpVar::new_witness(cs.clone(), || Ok(leaf)).unwrap();
+            let path_var = MerklePathVar::new_witness(cs.clone(), Some(candidate)).unwrap();
+            path_var
+                .root(&leaf_var)
+                .unwrap()
+                .enforce_equal(&expected)
+                .unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), holds, "{what} at {position}");
+        }
     }
 }
 
