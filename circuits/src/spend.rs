@@ -175,6 +175,9 @@ impl Drop for InputAssignment {
         self.value.zeroize();
         self.rho.zeroize();
         self.rcm.zeroize();
+        // Where the note sits says which note is spent.
+        self.path.position.zeroize();
+        self.path.siblings.zeroize();
     }
 }
 

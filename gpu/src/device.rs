@@ -118,20 +118,53 @@ fn cache_dir(
 /// Largest cached module read back: the kernels' PTX is a few MiB.
 const MAX_CACHED_PTX_BYTES: u64 = 64 << 20;
 
-/// A cached module, if `path` is a regular file of at most
-/// [`MAX_CACHED_PTX_BYTES`] that only its owner may write (a module anyone
-/// else could have replaced is compiled afresh instead).
+/// This process's effective user: the owner of `/proc/self` (Linux). `None`
+/// where that cannot be read: nothing is then cached.
+#[cfg(unix)]
+fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// Whether a file or directory belongs to this user and no one else may
+/// write to it (nobody else could have put a module there).
+#[cfg(unix)]
+fn private(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    own_uid() == Some(meta.uid()) && meta.mode() & 0o022 == 0
+}
+
+#[cfg(not(unix))]
+fn private(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Whether `dir` exists, is a directory (not a link to one) and private.
+fn private_dir(dir: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && private(&m))
+}
+
+/// A cached module, if `path` is a regular file (not a link) of at most
+/// [`MAX_CACHED_PTX_BYTES`] in a private directory, owned by this user and
+/// writable by no one else: a module anyone else could have placed or
+/// replaced is compiled afresh instead, since it is code this process hands
+/// the device along with its witnesses.
 fn read_cached_ptx(path: &std::path::Path) -> Option<String> {
     use std::io::Read;
+    if !private_dir(path.parent()?) {
+        return None;
+    }
     let file = std::fs::File::open(path).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_CACHED_PTX_BYTES {
+    let named = std::fs::symlink_metadata(path).ok()?;
+    if !named.is_file() || !meta.is_file() || !private(&meta) || meta.len() > MAX_CACHED_PTX_BYTES {
         return None;
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o022 != 0 {
+        // The file opened is the one named (no link swapped in between).
+        use std::os::unix::fs::MetadataExt;
+        if (meta.dev(), meta.ino()) != (named.dev(), named.ino()) {
             return None;
         }
     }
@@ -142,11 +175,13 @@ fn read_cached_ptx(path: &std::path::Path) -> Option<String> {
     (src.len() as u64 <= MAX_CACHED_PTX_BYTES).then_some(src)
 }
 
-/// Writes `src` to `path` through a temporary file and a rename (a crash
-/// mid-write never leaves a truncated module under the cache's name), in a
-/// directory created private to this user. A failure only costs a
-/// recompilation next time.
+/// Writes `src` to `path` through a new temporary file (never one already
+/// there) and a rename, so a crash mid-write never leaves a truncated
+/// module under the cache's name, in a directory created private to this
+/// user; a directory that is not private is not written to. A failure only
+/// costs a recompilation next time.
 fn write_cached_ptx(path: &std::path::Path, src: &str) {
+    use std::io::Write;
     let Some(dir) = path.parent() else { return };
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -155,19 +190,24 @@ fn write_cached_ptx(path: &std::path::Path, src: &str) {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    if builder.create(dir).is_err() {
+    if builder.create(dir).is_err() || !private_dir(dir) {
         return;
     }
     let temp = path.with_extension(format!("ptx.{}.tmp", std::process::id()));
-    if std::fs::write(&temp, src).is_ok() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600));
-        }
-        if std::fs::rename(&temp, path).is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let Ok(mut file) = options.open(&temp) else {
+        return;
+    };
+    let written = file.write_all(src.as_bytes()).is_ok();
+    drop(file);
+    if !written || std::fs::rename(&temp, path).is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
 }
 
@@ -1173,27 +1213,50 @@ mod ptx_cache_tests {
     #[test]
     fn a_cached_module_is_read_back_only_if_private_and_bounded() {
         let dir = std::env::temp_dir().join(format!("coalition-ptx-test-{}", std::process::id()));
-        let path = dir.join("cache").join("kernels-test.ptx");
+        let cache = dir.join("cache");
+        let path = cache.join("kernels-test.ptx");
         write_cached_ptx(&path, "// ptx");
         assert_eq!(read_cached_ptx(&path).as_deref(), Some("// ptx"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
+            let chmod = |p: &std::path::Path, m: u32| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+            };
             assert_eq!(mode(&path) & 0o777, 0o600);
-            assert_eq!(mode(path.parent().unwrap()) & 0o777, 0o700);
-            // Writable by others: not trusted.
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+            assert_eq!(mode(&cache) & 0o777, 0o700);
+            // A module others could write, or in a directory others could
+            // write to: not trusted, and nothing is written there either.
+            chmod(&path, 0o666);
             assert_eq!(read_cached_ptx(&path), None);
+            chmod(&path, 0o600);
+            chmod(&cache, 0o777);
+            assert_eq!(read_cached_ptx(&path), None);
+            let other = cache.join("kernels-other.ptx");
+            write_cached_ptx(&other, "// other");
+            assert!(!other.exists());
+            chmod(&cache, 0o700);
+            // A link to a module, even a private one: not followed.
+            let link = cache.join("kernels-link.ptx");
+            std::os::unix::fs::symlink(&path, &link).unwrap();
+            assert_eq!(read_cached_ptx(&link), None);
+            // Another user's module (only root can make one to test with).
+            if own_uid() == Some(0) {
+                std::os::unix::fs::chown(&path, Some(1), None).unwrap();
+                assert_eq!(read_cached_ptx(&path), None);
+                std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+            }
+            assert_eq!(read_cached_ptx(&path).as_deref(), Some("// ptx"));
         }
         // Larger than any module: not read.
-        let big = dir.join("big.ptx");
+        let big = cache.join("big.ptx");
         let file = std::fs::File::create(&big).unwrap();
         file.set_len(MAX_CACHED_PTX_BYTES + 1).unwrap();
         assert_eq!(read_cached_ptx(&big), None);
         // Missing, or a directory.
-        assert_eq!(read_cached_ptx(&dir.join("none.ptx")), None);
-        assert_eq!(read_cached_ptx(&dir), None);
+        assert_eq!(read_cached_ptx(&cache.join("none.ptx")), None);
+        assert_eq!(read_cached_ptx(&cache), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | method | path | |
 //! |---|---|---|
-//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`], at most `max_arriving` bodies at once); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job; 503 queue full, too many bodies arriving, or the worker gone; 504 no proof within the job timeout |
+//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`], at most `max_arriving` bodies at once); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job (or its worker stopped); 503 queue full or too many bodies arriving; 504 no proof within the job timeout |
 //! | GET | `/v1/health` | backend in use and queue state |
 //! | GET | `/metrics` | Prometheus text: queue depth, proofs, failures, abandoned jobs, proofs that failed their check, batches, last batch's proofs/s, backend |
 //!
@@ -81,8 +81,9 @@ async fn read_job(request: Request) -> Result<Zeroizing<Vec<u8>>, Response> {
                 "the job's body could not be read".into(),
             )
         })?;
-    // The buffer is taken over (not copied) when nothing else holds it.
-    Ok(Zeroizing::new(Vec::from(body)))
+    // A copy, wiped once parsed. The buffers hyper read it into are not
+    // ours to wipe (§14.3 says so).
+    Ok(Zeroizing::new(body.to_vec()))
 }
 
 async fn prove(State(service): State<Service>, request: Request) -> Response {

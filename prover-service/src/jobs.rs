@@ -146,6 +146,26 @@ pub enum Circuit {
     Spend(SpendCircuit),
 }
 
+impl Drop for SpendInputJob {
+    fn drop(&mut self) {
+        self.value.zeroize();
+        self.position.zeroize();
+    }
+}
+
+impl Drop for SpendJob {
+    fn drop(&mut self) {
+        self.change_value.zeroize();
+    }
+}
+
+impl Drop for OutputJob {
+    fn drop(&mut self) {
+        // The recipient and value of a note not yet on the ledger.
+        self.public.value.zeroize();
+    }
+}
+
 /// `Debug` for types holding a witness: the type's name, nothing of its
 /// values (a `{:?}` in a log line must not leak a spending key).
 macro_rules! debug_without_values {

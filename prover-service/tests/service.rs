@@ -22,6 +22,7 @@ use coalition_core::encoding::decode_exact;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::backend::{BackendError, Failover, ProvingBackend};
+use coalition_prover::groth16::R1cs;
 use coalition_prover::msm::CpuBackend;
 use coalition_prover_service::{serve, Keys, ProveRequest, QueueConfig};
 use rand_chacha::rand_core::SeedableRng;
@@ -421,6 +422,10 @@ async fn without_a_fallback_a_failing_backend_fails_its_jobs_with_500_not_422() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_job_past_its_deadline_gets_504_and_is_not_proven_if_not_started() {
+    // The circuits' R1CS built before the service starts (the worker
+    // builds them before its first job), so the first job starts at once.
+    R1cs::for_circuit::<OutputCircuit>().unwrap();
+    R1cs::for_circuit::<coalition_circuits::spend::SpendCircuit>().unwrap();
     // Four batched G1 MSMs per proof: a batch takes over 1.6 s.
     let (device, _) = faulty(Fault::Slow(Duration::from_millis(400)));
     let addr = start_with(
@@ -443,8 +448,7 @@ async fn a_job_past_its_deadline_gets_504_and_is_not_proven_if_not_started() {
     assert_eq!(second.0, 504, "{}", second.1);
     // The first batch finishes; the second job's client has gone, so it
     // is dropped without being proven.
-    tokio::time::sleep(Duration::from_millis(3000)).await;
-    let (_, metrics) = http(addr, "GET", "/metrics", "").await;
+    let metrics = metrics_once(addr, |m| m.contains("coalition_prover_queue_depth 0\n")).await;
     assert!(
         metrics.contains("coalition_prover_jobs_total{outcome=\"proven\"} 1\n"),
         "{metrics}"
@@ -474,19 +478,45 @@ async fn bodies_arriving_at_once_are_bounded() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let (job, _) = output_job(12);
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/v1/prove",
-        &serde_json::to_string(&job).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("arriving"), "{body}");
+    let job = serde_json::to_string(&job).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = http(addr, "POST", "/v1/prove", &job).await;
+        if status == 503 {
+            assert!(body.contains("arriving"), "{body}");
+            break;
+        }
+        // Only until the slow client's request holds its place.
+        assert_eq!(status, 200, "{body}");
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // Once it hangs up, jobs are taken again.
     drop(slow);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_proven(addr, 12).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = http(addr, "POST", "/v1/prove", &job).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was never given back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `/metrics` once `ready` holds (polled for up to 60 s).
+async fn metrics_once(addr: std::net::SocketAddr, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, metrics) = http(addr, "GET", "/metrics", "").await;
+        if ready(&metrics) || tokio::time::Instant::now() >= deadline {
+            return metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use ark_bn254::Fr;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisMode,
 };
 
 use crate::errors::ProofError;
 
 use super::groth16_error;
 use super::r1cs::{R1cs, RowValues};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A statement of one circuit, synthesized with a satisfying assignment.
 /// Only [`synthesize_checked`] makes one, and its parts are read-only: the
@@ -83,7 +83,10 @@ where
     C: ConstraintSynthesizer<Fr> + Default + 'static,
 {
     let r1cs = R1cs::for_circuit::<C>()?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
+    // The constraint system holds the whole witness, gadget intermediates
+    // included: it is wiped when this function returns, on every path.
+    let wiped = WipedOnDrop(ConstraintSystem::<Fr>::new_ref());
+    let cs = &wiped.0;
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Prove {
         construct_matrices: false,
@@ -93,12 +96,20 @@ where
         .generate_constraints(cs.clone())
         .map_err(groth16_error)?;
     cs.finalize();
-    let mut assignment = cs.instance_assignment().map_err(groth16_error)?;
-    assignment.extend(cs.witness_assignment().map_err(groth16_error)?);
-    if cs.num_instance_variables() != r1cs.num_inputs || assignment.len() != r1cs.num_variables() {
+    let (num_instance, num_witness) = (cs.num_instance_variables(), cs.num_witness_variables());
+    // Sized once, so no reallocation leaves a copy behind; wiped unless
+    // it becomes the statement's.
+    let mut assignment = Zeroizing::new(Vec::with_capacity(num_instance + num_witness));
+    {
+        let inner = cs
+            .borrow()
+            .ok_or_else(|| ProofError::Groth16("the constraint system is gone".into()))?;
+        assignment.extend_from_slice(&inner.assignments.instance_assignment);
+        assignment.extend_from_slice(&inner.assignments.witness_assignment);
+    }
+    if num_instance != r1cs.num_inputs || assignment.len() != r1cs.num_variables() {
         return Err(ProofError::Groth16(format!(
-            "the {name} statement has {} inputs and {} variables; the circuit has {} and {}",
-            cs.num_instance_variables(),
+            "the {name} statement has {num_instance} inputs and {} variables; the circuit has {} and {}",
             assignment.len(),
             r1cs.num_inputs,
             r1cs.num_variables()
@@ -112,7 +123,20 @@ where
         })?;
     Ok(Synthesized {
         r1cs,
-        assignment,
+        assignment: std::mem::take(&mut *assignment),
         rows,
     })
+}
+
+/// A constraint system whose assignments are wiped when it is dropped.
+struct WipedOnDrop(ConstraintSystemRef<Fr>);
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut cs) = self.0.borrow_mut() {
+            cs.assignments.instance_assignment.zeroize();
+            cs.assignments.witness_assignment.zeroize();
+            cs.assignments.lc_assignment.zeroize();
+        }
+    }
 }
