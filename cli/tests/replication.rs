@@ -9,9 +9,9 @@
 //! * a follower stopped for many blocks catches up by snapshot;
 //! * messages from non-members (or tampered, misaddressed, malformed) are
 //!   refused;
-//! * a submission a follower forwards travels signed and counts only
-//!   against the leader's node-wide bound, while a client claiming to
-//!   forward is bounded like any client;
+//! * a submission a follower forwards travels signed and counts against
+//!   its partner's share at the leader, not a client's, while a client
+//!   claiming to forward is bounded like any client;
 //! * a fourth partner admitted by vote, knowing only a follower, finds the
 //!   leader through it, joins as learner, becomes a voter and converges.
 
@@ -617,6 +617,28 @@ fn hold_a_place(addr: SocketAddr) -> std::net::TcpStream {
     stream
 }
 
+/// Sends `head` to `route` at `addr`, announcing a body of `content_length`
+/// bytes (head included), and sends no more: the request holds whatever it took until the returned
+/// connection is dropped.
+fn hold_head(
+    addr: SocketAddr,
+    route: &str,
+    content_length: usize,
+    head: &[u8],
+) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {route} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {content_length}\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(head).unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
 /// Posts a transaction to `/raft/forward` of node `to`, signed by `signer`
 /// for the node with Raft ID `recipient`; returns the HTTP status, the
 /// envelope's signature and the raw answer.
@@ -638,15 +660,17 @@ fn forward_raw(
 }
 
 #[test]
-fn forwarded_submissions_are_signed_and_bounded_only_node_wide() {
+fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
     let mut cluster = Cluster::new(3, 0, &[]);
-    // One submission in flight per client, so one held place fills a
-    // client's share (and holds it for the whole test).
+    // One submission in flight per client and per partner's node, so one
+    // held place fills a share (and holds it for the whole test).
     for i in 0..3 {
         let mut config = std::fs::read_to_string(cluster.config(i)).unwrap();
         assert!(!config.contains("[submissions]"));
-        config
-            .push_str("\n[submissions]\nmax_in_flight_per_client = 1\nbody_timeout_ms = 120000\n");
+        config.push_str(
+            "\n[submissions]\nmax_in_flight_per_client = 1\nmax_in_flight_per_partner = 1\n\
+             body_timeout_ms = 120000\n",
+        );
         std::fs::write(cluster.config(i), config).unwrap();
     }
     for i in 0..3 {
@@ -819,7 +843,39 @@ fn forwarded_submissions_are_signed_and_bounded_only_node_wide() {
         (503.into(), "no_leader".into())
     );
 
-    // The place given back, the client is admitted again.
+    // A partner's node holding its one place at the leader (a signed head
+    // whose body has not come): that partner's forwards are refused (429,
+    // relayed to its clients), another partner's node still forwards.
+    let (envelope, _) = seal_request(
+        &member,
+        &chain,
+        "/raft/forward",
+        leader_id,
+        now_ms(),
+        &[0; 100],
+    );
+    let partner_held = hold_head(
+        cluster.addr(leader),
+        "/raft/forward",
+        envelope.len(),
+        &envelope[..REQUEST_HEAD],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let tx = issuer.next_issue();
+    let (status, _, text) =
+        forward_raw(&cluster, leader, &member, leader_id, &chain, &tx.to_bytes());
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&text));
+    match cluster.client(follower).submit(&tx) {
+        Err(ClientError::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (429, "busy"))
+        }
+        other => panic!("a partner over its share forwarded a submission: {other:?}"),
+    }
+    let third = 3 - leader - follower;
+    issuer.assert_takes(&cluster, third, 1);
+    drop(partner_held);
+
+    // The places given back, the client is admitted again.
     drop(held);
     std::thread::sleep(Duration::from_millis(300));
     issuer.assert_takes(&cluster, leader, 1);

@@ -31,6 +31,7 @@
 //! [submissions]                          # spec §17.4
 //! max_in_flight = 256
 //! max_in_flight_per_client = 32
+//! max_in_flight_per_partner = 128       # forwarded by one partner's node (default: half)
 //! body_timeout_ms = 10000
 //! ```
 //!
@@ -113,8 +114,11 @@ pub struct SubmissionsSection {
     /// Most submissions in flight node-wide.
     pub max_in_flight: usize,
     /// Most submissions in flight from one client (IPv4 address or IPv6
-    /// /64); partners' nodes are exempt.
+    /// /64); partners' nodes are bounded by their own share instead.
     pub max_in_flight_per_client: usize,
+    /// Most submissions one partner's node has forwarded in flight here
+    /// (default: half of `max_in_flight`, at least 1).
+    pub max_in_flight_per_partner: Option<usize>,
     /// How long a submission's body may take to arrive.
     pub body_timeout_ms: u64,
 }
@@ -128,12 +132,19 @@ impl Default for SubmissionsSection {
         SubmissionsSection {
             max_in_flight: 256,
             max_in_flight_per_client: 32,
+            max_in_flight_per_partner: None,
             body_timeout_ms: 10_000,
         }
     }
 }
 
 impl SubmissionsSection {
+    /// One partner's node's share of the submissions in flight.
+    pub fn partner_share(&self) -> usize {
+        self.max_in_flight_per_partner
+            .unwrap_or((self.max_in_flight / 2).max(1))
+    }
+
     /// Checks ranges.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.max_in_flight == 0 || self.max_in_flight > MAX_SUBMISSIONS_IN_FLIGHT {
@@ -145,6 +156,14 @@ impl SubmissionsSection {
         {
             return Err(ConfigError::Invalid(
                 "[submissions] max_in_flight_per_client must be 1..=max_in_flight".into(),
+            ));
+        }
+        if self
+            .max_in_flight_per_partner
+            .is_some_and(|share| share == 0 || share > self.max_in_flight)
+        {
+            return Err(ConfigError::Invalid(
+                "[submissions] max_in_flight_per_partner must be 1..=max_in_flight".into(),
             ));
         }
         if self.body_timeout_ms < 100 || self.body_timeout_ms > 600_000 {
@@ -468,6 +487,9 @@ mod tests {
         assert!(refused(|s| s.max_in_flight = 0).contains("max_in_flight"));
         assert!(refused(|s| s.max_in_flight = MAX_SUBMISSIONS_IN_FLIGHT + 1).contains("1..=384"));
         assert!(refused(|s| s.max_in_flight_per_client = 0).contains("per_client"));
+        assert!(refused(|s| s.max_in_flight_per_partner = Some(0)).contains("per_partner"));
+        assert!(refused(|s| s.max_in_flight_per_partner = Some(300)).contains("per_partner"));
+        assert_eq!(config.submissions.partner_share(), 4);
         assert!(
             refused(|s| s.max_in_flight_per_client = s.max_in_flight + 1).contains("per_client")
         );

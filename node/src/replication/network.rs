@@ -262,7 +262,7 @@ impl ForwardError {
 /// Forwards the transaction `bytes` (undecoded) to `leader`, in an envelope
 /// this node's partner signs for that node, and opens the answer, which
 /// must be signed by the leader's partner for this request (§20.5). The
-/// leader counts it only against its node-wide bound (§17.4).
+/// leader counts it against its partner's share, not a client's (§17.4).
 pub(crate) async fn forward_submission(
     node: &Node,
     replication: &Replication,

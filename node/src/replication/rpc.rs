@@ -37,6 +37,7 @@ use super::SubmissionRoute;
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
 use crate::service::gate::Submitter;
 use crate::service::{api, now_ms, Node};
+use coalition_core::keys::LoyaltyId;
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -184,13 +185,14 @@ impl RpcState {
             _ => MAX_MESSAGE_BYTES,
         };
         let (received, ()) = self
-            .read_admitted(route, recipient, body, max, READ_TIMEOUT, || Ok(()))
+            .read_admitted(route, recipient, body, max, READ_TIMEOUT, |_| Ok(()))
             .await?;
         Ok(received)
     }
 
     /// [`Self::read`] with the body bounded at `max` bytes and `within`,
-    /// and `admit` asked, once the head is authenticated and before the
+    /// and `admit` asked, once the head is authenticated (it is given the
+    /// sender) and before the
     /// body is read, whether this node takes the request at all (what it
     /// returns is held while the body arrives).
     async fn read_admitted<G>(
@@ -200,7 +202,7 @@ impl RpcState {
         body: Body,
         max: usize,
         within: Duration,
-        admit: impl FnOnce() -> Result<G, Response>,
+        admit: impl FnOnce(&LoyaltyId) -> Result<G, Response>,
     ) -> Result<(Received, G), Response> {
         let read = self.read_within(route, recipient, body, max, admit);
         match tokio::time::timeout(within, read).await {
@@ -222,7 +224,7 @@ impl RpcState {
         recipient: u64,
         body: Body,
         max: usize,
-        admit: impl FnOnce() -> Result<G, Response>,
+        admit: impl FnOnce(&LoyaltyId) -> Result<G, Response>,
     ) -> Result<(Received, G), Response> {
         let mut stream = body.into_data_stream();
         let mut received = Vec::with_capacity(REQUEST_HEAD);
@@ -230,7 +232,7 @@ impl RpcState {
         let chain = self.replication.chain;
         let now = now_ms();
         // A forwarded submission must come from a member now: a partner
-        // removed by governance loses the node-wide-only bound at once,
+        // removed by governance loses its partner's share at once,
         // not when its node leaves the Raft membership.
         let head = open_request_head(&received, &chain, route, recipient, now, |id| {
             if route == ROUTE_FORWARD {
@@ -255,7 +257,7 @@ impl RpcState {
         if let Err(why) = seen.first_use(head.signature, head.timestamp_ms, now) {
             return Err(self.reject(StatusCode::FORBIDDEN, "unauthenticated", why.into()));
         }
-        let admitted = admit()?;
+        let admitted = admit(&head.sender)?;
         // The length is the member's signed word; the body is still held
         // to it byte by byte (one byte past it is enough to tell a longer
         // body), and memory follows the bytes that arrive.
@@ -398,8 +400,9 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
 
 /// A submission a member's node forwards (§20.5): its head is
 /// authenticated first, then it takes a place among the submissions in
-/// flight — counted only against the node-wide bound, as the forwarding
-/// node bounded its own clients (§17.4) — and only then is its body (the
+/// flight — counted against the node-wide bound and the partner's own
+/// share, not a client's (the forwarding node bounded its own clients,
+/// §17.4) — and only then is its body (the
 /// transaction, at most `max_body_bytes`) read, within `body_timeout_ms`.
 /// It is admitted here only while this node leads; it is never forwarded
 /// again. The answer, whatever it is, is the one a client would get,
@@ -407,8 +410,8 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
 async fn forward(State(s): State<RpcState>, body: Body) -> Response {
     let config = s.node.config();
     let gate = s.node.submission_gate();
-    let admit = || {
-        gate.enter(Submitter::PartnerNode).map_err(|why| {
+    let admit = |partner: &LoyaltyId| {
+        gate.enter(Submitter::PartnerNode(*partner)).map_err(|why| {
             s.node.metrics().count_busy_submission();
             refusal(StatusCode::TOO_MANY_REQUESTS, "busy", why.to_string())
         })

@@ -12,8 +12,10 @@
 //!   (an IPv4 address, or an IPv6 /64, which one subscriber typically
 //!   holds whole), so one client cannot take every place;
 //! * a partner's node forwarding its own clients' submissions (signed with
-//!   the partner's identity key, §20.5) counts only against the node-wide
-//!   bound: its clients were bounded by that node already.
+//!   the partner's identity key, §20.5) is not bounded as a client (its
+//!   clients were bounded by that node already) but by its own share,
+//!   `max_in_flight_per_partner` (half the node's by default), so one
+//!   partner's node, faulty or flooded, cannot take every place.
 //!
 //! A submission that finds no place is refused at once with `429 busy`;
 //! nothing is queued. The pass is returned when the submission's work is
@@ -24,6 +26,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use coalition_core::keys::LoyaltyId;
 use thiserror::Error;
 
 /// Why a submission found no place.
@@ -35,6 +38,9 @@ pub enum GateRefusal {
     /// This client has `0` submissions in flight already.
     #[error("this client has {0} submissions in flight; wait for their answers")]
     Client(usize),
+    /// This partner's node has `0` forwarded submissions in flight already.
+    #[error("this partner's node has {0} forwarded submissions in flight; retry later")]
+    Partner(usize),
 }
 
 /// Who sent a submission.
@@ -43,7 +49,7 @@ pub enum Submitter {
     /// A client, by the address its connection comes from.
     Client(IpAddr),
     /// A member's node, forwarding in an envelope its partner signed.
-    PartnerNode,
+    PartnerNode(LoyaltyId),
 }
 
 /// Who a submission counts against.
@@ -53,6 +59,8 @@ pub enum ClientKey {
     V4(u32),
     /// An IPv6 /64 prefix.
     V6Prefix(u64),
+    /// A partner's node, by the partner's loyalty ID.
+    Partner([u8; 32]),
 }
 
 impl ClientKey {
@@ -73,6 +81,7 @@ impl ClientKey {
 pub struct SubmissionGate {
     max_in_flight: usize,
     max_per_client: usize,
+    max_per_partner: usize,
     counts: Arc<Mutex<Counts>>,
 }
 
@@ -86,39 +95,47 @@ struct Counts {
 #[derive(Debug)]
 pub struct GatePass {
     counts: Arc<Mutex<Counts>>,
-    /// `None` for a partner's node (not counted per client).
-    client: Option<ClientKey>,
+    /// Whose share it is counted in.
+    client: ClientKey,
 }
 
 impl SubmissionGate {
     /// A gate admitting `max_in_flight` submissions at once, at most
-    /// `max_per_client` of them from one client.
-    pub fn new(max_in_flight: usize, max_per_client: usize) -> SubmissionGate {
+    /// `max_per_client` of them from one client and `max_per_partner` from
+    /// one partner's node.
+    pub fn new(
+        max_in_flight: usize,
+        max_per_client: usize,
+        max_per_partner: usize,
+    ) -> SubmissionGate {
         SubmissionGate {
             max_in_flight,
             max_per_client,
+            max_per_partner,
             counts: Arc::default(),
         }
     }
 
-    /// A place for a submission from `submitter`; a partner's node is
-    /// exempt from the per-client bound (not from the node-wide one).
+    /// A place for a submission from `submitter`, within the node-wide
+    /// bound and its own share (a client's or a partner node's).
     pub fn enter(&self, submitter: Submitter) -> Result<GatePass, GateRefusal> {
-        let client = match submitter {
-            Submitter::Client(ip) => Some(ClientKey::of(ip)),
-            Submitter::PartnerNode => None,
+        let (client, share, refusal): (_, _, fn(usize) -> GateRefusal) = match submitter {
+            Submitter::Client(ip) => (ClientKey::of(ip), self.max_per_client, GateRefusal::Client),
+            Submitter::PartnerNode(partner) => (
+                ClientKey::Partner(partner.0),
+                self.max_per_partner,
+                GateRefusal::Partner,
+            ),
         };
         let mut counts = lock(&self.counts);
         if counts.total >= self.max_in_flight {
             return Err(GateRefusal::Node(counts.total));
         }
-        if let Some(client) = client {
-            let mine = counts.per_client.entry(client).or_insert(0);
-            if *mine >= self.max_per_client {
-                return Err(GateRefusal::Client(*mine));
-            }
-            *mine += 1;
+        let mine = counts.per_client.entry(client).or_insert(0);
+        if *mine >= share {
+            return Err(refusal(*mine));
         }
+        *mine += 1;
         counts.total += 1;
         Ok(GatePass {
             counts: self.counts.clone(),
@@ -136,13 +153,11 @@ impl Drop for GatePass {
     fn drop(&mut self) {
         let mut counts = lock(&self.counts);
         counts.total -= 1;
-        if let Some(client) = self.client {
-            if let Some(mine) = counts.per_client.get_mut(&client) {
-                *mine -= 1;
-                if *mine == 0 {
-                    // Clients come and go: keep only those in flight.
-                    counts.per_client.remove(&client);
-                }
+        if let Some(mine) = counts.per_client.get_mut(&self.client) {
+            *mine -= 1;
+            if *mine == 0 {
+                // Clients come and go: keep only those in flight.
+                counts.per_client.remove(&self.client);
             }
         }
     }
@@ -171,7 +186,7 @@ mod tests {
 
     #[test]
     fn each_client_gets_at_most_its_share() {
-        let gate = SubmissionGate::new(10, 2);
+        let gate = SubmissionGate::new(10, 2, 5);
         let a1 = gate.enter(Submitter::Client(v4(1))).unwrap();
         let _a2 = gate.enter(Submitter::Client(v4(1))).unwrap();
         assert_eq!(
@@ -186,33 +201,40 @@ mod tests {
     }
 
     #[test]
-    fn the_node_wide_bound_holds_for_partner_nodes_too() {
-        let gate = SubmissionGate::new(3, 1);
+    fn a_partners_node_has_its_own_share_and_the_node_wide_bound_holds() {
+        let gate = SubmissionGate::new(4, 1, 2);
+        let (airline, hotel) = (LoyaltyId([1; 32]), LoyaltyId([2; 32]));
         let _a = gate.enter(Submitter::Client(v4(1))).unwrap();
-        // A partner's node is not bound per client...
-        let p1 = gate.enter(Submitter::PartnerNode).unwrap();
-        let _p2 = gate.enter(Submitter::PartnerNode).unwrap();
-        // ...but nobody passes the node-wide bound.
+        // A partner's node is not bound as a client...
+        let p1 = gate.enter(Submitter::PartnerNode(airline)).unwrap();
+        let _p2 = gate.enter(Submitter::PartnerNode(airline)).unwrap();
+        // ...but by its own share, whichever address it comes from.
         assert_eq!(
-            gate.enter(Submitter::PartnerNode).unwrap_err(),
-            GateRefusal::Node(3)
+            gate.enter(Submitter::PartnerNode(airline)).unwrap_err(),
+            GateRefusal::Partner(2)
+        );
+        let _h = gate.enter(Submitter::PartnerNode(hotel)).unwrap();
+        // And nobody passes the node-wide bound.
+        assert_eq!(
+            gate.enter(Submitter::PartnerNode(hotel)).unwrap_err(),
+            GateRefusal::Node(4)
         );
         assert_eq!(
             gate.enter(Submitter::Client(v4(3))).unwrap_err(),
-            GateRefusal::Node(3)
+            GateRefusal::Node(4)
         );
         drop(p1);
         let _c = gate.enter(Submitter::Client(v4(3))).unwrap();
-        assert_eq!(gate.in_flight(), 3);
+        assert_eq!(gate.in_flight(), 4);
     }
 
     #[test]
     fn passes_given_back_leave_nothing_behind() {
-        let gate = SubmissionGate::new(4, 4);
+        let gate = SubmissionGate::new(4, 4, 4);
         let passes: Vec<GatePass> = (0..4)
             .map(|i| {
                 gate.enter(if i == 0 {
-                    Submitter::PartnerNode
+                    Submitter::PartnerNode(LoyaltyId([7; 32]))
                 } else {
                     Submitter::Client(v4(i))
                 })
@@ -226,7 +248,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64_prefix() {
-        let gate = SubmissionGate::new(10, 1);
+        let gate = SubmissionGate::new(10, 1, 5);
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let same_prefix: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let other_prefix: IpAddr = "2001:db8:1:3::1".parse().unwrap();

@@ -205,6 +205,7 @@ impl Node {
                 gate: gate::SubmissionGate::new(
                     config.submissions.max_in_flight,
                     config.submissions.max_in_flight_per_client,
+                    config.submissions.partner_share(),
                 ),
                 prepared: Mutex::new(None),
                 replication: std::sync::OnceLock::new(),
