@@ -393,18 +393,11 @@ fn post_raw(cluster: &Cluster, i: usize, route: &str, body: &[u8]) -> (u16, Stri
 /// `content_length` bytes but sends only the head, and returns what the
 /// node answers (within 10 s, or the test fails).
 fn post_head_only(addr: SocketAddr, route: &str, content_length: u64, head: &[u8]) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::Read;
+    let mut stream = hold_head(addr, route, content_length as usize, head);
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(
-        stream,
-        "POST {route} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
-         Content-Length: {content_length}\r\n\r\n"
-    )
-    .unwrap();
-    stream.write_all(head).unwrap();
     // The status line, headers and the JSON refusal, however they are cut
     // into reads; a read that times out fails the test.
     let mut answer = Vec::new();
