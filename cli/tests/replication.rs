@@ -643,8 +643,13 @@ fn forward_raw(
     chain: &ChainId,
     body: &[u8],
 ) -> (u16, [u8; 64], Vec<u8>) {
+    // The route's body: a fresh nonce, then the transaction.
+    let mut nonced = rand_chacha::rand_core::RngCore::next_u64(&mut rand_chacha::rand_core::OsRng)
+        .to_le_bytes()
+        .repeat(2);
+    nonced.extend_from_slice(body);
     let (envelope, signature) =
-        seal_request(signer, chain, "/raft/forward", recipient, now_ms(), body);
+        seal_request(signer, chain, "/raft/forward", recipient, now_ms(), &nonced);
     let r = cluster
         .client(to)
         .post("/raft/forward", "application/octet-stream", &envelope)
@@ -859,9 +864,11 @@ fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
         forward_raw(&cluster, leader, &member, leader_id, &chain, &tx.to_bytes());
     assert_eq!(status, 429, "{}", String::from_utf8_lossy(&text));
     match cluster.client(follower).submit(&tx) {
-        Err(ClientError::Refused { status, code, .. }) => {
-            assert_eq!((status, code.as_str()), (429, "busy"))
-        }
+        Err(ClientError::Refused {
+            status,
+            code,
+            reason,
+        }) => assert_eq!((status, code.as_str()), (429, "busy"), "{reason}"),
         other => panic!("a partner over its share forwarded a submission: {other:?}"),
     }
     let third = 3 - leader - follower;

@@ -34,6 +34,9 @@ pub const ROUTE_SNAPSHOT: &str = "/raft/snapshot";
 pub const ROUTE_JOIN: &str = "/raft/join";
 /// Route of a submission a follower forwards to the leader (§20.5).
 pub const ROUTE_FORWARD: &str = "/raft/forward";
+/// A forwarded submission's body is a random nonce of this many bytes, then
+/// the transaction's encoding.
+pub const FORWARD_NONCE_BYTES: usize = 16;
 
 /// Makes a [`PeerClient`] per target.
 pub struct Network {
@@ -272,13 +275,22 @@ pub(crate) async fn forward_submission(
 ) -> Result<ForwardedAnswer, ForwardError> {
     let (addr, expected) =
         resolve(node, leader.id, &leader.peer).map_err(ForwardError::Unreachable)?;
+    // A fresh nonce makes every forward its own request: the same bytes
+    // forwarded twice within a millisecond (a retry after a 429) would
+    // otherwise sign to the same head, which the leader refuses as a
+    // replay.
+    let mut nonce = [0u8; FORWARD_NONCE_BYTES];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let mut body = Vec::with_capacity(FORWARD_NONCE_BYTES + bytes.len());
+    body.extend_from_slice(&nonce);
+    body.extend_from_slice(bytes);
     let (envelope, signature) = seal_request(
         &replication.keys,
         &replication.chain,
         ROUTE_FORWARD,
         leader.id,
         now_ms(),
-        bytes,
+        &body,
     );
     let response = tokio::task::spawn_blocking(move || {
         Client::new(addr).with_timeout(timeout).post(

@@ -30,8 +30,8 @@ use super::envelope::{
     open_request_head, seal_response, EnvelopeError, MAX_CLOCK_SKEW_MS, REQUEST_HEAD,
 };
 use super::network::{
-    ForwardedAnswer, JoinRequest, ROUTE_APPEND, ROUTE_FORWARD, ROUTE_JOIN, ROUTE_SNAPSHOT,
-    ROUTE_VOTE,
+    ForwardedAnswer, JoinRequest, FORWARD_NONCE_BYTES, ROUTE_APPEND, ROUTE_FORWARD, ROUTE_JOIN,
+    ROUTE_SNAPSHOT, ROUTE_VOTE,
 };
 use super::SubmissionRoute;
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
@@ -403,7 +403,8 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
 /// flight — counted against the node-wide bound and the partner's own
 /// share, not a client's (the forwarding node bounded its own clients,
 /// §17.4) — and only then is its body (the
-/// transaction, at most `max_body_bytes`) read, within `body_timeout_ms`.
+/// nonce and the transaction, at most `max_body_bytes` of it) read, within
+/// `body_timeout_ms`.
 /// It is admitted here only while this node leads; it is never forwarded
 /// again. The answer, whatever it is, is the one a client would get,
 /// signed for the request.
@@ -421,7 +422,7 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
             ROUTE_FORWARD,
             s.replication.id,
             body,
-            config.max_body_bytes,
+            config.max_body_bytes + FORWARD_NONCE_BYTES,
             Duration::from_millis(config.submissions.body_timeout_ms),
             admit,
         )
@@ -431,7 +432,12 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
         Err(r) => return r,
     };
     let answer = match s.replication.route_submission(true).await {
-        SubmissionRoute::Here => api::admit(s.node.clone(), received.body, pass).await,
+        SubmissionRoute::Here => match received.body.get(FORWARD_NONCE_BYTES..) {
+            Some(transaction) => api::admit(s.node.clone(), transaction.to_vec(), pass).await,
+            None => Err(api::ApiError::bad_request(
+                "a forward starts with its nonce",
+            )),
+        },
         SubmissionRoute::Forward(_) | SubmissionRoute::NoLeader => Err(api::ApiError::no_leader(
             "forwarded to a node that does not lead (leadership is changing); retry",
         )),

@@ -59,7 +59,7 @@ impl ApiError {
         }
     }
 
-    fn bad_request(reason: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed", reason)
     }
 
