@@ -657,6 +657,25 @@ fn forward_raw(
     (r.status, signature, r.body)
 }
 
+/// The JSON `{status, answer}` of a forward's answer, which must open as
+/// signed by `responder` for the request signed `signature`.
+fn open_forwarded(
+    answer: &[u8],
+    chain: &ChainId,
+    responder: &IdentityKeys,
+    signature: &[u8; 64],
+) -> Value {
+    let opened = open_response(
+        answer,
+        chain,
+        "/raft/forward",
+        responder.public(),
+        signature,
+    )
+    .expect("the answer is signed by the expected partner for this request");
+    serde_json::from_slice(opened).unwrap()
+}
+
 #[test]
 fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
     let mut cluster = Cluster::new(3, 0, &[]);
@@ -710,15 +729,7 @@ fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
     let (status, signature, answer) =
         forward_raw(&cluster, leader, &member, leader_id, &chain, &tx.to_bytes());
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-    let opened = open_response(
-        &answer,
-        &chain,
-        "/raft/forward",
-        leader_partner.public(),
-        &signature,
-    )
-    .expect("the answer is signed by the leader's partner");
-    let opened: Value = serde_json::from_slice(opened).unwrap();
+    let opened = open_forwarded(&answer, &chain, &leader_partner, &signature);
     assert_eq!(opened["status"], 202, "{opened}");
     assert_eq!(opened["answer"]["id"], hex::encode(tx.id().0));
     // ...not by anyone else, nor for another request.
@@ -805,15 +816,7 @@ fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
     let (status, signature, answer) =
         forward_raw(&cluster, leader, &member, leader_id, &chain, b"x");
     assert_eq!(status, 200);
-    let opened = open_response(
-        &answer,
-        &chain,
-        "/raft/forward",
-        leader_partner.public(),
-        &signature,
-    )
-    .unwrap();
-    let opened: Value = serde_json::from_slice(opened).unwrap();
+    let opened = open_forwarded(&answer, &chain, &leader_partner, &signature);
     assert_eq!(
         (opened["status"].clone(), opened["answer"]["error"].clone()),
         (400.into(), "malformed".into())
@@ -827,15 +830,7 @@ fn forwarded_submissions_are_signed_and_bounded_per_partner_not_per_client() {
         &tx.to_bytes(),
     );
     assert_eq!(status, 200);
-    let opened = open_response(
-        &answer,
-        &chain,
-        "/raft/forward",
-        member.public(),
-        &signature,
-    )
-    .unwrap();
-    let opened: Value = serde_json::from_slice(opened).unwrap();
+    let opened = open_forwarded(&answer, &chain, &member, &signature);
     assert_eq!(
         (opened["status"].clone(), opened["answer"]["error"].clone()),
         (503.into(), "no_leader".into())

@@ -245,17 +245,7 @@ async fn false_statements_and_malformed_jobs_are_refused_and_the_service_survive
         assert_eq!(status, 400, "{bad} -> {body}");
     }
     // Still serving.
-    let (job, inputs) = output_job(2);
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/v1/prove",
-        &serde_json::to_string(&job).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let vk = ark_groth16::prepare_verifying_key(&keys().output.vk);
-    assert!(Groth16::<Bn254>::verify_proof(&vk, &proof_of(&body).0, &inputs).unwrap());
+    assert_proven(addr, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -294,7 +284,8 @@ async fn a_full_queue_answers_503() {
     );
 }
 
-/// Posts `job` and checks the proof verifies under `vk`; returns the answer.
+/// Posts the Output job of `seed` and checks its proof verifies; returns
+/// the answer.
 async fn assert_proven(addr: std::net::SocketAddr, seed: u64) -> Value {
     let (job, inputs) = output_job(seed);
     let (status, body) = http(

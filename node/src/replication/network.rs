@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, Response};
 use crate::service::{now_ms, Node};
 
 /// Route of AppendEntries.
@@ -114,16 +114,7 @@ impl PeerClient {
         let body = serde_json::to_vec(request).map_err(network)?;
         let (envelope, signature) =
             seal_request(&self.keys, &self.chain, route, self.target, now_ms(), &body);
-        let response = tokio::task::spawn_blocking(move || {
-            Client::new(addr).with_timeout(timeout).post(
-                route,
-                "application/octet-stream",
-                &envelope,
-            )
-        })
-        .await
-        .map_err(network)?;
-        let response = match response {
+        let response = match post_envelope(addr, route, envelope, timeout).await {
             Ok(r) => r,
             Err(e @ ClientError::Unreachable { .. }) => {
                 return Err(RPCError::Unreachable(Unreachable::new(&TransportError(
@@ -191,6 +182,23 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     ) -> Result<VoteResponse<u64>, RPCError<u64, PeerNode, RaftError<u64>>> {
         self.call(ROUTE_VOTE, &rpc, option.hard_ttl()).await
     }
+}
+
+/// POSTs a sealed envelope to `route` at `addr`, on a blocking thread (the
+/// HTTP client is synchronous).
+async fn post_envelope(
+    addr: SocketAddr,
+    route: &'static str,
+    envelope: Vec<u8>,
+    timeout: Duration,
+) -> Result<Response, ClientError> {
+    tokio::task::spawn_blocking(move || {
+        Client::new(addr)
+            .with_timeout(timeout)
+            .post(route, "application/octet-stream", &envelope)
+    })
+    .await
+    .map_err(|e| ClientError::Io(std::io::Error::other(e)))?
 }
 
 /// Where `peer` (node `target`) is reached, and the identity its answers
@@ -292,16 +300,9 @@ pub(crate) async fn forward_submission(
         now_ms(),
         &body,
     );
-    let response = tokio::task::spawn_blocking(move || {
-        Client::new(addr).with_timeout(timeout).post(
-            ROUTE_FORWARD,
-            "application/octet-stream",
-            &envelope,
-        )
-    })
-    .await
-    .map_err(|e| ForwardError::Unreachable(e.to_string()))?
-    .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
+    let response = post_envelope(addr, ROUTE_FORWARD, envelope, timeout)
+        .await
+        .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
     match response.status {
         200 => {}
         429 => return Err(ForwardError::Busy(response.text())),
@@ -372,16 +373,9 @@ pub(crate) async fn request_join(
         now_ms(),
         &body,
     );
-    let response = tokio::task::spawn_blocking(move || {
-        Client::new(peer).with_timeout(Duration::from_secs(5)).post(
-            ROUTE_JOIN,
-            "application/octet-stream",
-            &envelope,
-        )
-    })
-    .await
-    .map_err(|e| refused(e.to_string()))?
-    .map_err(|e| refused(e.to_string()))?;
+    let response = post_envelope(peer, ROUTE_JOIN, envelope, Duration::from_secs(5))
+        .await
+        .map_err(|e| refused(e.to_string()))?;
     match response.status {
         200 | 202 => Ok(()),
         status => Err(JoinRefused {
