@@ -9,18 +9,10 @@
 #    2^12…2^MAX and the crossover; sections past BUDGET_S are skipped.
 # Both steps together stay under 600 s, one device call's limit.
 set -uo pipefail
-OUT=${OUT:-/tmp/gpu-check}
-mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
-  if ls "$d"/libnvrtc.so* >/dev/null 2>&1; then export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; fi
-done
-echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
-export COALITION_PARAMS_DIR=/tmp/params COALITION_CUDA_CACHE=/tmp/cuda-cache
+source "$(dirname "$0")/gpu-env.sh"
 echo "== differential test (COALITION_REQUIRE_GPU=1)"
 start=$(date +%s)
 COALITION_REQUIRE_GPU=1 timeout 200 .devbin/device-test --test-threads=1 2>&1 | tee "$OUT/device-test.log" | tail -15
 echo "differential test took $(( $(date +%s) - start )) s (first NVRTC compile and JIT included)"
-cp /tmp/cuda-cache/*.ptx "$OUT/" 2>/dev/null || true
 echo "== gpu-bench"
 BATCHES=${BATCHES:-64,1,16,256} BUDGET_S=${BUDGET_S:-270} timeout 380 .devbin/gpu-bench "${MAX:-22}" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40

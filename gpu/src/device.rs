@@ -16,6 +16,7 @@ use cudarc::driver::{
     PushKernelArg,
 };
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -23,7 +24,7 @@ use crate::layout::{
     bases_to_words, combine_windows, fr_words, fr_words_into, num_windows, window_bits,
     xyzz_to_projective, DeviceCurve, DeviceField, FR_WORDS,
 };
-use crate::ntt::{fr_from_words, reference_quotient, NttTables};
+use crate::ntt::{fr_from_words_serial, reference_quotient, NttTables};
 
 /// The kernels' CUDA C source: field arithmetic, then the MSM and NTT
 /// kernels, compiled as one module.
@@ -84,7 +85,13 @@ pub fn libraries_present() -> Result<(), GpuError> {
     if !unsafe { cudarc::driver::sys::is_culib_present() } {
         return Err(GpuError::NoDriver);
     }
-    // SAFETY: as above.
+    libraries_present_nvrtc()
+}
+
+#[allow(unsafe_code)]
+fn libraries_present_nvrtc() -> Result<(), GpuError> {
+    // SAFETY: only tries to dlopen the library by name and drops the
+    // handle; no symbol is resolved or called.
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
         return Err(GpuError::NoNvrtc);
     }
@@ -235,31 +242,69 @@ fn defines(products: Products) -> Vec<String> {
 /// Where the module for this source, architecture and rendering is cached
 /// (`None`: no cache directory).
 fn ptx_cache_path(major: i32, minor: i32, products: Products) -> Option<PathBuf> {
+    Some(ptx_cache_path_in(&ptx_cache_dir()?, major, minor, products))
+}
+
+/// The module's name in cache directory `dir`.
+fn ptx_cache_path_in(dir: &std::path::Path, major: i32, minor: i32, products: Products) -> PathBuf {
     let mut h = Sha256::new();
     h.update(KERNEL_SOURCE.as_bytes());
     h.update(format!("{:?} {:?}", arch(major, minor), defines(products)).as_bytes());
-    Some(ptx_cache_dir()?.join(format!("kernels-{}.ptx", hex::encode(&h.finalize()[..12]))))
+    dir.join(format!("kernels-{}.ptx", hex::encode(&h.finalize()[..12])))
+}
+
+/// The kernels compiled with NVRTC for `major.minor`.
+fn compile_kernels(major: i32, minor: i32, products: Products) -> Result<Ptx, GpuError> {
+    let opts = CompileOptions {
+        arch: arch(major, minor),
+        options: [vec!["--std=c++17".to_string()], defines(products)].concat(),
+        ..Default::default()
+    };
+    compile_ptx_with_opts(KERNEL_SOURCE, opts).map_err(|e| GpuError::Compile(format!("{e:?}")))
 }
 
 /// PTX for this device: from the cache if the source and architecture match,
 /// else compiled with NVRTC and written to the cache.
 fn compiled_ptx(major: i32, minor: i32, products: Products) -> Result<(Ptx, bool), GpuError> {
-    let (arch, defines) = (arch(major, minor), defines(products));
     let path = ptx_cache_path(major, minor, products);
     if let Some(src) = path.as_deref().and_then(read_cached_ptx) {
         return Ok((Ptx::from_src(src), true));
     }
-    let opts = CompileOptions {
-        arch,
-        options: [vec!["--std=c++17".to_string()], defines].concat(),
-        ..Default::default()
-    };
-    let ptx = compile_ptx_with_opts(KERNEL_SOURCE, opts)
-        .map_err(|e| GpuError::Compile(format!("{e:?}")))?;
+    let ptx = compile_kernels(major, minor, products)?;
     if let Some(path) = path {
         write_cached_ptx(&path, &ptx.to_src());
     }
     Ok((ptx, false))
+}
+
+/// Compiles the kernels for compute capability `major.minor` into the PTX
+/// cache directory `dir` without a device, for a machine where NVRTC is
+/// present but the GPU is elsewhere: `scripts/gpu-build.sh` fills a cache
+/// here that the device-machine scripts install as `$COALITION_CUDA_CACHE`
+/// there, which then skips NVRTC (the driver still compiles the PTX for
+/// the chip at load). The directory is created private, as the cache
+/// requires. Returns the module's path.
+pub fn precompile(
+    dir: &std::path::Path,
+    major: i32,
+    minor: i32,
+    products: Products,
+) -> Result<PathBuf, GpuError> {
+    libraries_present_nvrtc()?;
+    if arch(major, minor).is_none() {
+        return Err(GpuError::Compile(format!(
+            "no known architecture for compute capability {major}.{minor}"
+        )));
+    }
+    let path = ptx_cache_path_in(dir, major, minor, products);
+    write_cached_ptx(&path, &compile_kernels(major, minor, products)?.to_src());
+    if read_cached_ptx(&path).is_none() {
+        return Err(GpuError::Compile(format!(
+            "the module was compiled but {} could not be written privately",
+            path.display()
+        )));
+    }
+    Ok(path)
 }
 
 /// How the kernels compute Montgomery products (field.cu).
@@ -415,22 +460,20 @@ fn reserve(stream: &Arc<CudaStream>, buf: &mut CudaSlice<u32>, len: usize) -> Re
     Ok(())
 }
 
-/// The scalar words of `sets` in `staging` (grown to fit, kept), or, if
-/// the host cannot lock that much memory, in a fresh `Vec`; returned as the
-/// slice to upload. The stream is synchronised first: no copy out of the
-/// staging memory can still be in flight when it is written again or
-/// freed. (cudarc tracks copies from a `PinnedHostSlice` by an event, but
-/// this upload passes a plain sub-slice of it, so that synchronisation and
-/// `Scratch`'s `Drop` are the only guards.)
+/// `len` words of page-locked staging memory (`staging` grown to fit and
+/// kept), or `None` where the host cannot lock that much. The stream is
+/// synchronised first: no copy out of or into the staging memory can
+/// still be in flight when it is written again or freed. (cudarc tracks
+/// copies from a `PinnedHostSlice` by an event, but these copies pass plain
+/// sub-slices of it, so that synchronisation and `Scratch`'s `Drop` are the
+/// only guards.)
 #[allow(unsafe_code)]
-fn stage_scalars<'a>(
+fn staging_words<'a>(
     ctx: &Arc<CudaContext>,
     stream: &Arc<CudaStream>,
     staging: &'a mut Option<PinnedHostSlice<u32>>,
-    fallback: &'a mut Vec<u32>,
-    sets: &[&[Fr]],
-) -> Result<&'a [u32], GpuError> {
-    let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
+    len: usize,
+) -> Result<Option<&'a mut [u32]>, GpuError> {
     stream.synchronize().map_err(driver)?;
     if staging.as_ref().is_none_or(|p| p.len() < len) {
         // Free the smaller one first.
@@ -448,8 +491,25 @@ fn stage_scalars<'a>(
         };
     }
     match staging {
-        Some(pinned) => {
-            let words = &mut pinned.as_mut_slice().map_err(driver)?[..len];
+        Some(pinned) => Ok(Some(&mut pinned.as_mut_slice().map_err(driver)?[..len])),
+        None => Ok(None),
+    }
+}
+
+/// The scalar words of `sets` in the staging memory ([`staging_words`]),
+/// or in a fresh `Vec` where the host cannot lock that much; returned as
+/// the slice to upload. Filled on rayon: an MSM's caller never holds a
+/// rayon job that takes the device lock (see `qap_quotients`).
+fn stage_scalars<'a>(
+    ctx: &Arc<CudaContext>,
+    stream: &Arc<CudaStream>,
+    staging: &'a mut Option<PinnedHostSlice<u32>>,
+    fallback: &'a mut Vec<u32>,
+    sets: &[&[Fr]],
+) -> Result<&'a [u32], GpuError> {
+    let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
+    match staging_words(ctx, stream, staging, len)? {
+        Some(words) => {
             fr_words_into(sets, words);
             Ok(words)
         }
@@ -458,6 +518,69 @@ fn stage_scalars<'a>(
             Ok(fallback)
         }
     }
+}
+
+/// Host threads for conversions made while the device lock is held.
+/// These are scoped OS threads, not rayon's: the witness map runs on the
+/// thread that called `rayon::join` with the batch's MSMs, and a rayon
+/// thread waiting on its own jobs can pick up that MSM job, which would
+/// wait for the lock its own thread holds.
+fn scoped_threads(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .clamp(1, items.max(1))
+}
+
+/// [`fr_words_into`] on [`scoped_threads`]: `vectors`, one after another,
+/// as Montgomery words into `out` (exactly `FR_WORDS` per element).
+fn fr_words_into_scoped(vectors: &[&[Fr]], out: &mut [u32]) {
+    let threads = scoped_threads(vectors.len());
+    let per = vectors.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut rest = out;
+        for group in vectors.chunks(per) {
+            let words = group.iter().map(|v| v.len()).sum::<usize>() * FR_WORDS;
+            let (head, tail) = rest.split_at_mut(words);
+            rest = tail;
+            scope.spawn(move || {
+                let elements = group.iter().flat_map(|v| v.iter());
+                for (w, x) in head.chunks_exact_mut(FR_WORDS).zip(elements) {
+                    for (pair, limb) in w.chunks_exact_mut(2).zip(x.0 .0) {
+                        pair[0] = limb as u32;
+                        pair[1] = (limb >> 32) as u32;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// Device words back as `count` vectors of `n` elements each, on
+/// [`scoped_threads`], each element checked below the modulus.
+fn fr_vectors_scoped(words: &[u32], n: usize) -> Result<Vec<Vec<Fr>>, GpuError> {
+    let count = words.len() / (n * FR_WORDS);
+    let per = count.div_ceil(scoped_threads(count));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = words
+            .chunks(per * n * FR_WORDS)
+            .map(|group| {
+                scope.spawn(move || {
+                    group
+                        .chunks_exact(n * FR_WORDS)
+                        .map(fr_from_words_serial)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(count);
+        for handle in handles {
+            let vectors = handle
+                .join()
+                .map_err(|_| GpuError::Driver("a conversion thread panicked".into()))??;
+            out.extend(vectors);
+        }
+        Ok(out)
+    })
 }
 
 /// [`NttTables`] on the device.
@@ -1025,13 +1148,19 @@ impl CudaDevice {
         let host = s
             .clone_dtoh(&window_sums.slice(..windows * point_words))
             .map_err(driver)?;
-        let sums: Vec<C::Projective> = host
-            .chunks_exact(point_words)
-            .map(xyzz_to_projective::<C>)
-            .collect();
-        let results = sums
-            .chunks(per_msm)
-            .map(|w| combine_windows::<C>(w, c))
+        // The device is released before the host's share, which runs on
+        // rayon: a waiting rayon thread must not hold the lock (it can pick
+        // up a job that asks for it).
+        drop(scratch);
+        let results = host
+            .par_chunks_exact(point_words * per_msm)
+            .map(|msm| {
+                let sums: Vec<C::Projective> = msm
+                    .chunks_exact(point_words)
+                    .map(xyzz_to_projective::<C>)
+                    .collect();
+                combine_windows::<C>(&sums, c)
+            })
             .collect();
         clock.lap("msm: download and combine windows (host)")?;
         Ok(results)
@@ -1092,13 +1221,10 @@ impl CudaDevice {
                 "batch too large for 32-bit indices".into(),
             ));
         }
-        let converting = Instant::now();
-        let words = [fr_words(a), fr_words(b), fr_words(c)];
-        self.record("ntt: vectors to words (host)", converting.elapsed())?;
         let tables = self.resident_ntt_tables(log_n)?;
         // The device is taken for the rest (the MSM's lock), so stage times
         // never include another call's kernels.
-        let device = self
+        let mut device = self
             .scratch
             .lock()
             .map_err(|_| GpuError::Driver("poisoned".into()))?;
@@ -1106,10 +1232,25 @@ impl CudaDevice {
         self.ctx.bind_to_thread().map_err(driver)?;
         let s = &self.stream;
         let k = &self.kernels;
-        let [a_words, b_words, c_words] = &words;
-        let mut a_dev = s.clone_htod(a_words).map_err(driver)?;
-        let mut b_dev = s.clone_htod(b_words).map_err(driver)?;
-        let mut c_dev = s.clone_htod(c_words).map_err(driver)?;
+        // a, b, c as words in the page-locked staging memory (three DMAs
+        // at the bus's rate; h comes back through it too), or in a `Vec`
+        // where the host cannot lock that much.
+        let vectors: Vec<&[Fr]> = a.iter().chain(b).chain(c).copied().collect();
+        let mut fallback;
+        let words: &mut [u32] =
+            match staging_words(&self.ctx, s, &mut device.staging, 3 * total * FR_WORDS)? {
+                Some(words) => words,
+                None => {
+                    fallback = vec![0u32; 3 * total * FR_WORDS];
+                    &mut fallback
+                }
+            };
+        fr_words_into_scoped(&vectors, words);
+        clock.lap("ntt: vectors to words (host)")?;
+        let part = total * FR_WORDS;
+        let mut a_dev = s.clone_htod(&words[..part]).map_err(driver)?;
+        let mut b_dev = s.clone_htod(&words[part..2 * part]).map_err(driver)?;
+        let mut c_dev = s.clone_htod(&words[2 * part..]).map_err(driver)?;
         clock.lap("ntt: upload")?;
         let (log_n32, total32, pairs32) = (log_n as u32, total as u32, (total / 2) as u32);
 
@@ -1172,18 +1313,49 @@ impl CudaDevice {
         transform(&mut a_dev, &tables.omega_inv)?;
         scale(&mut a_dev, &tables.out_of_coset)?;
         clock.lap("ntt: h from the coset")?;
-        let words = s.clone_dtoh(&a_dev).map_err(driver)?;
+        // h back into the staging memory (the stream runs the uploads out
+        // of it before this copy into it), then waited for: a copy into
+        // page-locked memory returns before it lands.
+        let h_words = &mut words[..part];
+        s.memcpy_dtoh(&a_dev, h_words).map_err(driver)?;
+        s.synchronize().map_err(driver)?;
         clock.lap("ntt: download")?;
-        // The device is released before the conversion, which runs on
-        // rayon: no lock may be held there (a waiting rayon thread can pick
-        // up a job that asks for the same lock).
+        let hs = fr_vectors_scoped(h_words, n)?;
+        clock.lap("ntt: words to vectors (host)")?;
         drop(device);
-        let converting = Instant::now();
-        let h = fr_from_words(&words)?;
-        debug_assert_eq!(h.len(), total);
-        let hs = h.chunks_exact(n).map(<[Fr]>::to_vec).collect();
-        self.record("ntt: words to vectors (host)", converting.elapsed())?;
         Ok(hs)
+    }
+}
+
+#[cfg(test)]
+mod scoped_conversion_tests {
+    use super::*;
+    use ark_ff::UniformRand;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn scoped_conversions_match_the_rayon_ones_in_order() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let n = 16;
+        // 3·count vectors (a, b, c of a batch), more and fewer than threads.
+        for count in [1usize, 7, 40] {
+            let vectors: Vec<Vec<Fr>> = (0..3 * count)
+                .map(|_| (0..n).map(|_| Fr::rand(&mut rng)).collect())
+                .collect();
+            let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();
+            let mut words = vec![u32::MAX; 3 * count * n * FR_WORDS];
+            fr_words_into_scoped(&refs, &mut words);
+            assert_eq!(words, fr_words(&refs));
+            assert_eq!(fr_vectors_scoped(&words, n).unwrap(), vectors);
+        }
+        // An unreduced element anywhere is an error, not an `Fr`.
+        let vectors: Vec<Vec<Fr>> = (0..9).map(|_| vec![Fr::from(1u64); n]).collect();
+        let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();
+        let mut words = fr_words(&refs);
+        let last = words.len() - FR_WORDS;
+        words[last..].fill(u32::MAX);
+        assert!(fr_vectors_scoped(&words, n).is_err());
     }
 }
 

@@ -25,4 +25,6 @@ pub mod device;
 pub mod layout;
 pub mod ntt;
 
-pub use device::{libraries_present, CudaDevice, GpuError, Products, StageTime, KERNEL_SOURCE};
+pub use device::{
+    libraries_present, precompile, CudaDevice, GpuError, Products, StageTime, KERNEL_SOURCE,
+};

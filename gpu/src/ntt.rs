@@ -117,18 +117,29 @@ pub fn reference_quotient(a: &[Fr], b: &[Fr], c: &[Fr]) -> Result<Vec<Fr>, GpuEr
 pub fn fr_from_words(words: &[u32]) -> Result<Vec<Fr>, GpuError> {
     words
         .par_chunks_exact(FR_WORDS)
-        .map(|w| {
-            let mut limbs = [0u64; 4];
-            for (i, limb) in limbs.iter_mut().enumerate() {
-                *limb = u64::from(w[2 * i]) | (u64::from(w[2 * i + 1]) << 32);
-            }
-            let limbs = BigInt(limbs);
-            if limbs >= Fr::MODULUS {
-                return Err(GpuError::Driver("device returned an unreduced Fr".into()));
-            }
-            Ok(Fr::new_unchecked(limbs))
-        })
+        .map(fr_from_element_words)
         .collect()
+}
+
+/// [`fr_from_words`] on the calling thread only (for callers that must not
+/// wait on rayon, see `CudaDevice::qap_quotients`).
+pub fn fr_from_words_serial(words: &[u32]) -> Result<Vec<Fr>, GpuError> {
+    words
+        .chunks_exact(FR_WORDS)
+        .map(fr_from_element_words)
+        .collect()
+}
+
+fn fr_from_element_words(w: &[u32]) -> Result<Fr, GpuError> {
+    let mut limbs = [0u64; 4];
+    for (i, limb) in limbs.iter_mut().enumerate() {
+        *limb = u64::from(w[2 * i]) | (u64::from(w[2 * i + 1]) << 32);
+    }
+    let limbs = BigInt(limbs);
+    if limbs >= Fr::MODULUS {
+        return Err(GpuError::Driver("device returned an unreduced Fr".into()));
+    }
+    Ok(Fr::new_unchecked(limbs))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use coalition_gpu::layout::{G1, G2};
-use coalition_gpu::{libraries_present, CudaDevice, Products};
+use coalition_gpu::{libraries_present, precompile, CudaDevice, GpuError, Products};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use support::{arkworks_quotient, random_points, random_scalars};
@@ -157,4 +157,33 @@ fn missing_device_is_an_error_not_a_panic() {
     // Device 4096 does not exist anywhere; with no library at all this is
     // the NoDriver error. Either way: an error, no panic.
     assert!(CudaDevice::new(4096).is_err());
+}
+
+/// Compiling ahead for a GPU elsewhere: where NVRTC is missing (CI), a
+/// typed error and nothing written; where it is present, a private module
+/// under the cache's name that reads back; an unknown capability is refused.
+#[test]
+fn precompiling_writes_a_private_module_or_says_why_not() {
+    let dir = std::env::temp_dir().join(format!("coalition-precompile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    match precompile(&dir, 9, 0, Products::CarryChains) {
+        Err(GpuError::NoNvrtc) => assert!(!dir.exists()),
+        Ok(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            assert!(path.starts_with(&dir));
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "module readable by others: {mode:o}");
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains(".entry msm_accumulate_g1"),
+                "not the kernels' PTX"
+            );
+            assert!(matches!(
+                precompile(&dir, 1, 0, Products::CarryChains),
+                Err(GpuError::Compile(_))
+            ));
+        }
+        Err(e) => panic!("precompile failed: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

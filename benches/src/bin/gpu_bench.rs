@@ -140,6 +140,33 @@ fn within_budget(started: Instant, budget: Duration, section: &str) -> bool {
 }
 
 fn main() {
+    // `gpu-bench --precompile MAJOR.MINOR DIR`: fill the PTX cache
+    // directory DIR for that compute capability, both product renderings,
+    // on a machine with NVRTC and no GPU (scripts/gpu-build.sh).
+    if std::env::args().nth(1).as_deref() == Some("--precompile") {
+        let capability = std::env::args().nth(2).unwrap_or_else(|| "9.0".into());
+        let dir = std::path::PathBuf::from(
+            std::env::args()
+                .nth(3)
+                .expect("--precompile MAJOR.MINOR DIR"),
+        );
+        let (major, minor) = capability
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+            .unwrap_or_else(|| panic!("--precompile MAJOR.MINOR, not {capability}"));
+        for products in [Products::CarryChains, Products::Portable] {
+            let t = Instant::now();
+            match coalition_gpu::precompile(&dir, major, minor, products) {
+                Ok(path) => println!(
+                    "sm_{major}{minor} {products}: {} ({:.1} s)",
+                    path.display(),
+                    t.elapsed().as_secs_f64()
+                ),
+                Err(e) => panic!("sm_{major}{minor} {products}: {e}"),
+            }
+        }
+        return;
+    }
     let max_log2: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -161,7 +188,7 @@ fn main() {
     );
     let device = gpu.device();
     let g1: Vec<G1Affine> = progression::<G1Projective>(1 << max_log2);
-    let g2: Vec<G2Affine> = progression::<G2Projective>(1 << max_log2.min(20));
+    let g2: Vec<G2Affine> = progression::<G2Projective>(1 << max_log2);
     println!("bases ready in {:.1} s", started.elapsed().as_secs_f64());
 
     // 1. The MSM target first: G1 at 2^20 (or the largest size run), CPU
@@ -286,6 +313,23 @@ fn main() {
                     .expect("prove")
             },
         );
+        // The reduction's threads per window for a batch (the rule keeps
+        // 128 at 64 Spends: 1,280 windows of 4,096 buckets), proofs only
+        // (synthesis done): the next tuning step, measured side by side.
+        for threads in [None, Some(32u32), Some(512)] {
+            device.set_reduce_threads(threads);
+            let t = time(3, || {
+                prove_batch_with_backend(&keys.spend, &synthesized, &randomness, &gpu)
+                    .expect("prove")
+            });
+            let label = threads.map_or("the size rule".to_string(), |t| t.to_string());
+            println!(
+                "Spend batch {batch} proofs only, reduction threads per window {label}: {:.1} ms ({:.1} proofs/s)",
+                ms(t),
+                batch as f64 / t.as_secs_f64()
+            );
+        }
+        device.set_reduce_threads(None);
     }
 
     // 3. The witness map alone (Spend: seven NTTs of 2^15 per statement).
@@ -328,7 +372,7 @@ fn main() {
         Vec::new()
     };
     let g2_rows = if within_budget(started, budget, "G2 table") {
-        msm_table::<G2>("G2", device, &g2, max_log2.min(20), &mut rng)
+        msm_table::<G2>("G2", device, &g2, max_log2, &mut rng)
     } else {
         Vec::new()
     };
