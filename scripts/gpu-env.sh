@@ -8,12 +8,14 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib
   if ls "$d"/libnvrtc.so* >/dev/null 2>&1; then export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; fi
 done
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
-export COALITION_PARAMS_DIR=/tmp/params COALITION_CUDA_CACHE=/tmp/cuda-cache
+# A fresh private directory for the kernel cache (not a fixed, guessable
+# /tmp path another user could create first).
+export COALITION_PARAMS_DIR=/tmp/params COALITION_CUDA_CACHE="${COALITION_CUDA_CACHE:-$(mktemp -d)}"
 if ls .devbin/params/*.pk >/dev/null 2>&1; then export COALITION_PARAMS_DIR=$PWD/.devbin/params; fi
 # PTX compiled ahead by gpu-build.sh (when it had NVRTC): installed private
 # to this user, as the cache requires, so NVRTC is skipped here.
 if ls .devbin/cuda-cache/*.ptx >/dev/null 2>&1; then
-  mkdir -p /tmp/cuda-cache && cp .devbin/cuda-cache/*.ptx /tmp/cuda-cache/ \
-    && chmod 700 /tmp/cuda-cache && chmod 600 /tmp/cuda-cache/*.ptx \
-    && echo "PTX cache installed: $(ls /tmp/cuda-cache | wc -l) modules"
+  mkdir -p "$COALITION_CUDA_CACHE" && cp .devbin/cuda-cache/*.ptx "$COALITION_CUDA_CACHE"/ \
+    && chmod 700 "$COALITION_CUDA_CACHE" && chmod 600 "$COALITION_CUDA_CACHE"/*.ptx \
+    && echo "PTX cache installed: $(ls "$COALITION_CUDA_CACHE" | wc -l) modules"
 fi

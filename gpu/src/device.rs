@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::layout::{
-    bases_to_words, combine_windows, fr_words, fr_words_into, num_windows, window_bits,
-    xyzz_to_projective, DeviceCurve, DeviceField, FR_WORDS,
+    bases_to_words, combine_windows, fr_words, num_windows, window_bits, xyzz_to_projective,
+    DeviceCurve, DeviceField, FR_WORDS,
 };
 use crate::ntt::{fr_from_words_serial, reference_quotient, NttTables};
 
@@ -399,10 +399,13 @@ struct Scratch {
     /// The stream the copies and kernels run on, synchronised before the
     /// buffers are freed (see `Drop`).
     stream: Arc<CudaStream>,
-    /// Page-locked host memory the scalars are written into, so their
-    /// upload is one DMA at the bus's rate rather than the driver's copy
+    /// Page-locked host memory the MSM's scalars and the witness map's
+    /// `a, b, c` are written into and its `h` read back through, so each
+    /// copy is one DMA at the bus's rate rather than the driver's copy
     /// through a bounce buffer; `None` until first needed, or where the
-    /// host refused to lock memory (then uploads come from a `Vec`).
+    /// host refused to lock memory (then copies go through a `Vec`). It
+    /// holds the last call's witness-derived values until the next call
+    /// overwrites them (papers/protocol.md §14.3).
     staging: Option<PinnedHostSlice<u32>>,
     scalars: CudaSlice<u32>,
     keys: CudaSlice<u32>,
@@ -435,10 +438,10 @@ impl Scratch {
 }
 
 impl Drop for Scratch {
-    /// The upload out of `staging` goes through a plain slice, so cudarc
-    /// records no event on the pinned buffer: synchronising here is what
-    /// keeps a copy still in flight (after a call that failed half-way)
-    /// from reading freed host memory.
+    /// The copies out of and into `staging` go through plain slices, so
+    /// cudarc records no event on the pinned buffer: synchronising here is
+    /// what keeps a copy still in flight (after a call that failed
+    /// half-way) from touching freed host memory.
     fn drop(&mut self) {
         let _ = self.stream.synchronize();
     }
@@ -498,8 +501,7 @@ fn staging_words<'a>(
 
 /// The scalar words of `sets` in the staging memory ([`staging_words`]),
 /// or in a fresh `Vec` where the host cannot lock that much; returned as
-/// the slice to upload. Filled on rayon: an MSM's caller never holds a
-/// rayon job that takes the device lock (see `qap_quotients`).
+/// the slice to upload.
 fn stage_scalars<'a>(
     ctx: &Arc<CudaContext>,
     stream: &Arc<CudaStream>,
@@ -508,49 +510,68 @@ fn stage_scalars<'a>(
     sets: &[&[Fr]],
 ) -> Result<&'a [u32], GpuError> {
     let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
-    match staging_words(ctx, stream, staging, len)? {
-        Some(words) => {
-            fr_words_into(sets, words);
-            Ok(words)
-        }
+    let words = match staging_words(ctx, stream, staging, len)? {
+        Some(words) => words,
         None => {
-            *fallback = fr_words(sets);
-            Ok(fallback)
+            *fallback = vec![0u32; len];
+            fallback
         }
-    }
+    };
+    fr_words_into_scoped(sets, words);
+    Ok(words)
 }
 
-/// Host threads for conversions made while the device lock is held.
-/// These are scoped OS threads, not rayon's: the witness map runs on the
-/// thread that called `rayon::join` with the batch's MSMs, and a rayon
-/// thread waiting on its own jobs can pick up that MSM job, which would
-/// wait for the lock its own thread holds.
-fn scoped_threads(items: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |p| p.get())
-        .clamp(1, items.max(1))
+/// Elements a conversion thread gets at least: below that, spawning costs
+/// more than it saves (a small MSM converts on the calling thread).
+const MIN_ELEMENTS_PER_THREAD: usize = 1 << 14;
+
+/// Host threads for a conversion of `elements` made while the device lock
+/// is held. These are scoped OS threads, never rayon's: a rayon thread
+/// waiting on its own jobs while it holds the lock can pick up a job that
+/// asks for the lock (with `prove_batch_with_backend`, the batch's MSMs run
+/// in a `rayon::join` beside the witness map; with any caller that proves
+/// from inside a rayon loop, another proof) and would wait for itself.
+fn scoped_threads(elements: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+    elements.div_ceil(MIN_ELEMENTS_PER_THREAD).clamp(1, cores)
 }
 
-/// [`fr_words_into`] on [`scoped_threads`]: `vectors`, one after another,
-/// as Montgomery words into `out` (exactly `FR_WORDS` per element).
+/// [`crate::layout::fr_words_into`] on [`scoped_threads`]: `vectors`, one after another,
+/// as Montgomery words into `out` (exactly `FR_WORDS` per element), split
+/// by elements, so one long vector (a single MSM's scalars) is shared out
+/// as well as many short ones.
+///
+/// # Panics
+/// If `out` has another length (a caller's sizing bug, never input).
 fn fr_words_into_scoped(vectors: &[&[Fr]], out: &mut [u32]) {
-    let threads = scoped_threads(vectors.len());
-    let per = vectors.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut rest = out;
-        for group in vectors.chunks(per) {
-            let words = group.iter().map(|v| v.len()).sum::<usize>() * FR_WORDS;
-            let (head, tail) = rest.split_at_mut(words);
-            rest = tail;
-            scope.spawn(move || {
-                let elements = group.iter().flat_map(|v| v.iter());
-                for (w, x) in head.chunks_exact_mut(FR_WORDS).zip(elements) {
-                    for (pair, limb) in w.chunks_exact_mut(2).zip(x.0 .0) {
-                        pair[0] = limb as u32;
-                        pair[1] = (limb >> 32) as u32;
-                    }
+    let total: usize = vectors.iter().map(|v| v.len()).sum();
+    assert_eq!(out.len(), total * FR_WORDS, "staging sized for the vectors");
+    let per = total.div_ceil(scoped_threads(total)).max(1);
+    let fill = |first: usize, out: &mut [u32]| {
+        let mut words = out.chunks_exact_mut(FR_WORDS);
+        let mut skip = first;
+        for vector in vectors {
+            if skip >= vector.len() {
+                skip -= vector.len();
+                continue;
+            }
+            for x in &vector[skip..] {
+                let Some(w) = words.next() else { return };
+                for (pair, limb) in w.chunks_exact_mut(2).zip(x.0 .0) {
+                    pair[0] = limb as u32;
+                    pair[1] = (limb >> 32) as u32;
                 }
-            });
+            }
+            skip = 0;
+        }
+    };
+    if per >= total {
+        fill(0, out);
+        return;
+    }
+    std::thread::scope(|scope| {
+        for (t, chunk) in out.chunks_mut(per * FR_WORDS).enumerate() {
+            scope.spawn(move || fill(t * per, chunk));
         }
     });
 }
@@ -558,8 +579,11 @@ fn fr_words_into_scoped(vectors: &[&[Fr]], out: &mut [u32]) {
 /// Device words back as `count` vectors of `n` elements each, on
 /// [`scoped_threads`], each element checked below the modulus.
 fn fr_vectors_scoped(words: &[u32], n: usize) -> Result<Vec<Vec<Fr>>, GpuError> {
+    let n = n.max(1);
     let count = words.len() / (n * FR_WORDS);
-    let per = count.div_ceil(scoped_threads(count));
+    let per = count
+        .div_ceil(scoped_threads(count * n).min(count.max(1)))
+        .max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = words
             .chunks(per * n * FR_WORDS)
@@ -1148,10 +1172,13 @@ impl CudaDevice {
         let host = s
             .clone_dtoh(&window_sums.slice(..windows * point_words))
             .map_err(driver)?;
+        clock.lap("msm: download window sums")?;
         // The device is released before the host's share, which runs on
         // rayon: a waiting rayon thread must not hold the lock (it can pick
-        // up a job that asks for it).
+        // up a job that asks for it). Timed without the stream, which the
+        // next holder may already be using.
         drop(scratch);
+        let combining = Instant::now();
         let results = host
             .par_chunks_exact(point_words * per_msm)
             .map(|msm| {
@@ -1162,7 +1189,7 @@ impl CudaDevice {
                 combine_windows::<C>(&sums, c)
             })
             .collect();
-        clock.lap("msm: download and combine windows (host)")?;
+        self.record("msm: combine windows (host)", combining.elapsed())?;
         Ok(results)
     }
 
@@ -1349,6 +1376,17 @@ mod scoped_conversion_tests {
             assert_eq!(words, fr_words(&refs));
             assert_eq!(fr_vectors_scoped(&words, n).unwrap(), vectors);
         }
+        // Long vectors of uneven lengths: the threads' element ranges start
+        // and end inside vectors (one MSM's scalars are one long vector).
+        let lengths = [20_000usize, 7, 13_001, 3 * MIN_ELEMENTS_PER_THREAD + 5];
+        let vectors: Vec<Vec<Fr>> = lengths
+            .iter()
+            .map(|&len| (0..len).map(|_| Fr::rand(&mut rng)).collect())
+            .collect();
+        let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();
+        let mut words = vec![u32::MAX; lengths.iter().sum::<usize>() * FR_WORDS];
+        fr_words_into_scoped(&refs, &mut words);
+        assert_eq!(words, fr_words(&refs));
         // An unreduced element anywhere is an error, not an `Fr`.
         let vectors: Vec<Vec<Fr>> = (0..9).map(|_| vec![Fr::from(1u64); n]).collect();
         let refs: Vec<&[Fr]> = vectors.iter().map(Vec::as_slice).collect();

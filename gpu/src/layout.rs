@@ -183,9 +183,9 @@ pub fn xyzz_to_projective<C: DeviceCurve>(words: &[u32]) -> C::Projective {
     let x = C::Base::from_words(&words[..w]);
     let y = C::Base::from_words(&words[w..2 * w]);
     let zzz = C::Base::from_words(&words[3 * w..4 * w]);
-    let zzz_squared = zzz.square();
-    let x_j = x * zz * zzz_squared;
-    let y_j = y * zz.square() * zz * zzz_squared;
+    let t = zz * zzz.square();
+    let x_j = x * t;
+    let y_j = y * zz.square() * t;
     // ZZZ = 0 with ZZ ≠ 0 is no point: Z = 0, the identity, as before.
     C::jacobian(x_j, y_j, zz * zzz)
 }

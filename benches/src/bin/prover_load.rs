@@ -1,12 +1,16 @@
 //! `prover-load`: a load client for a running `coalition prover serve`.
-//! Submits `--jobs` Spend jobs at once (distinct statements from the test
-//! fixtures) plus one false statement, checks every answer itself (each
-//! proof with the Groth16 verifier against its own public inputs, the
-//! false one refused with 422), and prints end-to-end proofs/s with the
-//! batch sizes and the backend the service reported. Exits non-zero if
-//! any proof is missing or does not verify.
+//! Sends an untimed warm-up round first (`--warmup` jobs, default
+//! `min(jobs, 64)`: the service's first batch uploads the key's bases and
+//! grows its buffers), then submits `--jobs` Spend jobs at once (distinct
+//! statements from the test fixtures) and times them, then one false
+//! statement, which must be refused with 422. Checks every answer itself
+//! (each proof with the Groth16 verifier against its own public inputs,
+//! each answer's backend the one `/v1/health` named, so a failover
+//! mid-run is a failure, not a slow GPU) and prints verified proofs/s end
+//! to end with the batch sizes. Exits non-zero if any proof is missing or
+//! does not verify.
 //!
-//! `prover-load [--addr 127.0.0.1:8787] [--jobs 64] [--wait-s 180]`
+//! `prover-load [--addr 127.0.0.1:8787] [--jobs 64] [--warmup N] [--wait-s 180]`
 //!
 //! The keys come from the same INSECURE dev setup as the service's
 //! (`COALITION_PARAMS_DIR`): run both against one parameters directory.
@@ -77,7 +81,12 @@ fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
 async fn main() {
     let addr: SocketAddr = flag("--addr", "127.0.0.1:8787".parse().expect("address"));
     let jobs: usize = flag("--jobs", 64);
+    let warmup: usize = flag("--warmup", jobs.min(64));
     let wait = Duration::from_secs(flag("--wait-s", 180));
+    if jobs == 0 {
+        eprintln!("--jobs must be at least 1");
+        std::process::exit(2);
+    }
 
     let keys = ShieldedProvingKeys::insecure_dev(&default_params_dir()).expect("dev keys");
     let spend_vk = ark_groth16::prepare_verifying_key(&keys.spend.vk);
@@ -123,25 +132,30 @@ async fn main() {
     };
     println!("service at {addr}: backend {backend}");
 
+    if warmup > 0 {
+        let t = Instant::now();
+        let bodies = statements
+            .iter()
+            .cycle()
+            .take(warmup)
+            .map(|(b, _)| b.clone());
+        let proven = submit(addr, bodies.collect())
+            .await
+            .iter()
+            .filter(|(status, _)| *status == 200)
+            .count();
+        println!(
+            "warm-up: {proven} of {warmup} jobs proven in {:.2} s (not counted)",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let t = Instant::now();
-    let mut tasks = Vec::new();
-    for (body, _) in &statements {
-        let body = body.clone();
-        tasks.push(tokio::spawn(async move {
-            http(addr, "POST", "/v1/prove", &body).await
-        }));
-    }
-    let refused = tokio::spawn(async move { http(addr, "POST", "/v1/prove", &false_job).await });
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.expect("task").expect("answer"));
-    }
+    let answers = submit(addr, statements.iter().map(|(b, _)| b.clone()).collect()).await;
     let elapsed = t.elapsed();
-    let (status, body) = refused.await.expect("task").expect("answer");
+    let (status, body) = submit(addr, vec![false_job]).await.remove(0);
     assert_eq!(status, 422, "the false statement was not refused: {body}");
 
     let mut batch_sizes = std::collections::BTreeMap::new();
-    let mut answered_backend = String::new();
     let mut failures = 0;
     for ((status, body), (_, inputs)) in answers.iter().zip(&statements) {
         if *status != 200 {
@@ -153,7 +167,12 @@ async fn main() {
         *batch_sizes
             .entry(v["batch_size"].as_u64().unwrap_or(0))
             .or_insert(0) += 1;
-        answered_backend = v["backend"].as_str().unwrap_or("?").to_string();
+        let answered_backend = v["backend"].as_str().unwrap_or("?");
+        if answered_backend != backend {
+            eprintln!("proven by {answered_backend}, not {backend}");
+            failures += 1;
+            continue;
+        }
         let proof: Option<Groth16Proof> = v["proof"]
             .as_str()
             .and_then(|h| hex::decode(h).ok())
@@ -172,13 +191,26 @@ async fn main() {
         }
     }
     println!(
-        "{jobs} Spend jobs: {:.2} s, {:.2} proofs/s end to end; every proof verified here: {}; batch sizes (size: jobs) {batch_sizes:?}; backend {answered_backend}; the false statement got 422",
+        "{jobs} Spend jobs: {:.2} s, {:.2} verified proofs/s end to end; every proof verified here: {}; batch sizes (size: jobs) {batch_sizes:?}; backend {backend}; the false statement got 422",
         elapsed.as_secs_f64(),
-        jobs as f64 / elapsed.as_secs_f64(),
+        (jobs - failures) as f64 / elapsed.as_secs_f64(),
         failures == 0
     );
     if failures > 0 {
         eprintln!("{failures} of {jobs} jobs failed");
         std::process::exit(1);
     }
+}
+
+/// `bodies` posted to `/v1/prove` all at once; the answers in order.
+async fn submit(addr: SocketAddr, bodies: Vec<String>) -> Vec<(u16, String)> {
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| tokio::spawn(async move { http(addr, "POST", "/v1/prove", &body).await }))
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("task").expect("answer"));
+    }
+    answers
 }
