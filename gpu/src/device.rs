@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::layout::{
-    bases_to_words, combine_windows, fr_words, num_windows, window_bits, xyzz_to_projective,
-    DeviceCurve, DeviceField, FR_WORDS,
+    bases_to_words, combine_windows, fr_to_words, fr_words, num_windows, window_bits,
+    xyzz_to_projective, DeviceCurve, DeviceField, FR_WORDS,
 };
 use crate::ntt::{fr_from_words_serial, reference_quotient, NttTables};
 
@@ -499,16 +499,17 @@ fn staging_words<'a>(
     }
 }
 
-/// The scalar words of `sets` in the staging memory ([`staging_words`]),
-/// or in a fresh `Vec` where the host cannot lock that much; returned as
-/// the slice to upload.
-fn stage_scalars<'a>(
+/// The words of `sets`, one vector after another, in the staging memory
+/// ([`staging_words`]), or in `fallback` where the host cannot lock that
+/// much; returned as the slice to upload (and, for the witness map, to
+/// download into).
+fn stage_words<'a>(
     ctx: &Arc<CudaContext>,
     stream: &Arc<CudaStream>,
     staging: &'a mut Option<PinnedHostSlice<u32>>,
     fallback: &'a mut Vec<u32>,
     sets: &[&[Fr]],
-) -> Result<&'a [u32], GpuError> {
+) -> Result<&'a mut [u32], GpuError> {
     let len = sets.iter().map(|s| s.len()).sum::<usize>() * FR_WORDS;
     let words = match staging_words(ctx, stream, staging, len)? {
         Some(words) => words,
@@ -557,10 +558,7 @@ fn fr_words_into_scoped(vectors: &[&[Fr]], out: &mut [u32]) {
             }
             for x in &vector[skip..] {
                 let Some(w) = words.next() else { return };
-                for (pair, limb) in w.chunks_exact_mut(2).zip(x.0 .0) {
-                    pair[0] = limb as u32;
-                    pair[1] = (limb >> 32) as u32;
-                }
+                fr_to_words(x, w);
             }
             skip = 0;
         }
@@ -581,9 +579,9 @@ fn fr_words_into_scoped(vectors: &[&[Fr]], out: &mut [u32]) {
 fn fr_vectors_scoped(words: &[u32], n: usize) -> Result<Vec<Vec<Fr>>, GpuError> {
     let n = n.max(1);
     let count = words.len() / (n * FR_WORDS);
-    let per = count
-        .div_ceil(scoped_threads(count * n).min(count.max(1)))
-        .max(1);
+    // Whole vectors per thread.
+    let threads = scoped_threads(count * n).min(count.max(1));
+    let per = count.div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = words
             .chunks(per * n * FR_WORDS)
@@ -1058,7 +1056,7 @@ impl CudaDevice {
         // Copied (no conversion: the digit kernel leaves Montgomery form)
         // into page-locked memory, then one DMA.
         let mut fallback = Vec::new();
-        let words = stage_scalars(&self.ctx, s, staging, &mut fallback, sets)?;
+        let words = stage_words(&self.ctx, s, staging, &mut fallback, sets)?;
         clock.lap("msm: stage scalars (host)")?;
         reserve(s, scalars, words.len())?;
         reserve(s, keys, total)?;
@@ -1263,16 +1261,8 @@ impl CudaDevice {
         // at the bus's rate; h comes back through it too), or in a `Vec`
         // where the host cannot lock that much.
         let vectors: Vec<&[Fr]> = a.iter().chain(b).chain(c).copied().collect();
-        let mut fallback;
-        let words: &mut [u32] =
-            match staging_words(&self.ctx, s, &mut device.staging, 3 * total * FR_WORDS)? {
-                Some(words) => words,
-                None => {
-                    fallback = vec![0u32; 3 * total * FR_WORDS];
-                    &mut fallback
-                }
-            };
-        fr_words_into_scoped(&vectors, words);
+        let mut fallback = Vec::new();
+        let words = stage_words(&self.ctx, s, &mut device.staging, &mut fallback, &vectors)?;
         clock.lap("ntt: vectors to words (host)")?;
         let part = total * FR_WORDS;
         let mut a_dev = s.clone_htod(&words[..part]).map_err(driver)?;

@@ -153,13 +153,16 @@ pub fn fr_words_into(vectors: &[&[Fr]], out: &mut [u32]) {
         let (head, tail) = rest.split_at_mut(vector.len() * FR_WORDS);
         head.par_chunks_exact_mut(FR_WORDS)
             .zip(vector.par_iter())
-            .for_each(|(words, x)| {
-                for (pair, limb) in words.chunks_exact_mut(2).zip(x.0 .0) {
-                    pair[0] = limb as u32;
-                    pair[1] = (limb >> 32) as u32;
-                }
-            });
+            .for_each(|(words, x)| fr_to_words(x, words));
         rest = tail;
+    }
+}
+
+/// One `Fr`'s Montgomery limbs as `FR_WORDS` words (low half first).
+pub fn fr_to_words(x: &Fr, words: &mut [u32]) {
+    for (pair, limb) in words.chunks_exact_mut(2).zip(x.0 .0) {
+        pair[0] = limb as u32;
+        pair[1] = (limb >> 32) as u32;
     }
 }
 

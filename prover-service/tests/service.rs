@@ -111,6 +111,17 @@ fn faulty(fault: Fault) -> (Faulty, Arc<AtomicUsize>) {
     )
 }
 
+/// Posts `job` to `/v1/prove`: returns (status, body).
+async fn post_job(addr: std::net::SocketAddr, job: &ProveRequest) -> (u16, String) {
+    http(
+        addr,
+        "POST",
+        "/v1/prove",
+        &serde_json::to_string(job).unwrap(),
+    )
+    .await
+}
+
 /// A minimal HTTP/1.1 client: returns (status, body).
 async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -288,13 +299,7 @@ async fn a_full_queue_answers_503() {
 /// the answer.
 async fn assert_proven(addr: std::net::SocketAddr, seed: u64) -> Value {
     let (job, inputs) = output_job(seed);
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/v1/prove",
-        &serde_json::to_string(&job).unwrap(),
-    )
-    .await;
+    let (status, body) = post_job(addr, &job).await;
     assert_eq!(status, 200, "{body}");
     let vk = ark_groth16::prepare_verifying_key(&keys().output.vk);
     assert!(Groth16::<Bn254>::verify_proof(&vk, &proof_of(&body).0, &inputs).unwrap());
@@ -392,14 +397,7 @@ async fn without_a_fallback_a_failing_backend_fails_its_jobs_with_500_not_422() 
     ] {
         let (device, _) = faulty(fault);
         let addr = start_with(QueueConfig::default(), Arc::new(device)).await;
-        let (job, _) = output_job(9);
-        let (status, body) = http(
-            addr,
-            "POST",
-            "/v1/prove",
-            &serde_json::to_string(&job).unwrap(),
-        )
-        .await;
+        let (status, body) = post_job(addr, &output_job(9).0).await;
         assert_eq!(status, 500, "{body}");
         assert!(body.contains(reason), "{body}");
         let (status, health) = http(addr, "GET", "/v1/health", "").await;

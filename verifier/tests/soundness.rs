@@ -9,7 +9,7 @@ use coalition_core::elgamal::{
     Ciphertext, DecryptHandle, GroupedCiphertext, PedersenCommitment, PedersenOpening,
 };
 use coalition_core::keys::{ElGamalPublicKey, IdentityKeys, LoyaltyId};
-use coalition_core::proofs::DebitProof;
+use coalition_core::proofs::{DebitProof, ExchangeProof};
 use coalition_core::statements::{DebitKind, DebitStatement, ExchangeStatement, IssueStatement};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_prover::range::prove_range;
@@ -140,7 +140,7 @@ fn issue(w: &mut World, amount: u64) -> (IssueStatement, coalition_core::proofs:
     (tx.statement(&w.policy), tx.proof)
 }
 
-fn exchange(w: &mut World) -> (ExchangeStatement, coalition_core::proofs::ExchangeProof) {
+fn exchange(w: &mut World) -> (ExchangeStatement, ExchangeProof) {
     let state = funded(w, 1_000);
     let rate = ExchangeRate::new(3, 2).unwrap();
     let tx = transactions::exchange(
@@ -434,37 +434,26 @@ fn issue_and_exchange_proofs_swapped_whole_or_in_part_fail() {
     verify_exchange(&e1, &ep1).unwrap();
     verify_exchange(&e2, &ep2).unwrap();
     must_fail(verify_exchange(&e1, &ep2), "swapped exchange proof");
-    type Edit = Box<dyn Fn(&mut coalition_core::proofs::ExchangeProof)>;
-    let other = ep2.clone();
-    let edits: Vec<(&str, Edit)> = vec![
-        ("equality from another", {
-            let o = other.clone();
-            Box::new(move |p| p.equality = o.equality.clone())
+    type Edit = fn(&mut ExchangeProof, &ExchangeProof);
+    let edits: [(&str, Edit); 6] = [
+        ("equality from another", |p, o| {
+            p.equality = o.equality.clone()
         }),
-        ("validity_from from another", {
-            let o = other.clone();
-            Box::new(move |p| p.validity_from = o.validity_from.clone())
+        ("validity_from from another", |p, o| {
+            p.validity_from = o.validity_from.clone()
         }),
-        ("validity_to from another", {
-            let o = other.clone();
-            Box::new(move |p| p.validity_to = o.validity_to.clone())
+        ("validity_to from another", |p, o| {
+            p.validity_to = o.validity_to.clone()
         }),
-        ("rate from another", {
-            let o = other.clone();
-            Box::new(move |p| p.rate = o.rate.clone())
+        ("rate from another", |p, o| p.rate = o.rate.clone()),
+        ("range from another", |p, o| p.range = o.range.clone()),
+        ("validity_from and validity_to swapped", |p, _| {
+            std::mem::swap(&mut p.validity_from, &mut p.validity_to)
         }),
-        ("range from another", {
-            let o = other.clone();
-            Box::new(move |p| p.range = o.range.clone())
-        }),
-        (
-            "validity_from and validity_to swapped",
-            Box::new(|p| std::mem::swap(&mut p.validity_from, &mut p.validity_to)),
-        ),
     ];
     for (name, edit) in edits {
         let mut proof = ep1.clone();
-        edit(&mut proof);
+        edit(&mut proof, &ep2);
         must_fail(verify_exchange(&e1, &proof), name);
         assert!(
             verify_batch(&[ProofItem::Exchange(&e1, &proof)]).is_err(),
