@@ -4,7 +4,7 @@ use ark_bn254::Fr;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::SynthesisError;
 
-use crate::poseidon::gadget as poseidon;
+use crate::poseidon::{gadget as poseidon, Domain};
 
 /// Enforces `0 ≤ v < 2^64`: 64 boolean witnesses whose weighted sum is `v`
 /// (65 constraints). Without it a value could be `p − 1`, i.e. "−1".
@@ -12,7 +12,7 @@ pub fn enforce_u64(v: &FpVar<Fr>) -> Result<(), SynthesisError> {
     v.to_bits_le_with_top_bits_zero(64).map(|_| ())
 }
 
-/// `cm = Poseidon([asset, value, owner, ρ, rcm])`, as [`crate::note::Note::commitment`].
+/// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`, as [`crate::note::commit`].
 pub fn note_commitment(
     asset: &FpVar<Fr>,
     value: &FpVar<Fr>,
@@ -20,11 +20,33 @@ pub fn note_commitment(
     rho: &FpVar<Fr>,
     rcm: &FpVar<Fr>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    poseidon::hash(&[
-        asset.clone(),
-        value.clone(),
-        owner.clone(),
-        rho.clone(),
-        rcm.clone(),
-    ])
+    poseidon::hash(
+        Domain::NoteCommitment,
+        &[
+            asset.clone(),
+            value.clone(),
+            owner.clone(),
+            rho.clone(),
+            rcm.clone(),
+        ],
+    )
+}
+
+/// `nf = Poseidon_nf(nk, ρ, cm)`, as [`crate::note::nullifier`].
+pub fn nullifier(
+    nk: &FpVar<Fr>,
+    rho: &FpVar<Fr>,
+    commitment: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    poseidon::hash(
+        Domain::Nullifier,
+        &[nk.clone(), rho.clone(), commitment.clone()],
+    )
+}
+
+/// `owner = Poseidon_owner(Poseidon_ak(ask), nk)`, as
+/// [`crate::keys::FullViewingKey::owner`].
+pub fn owner(ask: &FpVar<Fr>, nk: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    let ak = poseidon::hash(Domain::AuthorizationKey, std::slice::from_ref(ask))?;
+    poseidon::hash(Domain::Owner, &[ak, nk.clone()])
 }

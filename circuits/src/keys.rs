@@ -5,13 +5,13 @@
 //! sk ──▶ ask = H_F("coalition/v1/ask", sk)       authorization secret
 //!     ──▶ nk  = H_F("coalition/v1/nk", sk)        nullifier key
 //!     ──▶ ivk = SHA-512("coalition/v1/ivk", sk)   X25519 incoming viewing key
-//! ak    = Poseidon([ask])                          authorization key
-//! owner = Poseidon([ak, nk])                       the address's owner tag
+//! ak    = Poseidon_ak(ask)                         authorization key
+//! owner = Poseidon_owner(ak, nk)                   the address's owner tag
 //! address = (owner, pk_enc = X25519(ivk))
 //! ```
 //!
 //! `H_F` is [`crate::field::hash_to_field`]. A note is spendable by whoever can
-//! show `ask, nk` with `Poseidon([Poseidon([ask]), nk]) = owner` inside the
+//! show `ask, nk` with `Poseidon_owner(Poseidon_ak(ask), nk) = owner` inside the
 //! Spend circuit. The full viewing key `(ak, nk, ivk)` finds notes and tells
 //! when they are spent but cannot spend: that needs `ask`.
 
@@ -21,7 +21,8 @@ use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{field, poseidon};
+use crate::field;
+use crate::poseidon::{self, Domain};
 
 /// The root shielded secret, derived from the wallet's 32-byte seed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -96,9 +97,9 @@ impl std::fmt::Debug for SpendingKey {
 pub struct AuthorizationSecret(pub(crate) Fr);
 
 impl AuthorizationSecret {
-    /// `ak = Poseidon([ask])`.
+    /// `ak = Poseidon_ak(ask)`.
     pub fn authorization_key(&self) -> AuthorizationKey {
-        AuthorizationKey(poseidon::hash(&[self.0]))
+        AuthorizationKey(poseidon::hash(Domain::AuthorizationKey, &[self.0]))
     }
 
     /// The scalar, for the Spend witness.
@@ -117,7 +118,7 @@ impl std::fmt::Debug for AuthorizationSecret {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthorizationKey(pub Fr);
 
-/// `nk`: keys the nullifier PRF `nf = Poseidon([nk, ρ])`.
+/// `nk`: keys the nullifier PRF `nf = Poseidon_nf(nk, ρ, cm)`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct NullifierKey(pub(crate) Fr);
 
@@ -163,9 +164,9 @@ pub struct FullViewingKey {
 }
 
 impl FullViewingKey {
-    /// `owner = Poseidon([ak, nk])`.
+    /// `owner = Poseidon_owner(ak, nk)`.
     pub fn owner(&self) -> Fr {
-        poseidon::hash2(self.ak.0, self.nk.0)
+        owner_tag(self.ak.0, self.nk.0)
     }
 
     /// The payment address.
@@ -177,11 +178,17 @@ impl FullViewingKey {
     }
 }
 
+/// `owner = Poseidon_owner(ak, nk)`, for an `ak` and `nk` given as field
+/// elements (the Spend circuit's witness has them so).
+pub fn owner_tag(ak: Fr, nk: Fr) -> Fr {
+    poseidon::hash(Domain::Owner, &[ak, nk])
+}
+
 /// Where a note is sent: the owner tag committed in the note and the X25519
 /// key its ciphertext is encrypted to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShieldedAddress {
-    /// `Poseidon([ak, nk])`.
+    /// `Poseidon_owner(ak, nk)`.
     pub owner: Fr,
     /// X25519 public key `pk_enc`.
     pub transmission_key: [u8; 32],

@@ -3,7 +3,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`poseidon`] | circomlib-compatible Poseidon (native + gadget) |
+//! | [`poseidon`] | circomlib-compatible Poseidon, domain-separated (native + gadget) |
 //! | [`merkle`] | depth-32 note tree, paths, recent roots (native + gadget) |
 //! | [`keys`] | spending key → `ask`, `nk`, `ivk`; address |
 //! | [`note`] | notes, commitments, nullifiers |

@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! note = (asset, value, owner, ρ, rcm)
-//! cm   = Poseidon([asset, value, owner, ρ, rcm])      circomlib Poseidon(5)
-//! nf   = Poseidon([nk, ρ])                            circomlib Poseidon(2)
+//! cm   = Poseidon_cm(asset, value, owner, ρ, rcm)     width 6
+//! nf   = Poseidon_nf(nk, ρ, cm)                       width 4
 //! ```
+//!
+//! (`Poseidon_D` is Poseidon with the domain tag `D` as capacity element,
+//! [`crate::poseidon::Domain`].)
 //!
 //! `asset` is the currency symbol's 8 bytes read as a big-endian integer,
 //! `value < 2^64`, `owner` is the recipient address's owner tag, `rcm` is
@@ -14,6 +17,22 @@
 //! first nullifier it reveals, which the nullifier set makes unique; the
 //! ledger also refuses any `ρ` it has seen. Two notes to the same key
 //! therefore never share a nullifier (no "faerie gold").
+//!
+//! # Why the nullifier covers `cm`
+//!
+//! With `nf = Poseidon(nk, ρ)` (pool v1) a nullifier was a function of the
+//! key and of `ρ` alone, and `ρ` is public. Whoever held a victim's `nk` (a
+//! viewing-key holder) could spend a note of its own under
+//! `owner' = P(P(ask'), nk)` beside a *dummy* input (value 0, membership not
+//! enforced) carrying the victim's `ρ`: the dummy's nullifier was the
+//! victim's, the ledger recorded it, and the victim's note was frozen for
+//! good. Keying the PRF over `(ρ, cm)` closes this: `cm` fixes the note's
+//! asset, value, owner, `ρ` and `rcm`, and the circuit computes the
+//! nullifier from the very commitment it proves (a member of the tree for a
+//! real input). A dummy has value 0 and the spender's owner, so its `cm` —
+//! and hence its nullifier — differs from any note of non-zero value or of
+//! another owner, short of a Poseidon collision. The spec (§13.3, §13.7)
+//! carries the argument.
 
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
@@ -21,7 +40,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::field::{self, NonCanonicalField};
 use crate::keys::{NullifierKey, ShieldedAddress};
-use crate::poseidon;
+use crate::poseidon::{self, Domain};
 
 macro_rules! field_newtype {
     ($(#[$doc:meta])* $name:ident) => {
@@ -104,21 +123,38 @@ impl Note {
         }
     }
 
-    /// `cm = Poseidon([asset, value, owner, ρ, rcm])`.
+    /// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`.
     pub fn commitment(&self) -> NoteCommitment {
-        NoteCommitment(poseidon::hash(&[
-            self.asset.to_field(),
+        commit(
+            self.asset,
             Fr::from(self.value),
             self.address.owner,
-            self.rho.0,
+            self.rho,
             self.rcm,
-        ]))
+        )
     }
 
-    /// `nf = Poseidon([nk, ρ])`.
+    /// `nf = Poseidon_nf(nk, ρ, cm)`.
     pub fn nullifier(&self, nk: &NullifierKey) -> Nullifier {
-        Nullifier(poseidon::hash2(nk.to_field(), self.rho.0))
+        nullifier(nk.to_field(), self.rho, self.commitment())
     }
+}
+
+/// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)` from its parts, with the
+/// value as a field element (tests build out-of-range notes with it).
+pub fn commit(asset: AssetId, value: Fr, owner: Fr, rho: Rho, rcm: Fr) -> NoteCommitment {
+    NoteCommitment(poseidon::hash(
+        Domain::NoteCommitment,
+        &[asset.to_field(), value, owner, rho.0, rcm],
+    ))
+}
+
+/// `nf = Poseidon_nf(nk, ρ, cm)`.
+pub fn nullifier(nk: Fr, rho: Rho, commitment: NoteCommitment) -> Nullifier {
+    Nullifier(poseidon::hash(
+        Domain::Nullifier,
+        &[nk, rho.0, commitment.0],
+    ))
 }
 
 impl Rho {

@@ -1,7 +1,7 @@
-//! The Output circuit, proved by `Shield`.
+//! The Output circuit (`coalition.output.v2`), proved by `Shield`.
 //!
 //! Statement: *I know `owner, rcm` such that
-//! `cm = Poseidon([asset, value, owner, ρ, rcm])`* for public
+//! `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`* for public
 //! `(cm, asset, value, ρ)`. The ledger credits the pool with exactly `value`
 //! of `asset`, and the recipient stays hidden. `value < 2^64` holds because
 //! the verifier builds that input from a `u64`.

@@ -1,26 +1,39 @@
-//! The Spend circuit, proved by `Redeem`.
+//! The Spend circuit (`coalition.spend.v2`), proved by `Redeem`.
 //!
 //! Statement, for public `(root, nf₁, nf₂, cm_c, asset, X, merchant, binding)`:
 //! *I know `ask, nk`, two input notes `(v_i, ρ_i, rcm_i)` with paths, and a
 //! change note `(v_c, rcm_c)` such that*
 //!
 //! ```text
-//! owner = Poseidon([Poseidon([ask]), nk])                  knowledge of the key
+//! owner = Poseidon_owner(Poseidon_ak(ask), nk)             knowledge of the key
 //! for i in 1, 2:
-//!     cm_i = Poseidon([asset, v_i, owner, ρ_i, rcm_i])
+//!     cm_i = Poseidon_cm(asset, v_i, owner, ρ_i, rcm_i)
 //!     (MerkleRoot(cm_i, path_i) − root) · v_i = 0            membership unless v_i = 0
-//!     nf_i = Poseidon([nk, ρ_i])                             correct nullifiers
+//!     nf_i = Poseidon_nf(nk, ρ_i, cm_i)                      nullifier of this very note
 //!     v_i < 2^64
-//! cm_c = Poseidon([asset, v_c, owner, nf₁, rcm_c])           change to self, ρ_c = nf₁
+//! cm_c = Poseidon_cm(asset, v_c, owner, nf₁, rcm_c)          change to self, ρ_c = nf₁
 //! v_c < 2^64
 //! v₁ + v₂ = v_c + X                                          conservation
 //! ```
+//!
+//! (`Poseidon_D`: Poseidon with domain tag `D`, [`crate::poseidon::Domain`].)
 //!
 //! A single-note spend uses a *dummy* second input of value 0 (Zcash's
 //! convention): its membership is not enforced, its nullifier is still
 //! revealed and must be fresh, which costs nothing but keeps every Redeem the
 //! same shape. Because all values are below `2^64` and there are three of
 //! them, the conservation equation cannot wrap modulo `p ≈ 2^254`.
+//!
+//! # Why a dummy is harmless
+//!
+//! A dummy's wires are free except for its value (0) and owner (the
+//! spender's), so what it can reveal is `Poseidon_nf(nk, ρ, cm)` for a `cm`
+//! of value 0 under the spender's own owner tag. A note of value `v > 0`, or
+//! of another owner, has another `cm` (else Poseidon collides), hence another
+//! nullifier: a dummy can never spend, or freeze, a note that carries value
+//! or belongs to someone else — even for a prover who knows the victim's
+//! `nk` (v1 keyed the nullifier over `ρ` alone, and such a prover could; see
+//! `tests/freeze_attack.rs`). Freezing one's own value-0 notes loses nothing.
 //!
 //! `merchant` and `binding` are not used by any other constraint: they are
 //! bound to the proof through their own input terms (and a squaring
@@ -38,7 +51,6 @@ use crate::gadgets;
 use crate::keys::{AuthorizationSecret, NullifierKey};
 use crate::merkle::{gadget::MerklePathVar, MerklePath};
 use crate::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
-use crate::poseidon::gadget as poseidon;
 
 /// The Spend proof's public inputs, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,8 +263,7 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
         let a = self.assignment.as_ref();
         let ask = witness(&cs, a, |a| a.ask)?;
         let nk = witness(&cs, a, |a| a.nk)?;
-        let ak = poseidon::hash(&[ask])?;
-        let owner = poseidon::hash2(&ak, &nk)?;
+        let owner = gadgets::owner(&ask, &nk)?;
 
         let mut total_in = FpVar::constant(Fr::from(0u64));
         for (i, nf) in [nf1.clone(), nf2].iter().enumerate() {
@@ -266,7 +277,7 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
             let cm = gadgets::note_commitment(&asset, &value, &owner, &rho, &rcm)?;
             let computed_root = path.root(&cm)?;
             (computed_root - &root).mul_equals(&value, &FpVar::constant(Fr::from(0u64)))?;
-            poseidon::hash2(&nk, &rho)?.enforce_equal(nf)?;
+            gadgets::nullifier(&nk, &rho, &cm)?.enforce_equal(nf)?;
             total_in += value;
         }
 

@@ -2,15 +2,15 @@
 //! are satisfied by honest witnesses and by nothing else we can think of.
 
 use ark_bn254::Fr;
-use ark_ff::{Field, UniformRand};
+use ark_ff::{Field, PrimeField, UniformRand};
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef};
 use coalition_circuits::{
     keys::SpendingKey,
     merkle::{gadget::MerklePathVar, NoteTree, DEPTH},
-    note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
+    note::{self, AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
     output::{OutputCircuit, OutputPublicInputs},
-    poseidon,
+    poseidon::{self, Domain},
     spend::{
         dummy_input, SpendAssignment, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
     },
@@ -43,26 +43,87 @@ fn alloc(cs: &ConstraintSystemRef<Fr>, values: &[Fr]) -> Vec<FpVar<Fr>> {
 }
 
 #[test]
-fn poseidon_gadget_equals_native_for_every_arity() {
+fn poseidon_gadget_equals_native_for_every_arity_and_domain() {
     let mut rng = rng();
     for arity in 1..=5 {
         let inputs: Vec<Fr> = (0..arity).map(|_| Fr::rand(&mut rng)).collect();
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let vars = alloc(&cs, &inputs);
-        let out = poseidon::gadget::hash(&vars).unwrap();
-        assert_eq!(
-            out.value().unwrap(),
-            poseidon::hash(&inputs),
-            "arity {arity}"
-        );
-        assert!(cs.is_satisfied().unwrap());
+        for domain in Domain::ALL {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let vars = alloc(&cs, &inputs);
+            let out = poseidon::gadget::hash(domain, &vars).unwrap();
+            assert_eq!(
+                out.value().unwrap(),
+                poseidon::hash(domain, &inputs),
+                "arity {arity}, {domain:?}"
+            );
+            assert!(cs.is_satisfied().unwrap());
+        }
     }
     // Cost of the tree's 2-to-1 hash: 3 constraints per S-box, less the
-    // first round's S-box on the constant capacity element.
+    // first round's S-box on the constant capacity element (the domain tag
+    // is free).
     let cs = ConstraintSystem::<Fr>::new_ref();
     let vars = alloc(&cs, &[Fr::from(1u64), Fr::from(2u64)]);
-    let _ = poseidon::gadget::hash(&vars).unwrap();
+    let _ = poseidon::gadget::hash(Domain::MerkleNode, &vars).unwrap();
     assert_eq!(cs.num_constraints(), 3 * (8 * 3 + 57) - 3);
+}
+
+/// The permutation is circomlib's: its published outputs (circomlibjs
+/// `test/poseidon.js`) for the plain, untagged hash.
+#[test]
+fn poseidon_matches_circomlibs_published_outputs() {
+    let hex = |h: &str| Fr::from_be_bytes_mod_order(&hex::decode(h).unwrap());
+    let small = |xs: &[u64]| xs.iter().map(|&x| Fr::from(x)).collect::<Vec<_>>();
+    for (inputs, expected) in [
+        (
+            small(&[1]),
+            "29176100eaa962bdc1fe6c654d6a3c130e96a4d1168b33848b897dc502820133",
+        ),
+        (
+            small(&[1, 2]),
+            "115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a",
+        ),
+        (
+            small(&[1, 2, 3, 4]),
+            "299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465",
+        ),
+        (
+            small(&[1, 2, 3, 4, 5]),
+            "0dab9449e4a1398a15224c0b15a49d598b2174d305a316c918125f8feeb123c0",
+        ),
+    ] {
+        assert_eq!(
+            poseidon::circomlib_hash(&inputs),
+            hex(expected),
+            "{inputs:?}"
+        );
+    }
+}
+
+/// Every protocol use of one width runs a different function: the same
+/// inputs give a different output in every domain, and none equals the
+/// untagged circomlib hash.
+#[test]
+fn poseidon_domains_are_separated() {
+    let mut rng = rng();
+    for arity in 1..=5 {
+        let inputs: Vec<Fr> = (0..arity).map(|_| Fr::rand(&mut rng)).collect();
+        let mut outputs: Vec<Fr> = Domain::ALL
+            .iter()
+            .map(|d| poseidon::hash(*d, &inputs))
+            .collect();
+        outputs.push(poseidon::circomlib_hash(&inputs));
+        let n = outputs.len();
+        outputs.sort();
+        outputs.dedup();
+        assert_eq!(outputs.len(), n, "arity {arity}");
+    }
+    // Tags are distinct and non-zero (0 is circomlib's own capacity).
+    let mut tags: Vec<Fr> = Domain::ALL.iter().map(|d| d.tag()).collect();
+    assert!(!tags.contains(&Fr::from(0u64)));
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags.len(), Domain::ALL.len());
 }
 
 #[test]
@@ -262,11 +323,13 @@ fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
     let build = |first: Fr, second: u64, rng: &mut ChaCha20Rng| {
         let mut tree = NoteTree::new();
         let n1 = Note::new(asset, 0, address, Rho::random(rng), rng);
-        let cm1 = poseidon::hash(&[asset.to_field(), first, address.owner, n1.rho.0, n1.rcm]);
-        let p1 = tree.append(cm1).unwrap();
+        let cm1 = note::commit(asset, first, address.owner, n1.rho, n1.rcm);
+        let p1 = tree.append(cm1.0).unwrap();
         let n2 = Note::new(asset, second, address, Rho::random(rng), rng);
         let p2 = tree.append(n2.commitment().0).unwrap();
-        let change = Note::new(asset, 50, address, Rho(n1.nullifier(&nk).0), rng);
+        // The nullifier of the note the tree holds (value `first`).
+        let nf1 = note::nullifier(nk.to_field(), n1.rho, cm1);
+        let change = Note::new(asset, 50, address, Rho(nf1.0), rng);
         let witness = SpendWitness {
             ask: sk.authorization_secret(),
             nk: nk.clone(),
@@ -282,7 +345,8 @@ fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
             ],
             change,
         };
-        let public = witness.public_inputs(TreeRoot(tree.root()), 50, Fr::ONE, Fr::ONE);
+        let mut public = witness.public_inputs(TreeRoot(tree.root()), 50, Fr::ONE, Fr::ONE);
+        public.nullifiers[0] = nf1;
         let mut assignment = witness.assignment();
         assignment.inputs[0].value = first;
         spend(public, assignment)
@@ -359,12 +423,12 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
     };
     // Recompute the change commitment with the out-of-range value so only
     // the range check can object.
-    public.change_commitment = NoteCommitment(poseidon::hash(&[
-        Fr::from(7u64),
+    public.change_commitment = note::commit(
+        AssetId(7),
         assignment.change_value,
         address.owner,
-        change_note.rho.0,
+        change_note.rho,
         change_note.rcm,
-    ]));
+    );
     assert!(!satisfied(spend(public, assignment)));
 }

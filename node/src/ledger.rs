@@ -188,10 +188,12 @@ pub enum ApplyMode {
 pub const ROOT_WINDOW: usize = 100;
 
 /// Version of the state commitments a block header carries (spec §15.2):
-/// 2 since the state hash and nullifier commitment became incremental. A
-/// store records the version it was written with, and a node refuses to
-/// start on another.
-pub const STATE_FORMAT: u32 = 2;
+/// 2 since the state hash and nullifier commitment became incremental; 3
+/// since pool v2 (domain-separated Poseidon: another note tree, note
+/// commitments and nullifiers, so a format-2 store's pool cannot be
+/// carried over). A store records the version it was written with, and a
+/// node refuses to start on another.
+pub const STATE_FORMAT: u32 = 3;
 
 const NULLIFIER_DOMAIN: &[u8] = b"coalition/v2/nullifier";
 const RHO_DOMAIN: &[u8] = b"coalition/v2/rho";

@@ -4,17 +4,21 @@
 
 use std::sync::{Arc, OnceLock};
 
-use coalition_circuits::keys::SpendingKey;
+use coalition_circuits::encryption::EncryptedNote;
+use coalition_circuits::keys::{FullViewingKey, SpendingKey};
+use coalition_circuits::merkle::MerklePath;
 use coalition_circuits::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
-use coalition_circuits::spend::SpendInput;
+use coalition_circuits::spend::{SpendCircuit, SpendInput, SpendWitness};
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
+use coalition_core::shielded::{Groth16Proof, NoteOutput, RedeemTx};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::ledger::records::{MemoryRecords, StateWriter, Table};
 use coalition_node::ledger::{AccountLedger, LedgerError};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
+use coalition_prover::groth16::prove;
 use coalition_prover::shielded::{redeem, shield};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_prover::ProofError;
@@ -222,6 +226,125 @@ fn issue_shield_redeem_and_no_double_redeem() {
     assert!(merchant
         .pending
         .decrypts_to(w.merchant.elgamal_secret(), 600));
+}
+
+/// Issue 19, spec §13.3: whoever holds the victim's full viewing key (an
+/// auditor, a delegated prover) owns a point under its own `ask` and the
+/// victim's `nk`, and spends it beside a dummy input carrying the victim's
+/// note's `ρ`. Under pool v1 (`nf = Poseidon(nk, ρ)`) the dummy's nullifier
+/// was the victim's: the ledger accepted the attacker's Redeem and the
+/// victim's note could never be spent. Now the attacker's Redeem is still
+/// valid (it pays its own point) but reveals another nullifier, and the
+/// victim redeems its note afterwards.
+#[test]
+fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
+    let mut w = World::new(11);
+    let chain = w.ledger.chain();
+    let (victim_shield, victim_note) = w.shield(600, 1000);
+    w.ledger.apply(&victim_shield).unwrap();
+    let victim_nk = w.sk().nullifier_key();
+    let victim_nullifier = victim_note.nullifier(&victim_nk);
+
+    // The attacker: an account with 5 points, its own shielded keys, and
+    // the victim's full viewing key.
+    let attacker = IdentityKeys::random(&mut w.rng);
+    let issue = transactions::issue(
+        chain,
+        &w.miles,
+        &w.airline,
+        1,
+        attacker.public(),
+        5,
+        &mut w.rng,
+    )
+    .unwrap();
+    w.ledger.apply(&issue).unwrap();
+    let account_of = |w: &World| {
+        w.ledger
+            .account(&attacker.loyalty_id(), &w.miles.id)
+            .cloned()
+            .unwrap()
+    };
+    let apply = transactions::apply_pending(chain, w.miles.id, &attacker, &account_of(&w)).unwrap();
+    w.ledger.apply(&apply).unwrap();
+    let own_keys = SpendingKey::from_seed(&[0xA7; 32]);
+    let victim_fvk = w.sk().full_viewing_key();
+    let hybrid = FullViewingKey {
+        ak: own_keys.authorization_secret().authorization_key(),
+        nk: victim_fvk.nk.clone(),
+        ivk: own_keys.incoming_viewing_key(),
+    };
+    let address = hybrid.address();
+    let shielded = shield(
+        chain,
+        w.miles.id,
+        &attacker,
+        &SpendingAccount {
+            state: &account_of(&w),
+            balance: 5,
+        },
+        1,
+        &address,
+        &keys().output,
+        &mut w.rng,
+    )
+    .unwrap();
+    w.ledger.apply(&shielded.tx).unwrap();
+
+    // The attacker's Redeem: its own point, and a dummy aimed at the victim.
+    let pool = w.ledger.pool().unwrap();
+    let own = SpendInput {
+        path: pool.tree().path(pool.note_count() as u64 - 1).unwrap(),
+        note: shielded.note,
+    };
+    let root = pool.latest_root();
+    let dummy = SpendInput {
+        note: Note::new(own.note.asset, 0, address, victim_note.rho, &mut w.rng),
+        path: MerklePath::dummy(),
+    };
+    let own_nullifier = own.note.nullifier(&hybrid.nk);
+    let change = Note::new(own.note.asset, 0, address, Rho(own_nullifier.0), &mut w.rng);
+    let witness = SpendWitness {
+        ask: own_keys.authorization_secret(),
+        nk: hybrid.nk.clone(),
+        inputs: [own, dummy],
+        change: change.clone(),
+    };
+    let mut attack = RedeemTx {
+        chain,
+        currency: w.miles.id,
+        merchant: *w.merchant.public(),
+        value: 1,
+        root,
+        nullifiers: [own_nullifier, witness.inputs[1].note.nullifier(&hybrid.nk)],
+        change: NoteOutput {
+            commitment: change.commitment(),
+            encrypted: EncryptedNote::encrypt(&change, &mut w.rng).unwrap(),
+        },
+        proof: Groth16Proof(Default::default()),
+    };
+    let public = attack.public_inputs();
+    attack.proof = prove(
+        "spend",
+        &keys().spend,
+        SpendCircuit::new(public, &witness),
+        &mut w.rng,
+    )
+    .unwrap();
+    // The attacker may spend its own point …
+    w.ledger
+        .apply(&Transaction::Redeem(attack.clone()))
+        .unwrap();
+    // … but revealed another nullifier than the victim's …
+    assert_ne!(attack.nullifiers[1], victim_nullifier);
+    assert!(!w.ledger.pool().unwrap().is_spent(&victim_nullifier));
+    // … and the victim still finds and redeems its note.
+    let found = w.scan();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].note, victim_note);
+    let (redeem_tx, _) = w.redeem(&found, 600).unwrap();
+    w.ledger.apply(&redeem_tx).unwrap();
+    assert!(w.ledger.pool().unwrap().is_spent(&victim_nullifier));
 }
 
 #[test]

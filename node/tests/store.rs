@@ -153,14 +153,18 @@ fn a_store_of_another_state_format_is_refused_by_version() {
         err,
         StoreError::StateFormat {
             found: 1,
-            expected: 2
+            expected: 3
         }
     ));
     assert!(err.to_string().contains("state format 1"));
-    set_marker(Some(&3u32.to_le_bytes()));
+    // Format 2: the pool before v2's domain-separated hashes.
+    set_marker(Some(&2u32.to_le_bytes()));
     assert!(matches!(
         open(),
-        Err(StoreError::StateFormat { found: 3, .. })
+        Err(StoreError::StateFormat {
+            found: 2,
+            expected: 3
+        })
     ));
     set_marker(Some(&[2, 0]));
     assert!(matches!(

@@ -15,13 +15,13 @@ use crate::circuit_id::CircuitId;
 pub const DEV_KEYS: [(CircuitId, &str, &str); 2] = [
     (
         CircuitId::Output,
-        "94cc52212ebf3d8b135b47a17f4e41b0b4c13f7ee701536b31cfcab06761aeef",
-        "0468ffa5a330f3a09ed91148c0e82c431c27d77ba678c516081108e3dfc4efbf",
+        "5e5b8cd2a84b92679da07d34fcbe6d56f27a79802a259b054334ce829d232d0e",
+        "bb33f1cf456cd012672bb9ff780080b83f57b2706aef73c1c5c4cc11a3742fe6",
     ),
     (
         CircuitId::Spend,
-        "1e42ec6ade2a702eeda25e907dcd41351d055cd71a7f88ab8aa6d2c7e4aafa6e",
-        "82e2aabec8b49786cc0b340321affaab07d96e79c9e53b9db08a0ef3db1ef76d",
+        "99ca5ad4c6966931379d4d235e2fd3d36dc7923cf65d924d9058b70f7191707b",
+        "da7a61c46b9243b5b589214ea85efceafefedadf54c034ef3be0239014715660",
     ),
 ];
 

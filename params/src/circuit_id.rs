@@ -26,8 +26,8 @@ impl CircuitId {
     /// Versioned name, written into key-file headers.
     pub fn name(self) -> &'static str {
         match self {
-            CircuitId::Output => "coalition.output.v1",
-            CircuitId::Spend => "coalition.spend.v1",
+            CircuitId::Output => "coalition.output.v2",
+            CircuitId::Spend => "coalition.spend.v2",
         }
     }
 

@@ -6,7 +6,7 @@
 //! version      2   u16 LE = 1
 //! kind         1   1 = proving key, 2 = verifying key
 //! setup        1   0 = INSECURE dev setup, 1 = ceremony
-//! circuit      1+n length-prefixed circuit name ("coalition.spend.v1")
+//! circuit      1+n length-prefixed circuit name ("coalition.spend.v2")
 //! shape hash   32  CircuitId::shape_hash of the circuit the key was made for
 //! banner       2+n length-prefixed UTF-8 (the INSECURE warning for dev keys)
 //! payload hash 32  SHA-256 of the payload

@@ -5,7 +5,7 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
 use super::tree::{MerklePath, DEPTH};
-use crate::poseidon::gadget as poseidon;
+use crate::poseidon::{gadget as poseidon, Domain};
 
 /// An allocated path: position bits (each constrained boolean) and siblings.
 pub struct MerklePathVar {
@@ -51,7 +51,7 @@ impl MerklePathVar {
             let bit = FpVar::from(bit.clone());
             let left = &node + bit * (sibling - &node);
             let right = &node + sibling - &left;
-            node = poseidon::hash2(&left, &right)?;
+            node = poseidon::hash(Domain::MerkleNode, &[left, right])?;
         }
         Ok(node)
     }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use ark_bn254::Fr;
 use thiserror::Error;
 
-use crate::poseidon;
+use crate::poseidon::{self, Domain};
 
 /// Tree depth: every path has this many siblings.
 pub const DEPTH: usize = 32;
@@ -25,13 +25,18 @@ pub enum TreeError {
     NoSuchLeaf(u64),
 }
 
+/// An inner node: `Poseidon_node(left, right)` (spec §13.4).
+pub fn node_hash(left: Fr, right: Fr) -> Fr {
+    poseidon::hash(Domain::MerkleNode, &[left, right])
+}
+
 /// `E_h`, the root of an empty subtree of height `h` (`0 ≤ h ≤ DEPTH`).
 pub fn empty_root(height: usize) -> Fr {
     static EMPTY: OnceLock<Vec<Fr>> = OnceLock::new();
     EMPTY.get_or_init(|| {
         let mut roots = vec![Fr::from(0u64)];
         for h in 0..DEPTH {
-            roots.push(poseidon::hash2(roots[h], roots[h]));
+            roots.push(node_hash(roots[h], roots[h]));
         }
         roots
     })[height]
@@ -52,9 +57,9 @@ impl MerklePath {
         let mut node = leaf;
         for (h, sibling) in self.siblings.iter().enumerate() {
             node = if (self.position >> h) & 1 == 1 {
-                poseidon::hash2(*sibling, node)
+                node_hash(*sibling, node)
             } else {
-                poseidon::hash2(node, *sibling)
+                node_hash(node, *sibling)
             };
         }
         node
@@ -115,7 +120,7 @@ impl NoteTree {
                 .par_chunks(2)
                 .map(|pair| {
                     let right = pair.get(1).copied().unwrap_or_else(|| empty_root(h));
-                    poseidon::hash2(pair[0], right)
+                    node_hash(pair[0], right)
                 })
                 .collect();
             levels.push(level.into_iter().collect());
@@ -168,9 +173,9 @@ impl NoteTree {
             }
             let sibling = self.sibling(h, index);
             node = if index & 1 == 1 {
-                poseidon::hash2(sibling, node)
+                node_hash(sibling, node)
             } else {
-                poseidon::hash2(node, sibling)
+                node_hash(node, sibling)
             };
             index >>= 1;
         }
@@ -257,7 +262,7 @@ mod tests {
             let mut next = Vec::new();
             for pair in level.chunks(2) {
                 let right = pair.get(1).copied().unwrap_or_else(|| empty_root(h));
-                next.push(poseidon::hash2(pair[0], right));
+                next.push(node_hash(pair[0], right));
             }
             if next.is_empty() {
                 next.push(empty_root(h + 1));

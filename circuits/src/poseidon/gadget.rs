@@ -15,6 +15,7 @@ use ark_r1cs_std::{
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisError, Variable};
 
+use super::domain::Domain;
 use super::params::params_for_arity;
 
 /// `Σ coefficient·var + constant` as one variable (no constraint).
@@ -44,12 +45,13 @@ fn linear(terms: &[(Fr, &FpVar<Fr>)], constant: Fr) -> Result<FpVar<Fr>, Synthes
     Ok(FpVar::Var(AllocatedFp::new(value, variable, cs)))
 }
 
-/// `Poseidon(inputs)` in-circuit; equal to [`super::hash`] on the same values.
-pub fn hash(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+/// `Poseidon_D(inputs)` in-circuit; equal to [`super::hash`] on the same
+/// domain and values. The tag is a constant, so it costs no constraint.
+pub fn hash(domain: Domain, inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     let params = params_for_arity(inputs.len());
     let width = params.width;
     let mut state = Vec::with_capacity(width);
-    state.push(FpVar::constant(Fr::from(0u64)));
+    state.push(FpVar::constant(domain.tag()));
     state.extend_from_slice(inputs);
     for r in 0..params.rounds() {
         // After ARK and the S-box layer, element j is `y_j + offset_j`:
@@ -77,11 +79,6 @@ pub fn hash(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
             .collect::<Result<_, _>>()?;
     }
     Ok(state.swap_remove(0))
-}
-
-/// Two-to-one compression: `Poseidon([left, right])`.
-pub fn hash2(left: &FpVar<Fr>, right: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-    hash(&[left.clone(), right.clone()])
 }
 
 fn pow5(x: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {

@@ -16,7 +16,9 @@
 //! # The hash
 //!
 //! circomlib's `Poseidon(n)` absorbs `n` inputs into a state of width
-//! `t = n + 1` as `[0, x_1, …, x_n]`, permutes once and outputs `s_0`.
+//! `t = n + 1` as `[0, x_1, …, x_n]`, permutes once and outputs `s_0`. The
+//! protocol uses the same permutation with a domain tag in place of the
+//! leading `0` ([`domain`]); circomlibjs computes it as `poseidon(x, tag)`.
 //! Matching it exactly (constants, state layout, output element) is what lets
 //! note commitments be recomputed by circom circuits and by circomlibjs.
 //!
@@ -24,10 +26,13 @@
 //!
 //! ARK and mix are linear and cost nothing; an S-box is three multiplication
 //! constraints (`x² , x⁴, x⁵`). One `t = 3` hash is `3·(8·3 + 57) = 243`
-//! constraints.
+//! constraints, less the 3 of the first round's S-box on the constant
+//! capacity element.
 
+pub mod domain;
 pub mod gadget;
 pub mod native;
 pub mod params;
 
-pub use native::{hash, hash2};
+pub use domain::Domain;
+pub use native::{circomlib_hash, hash};

@@ -3,22 +3,30 @@
 use ark_bn254::Fr;
 use ark_ff::Field;
 
+use super::domain::Domain;
 use super::params::{params_for_arity, PoseidonParams};
 
-/// `Poseidon(inputs)` with circomlib's conventions: the state is
-/// `[0, inputs…]`, the output is state element 0 after the permutation.
-pub fn hash(inputs: &[Fr]) -> Fr {
+/// `Poseidon_D(inputs)`: the state is `[D, inputs…]` with `D` the domain's
+/// tag, the output is state element 0 after the permutation. Every protocol
+/// hash goes through here.
+pub fn hash(domain: Domain, inputs: &[Fr]) -> Fr {
+    hash_with_capacity(domain.tag(), inputs)
+}
+
+/// circomlib's plain `Poseidon(n)` (capacity 0). The protocol never uses
+/// it; it exists so the permutation can be checked against circomlib's
+/// published outputs.
+pub fn circomlib_hash(inputs: &[Fr]) -> Fr {
+    hash_with_capacity(Fr::from(0u64), inputs)
+}
+
+fn hash_with_capacity(capacity: Fr, inputs: &[Fr]) -> Fr {
     let params = params_for_arity(inputs.len());
     let mut state = Vec::with_capacity(params.width);
-    state.push(Fr::from(0u64));
+    state.push(capacity);
     state.extend_from_slice(inputs);
     permute(params, &mut state);
     state[0]
-}
-
-/// Two-to-one compression used by the Merkle tree: `Poseidon([left, right])`.
-pub fn hash2(left: Fr, right: Fr) -> Fr {
-    hash(&[left, right])
 }
 
 fn permute(params: &PoseidonParams, state: &mut [Fr]) {

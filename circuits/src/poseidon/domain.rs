@@ -1,0 +1,56 @@
+//! Domain separation: which protocol role a Poseidon call plays.
+//!
+//! circomlib's `Poseidon(n)` starts from the state `[0, x_1, …, x_n]`; the
+//! first element is the *capacity* element, never an input. Every hash the
+//! protocol computes starts it from a distinct non-zero constant instead,
+//! `[D, x_1, …, x_n]` (the Poseidon paper's §4.2 way of separating domains;
+//! circomlibjs computes it as `poseidon(inputs, D)`). Two uses of the same
+//! width therefore run different functions: a Merkle node can never be read
+//! as an owner tag or a nullifier, whatever the inputs.
+//!
+//! A constant capacity element costs no constraint in-circuit (the first
+//! round's S-box on a constant folds to a constant), so the tags are free.
+//!
+//! | tag | domain | width `t` | use |
+//! |---|---|---|---|
+//! | 1 | [`Domain::AuthorizationKey`] | 2 | `ak = P₁(ask)` |
+//! | 2 | [`Domain::Owner`] | 3 | `owner = P₂(ak, nk)` |
+//! | 3 | [`Domain::NoteCommitment`] | 6 | `cm = P₃(asset, value, owner, ρ, rcm)` |
+//! | 4 | [`Domain::Nullifier`] | 4 | `nf = P₄(nk, ρ, cm)` |
+//! | 5 | [`Domain::MerkleNode`] | 3 | tree node `P₅(left, right)` |
+//!
+//! Tag 0 is circomlib's plain `Poseidon(n)`; the protocol never uses it.
+
+use ark_bn254::Fr;
+
+/// A protocol role of Poseidon, named by its capacity constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum Domain {
+    /// `ak = P(ask)`: the authorization key.
+    AuthorizationKey = 1,
+    /// `owner = P(ak, nk)`: an address's owner tag.
+    Owner = 2,
+    /// `cm = P(asset, value, owner, ρ, rcm)`: a note commitment.
+    NoteCommitment = 3,
+    /// `nf = P(nk, ρ, cm)`: a nullifier, keyed by `nk` over the note.
+    Nullifier = 4,
+    /// `P(left, right)`: an inner node of the note tree.
+    MerkleNode = 5,
+}
+
+impl Domain {
+    /// Every domain, for tests that check the tags differ.
+    pub const ALL: [Domain; 5] = [
+        Domain::AuthorizationKey,
+        Domain::Owner,
+        Domain::NoteCommitment,
+        Domain::Nullifier,
+        Domain::MerkleNode,
+    ];
+
+    /// The capacity element this domain's hashes start from.
+    pub fn tag(self) -> Fr {
+        Fr::from(self as u64)
+    }
+}
