@@ -4,6 +4,8 @@
 //! | module | what |
 //! |---|---|
 //! | [`poseidon`] | circomlib-compatible Poseidon, domain-separated (native + gadget) |
+//! | [`babyjub`] | Baby Jubjub in circomlib's coordinates (native + gadget) |
+//! | [`spend_auth`] | re-randomizable spend-authorization signatures over Baby Jubjub |
 //! | [`merkle`] | depth-32 note tree, paths, recent roots (native + gadget) |
 //! | [`keys`] | spending key → `ask`, `nk`, `ivk`; address |
 //! | [`note`] | notes, commitments, nullifiers |
@@ -13,6 +15,7 @@
 //! The math of each module is in its documentation and in
 //! `papers/protocol.md` §13.
 
+pub mod babyjub;
 pub mod encryption;
 pub mod field;
 pub mod gadgets;
@@ -22,6 +25,7 @@ pub mod note;
 pub mod output;
 pub mod poseidon;
 pub mod spend;
+pub mod spend_auth;
 pub mod testing;
 
 pub use ark_bn254::Fr;
