@@ -10,7 +10,9 @@
 //! * Output prove; Spend and Output verify;
 //! * a Spend proof's host phases: synthesis with matrices against the
 //!   shared-R1CS synthesis, and the witness map;
-//! * 64 Spends verified one by one against one batch.
+//! * 64 Spends verified one by one against one batch;
+//! * 64 Redeems' proof items (Spend proof + spend-authorization signature,
+//!   what a block verifies per Redeem) one by one against one batch.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::time::Duration;
@@ -27,12 +29,14 @@ use coalition_circuits::merkle::{gadget::MerklePathVar, MerklePath, NoteTree};
 use coalition_circuits::note::{AssetId, Note, Rho};
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
+use coalition_circuits::spend_auth::Signature as SpendAuthSignature;
 use coalition_circuits::testing;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::groth16::{prove, synthesize_checked, R1cs};
 use coalition_prover::qap;
 use coalition_verifier::groth16::{verify_groth16, verify_groth16_batch, Groth16Item};
+use coalition_verifier::{verify_item, BatchVerifier, ProofItem, SpendAuthItem};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -226,7 +230,37 @@ fn bench_shielded(c: &mut Criterion) {
         let (inputs, proof) = &distinct[i % distinct.len()];
         (key, inputs, proof)
     };
+    // The same 16 statements signed as their Redeems are: by rsk = ask + α
+    // over the binding hash, under rk.
+    let signed: Vec<(SpendPublicInputs, SpendAuthSignature)> = (0..16)
+        .map(|seed| {
+            let (public, witness) = spend_fixture(seed);
+            let rsk = SpendingKey::from_seed(&[7; 32])
+                .spend_authorizing_key()
+                .randomize(&witness.alpha);
+            let message = coalition_circuits::field::to_bytes(&public.binding);
+            (public, rsk.sign(&message, &mut rng))
+        })
+        .collect();
     let spend_key: &'static PreparedVerifyingKey<Bn254> = Box::leak(Box::new(vks.spend.clone()));
+    let redeem_items: Vec<ProofItem<'_>> = (0..64)
+        .map(|i| {
+            let (public, signature) = &signed[i % signed.len()];
+            let (inputs, proof) = &distinct[i % distinct.len()];
+            ProofItem::Redeem(
+                Groth16Item {
+                    key: spend_key,
+                    inputs,
+                    proof,
+                },
+                SpendAuthItem {
+                    key: &public.rk,
+                    message: coalition_circuits::field::to_bytes(&public.binding),
+                    signature,
+                },
+            )
+        })
+        .collect();
     let items: Vec<Groth16Item<'_>> = (0..64)
         .map(|i| {
             let (key, inputs, proof) = item(i, spend_key);
@@ -300,6 +334,22 @@ fn bench_shielded(c: &mut Criterion) {
     });
     group.bench_function("64 spends batched", |b| {
         b.iter(|| verify_groth16_batch(&items, &mut rng).expect("valid"))
+    });
+    group.bench_function("64 redeems (proof + authorization) one by one", |b| {
+        b.iter(|| {
+            for it in &redeem_items {
+                verify_item(it).expect("valid");
+            }
+        })
+    });
+    group.bench_function("64 redeems (proof + authorization) batched", |b| {
+        b.iter(|| {
+            let mut batch = BatchVerifier::new();
+            for it in &redeem_items {
+                batch.queue(it).expect("well formed");
+            }
+            batch.verify().expect("valid")
+        })
     });
     group.bench_function("64 outputs one by one", |b| {
         b.iter(|| {

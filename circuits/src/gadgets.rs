@@ -4,6 +4,7 @@ use ark_bn254::Fr;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::SynthesisError;
 
+use crate::babyjub::gadget::PointVar;
 use crate::poseidon::{gadget as poseidon, Domain};
 
 /// Enforces `0 ≤ v < 2^64`: 64 boolean witnesses whose weighted sum is `v`
@@ -44,9 +45,7 @@ pub fn nullifier(
     )
 }
 
-/// `owner = Poseidon_owner(Poseidon_ak(ask), nk)`, as
-/// [`crate::keys::FullViewingKey::owner`].
-pub fn owner(ask: &FpVar<Fr>, nk: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-    let ak = poseidon::hash(Domain::AuthorizationKey, std::slice::from_ref(ask))?;
-    poseidon::hash(Domain::Owner, &[ak, nk.clone()])
+/// `owner = Poseidon_owner(ak.x, ak.y, nk)`, as [`crate::keys::owner_tag`].
+pub fn owner(ak: &PointVar, nk: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    poseidon::hash(Domain::Owner, &[ak.x().clone(), ak.y().clone(), nk.clone()])
 }

@@ -1,19 +1,26 @@
-//! The shielded key hierarchy (papers/protocol.md §3.4).
+//! The shielded key hierarchy (papers/protocol.md §13.2).
 //!
 //! ```text
 //! seed ──SHA-512──▶ sk (spending key, 32 bytes)
-//! sk ──▶ ask = H_F("coalition/v1/ask", sk)       authorization secret
-//!     ──▶ nk  = H_F("coalition/v1/nk", sk)        nullifier key
-//!     ──▶ ivk = SHA-512("coalition/v1/ivk", sk)   X25519 incoming viewing key
-//! ak    = Poseidon_ak(ask)                         authorization key
-//! owner = Poseidon_owner(ak, nk)                   the address's owner tag
+//! sk ──▶ ask = SHA-512("coalition/v2/ask" ‖ sk) mod l   spend authorizing key (Baby Jubjub scalar)
+//!     ──▶ nk  = H_F("coalition/v1/nk", sk)              nullifier key
+//!     ──▶ ivk = SHA-512("coalition/v1/ivk", sk)         X25519 incoming viewing key
+//! ak    = [ask]·B                                        spend validating key (Baby Jubjub point)
+//! owner = Poseidon_owner(ak.x, ak.y, nk)                 the address's owner tag
 //! address = (owner, pk_enc = X25519(ivk))
 //! ```
 //!
-//! `H_F` is [`crate::field::hash_to_field`]. A note is spendable by whoever can
-//! show `ask, nk` with `Poseidon_owner(Poseidon_ak(ask), nk) = owner` inside the
-//! Spend circuit. The full viewing key `(ak, nk, ivk)` finds notes and tells
-//! when they are spent but cannot spend: that needs `ask`.
+//! `H_F` is [`crate::field::hash_to_field`]. Authority is split as in
+//! Sapling and Orchard:
+//!
+//! * the **proof generation key** `(ak, nk)` is enough to prove a spend of
+//!   the owner's notes (the Spend circuit proves `owner` from `ak, nk` and a
+//!   re-randomized `rk = ak + [α]·B`), so a delegated prover can be given
+//!   it;
+//! * the spend is **authorized** only by a signature under `rk`, which takes
+//!   `rsk = ask + α` ([`crate::spend_auth`]): `ask` never leaves the wallet;
+//! * the **full viewing key** `(ak, nk, ivk)` finds notes and tells when
+//!   they are spent; it can prove but never authorize.
 
 use ark_bn254::Fr;
 use sha2::{Digest, Sha512};
@@ -21,8 +28,10 @@ use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::babyjub::Point;
 use crate::field;
 use crate::poseidon::{self, Domain};
+use crate::spend_auth::{SigningKey, VerificationKey};
 
 /// The root shielded secret, derived from the wallet's 32-byte seed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -40,10 +49,25 @@ impl SpendingKey {
         SpendingKey(sk)
     }
 
-    /// The authorization secret `ask`: never leaves the wallet except as a
-    /// Spend witness.
-    pub fn authorization_secret(&self) -> AuthorizationSecret {
-        AuthorizationSecret(field::hash_to_field(b"coalition/v1/ask", &[&self.0]))
+    /// The spend authorizing key `ask` (a Baby Jubjub scalar): signs the
+    /// wallet's Redeems and never leaves the wallet.
+    pub fn spend_authorizing_key(&self) -> SigningKey {
+        let mut hasher = Sha512::new();
+        hasher.update(b"coalition/v2/ask");
+        hasher.update(self.0);
+        let mut digest: [u8; 64] = hasher.finalize().into();
+        let ask = SigningKey::from_wide_bytes(&digest);
+        digest.zeroize();
+        ask
+    }
+
+    /// `(ak, nk)`: what proving a spend needs, and what a delegated prover
+    /// is given (with a fresh `α` per spend).
+    pub fn proof_generation_key(&self) -> ProofGenerationKey {
+        ProofGenerationKey {
+            ak: self.spend_authorizing_key().verification_key(),
+            nk: self.nullifier_key(),
+        }
     }
 
     /// The nullifier key `nk`.
@@ -68,7 +92,7 @@ impl SpendingKey {
     /// The full viewing key.
     pub fn full_viewing_key(&self) -> FullViewingKey {
         FullViewingKey {
-            ak: self.authorization_secret().authorization_key(),
+            ak: self.spend_authorizing_key().verification_key(),
             nk: self.nullifier_key(),
             ivk: self.incoming_viewing_key(),
         }
@@ -92,31 +116,21 @@ impl std::fmt::Debug for SpendingKey {
     }
 }
 
-/// `ask`, the secret behind the authorization key.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct AuthorizationSecret(pub(crate) Fr);
-
-impl AuthorizationSecret {
-    /// `ak = Poseidon_ak(ask)`.
-    pub fn authorization_key(&self) -> AuthorizationKey {
-        AuthorizationKey(poseidon::hash(Domain::AuthorizationKey, &[self.0]))
-    }
-
-    /// The scalar, for the Spend witness.
-    pub fn to_field(&self) -> Fr {
-        self.0
-    }
+/// `(ak, nk)`: proves spends of this key's notes, cannot authorize them.
+#[derive(Clone, Debug)]
+pub struct ProofGenerationKey {
+    /// The spend validating key.
+    pub ak: VerificationKey,
+    /// The nullifier key.
+    pub nk: NullifierKey,
 }
 
-impl std::fmt::Debug for AuthorizationSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AuthorizationSecret(<redacted>)")
+impl ProofGenerationKey {
+    /// `owner = Poseidon_owner(ak.x, ak.y, nk)`.
+    pub fn owner(&self) -> Fr {
+        owner_tag(&self.ak, &self.nk)
     }
 }
-
-/// `ak`, public within the full viewing key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AuthorizationKey(pub Fr);
 
 /// `nk`: keys the nullifier PRF `nf = Poseidon_nf(nk, ρ, cm)`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -152,11 +166,12 @@ impl std::fmt::Debug for IncomingViewingKey {
     }
 }
 
-/// `(ak, nk, ivk)`: sees incoming notes and their spends, cannot spend.
+/// `(ak, nk, ivk)`: sees incoming notes and their spends, can prove but
+/// never authorize a spend.
 #[derive(Clone, Debug)]
 pub struct FullViewingKey {
-    /// Authorization key.
-    pub ak: AuthorizationKey,
+    /// Spend validating key.
+    pub ak: VerificationKey,
     /// Nullifier key.
     pub nk: NullifierKey,
     /// Incoming viewing key.
@@ -164,9 +179,9 @@ pub struct FullViewingKey {
 }
 
 impl FullViewingKey {
-    /// `owner = Poseidon_owner(ak, nk)`.
+    /// `owner = Poseidon_owner(ak.x, ak.y, nk)`.
     pub fn owner(&self) -> Fr {
-        owner_tag(self.ak.0, self.nk.0)
+        owner_tag(&self.ak, &self.nk)
     }
 
     /// The payment address.
@@ -178,17 +193,23 @@ impl FullViewingKey {
     }
 }
 
-/// `owner = Poseidon_owner(ak, nk)`, for an `ak` and `nk` given as field
-/// elements (the Spend circuit's witness has them so).
-pub fn owner_tag(ak: Fr, nk: Fr) -> Fr {
-    poseidon::hash(Domain::Owner, &[ak, nk])
+/// `owner = Poseidon_owner(ak.x, ak.y, nk)`: both coordinates of `ak`, so
+/// the tag commits to the point itself (not to `±ak`).
+pub fn owner_tag(ak: &VerificationKey, nk: &NullifierKey) -> Fr {
+    owner_tag_of(&ak.point(), nk.0)
+}
+
+/// [`owner_tag`] of a point and a nullifier key given as a field element
+/// (tests build owner tags of arbitrary points with it).
+pub fn owner_tag_of(ak: &Point, nk: Fr) -> Fr {
+    poseidon::hash(Domain::Owner, &[ak.x, ak.y, nk])
 }
 
 /// Where a note is sent: the owner tag committed in the note and the X25519
 /// key its ciphertext is encrypted to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShieldedAddress {
-    /// `Poseidon_owner(ak, nk)`.
+    /// `Poseidon_owner(ak.x, ak.y, nk)`.
     pub owner: Fr,
     /// X25519 public key `pk_enc`.
     pub transmission_key: [u8; 32],

@@ -1,11 +1,13 @@
 //! The Spend circuit (`coalition.spend.v2`), proved by `Redeem`.
 //!
-//! Statement, for public `(root, nf₁, nf₂, cm_c, asset, X, merchant, binding)`:
-//! *I know `ask, nk`, two input notes `(v_i, ρ_i, rcm_i)` with paths, and a
-//! change note `(v_c, rcm_c)` such that*
+//! Statement, for public `(root, nf₁, nf₂, cm_c, asset, X, merchant, binding,
+//! rk)`: *I know a proof generation key `(ak, nk)`, a randomizer `α`, two
+//! input notes `(v_i, ρ_i, rcm_i)` with paths, and a change note
+//! `(v_c, rcm_c)` such that*
 //!
 //! ```text
-//! owner = Poseidon_owner(Poseidon_ak(ask), nk)             knowledge of the key
+//! ak on Baby Jubjub;  rk = ak + [α]·B                      re-randomized key
+//! owner = Poseidon_owner(ak.x, ak.y, nk)                  the notes' owner
 //! for i in 1, 2:
 //!     cm_i = Poseidon_cm(asset, v_i, owner, ρ_i, rcm_i)
 //!     (MerkleRoot(cm_i, path_i) − root) · v_i = 0            membership unless v_i = 0
@@ -18,6 +20,15 @@
 //!
 //! (`Poseidon_D`: Poseidon with domain tag `D`, [`crate::poseidon::Domain`].)
 //!
+//! The proof shows the notes belong to `(ak, nk)`; it does not show that
+//! the prover may spend them. That is the spend-authorization signature's
+//! job: the Redeem carries a signature under `rk` ([`crate::spend_auth`]),
+//! which only the holder of `ask` (with `α`) can make. So the proof can be
+//! delegated: a prover given `(ak, nk, α)` and the notes learns what the
+//! full viewing key shows, and can make proofs, but no Redeem the ledger
+//! accepts. The curve work costs about a thousand constraints
+//! ([`crate::babyjub::gadget`]).
+//!
 //! A single-note spend uses a *dummy* second input of value 0 (Zcash's
 //! convention): its membership is not enforced, its nullifier is still
 //! revealed and must be fresh, which costs nothing but keeps every Redeem the
@@ -26,14 +37,15 @@
 //!
 //! # Why a dummy is harmless
 //!
-//! A dummy's wires are free except for its value (0) and owner (the
-//! spender's), so what it can reveal is `Poseidon_nf(nk, ρ, cm)` for a `cm`
-//! of value 0 under the spender's own owner tag. A note of value `v > 0`, or
-//! of another owner, has another `cm` (else Poseidon collides), hence another
-//! nullifier: a dummy can never spend, or freeze, a note that carries value
-//! or belongs to someone else — even for a prover who knows the victim's
-//! `nk` (v1 keyed the nullifier over `ρ` alone, and such a prover could; see
-//! `tests/freeze_attack.rs`). Freezing one's own value-0 notes loses nothing.
+//! A dummy's wires are free except for its value (0) and owner (the one of
+//! `(ak, nk)`), so what it can reveal is `Poseidon_nf(nk, ρ, cm)` for a `cm`
+//! of value 0 under that owner tag. A note of value `v > 0` has another `cm`
+//! (else Poseidon collides), hence another nullifier: a dummy can never
+//! spend, or freeze, a note that carries value (v1 keyed the nullifier over
+//! `ρ` alone, and a prover with the victim's `nk` could; see
+//! `tests/freeze_attack.rs`). A real input can reveal a note's nullifier
+//! only under that note's `(ak, nk)`, and such a Redeem needs the owner's
+//! signature. Freezing a value-0 note loses nothing.
 //!
 //! `merchant` and `binding` are not used by any other constraint: they are
 //! bound to the proof through their own input terms (and a squaring
@@ -47,10 +59,13 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use zeroize::Zeroize;
 
+use crate::babyjub::gadget::{fixed_base_mul, scalar_bits_witness, PointVar};
+use crate::babyjub::{self, Point, Scalar};
 use crate::gadgets;
-use crate::keys::{AuthorizationSecret, NullifierKey};
+use crate::keys::{NullifierKey, ProofGenerationKey};
 use crate::merkle::{gadget::MerklePathVar, MerklePath};
 use crate::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use crate::spend_auth::{Randomizer, VerificationKey};
 
 /// The Spend proof's public inputs, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,14 +84,17 @@ pub struct SpendPublicInputs {
     pub merchant: Fr,
     /// Hash of the rest of the transaction.
     pub binding: Fr,
+    /// The re-randomized validating key the Redeem's signature is under.
+    pub rk: VerificationKey,
 }
 
 impl SpendPublicInputs {
     /// Number of field elements.
-    pub const LEN: usize = 8;
+    pub const LEN: usize = 10;
 
-    /// `[root, nf₁, nf₂, cm_c, asset, X, merchant, binding]`.
+    /// `[root, nf₁, nf₂, cm_c, asset, X, merchant, binding, rk.x, rk.y]`.
     pub fn to_field_elements(&self) -> Vec<Fr> {
+        let rk = self.rk.point();
         vec![
             self.root.0,
             self.nullifiers[0].0,
@@ -86,6 +104,8 @@ impl SpendPublicInputs {
             Fr::from(self.value),
             self.merchant,
             self.binding,
+            rk.x,
+            rk.y,
         ]
     }
 }
@@ -99,13 +119,16 @@ pub struct SpendInput {
     pub path: MerklePath,
 }
 
-/// Everything the spender knows.
+/// Everything the prover needs: no `ask`, so a delegated prover can be
+/// given it (it shows what the full viewing key shows, plus `α`).
 #[derive(Clone, Debug)]
 pub struct SpendWitness {
-    /// Authorization secret.
-    pub ask: AuthorizationSecret,
+    /// Spend validating key `ak`.
+    pub ak: VerificationKey,
     /// Nullifier key.
     pub nk: NullifierKey,
+    /// This spend's randomizer `α`.
+    pub alpha: Randomizer,
     /// The two inputs (the second may be a dummy of value 0).
     pub inputs: [SpendInput; 2],
     /// The change note; its `ρ` must be the first input's nullifier.
@@ -113,6 +136,19 @@ pub struct SpendWitness {
 }
 
 impl SpendWitness {
+    /// The proof generation key `(ak, nk)`.
+    pub fn proof_generation_key(&self) -> ProofGenerationKey {
+        ProofGenerationKey {
+            ak: self.ak,
+            nk: self.nk.clone(),
+        }
+    }
+
+    /// `rk = ak + [α]·B`, the key the Redeem is signed under.
+    pub fn rk(&self) -> VerificationKey {
+        self.ak.randomize(&self.alpha)
+    }
+
     /// The public inputs this witness proves, given the paid value, the
     /// merchant, the binding hash and the root the paths lead to.
     pub fn public_inputs(
@@ -133,14 +169,16 @@ impl SpendWitness {
             value,
             merchant,
             binding,
+            rk: self.rk(),
         }
     }
 
     /// The raw assignment of the circuit's private wires.
     pub fn assignment(&self) -> SpendAssignment {
         SpendAssignment {
-            ask: self.ask.to_field(),
+            ak: self.ak.point(),
             nk: self.nk.to_field(),
+            alpha: self.alpha.scalar(),
             inputs: [0, 1].map(|i| InputAssignment {
                 value: Fr::from(self.inputs[i].note.value),
                 rho: self.inputs[i].note.rho.0,
@@ -170,10 +208,12 @@ pub struct InputAssignment {
 /// them).
 #[derive(Clone)]
 pub struct SpendAssignment {
-    /// Authorization secret.
-    pub ask: Fr,
+    /// Spend validating key (any point, so tests can try off-curve ones).
+    pub ak: Point,
     /// Nullifier key.
     pub nk: Fr,
+    /// Randomizer.
+    pub alpha: Scalar,
     /// The two inputs.
     pub inputs: [InputAssignment; 2],
     /// Change value.
@@ -195,8 +235,10 @@ impl Drop for InputAssignment {
 
 impl Drop for SpendAssignment {
     fn drop(&mut self) {
-        self.ask.zeroize();
+        self.ak.x.zeroize();
+        self.ak.y.zeroize();
         self.nk.zeroize();
+        self.alpha.zeroize();
         self.change_value.zeroize();
         self.change_rcm.zeroize();
     }
@@ -256,14 +298,18 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let [root, nf1, nf2, change_cm, asset, paid, merchant, binding] =
+        let [root, nf1, nf2, change_cm, asset, paid, merchant, binding, rk_x, rk_y] =
             <[FpVar<Fr>; SpendPublicInputs::LEN]>::try_from(public)
                 .map_err(|_| SynthesisError::Unsatisfiable)?;
 
         let a = self.assignment.as_ref();
-        let ask = witness(&cs, a, |a| a.ask)?;
+        let ak = PointVar::new_witness(cs.clone(), a.map(|a| &a.ak))?;
         let nk = witness(&cs, a, |a| a.nk)?;
-        let owner = gadgets::owner(&ask, &nk)?;
+        let alpha = scalar_bits_witness(cs.clone(), a.map(|a| &a.alpha))?;
+        let rk = ak.add(&fixed_base_mul(&alpha, &babyjub::base())?)?;
+        rk.x().enforce_equal(&rk_x)?;
+        rk.y().enforce_equal(&rk_y)?;
+        let owner = gadgets::owner(&ak, &nk)?;
 
         let mut total_in = FpVar::constant(Fr::from(0u64));
         for (i, nf) in [nf1.clone(), nf2].iter().enumerate() {

@@ -8,6 +8,7 @@ use crate::keys::SpendingKey;
 use crate::merkle::NoteTree;
 use crate::note::{AssetId, Note, Rho, TreeRoot};
 use crate::spend::{dummy_input, SpendInput, SpendPublicInputs, SpendWitness};
+use crate::spend_auth::Randomizer;
 
 /// A Spend witness, its public inputs and the tree its paths come from.
 pub struct SpendFixture {
@@ -60,8 +61,9 @@ pub fn spend_fixture<R: RngCore + CryptoRng>(
         None => dummy_input(asset, address, rng),
     };
     let witness = SpendWitness {
-        ask: sk.authorization_secret(),
+        ak: sk.spend_authorizing_key().verification_key(),
         nk,
+        alpha: Randomizer::random(rng),
         inputs: [
             SpendInput {
                 note: n1,

@@ -5,6 +5,7 @@ use ark_bn254::Fr;
 use ark_ff::{Field, PrimeField, UniformRand};
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef};
+use coalition_circuits::babyjub::{self, Scalar};
 use coalition_circuits::{
     keys::SpendingKey,
     merkle::{gadget::MerklePathVar, NoteTree, DEPTH},
@@ -14,6 +15,7 @@ use coalition_circuits::{
     spend::{
         dummy_input, SpendAssignment, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
     },
+    spend_auth::{Randomizer, VerificationKey},
     testing,
 };
 use rand_chacha::ChaCha20Rng;
@@ -230,7 +232,7 @@ fn spend_accepts_two_notes_and_one_note_with_dummy() {
         assert!(satisfied(circuit.clone()), "dummy = {dummy}");
         let n = count(circuit);
         println!("Spend constraints: {n}");
-        assert!(n <= 20_000, "Spend has {n} constraints");
+        assert!(n <= 24_000, "Spend has {n} constraints");
     }
 }
 
@@ -238,6 +240,11 @@ fn spend_accepts_two_notes_and_one_note_with_dummy() {
 fn spend_rejects_every_public_input_mutation() {
     let f = spend_fixture(false);
     let assignment = f.witness.assignment();
+    let ak = f.witness.ak;
+    let other_rk = SpendingKey::from_seed(&[5; 32])
+        .spend_authorizing_key()
+        .verification_key()
+        .randomize(&f.witness.alpha);
     let bump = |x: Fr| x + Fr::ONE;
     type Mutation = Box<dyn Fn(&mut SpendPublicInputs)>;
     let mutations: Vec<(&str, Mutation)> = vec![
@@ -258,6 +265,15 @@ fn spend_rejects_every_public_input_mutation() {
         ("asset", Box::new(|p| p.asset = AssetId(p.asset.0 + 1))),
         ("value", Box::new(|p| p.value += 1)),
         ("value down", Box::new(|p| p.value -= 1)),
+        // rk: another key, the unrandomized ak, and rk negated (same y).
+        ("rk other", Box::new(move |p| p.rk = other_rk)),
+        ("rk = ak", Box::new(move |p| p.rk = ak)),
+        (
+            "rk negated",
+            Box::new(move |p| {
+                p.rk = VerificationKey::from_bytes(&babyjub::encode(&-p.rk.point())).unwrap()
+            }),
+        ),
     ];
     for (name, mutate) in mutations {
         let mut public = f.public;
@@ -281,8 +297,14 @@ fn spend_rejects_bad_witnesses() {
         assert!(!satisfied(spend(f.public, a)), "{name} accepted");
     };
     let other = SpendingKey::from_seed(&[5; 32]);
-    check("wrong ask", &|a| {
-        a.ask = other.authorization_secret().to_field()
+    check("wrong ak", &|a| {
+        a.ak = other.spend_authorizing_key().verification_key().point()
+    });
+    check("ak off the curve", &|a| a.ak.y += Fr::ONE);
+    check("ak negated", &|a| a.ak = -a.ak);
+    check("wrong alpha", &|a| a.alpha += Scalar::from(1u64));
+    check("alpha + l/2 (another point)", &|a| {
+        a.alpha += Scalar::from(2u64).inverse().unwrap()
     });
     check("wrong nk", &|a| a.nk = other.nullifier_key().to_field());
     check("wrong sibling", &|a| {
@@ -331,8 +353,9 @@ fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
         let nf1 = note::nullifier(nk.to_field(), n1.rho, cm1);
         let change = Note::new(asset, 50, address, Rho(nf1.0), rng);
         let witness = SpendWitness {
-            ask: sk.authorization_secret(),
+            ak: sk.spend_authorizing_key().verification_key(),
             nk: nk.clone(),
+            alpha: Randomizer::random(rng),
             inputs: [
                 SpendInput {
                     note: n1,
@@ -376,8 +399,9 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
         &mut rng,
     );
     let witness = SpendWitness {
-        ask: sk.authorization_secret(),
+        ak: sk.spend_authorizing_key().verification_key(),
         nk,
+        alpha: Randomizer::random(&mut rng),
         inputs: [
             SpendInput {
                 note: as_seven,
@@ -399,8 +423,9 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
     let p2 = tree.append(n2.commitment().0).unwrap();
     let nk = sk.nullifier_key();
     let witness = SpendWitness {
-        ask: sk.authorization_secret(),
+        ak: sk.spend_authorizing_key().verification_key(),
         nk: nk.clone(),
+        alpha: Randomizer::random(&mut rng),
         inputs: [
             SpendInput {
                 note: n1.clone(),

@@ -10,6 +10,13 @@
 //! membership not enforced) whose `ρ` is the victim's note's `ρ`; the dummy's
 //! nullifier was the victim's. Since v2 the nullifier is keyed by `nk` over
 //! `(ρ, cm)`, and the dummy's commitment names another owner and value.
+//!
+//! Since v2 the circuit takes `ak` (not `ask`), so a holder of the victim's
+//! whole full viewing key can even prove a spend of the victim's real note
+//! (revealing its real nullifier); such a Redeem still needs a signature
+//! under `rk = ak + [α]·B`, which takes `ask`. That end of the attack is
+//! tested where signatures are checked (`node/tests/shielded.rs`,
+//! `verifier/tests/soundness.rs`).
 
 use ark_bn254::Fr;
 use ark_ff::{Field, UniformRand};
@@ -19,6 +26,7 @@ use coalition_circuits::{
     merkle::{MerklePath, NoteTree},
     note::{AssetId, Note, Rho, TreeRoot},
     spend::{SpendCircuit, SpendInput, SpendWitness},
+    spend_auth::Randomizer,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -60,9 +68,8 @@ fn attack(copy_rcm: bool) -> Attack {
     // authorization secret.
     let victim_fvk = victim.full_viewing_key();
     let attacker = SpendingKey::from_seed(&[2; 32]);
-    let ask = attacker.authorization_secret();
     let hybrid = FullViewingKey {
-        ak: ask.authorization_key(),
+        ak: attacker.spend_authorizing_key().verification_key(),
         nk: victim_fvk.nk.clone(),
         ivk: attacker.incoming_viewing_key(),
     };
@@ -82,8 +89,9 @@ fn attack(copy_rcm: bool) -> Attack {
         &mut rng,
     );
     let witness = SpendWitness {
-        ask,
+        ak: hybrid.ak,
         nk: hybrid.nk.clone(),
+        alpha: Randomizer::random(&mut rng),
         inputs: [
             SpendInput {
                 note: own,

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 use coalition_circuits::spend::SpendInput;
+use coalition_circuits::spend_auth::SigningKey;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::discrete_log::DecryptionTable;
@@ -32,7 +33,7 @@ use coalition_node::service::{serve, Node};
 use coalition_node::settlement::{net_positions, SettledPair};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::{propose_member, register_currency, vote};
-use coalition_prover::shielded::{redeem, shield};
+use coalition_prover::shielded::{build_redeem, shield};
 use coalition_prover::transactions::{self, SpendingAccount};
 use rand_core::OsRng;
 
@@ -55,6 +56,8 @@ impl Party {
 /// The running demo: the node's client and what every party needs.
 struct Demo {
     client: Client,
+    /// The prover service wallets delegate Spend proofs to.
+    prover: std::net::SocketAddr,
     chain: ChainId,
     table: &'static DecryptionTable,
     steps: usize,
@@ -138,6 +141,31 @@ fn policy(client: &Client, id: &CurrencyId) -> Result<CurrencyPolicy> {
 
 /// Runs the demo; `data_dir` keeps the node's database (default: a
 /// temporary directory, removed at the end).
+/// Starts `coalition prover serve`'s service in this process on a loopback
+/// port (CPU backend), serving until the demo exits; returns its address.
+fn start_prover_service(keys: &ShieldedProvingKeys) -> Result<std::net::SocketAddr> {
+    use coalition_prover::backend::ProvingBackend;
+    let runtime = tokio::runtime::Runtime::new().context("starting the prover's runtime")?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .context("binding a loopback port for the prover")?;
+    let addr = listener.local_addr()?;
+    let service_keys = coalition_prover_service::Keys::new(
+        Arc::new(keys.output.clone()),
+        Arc::new(keys.spend.clone()),
+    );
+    let backend: Arc<dyn ProvingBackend> = Arc::new(coalition_prover::msm::CpuBackend);
+    std::thread::spawn(move || {
+        runtime.block_on(coalition_prover_service::serve(
+            listener,
+            coalition_prover_service::QueueConfig::default(),
+            service_keys,
+            backend,
+        ))
+    });
+    Ok(addr)
+}
+
 pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
     let started = Instant::now();
     println!("Coalition demo: a partner node on RocksDB, its HTTP API, real proofs.\n");
@@ -201,6 +229,8 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
         &hex::encode(chain.0)[..16],
         dir.display()
     );
+    let prover = start_prover_service(&keys)?;
+    println!("Prover service (as a wallet provider runs it; CPU backend): http://{prover}");
     println!(
         "Customers: alice (loyalty ID {}…), bob ({}…); the auditor audits MILES and HPTS.",
         &alice.keys.loyalty_id().to_string()[..16],
@@ -210,6 +240,7 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
 
     let mut d = Demo {
         client: Client::new(addr),
+        prover,
         chain,
         table,
         steps: 0,
@@ -524,21 +555,45 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     }
     ensure!(mine.len() == 1, "bob's wallet should find one note");
     let (_, root) = d.client.pool_path(0)?;
+    // Bob's wallet delegates the Spend proof: the service gets the proof
+    // generation key (ak, nk), α and the note — never ask — and the wallet
+    // signs the proof that comes back.
     let proving = Instant::now();
-    let redeemed = redeem(
+    let unproven = build_redeem(
         chain,
         miles_id,
-        &bob_shielded,
+        &bob_shielded.full_viewing_key(),
         &mine,
         root,
         hotel.keys.public(),
         15,
-        &keys.spend,
         rng,
     )?;
+    let alpha = unproven.witness().alpha.clone();
+    let proof = coalition_wallet::prove_remotely(d.prover, &unproven)?;
+    let proven = unproven.with_proof(proof);
+    let delegated_ms = proving.elapsed().as_millis();
+    // What the service could try with what it was sent: sign with α (it
+    // has no ask). The node refuses.
+    let mut forged = match &proven
+        .clone()
+        .authorize(&bob_shielded.spend_authorizing_key(), rng)?
+        .tx
+    {
+        Transaction::Redeem(tx) => tx.clone(),
+        _ => bail!("a Redeem"),
+    };
+    forged.spend_auth = SigningKey::from_wide_bytes(&[0; 64])
+        .randomize(&alpha)
+        .sign(&forged.authorization_message(), rng);
+    d.refused(
+        "(prover)",
+        "the prover service signs the Redeem with what it was sent (ak, nk, α)",
+        &Transaction::Redeem(forged),
+    )?;
+    let redeemed = proven.authorize(&bob_shielded.spend_authorizing_key(), rng)?;
     let what = format!(
-        "pays 15 MILES to the hotel (Spend proved in {} ms)",
-        proving.elapsed().as_millis()
+        "pays 15 MILES to the hotel (Spend proved by the service in {delegated_ms} ms, signed by bob's wallet)"
     );
     d.commit("(pool)", &what, &redeemed.tx)?;
     let bytes = redeemed.tx.to_bytes();

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use coalition_core::encoding::Encode;
 use coalition_node::client::Client;
-use coalition_wallet::{keyfile, parse_identity, proving_keys, Wallet};
+use coalition_wallet::{keyfile, parse_identity, proving_keys, SpendProver, Wallet};
 use zeroize::Zeroizing;
 
 use crate::progress;
@@ -101,6 +101,11 @@ pub enum WalletCommand {
         /// Points.
         #[arg(long)]
         amount: u64,
+        /// Delegate the Spend proof to the `coalition prover serve` at this
+        /// address (it gets ak, nk, α and the notes, never the key that
+        /// authorizes; the wallet signs when the proof is back).
+        #[arg(long)]
+        prover: Option<std::net::SocketAddr>,
     },
     /// Exchange points of one currency into another at the agreed rate.
     Exchange {
@@ -267,10 +272,25 @@ pub fn run(args: WalletArgs) -> Result<()> {
             currency,
             merchant,
             amount,
+            prover,
         } => {
             let merchant = parse_identity(&merchant)?;
-            let keys = progress::spinner_while("loading proving keys", proving_keys)?;
-            let (id, height) = wallet.redeem(&currency, &merchant, amount, &keys)?;
+            let (id, height) = match prover {
+                Some(addr) => {
+                    let done = wallet.redeem(
+                        &currency,
+                        &merchant,
+                        amount,
+                        SpendProver::Delegated(addr),
+                    )?;
+                    println!("Spend proof delegated to the prover service at {addr} (it never saw the authorizing key); signed here");
+                    done
+                }
+                None => {
+                    let keys = progress::spinner_while("loading proving keys", proving_keys)?;
+                    wallet.redeem(&currency, &merchant, amount, SpendProver::Local(&keys))?
+                }
+            };
             println!(
                 "paid {amount} {currency} to {} from shielded notes: {} in block {height}",
                 merchant.loyalty_id(),

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+mod support;
+
 #[test]
 fn demo_runs_and_reconciles() {
     let output = Command::new(env!("CARGO_BIN_EXE_coalition"))
@@ -23,7 +25,11 @@ fn demo_runs_and_reconciles() {
         "the prover refuses",
         "replays her transfer: refused",
         "exchanges 40 MILES into 60 HPTS",
-        "nothing in its 498 bytes names bob",
+        "Prover service (as a wallet provider runs it; CPU backend): http://127.0.0.1:",
+        "the prover service signs the Redeem with what it was sent (ak, nk, α): refused (",
+        "signature does not verify",
+        "signed by bob's wallet",
+        "nothing in its 594 bytes names bob",
         "the same Redeem again: refused",
         "netting in settlement units",
         "airline -40, hotel +15, grocer +25",
@@ -46,30 +52,8 @@ fn unknown_subcommand_fails_with_usage() {
 
 #[test]
 fn prover_serve_answers_health_and_metrics() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "prover",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--backend",
-            "cpu",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the coalition binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("startup line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    use std::io::{Read, Write};
+    let (mut child, addr) = support::start_prover();
     let get = |path: &str| {
         let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
         write!(

@@ -195,18 +195,34 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
         "200",
     ]);
     assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 200));
-    ok(&[
-        "wallet",
-        "--wallet",
-        &alice,
-        "redeem",
-        "--currency",
-        "MILES",
-        "--merchant",
-        &hotel_identity,
-        "--amount",
-        "150",
-    ]);
+    let redeem = |amount: &str, extra: &[&str]| {
+        let mut args = vec![
+            "wallet",
+            "--wallet",
+            &alice,
+            "redeem",
+            "--currency",
+            "MILES",
+            "--merchant",
+            &hotel_identity,
+            "--amount",
+            amount,
+        ];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    redeem("130", &[]);
+    assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 70));
+    // The next Redeem's Spend proof is delegated to a prover service (it
+    // gets ak, nk, α and the notes, never ask); the wallet signs.
+    let (prover, prover_addr) = support::start_prover();
+    let prover = NodeProcess(prover);
+    let delegated = redeem("20", &["--prover", &prover_addr.to_string()]);
+    assert!(
+        delegated.contains("delegated to the prover service"),
+        "{delegated}"
+    );
+    drop(prover);
     assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 50));
     let settlement = json(&[
         "partner",

@@ -15,6 +15,7 @@ use coalition_circuits::field;
 use coalition_circuits::note::{AssetId, NoteCommitment, Nullifier, Rho, TreeRoot};
 use coalition_circuits::output::OutputPublicInputs;
 use coalition_circuits::spend::SpendPublicInputs;
+use coalition_circuits::spend_auth::{Signature as SpendAuthSignature, VerificationKey};
 use merlin::Transcript;
 
 use crate::currency::CurrencyId;
@@ -125,6 +126,42 @@ field_codec!(
     Rho => "rho",
     TreeRoot => "tree root"
 );
+
+/// `rk`: a canonical Baby Jubjub point of the prime-order subgroup, not the
+/// identity.
+impl Encode for VerificationKey {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+}
+
+impl Decode for VerificationKey {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        VerificationKey::from_bytes(&reader.array("spend authorization key")?).map_err(|_| {
+            DecodeError::Invalid {
+                what: "spend authorization key",
+                reason: "not a canonical Baby Jubjub point of the prime-order subgroup, or the identity",
+            }
+        })
+    }
+}
+
+/// A spend-authorization signature `R ‖ S`, both canonical.
+impl Encode for SpendAuthSignature {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+}
+
+impl Decode for SpendAuthSignature {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        SpendAuthSignature::from_canonical_bytes(&reader.array("spend authorization signature")?)
+            .map_err(|_| DecodeError::Invalid {
+                what: "spend authorization signature",
+                reason: "R is not a canonical Baby Jubjub point or S is not below l",
+            })
+    }
+}
 
 impl Encode for EncryptedNote {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -325,8 +362,10 @@ impl ShieldTx {
 }
 
 /// `Redeem` (tag 7): spend up to two notes of `currency`, keep a change note,
-/// pay `value` into the merchant's pending balance. Carries no signature and
-/// no account: the Spend proof is the authorization.
+/// pay `value` into the merchant's pending balance. Carries no account: the
+/// Spend proof shows the notes are the owner's (under the re-randomized key
+/// `rk`), and the spend-authorization signature under `rk` shows the owner
+/// agreed (spec §13.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedeemTx {
     /// Ledger.
@@ -341,15 +380,20 @@ pub struct RedeemTx {
     pub root: TreeRoot,
     /// Nullifiers of the two inputs.
     pub nullifiers: [Nullifier; 2],
+    /// The re-randomized spend validating key `rk = ak + [α]·B`.
+    pub rk: VerificationKey,
     /// The change note.
     pub change: NoteOutput,
     /// The Spend proof.
     pub proof: Groth16Proof,
+    /// The spend-authorization signature under `rk` over
+    /// [`RedeemTx::authorization_message`].
+    pub spend_auth: SpendAuthSignature,
 }
 
 impl RedeemTx {
-    /// Everything but the proof, in encoding order: what `binding` hashes
-    /// and what the transaction ID is computed from.
+    /// Everything but the proof and the signature, in encoding order: what
+    /// `binding` hashes and what the transaction ID is computed from.
     pub fn encode_unproven(&self, out: &mut Vec<u8>) {
         self.chain.encode(out);
         self.currency.encode(out);
@@ -358,17 +402,26 @@ impl RedeemTx {
         self.root.encode(out);
         self.nullifiers[0].encode(out);
         self.nullifiers[1].encode(out);
+        self.rk.encode(out);
         self.change.encode(out);
     }
 
-    /// `binding = H_F("coalition/v1/redeem-binding", version ‖ tag ‖
-    /// everything but the proof)`: ties the proof to this exact transaction
-    /// (its chain, change ciphertext, merchant key…), so it cannot be reused
-    /// in another.
+    /// `binding = H_F("coalition/v2/redeem-binding", version ‖ tag ‖
+    /// everything but the proof and the signature)`: ties the proof to this
+    /// exact transaction (its chain, `rk`, change ciphertext, merchant
+    /// key…), so it cannot be reused in another.
     pub fn binding(&self) -> Fr {
         let mut body = vec![crate::transaction::TX_VERSION, 7];
         self.encode_unproven(&mut body);
-        field::hash_to_field(b"coalition/v1/redeem-binding", &[&body])
+        field::hash_to_field(b"coalition/v2/redeem-binding", &[&body])
+    }
+
+    /// What the spend-authorization signature signs: the binding hash's 32
+    /// canonical bytes (it covers every byte but the proof and the
+    /// signature; the proof only re-randomizes, so nothing is left out
+    /// that could change what the Redeem does).
+    pub fn authorization_message(&self) -> [u8; 32] {
+        field::to_bytes(&self.binding())
     }
 
     /// The Spend proof's public inputs.
@@ -381,12 +434,14 @@ impl RedeemTx {
             value: self.value,
             merchant: merchant_field(&self.merchant.loyalty_id()),
             binding: self.binding(),
+            rk: self.rk,
         }
     }
 
     pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
         self.encode_unproven(out);
         self.proof.encode(out);
+        self.spend_auth.encode(out);
     }
 
     pub(crate) fn decode_body(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -397,8 +452,10 @@ impl RedeemTx {
             value: reader.u64("value")?,
             root: TreeRoot::decode(reader)?,
             nullifiers: [Nullifier::decode(reader)?, Nullifier::decode(reader)?],
+            rk: VerificationKey::decode(reader)?,
             change: NoteOutput::decode(reader)?,
             proof: Groth16Proof::decode(reader)?,
+            spend_auth: SpendAuthSignature::decode(reader)?,
         })
     }
 }

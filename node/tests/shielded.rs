@@ -9,6 +9,7 @@ use coalition_circuits::keys::{FullViewingKey, SpendingKey};
 use coalition_circuits::merkle::MerklePath;
 use coalition_circuits::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
 use coalition_circuits::spend::{SpendCircuit, SpendInput, SpendWitness};
+use coalition_circuits::spend_auth::{Randomizer, Signature as SpendAuthSignature, SigningKey};
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy};
 use coalition_core::encoding::{decode_exact, Encode};
@@ -270,7 +271,7 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
     let own_keys = SpendingKey::from_seed(&[0xA7; 32]);
     let victim_fvk = w.sk().full_viewing_key();
     let hybrid = FullViewingKey {
-        ak: own_keys.authorization_secret().authorization_key(),
+        ak: own_keys.spend_authorizing_key().verification_key(),
         nk: victim_fvk.nk.clone(),
         ivk: own_keys.incoming_viewing_key(),
     };
@@ -305,8 +306,9 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
     let own_nullifier = own.note.nullifier(&hybrid.nk);
     let change = Note::new(own.note.asset, 0, address, Rho(own_nullifier.0), &mut w.rng);
     let witness = SpendWitness {
-        ask: own_keys.authorization_secret(),
+        ak: hybrid.ak,
         nk: hybrid.nk.clone(),
+        alpha: Randomizer::random(&mut w.rng),
         inputs: [own, dummy],
         change: change.clone(),
     };
@@ -317,11 +319,13 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
         value: 1,
         root,
         nullifiers: [own_nullifier, witness.inputs[1].note.nullifier(&hybrid.nk)],
+        rk: witness.rk(),
         change: NoteOutput {
             commitment: change.commitment(),
             encrypted: EncryptedNote::encrypt(&change, &mut w.rng).unwrap(),
         },
         proof: Groth16Proof(Default::default()),
+        spend_auth: SpendAuthSignature::from_bytes(&[0; 64]),
     };
     let public = attack.public_inputs();
     attack.proof = prove(
@@ -331,6 +335,11 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
         &mut w.rng,
     )
     .unwrap();
+    // The attacker holds the ask of its hybrid key, so it can authorize.
+    attack.spend_auth = own_keys
+        .spend_authorizing_key()
+        .randomize(&witness.alpha)
+        .sign(&attack.authorization_message(), &mut w.rng);
     // The attacker may spend its own point …
     w.ledger
         .apply(&Transaction::Redeem(attack.clone()))
@@ -344,6 +353,81 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
     assert_eq!(found[0].note, victim_note);
     let (redeem_tx, _) = w.redeem(&found, 600).unwrap();
     w.ledger.apply(&redeem_tx).unwrap();
+    assert!(w.ledger.pool().unwrap().is_spent(&victim_nullifier));
+}
+
+/// With split authority (pool v2) the whole full viewing key `(ak, nk,
+/// ivk)` proves a spend of the victim's real note — and that proof is
+/// valid, revealing the note's real nullifier — but the Redeem needs a
+/// signature under `rk = ak + [α]·B`, i.e. `ask`. Whatever the holder signs
+/// with (α alone, a key of its own, no signature change at all), the ledger
+/// refuses the Redeem, records nothing, and the victim spends its note.
+#[test]
+fn a_full_viewing_key_proves_but_cannot_authorize_a_spend() {
+    use coalition_prover::shielded::build_redeem;
+    let mut w = World::new(12);
+    let (victim_shield, victim_note) = w.shield(600, 1000);
+    w.ledger.apply(&victim_shield).unwrap();
+    let victim_fvk = w.sk().full_viewing_key();
+    let victim_nullifier = victim_note.nullifier(&victim_fvk.nk);
+    let notes = w.scan();
+    let root = w.ledger.pool().unwrap().latest_root();
+    let unproven = build_redeem(
+        w.ledger.chain(),
+        w.miles.id,
+        &victim_fvk,
+        &notes,
+        root,
+        w.merchant.public(),
+        600,
+        &mut w.rng,
+    )
+    .unwrap();
+    let alpha = unproven.witness().alpha.clone();
+    let proven = unproven.prove(&keys().spend, &mut w.rng).unwrap();
+    // Signing needs the owner's ask: the builder refuses any other key …
+    let stranger = SigningKey::random(&mut w.rng);
+    assert!(matches!(
+        proven.clone().authorize(&stranger, &mut w.rng),
+        Err(ProofError::NotOwner)
+    ));
+    // … and a Redeem assembled by hand with what the holder has is refused.
+    let with_honest_signature = proven
+        .authorize(&w.sk().spend_authorizing_key(), &mut w.rng)
+        .unwrap()
+        .tx;
+    let forge = |key: &SigningKey, rng: &mut ChaCha20Rng| {
+        let mut tx = redeem_parts(&with_honest_signature);
+        tx.spend_auth = key.sign(&tx.authorization_message(), rng);
+        Transaction::Redeem(tx)
+    };
+    let alpha_alone = SigningKey::random(&mut w.rng).randomize(&alpha);
+    let attempts = [
+        forge(&alpha_alone, &mut w.rng),
+        forge(&stranger.randomize(&alpha), &mut w.rng),
+        forge(&stranger, &mut w.rng),
+    ];
+    for attempt in &attempts {
+        assert_eq!(
+            rejected_with(w.ledger.apply(attempt)),
+            TxVerificationError::Proof(VerificationError::SpendAuthorization)
+        );
+    }
+    // The signature from another Redeem of the same key, moved over.
+    let other = {
+        let notes = w.scan();
+        let (tx, _) = w.redeem(&notes, 10).unwrap();
+        redeem_parts(&tx).spend_auth
+    };
+    let mut moved = redeem_parts(&with_honest_signature);
+    moved.spend_auth = other;
+    assert_eq!(
+        rejected_with(w.ledger.apply(&Transaction::Redeem(moved))),
+        TxVerificationError::Proof(VerificationError::SpendAuthorization)
+    );
+    assert!(!w.ledger.pool().unwrap().is_spent(&victim_nullifier));
+    // The owner's own Redeem goes through.
+    w.ledger.apply(&with_honest_signature).unwrap();
     assert!(w.ledger.pool().unwrap().is_spent(&victim_nullifier));
 }
 
@@ -562,6 +646,11 @@ fn ledger_rejects_every_mutated_redeem_field() {
     let (tx, _) = w.redeem(&notes, 200).unwrap();
     let honest = redeem_parts(&tx);
     let other_merchant = IdentityKeys::random(&mut w.rng);
+    let other_rk = w
+        .sk()
+        .spend_authorizing_key()
+        .verification_key()
+        .randomize(&Randomizer::random(&mut w.rng));
     let bump = |f: &mut coalition_circuits::Fr| *f += coalition_circuits::Fr::from(1u64);
     type Mutation = Box<dyn Fn(&mut coalition_core::shielded::RedeemTx)>;
     let mutations: Vec<(&str, Mutation)> = vec![
@@ -587,6 +676,8 @@ fn ledger_rejects_every_mutated_redeem_field() {
             Box::new(|t| t.change.encrypted.ciphertext[0] ^= 1),
         ),
         ("change epk", Box::new(|t| t.change.encrypted.epk[0] ^= 1)),
+        // rk is a public input of the proof (and the signature's key).
+        ("rk", Box::new(move |t| t.rk = other_rk)),
     ];
     for (name, mutate) in mutations {
         let mut bad = honest.clone();
@@ -626,6 +717,48 @@ fn ledger_rejects_every_mutated_redeem_field() {
         rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
         TxVerificationError::Proof(VerificationError::Groth16)
     );
+    // The spend-authorization signature: any bit of R or S flipped (the
+    // proof still holds, the signature does not).
+    for (name, part) in [("R", 0usize), ("S", 32)] {
+        for byte in [0usize, 31] {
+            let mut bad = honest.clone();
+            let mut bytes = bad.spend_auth.to_bytes();
+            bytes[part + byte] ^= 0x01;
+            bad.spend_auth = SpendAuthSignature::from_bytes(&bytes);
+            assert_eq!(
+                rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
+                TxVerificationError::Proof(VerificationError::SpendAuthorization),
+                "signature {name} byte {byte}"
+            );
+        }
+    }
+    // On the wire, rk must be a proper subgroup point and S canonical: the
+    // identity as rk, or S + l, do not decode.
+    let bytes = tx.to_bytes();
+    let at = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    };
+    let rk_at = at(&honest.rk.to_bytes());
+    let mut identity_rk = bytes.clone();
+    // The identity (0, 1): y = 1, sign bit clear.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    identity_rk[rk_at..rk_at + 32].copy_from_slice(&identity);
+    assert!(decode_exact::<Transaction>(&identity_rk).is_err());
+    let s_at = at(&honest.spend_auth.s);
+    let mut s_plus_l = bytes.clone();
+    {
+        use ark_ff::{BigInteger, PrimeField};
+        let mut s =
+            coalition_circuits::babyjub::Scalar::from_le_bytes_mod_order(&honest.spend_auth.s)
+                .into_bigint();
+        s.add_with_carry(&coalition_circuits::babyjub::Scalar::MODULUS);
+        s_plus_l[s_at..s_at + 32].copy_from_slice(&s.to_bytes_le()[..32]);
+    }
+    assert!(decode_exact::<Transaction>(&s_plus_l).is_err());
     // The honest one still goes through.
     w.ledger.apply(&tx).unwrap();
 }
@@ -742,10 +875,7 @@ fn redeem_bytes_reveal_nothing_about_the_customer() {
         ),
         ("address owner", address.to_bytes()[..32].to_vec()),
         ("transmission key", address.transmission_key.to_vec()),
-        (
-            "ak",
-            coalition_circuits::field::to_bytes(&fvk.ak.0).to_vec(),
-        ),
+        ("ak", fvk.ak.to_bytes().to_vec()),
         (
             "spent note commitment",
             note.commitment().to_bytes().to_vec(),

@@ -15,13 +15,13 @@ use crate::circuit_id::CircuitId;
 pub const DEV_KEYS: [(CircuitId, &str, &str); 2] = [
     (
         CircuitId::Output,
-        "5e5b8cd2a84b92679da07d34fcbe6d56f27a79802a259b054334ce829d232d0e",
-        "bb33f1cf456cd012672bb9ff780080b83f57b2706aef73c1c5c4cc11a3742fe6",
+        "a9f077370dbcdfec830531d77979d2f3db3bc68426c33e066682a57712675943",
+        "35b4f0ac8faf76145b30e72b83efda7448c4e76e2ce45115488a2588759dac1b",
     ),
     (
         CircuitId::Spend,
-        "99ca5ad4c6966931379d4d235e2fd3d36dc7923cf65d924d9058b70f7191707b",
-        "da7a61c46b9243b5b589214ea85efceafefedadf54c034ef3be0239014715660",
+        "16c9df69bebd9b935dd50d338e597c1ed119918bd1c07594d3bd7895b4fddd19",
+        "3ac1dedf30663222b9aef8fe53d5319ba30be61ad8c68334f8d5f0baec8f06da",
     ),
 ];
 

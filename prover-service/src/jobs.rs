@@ -1,6 +1,13 @@
 //! The JSON form of proving jobs: a Spend or Output witness with its public
 //! inputs. Field elements are hex of their canonical 32-byte little-endian
-//! encoding (values `≥ p` are refused); values and assets are numbers.
+//! encoding (values `≥ p` are refused); Baby Jubjub points (`ak`, `rk`) hex
+//! of their 32-byte encoding and `α` hex of its 32 bytes below `l`, all
+//! refused unless canonical; values and assets are numbers.
+//!
+//! A Spend job carries the proof generation key `(ak, nk)` and `α`, never
+//! `ask`: the service can prove (and so learns what the full viewing key
+//! shows), but the Redeem also needs the owner's signature under
+//! `rk = ak + [α]·B`, which it cannot make (spec §14.3).
 
 use ark_bn254::Fr;
 use coalition_circuits::field;
@@ -10,6 +17,7 @@ use coalition_circuits::output::{OutputAssignment, OutputCircuit, OutputPublicIn
 use coalition_circuits::spend::{
     InputAssignment, SpendAssignment, SpendCircuit, SpendPublicInputs, SpendWitness,
 };
+use coalition_circuits::spend_auth::{Randomizer, VerificationKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zeroize::{Zeroize, Zeroizing};
@@ -38,12 +46,34 @@ impl HexField {
         HexField(hex::encode(field::to_bytes(f)))
     }
 
-    fn parse(&self, what: &str) -> Result<Fr, JobFormatError> {
+    /// Encodes 32 bytes (a point's or a scalar's encoding).
+    pub fn of_bytes(bytes: &[u8; 32]) -> Self {
+        HexField(hex::encode(bytes))
+    }
+
+    fn bytes(&self, what: &str) -> Result<Zeroizing<[u8; 32]>, JobFormatError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(&self.0, &mut bytes[..])
             .map_err(|_| JobFormatError(format!("{what}: expected 64 hex digits")))?;
-        field::from_bytes(&bytes)
+        Ok(bytes)
+    }
+
+    fn parse(&self, what: &str) -> Result<Fr, JobFormatError> {
+        field::from_bytes(&*self.bytes(what)?)
             .map_err(|_| JobFormatError(format!("{what}: not below the field modulus")))
+    }
+
+    fn parse_key(&self, what: &str) -> Result<VerificationKey, JobFormatError> {
+        VerificationKey::from_bytes(&*self.bytes(what)?).map_err(|_| {
+            JobFormatError(format!(
+                "{what}: not a canonical Baby Jubjub point of the prime-order subgroup"
+            ))
+        })
+    }
+
+    fn parse_randomizer(&self, what: &str) -> Result<Randomizer, JobFormatError> {
+        Randomizer::from_bytes(&*self.bytes(what)?)
+            .ok_or_else(|| JobFormatError(format!("{what}: not below the subgroup order")))
     }
 }
 
@@ -88,6 +118,8 @@ pub struct SpendPublic {
     pub merchant: HexField,
     /// Binding hash.
     pub binding: HexField,
+    /// The re-randomized key `rk` (32-byte encoding).
+    pub rk: HexField,
 }
 
 /// One input note's private wires.
@@ -105,16 +137,19 @@ pub struct SpendInputJob {
     pub siblings: Vec<HexField>,
 }
 
-/// A Spend proving job. The service learns everything needed to spend these
-/// notes (papers/protocol.md §14.3).
+/// A Spend proving job: the proof generation key and `α`, never `ask`. The
+/// service learns what the full viewing key shows and can link, but cannot
+/// authorize a spend (papers/protocol.md §14.3).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SpendJob {
     /// Public inputs.
     pub public: SpendPublic,
-    /// Authorization secret.
-    pub ask: HexField,
+    /// Spend validating key `ak` (32-byte encoding).
+    pub ak: HexField,
     /// Nullifier key.
     pub nk: HexField,
+    /// This spend's randomizer `α` (32 bytes, little-endian, below `l`).
+    pub alpha: HexField,
     /// The two inputs.
     pub inputs: [SpendInputJob; 2],
     /// Change value.
@@ -239,9 +274,11 @@ impl ProveRequest {
                 value: public.value,
                 merchant: HexField::of(&public.merchant),
                 binding: HexField::of(&public.binding),
+                rk: HexField::of_bytes(&public.rk.to_bytes()),
             },
-            ask: HexField::of(&witness.ask.to_field()),
+            ak: HexField::of_bytes(&witness.ak.to_bytes()),
             nk: HexField::of(&witness.nk.to_field()),
+            alpha: HexField::of_bytes(&witness.alpha.to_bytes()),
             inputs: [input(0), input(1)],
             change_value: witness.change.value,
             change_rcm: HexField::of(&witness.change.rcm),
@@ -278,6 +315,7 @@ impl ProveRequest {
                     value: p.value,
                     merchant: p.merchant.parse("merchant")?,
                     binding: p.binding.parse("binding")?,
+                    rk: p.rk.parse_key("rk")?,
                 };
                 let input = |i: usize| -> Result<InputAssignment, JobFormatError> {
                     let x = &job.inputs[i];
@@ -304,8 +342,9 @@ impl ProveRequest {
                 Ok(Circuit::Spend(SpendCircuit {
                     public: Some(public),
                     assignment: Some(SpendAssignment {
-                        ask: job.ask.parse("ask")?,
+                        ak: job.ak.parse_key("ak")?.point(),
                         nk: job.nk.parse("nk")?,
+                        alpha: job.alpha.parse_randomizer("alpha")?.scalar(),
                         inputs: [input(0)?, input(1)?],
                         change_value: Fr::from(job.change_value),
                         change_rcm: job.change_rcm.parse("change rcm")?,

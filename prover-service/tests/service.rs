@@ -509,3 +509,122 @@ async fn metrics_once(addr: std::net::SocketAddr, ready: impl Fn(&str) -> bool) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Delegated proving without spend authority (spec §14.3): a wallet sends a
+/// Spend job built from its full viewing key, gets the proof back and signs
+/// with `ask` — the Redeem verifies. Everything the job held cannot sign
+/// instead: `α` alone, `α` plus any key the service can derive from the
+/// job (`nk`, `ak`'s encoding, the note randomness), or a fresh `α'` of the
+/// service's choosing all give a Redeem the verifier refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_proves_what_it_cannot_authorize() {
+    use coalition_circuits::merkle::NoteTree;
+    use coalition_circuits::note::TreeRoot;
+    use coalition_circuits::spend::SpendInput;
+    use coalition_circuits::spend_auth::{Randomizer, SigningKey};
+    use coalition_core::currency::CurrencyId;
+    use coalition_core::keys::IdentityKeys;
+    use coalition_core::shielded::asset_id;
+    use coalition_core::transaction::{ChainId, Transaction};
+    use coalition_prover::shielded::build_redeem;
+    use coalition_verifier::groth16::Groth16Item;
+    use coalition_verifier::{verify_item, ProofItem, SpendAuthItem, VerificationError};
+
+    let addr = start(QueueConfig::default()).await;
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let sk = SpendingKey::from_seed(&[8; 32]);
+    let fvk = sk.full_viewing_key();
+    let currency = CurrencyId::new("MILES").unwrap();
+    let mut tree = NoteTree::new();
+    let note = Note::new(
+        asset_id(&currency),
+        500,
+        fvk.address(),
+        Rho::random(&mut rng),
+        &mut rng,
+    );
+    let position = tree.append(note.commitment().0).unwrap();
+    let input = SpendInput {
+        note,
+        path: tree.path(position).unwrap(),
+    };
+    let merchant = IdentityKeys::random(&mut rng);
+    let unproven = build_redeem(
+        ChainId([7; 32]),
+        currency,
+        &fvk,
+        &[input],
+        TreeRoot(tree.root()),
+        merchant.public(),
+        200,
+        &mut rng,
+    )
+    .unwrap();
+    let job = ProveRequest::spend(&unproven.public_inputs(), unproven.witness());
+    // The job names no ask: only ak, nk and alpha among the keys.
+    let json = serde_json::to_value(&job).unwrap();
+    assert!(json.get("ask").is_none());
+    for field in ["ak", "nk", "alpha"] {
+        assert!(json[field].is_string(), "{field}");
+    }
+    let (status, body) = post_job(addr, &job).await;
+    assert_eq!(status, 200, "{body}");
+    let redeemed = unproven
+        .with_proof(proof_of(&body))
+        .authorize(&sk.spend_authorizing_key(), &mut rng)
+        .unwrap();
+    let Transaction::Redeem(honest) = redeemed.tx else {
+        panic!("a redeem")
+    };
+    let verifying = keys().verifying_keys();
+    let inputs = honest.public_inputs().to_field_elements();
+    let check = |tx: &coalition_core::shielded::RedeemTx| {
+        verify_item(&ProofItem::Redeem(
+            Groth16Item {
+                key: &verifying.spend,
+                inputs: &inputs,
+                proof: &tx.proof,
+            },
+            SpendAuthItem {
+                key: &tx.rk,
+                message: tx.authorization_message(),
+                signature: &tx.spend_auth,
+            },
+        ))
+    };
+    assert_eq!(check(&honest), Ok(()));
+
+    // What the service holds, turned into signing keys.
+    let hex32 = |field: &str| -> [u8; 32] {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(json[field].as_str().unwrap(), &mut out).unwrap();
+        out
+    };
+    let alpha = Randomizer::from_bytes(&hex32("alpha")).unwrap();
+    let wide = |bytes: [u8; 32]| {
+        let mut w = [0u8; 64];
+        w[..32].copy_from_slice(&bytes);
+        SigningKey::from_wide_bytes(&w)
+    };
+    let zero = SigningKey::from_wide_bytes(&[0; 64]);
+    let mut candidates = vec![
+        ("alpha alone", zero.randomize(&alpha)),
+        ("nk + alpha", wide(hex32("nk")).randomize(&alpha)),
+        ("ak bytes + alpha", wide(hex32("ak")).randomize(&alpha)),
+    ];
+    let rcm = json["inputs"][0]["rcm"].as_str().unwrap().to_string();
+    let mut rcm_bytes = [0u8; 32];
+    hex::decode_to_slice(rcm, &mut rcm_bytes).unwrap();
+    candidates.push(("note rcm + alpha", wide(rcm_bytes).randomize(&alpha)));
+    let own_alpha = Randomizer::random(&mut rng);
+    candidates.push(("a fresh alpha of its own", zero.randomize(&own_alpha)));
+    for (what, key) in &candidates {
+        let mut forged = honest.clone();
+        forged.spend_auth = key.sign(&forged.authorization_message(), &mut rng);
+        assert_eq!(
+            check(&forged),
+            Err(VerificationError::SpendAuthorization),
+            "{what}"
+        );
+    }
+}

@@ -3,10 +3,13 @@
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use coalition_circuits::encryption::EncryptedNote;
-use coalition_circuits::keys::{ShieldedAddress, SpendingKey};
+use coalition_circuits::keys::{FullViewingKey, ShieldedAddress, SpendingKey};
 use coalition_circuits::note::{Note, Rho, TreeRoot};
 use coalition_circuits::output::OutputCircuit;
-use coalition_circuits::spend::{dummy_input, SpendCircuit, SpendInput, SpendWitness};
+use coalition_circuits::spend::{
+    dummy_input, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
+};
+use coalition_circuits::spend_auth::{Randomizer, Signature as SpendAuthSignature, SigningKey};
 use coalition_core::currency::CurrencyId;
 use coalition_core::elgamal::{PedersenCommitment, PedersenOpening};
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
@@ -101,26 +104,106 @@ pub fn shield<R: RngCore + CryptoRng>(
 /// A built `Redeem` and the change note it creates.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
-    /// The transaction (unsigned by design).
+    /// The transaction, proven and authorized.
     pub tx: Transaction,
     /// The change note, owned by the spender.
     pub change: Note,
 }
 
-/// Builds a `Redeem` paying `value` of `currency` to `merchant` from one or
-/// two notes of the spender, proven under `root`.
+/// A `Redeem` whose statement is fixed (nullifiers, change, `rk`, binding)
+/// but not yet proven. It holds what a prover needs — the witness, with
+/// the proof generation key `(ak, nk)` and `α` but no `ask` — so it can be
+/// proven here ([`Self::prove`]) or by a delegated prover
+/// ([`Self::witness`], then [`Self::with_proof`]).
+#[derive(Debug, Clone)]
+pub struct UnprovenRedeem {
+    // Its proof and signature are placeholders until the later states
+    // replace them; the type never lets them out.
+    tx: RedeemTx,
+    witness: SpendWitness,
+    change: Note,
+}
+
+/// A proven `Redeem` awaiting the owner's spend-authorization signature.
+#[derive(Debug, Clone)]
+pub struct ProvenRedeem {
+    tx: RedeemTx,
+    alpha: Randomizer,
+    change: Note,
+}
+
+impl UnprovenRedeem {
+    /// The Spend proof's public inputs.
+    pub fn public_inputs(&self) -> SpendPublicInputs {
+        self.tx.public_inputs()
+    }
+
+    /// The Spend witness (what a delegated prover is sent).
+    pub fn witness(&self) -> &SpendWitness {
+        &self.witness
+    }
+
+    /// Proves the Spend statement here.
+    pub fn prove<R: RngCore + CryptoRng>(
+        self,
+        spend_key: &ProvingKey<Bn254>,
+        rng: &mut R,
+    ) -> Result<ProvenRedeem, ProofError> {
+        let circuit = SpendCircuit::new(self.public_inputs(), &self.witness);
+        let proof = prove("spend", spend_key, circuit, rng)?;
+        Ok(self.with_proof(proof))
+    }
+
+    /// Takes a proof made elsewhere (a delegated prover). It is not checked
+    /// here: every node verifies it, and a wrong one only gets the Redeem
+    /// refused.
+    pub fn with_proof(self, proof: Groth16Proof) -> ProvenRedeem {
+        let mut tx = self.tx;
+        tx.proof = proof;
+        ProvenRedeem {
+            tx,
+            alpha: self.witness.alpha.clone(),
+            change: self.change,
+        }
+    }
+}
+
+impl ProvenRedeem {
+    /// Signs with `rsk = ask + α` over the Redeem's binding hash: the step
+    /// only the owner can take. Refuses an `ask` that is not the notes'
+    /// owner's (its `rk` would differ).
+    pub fn authorize<R: RngCore + CryptoRng>(
+        self,
+        ask: &SigningKey,
+        rng: &mut R,
+    ) -> Result<Redeemed, ProofError> {
+        let rsk = ask.randomize(&self.alpha);
+        let mut tx = self.tx;
+        if rsk.verification_key() != tx.rk {
+            return Err(ProofError::NotOwner);
+        }
+        tx.spend_auth = rsk.sign(&tx.authorization_message(), rng);
+        Ok(Redeemed {
+            tx: Transaction::Redeem(tx),
+            change: self.change,
+        })
+    }
+}
+
+/// Builds the statement of a `Redeem` paying `value` of `currency` to
+/// `merchant` from one or two notes of the key whose full viewing key is
+/// `fvk`, proven under `root`, with a fresh randomizer `α`.
 #[allow(clippy::too_many_arguments)]
-pub fn redeem<R: RngCore + CryptoRng>(
+pub fn build_redeem<R: RngCore + CryptoRng>(
     chain: ChainId,
     currency: CurrencyId,
-    spending_key: &SpendingKey,
+    fvk: &FullViewingKey,
     notes: &[SpendInput],
     root: TreeRoot,
     merchant: &PublicIdentity,
     value: u64,
-    spend_key: &ProvingKey<Bn254>,
     rng: &mut R,
-) -> Result<Redeemed, ProofError> {
+) -> Result<UnprovenRedeem, ProofError> {
     if value == 0 {
         return Err(ProofError::AmountOutOfRange(
             "a Redeem pays at least 1 point",
@@ -132,7 +215,7 @@ pub fn redeem<R: RngCore + CryptoRng>(
         ));
     }
     let asset = asset_id(&currency);
-    let address = spending_key.address();
+    let address = fvk.address();
     let mut total: u128 = 0;
     for input in notes {
         if input.note.asset != asset {
@@ -158,32 +241,53 @@ pub fn redeem<R: RngCore + CryptoRng>(
         Some(input) => input.clone(),
         None => dummy_input(asset, address, rng),
     };
-    let nk = spending_key.nullifier_key();
-    let first_nullifier = notes[0].note.nullifier(&nk);
+    let first_nullifier = notes[0].note.nullifier(&fvk.nk);
     let change = Note::new(asset, change_value, address, Rho(first_nullifier.0), rng);
     let witness = SpendWitness {
-        ask: spending_key.authorization_secret(),
-        nk: nk.clone(),
+        ak: fvk.ak,
+        nk: fvk.nk.clone(),
+        alpha: Randomizer::random(rng),
         inputs: [notes[0].clone(), second],
         change: change.clone(),
     };
-    let mut tx = RedeemTx {
+    let tx = RedeemTx {
         chain,
         currency,
         merchant: *merchant,
         value,
         root,
-        nullifiers: [first_nullifier, witness.inputs[1].note.nullifier(&nk)],
+        nullifiers: [first_nullifier, witness.inputs[1].note.nullifier(&fvk.nk)],
+        rk: witness.rk(),
         change: NoteOutput {
             commitment: change.commitment(),
             encrypted: EncryptedNote::encrypt(&change, rng)?,
         },
         proof: Groth16Proof(Default::default()),
+        spend_auth: SpendAuthSignature::from_bytes(&[0; SpendAuthSignature::LEN]),
     };
-    let public = tx.public_inputs();
-    tx.proof = prove("spend", spend_key, SpendCircuit::new(public, &witness), rng)?;
-    Ok(Redeemed {
-        tx: Transaction::Redeem(tx),
+    Ok(UnprovenRedeem {
+        tx,
+        witness,
         change,
     })
+}
+
+/// Builds, proves and authorizes a `Redeem` here: [`build_redeem`], then
+/// [`UnprovenRedeem::prove`], then [`ProvenRedeem::authorize`].
+#[allow(clippy::too_many_arguments)]
+pub fn redeem<R: RngCore + CryptoRng>(
+    chain: ChainId,
+    currency: CurrencyId,
+    spending_key: &SpendingKey,
+    notes: &[SpendInput],
+    root: TreeRoot,
+    merchant: &PublicIdentity,
+    value: u64,
+    spend_key: &ProvingKey<Bn254>,
+    rng: &mut R,
+) -> Result<Redeemed, ProofError> {
+    let fvk = spending_key.full_viewing_key();
+    build_redeem(chain, currency, &fvk, notes, root, merchant, value, rng)?
+        .prove(spend_key, rng)?
+        .authorize(&spending_key.spend_authorizing_key(), rng)
 }

@@ -22,6 +22,10 @@ pub enum VerificationError {
     /// The Groth16 proof does not verify.
     #[error("groth16 proof does not verify")]
     Groth16,
+    /// A Redeem's spend-authorization signature does not verify under its
+    /// `rk`.
+    #[error("spend authorization signature does not verify")]
+    SpendAuthorization,
     /// The batch's combined check failed (individual checks locate the culprit).
     #[error("batch verification failed")]
     Batch,

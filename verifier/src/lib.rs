@@ -29,5 +29,5 @@ pub mod transactions;
 pub use errors::{TxVerificationError, VerificationError};
 pub use statements::{
     verify_batch, verify_debit, verify_exchange, verify_issue, verify_item, BatchError,
-    BatchVerifier, ProofItem,
+    BatchVerifier, ProofItem, SpendAuthItem,
 };

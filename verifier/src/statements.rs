@@ -8,6 +8,7 @@
 //! per worker thread; if a batch fails, [`verify_batch`] re-checks each item
 //! alone to name the culprit.
 
+use coalition_circuits::spend_auth::{self, Signature as SpendAuthSignature, VerificationKey};
 use coalition_core::elgamal::{Ciphertext, PedersenCommitment};
 use coalition_core::keys::ElGamalPublicKey;
 use coalition_core::proofs::{
@@ -39,8 +40,28 @@ pub enum ProofItem<'a> {
     Exchange(&'a ExchangeStatement, &'a ExchangeProof),
     /// A `Shield`: the account debit and the Output proof.
     Shield(&'a ShieldStatement, &'a ShieldBalanceProof, Groth16Item<'a>),
-    /// A `Redeem`: the Spend proof.
-    Redeem(Groth16Item<'a>),
+    /// A `Redeem`: the Spend proof and the spend-authorization signature.
+    Redeem(Groth16Item<'a>, SpendAuthItem<'a>),
+}
+
+/// A `Redeem`'s spend-authorization signature with what it must verify
+/// under (spec §13.9).
+#[derive(Clone, Copy, Debug)]
+pub struct SpendAuthItem<'a> {
+    /// The re-randomized key `rk`, also a public input of the Spend proof.
+    pub key: &'a VerificationKey,
+    /// The signed message (the Redeem's binding hash).
+    pub message: [u8; 32],
+    /// The signature.
+    pub signature: &'a SpendAuthSignature,
+}
+
+impl SpendAuthItem<'_> {
+    fn verify(&self) -> Result<(), VerificationError> {
+        self.key
+            .verify(&self.message, self.signature)
+            .map_err(|_| VerificationError::SpendAuthorization)
+    }
 }
 
 impl<'a> ProofItem<'a> {
@@ -48,7 +69,7 @@ impl<'a> ProofItem<'a> {
     fn groth16(&self) -> Option<Groth16Item<'a>> {
         match *self {
             ProofItem::Shield(_, _, output) => Some(output),
-            ProofItem::Redeem(spend) => Some(spend),
+            ProofItem::Redeem(spend, _) => Some(spend),
             _ => None,
         }
     }
@@ -89,7 +110,7 @@ fn queue_sigma<'i, R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Option<PendingRange<'i>>, VerificationError> {
     let (transcript, proof, commitments, expected) = match *item {
-        ProofItem::Redeem(_) => return Ok(None),
+        ProofItem::Redeem(..) => return Ok(None),
         ProofItem::Shield(statement, proof, _) => {
             let mut t = statement.transcript();
             verify_equality(
@@ -222,6 +243,9 @@ pub fn verify_item(item: &ProofItem<'_>) -> Result<(), VerificationError> {
     if let Some(groth16) = item.groth16() {
         verify_groth16(&groth16)?;
     }
+    if let ProofItem::Redeem(_, authorization) = item {
+        authorization.verify()?;
+    }
     Ok(())
 }
 
@@ -250,11 +274,13 @@ pub fn verify_exchange(
 }
 
 /// Accumulates many statements into one multiscalar multiplication (their
-/// Ristretto parts) and one pairing check (their Groth16 parts).
+/// Ristretto parts), one pairing check (their Groth16 parts) and one Baby
+/// Jubjub multiscalar multiplication (their spend-authorization signatures).
 #[derive(Debug, Default)]
 pub struct BatchVerifier<'a> {
     msm: Msm,
     groth16: Vec<Groth16Item<'a>>,
+    spend_auth: Vec<SpendAuthItem<'a>>,
     count: usize,
 }
 
@@ -285,6 +311,9 @@ impl<'a> BatchVerifier<'a> {
         }
         self.msm.merge(local);
         self.groth16.extend(groth16);
+        if let ProofItem::Redeem(_, authorization) = item {
+            self.spend_auth.push(*authorization);
+        }
         self.count += 1;
         Ok(())
     }
@@ -304,6 +333,16 @@ impl<'a> BatchVerifier<'a> {
         if !self.msm.is_zero() {
             return Err(VerificationError::Batch);
         }
+        let signatures: Vec<spend_auth::BatchItem<'_>> = self
+            .spend_auth
+            .iter()
+            .map(|a| spend_auth::BatchItem {
+                key: a.key,
+                message: &a.message,
+                signature: a.signature,
+            })
+            .collect();
+        spend_auth::verify_batch(&signatures, &mut OsRng).map_err(|_| VerificationError::Batch)?;
         verify_groth16_batch(&self.groth16, &mut OsRng).map_err(|_| VerificationError::Batch)
     }
 }

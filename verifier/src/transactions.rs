@@ -20,7 +20,7 @@ use coalition_params::ShieldedVerifyingKeys;
 
 use crate::errors::TxVerificationError;
 use crate::groth16::Groth16Item;
-use crate::statements::{verify_item, ProofItem};
+use crate::statements::{verify_item, ProofItem, SpendAuthItem};
 
 /// What verification needs to know about the ledger.
 pub trait LedgerView {
@@ -73,10 +73,12 @@ pub enum PreparedStatement {
         /// The pool's keys.
         keys: Arc<ShieldedVerifyingKeys>,
     },
-    /// `Redeem`: the Spend proof's inputs.
+    /// `Redeem`: the Spend proof's inputs and the signed message.
     Redeem {
         /// Spend public inputs as field elements.
         spend_inputs: Vec<Fr>,
+        /// What the spend-authorization signature signs.
+        authorization_message: [u8; 32],
         /// The pool's keys.
         keys: Arc<ShieldedVerifyingKeys>,
     },
@@ -125,13 +127,25 @@ impl PreparedTx<'_> {
                     proof: &tx.output_proof,
                 },
             )),
-            (PreparedStatement::Redeem { spend_inputs, keys }, Transaction::Redeem(tx)) => {
-                Some(ProofItem::Redeem(Groth16Item {
+            (
+                PreparedStatement::Redeem {
+                    spend_inputs,
+                    authorization_message,
+                    keys,
+                },
+                Transaction::Redeem(tx),
+            ) => Some(ProofItem::Redeem(
+                Groth16Item {
                     key: &keys.spend,
                     inputs: spend_inputs,
                     proof: &tx.proof,
-                }))
-            }
+                },
+                SpendAuthItem {
+                    key: &tx.rk,
+                    message: *authorization_message,
+                    signature: &tx.spend_auth,
+                },
+            )),
             _ => None,
         }
     }
@@ -381,6 +395,7 @@ pub fn prepare_with<'t, V: LedgerView>(
             creditable(view, &t.merchant, &t.currency)?;
             PreparedStatement::Redeem {
                 spend_inputs: t.public_inputs().to_field_elements(),
+                authorization_message: t.authorization_message(),
                 keys,
             }
         }

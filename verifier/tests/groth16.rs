@@ -139,7 +139,7 @@ fn proofs_swapped_between_statements_fail() {
     );
     // An Output proof under the Spend key (and inputs padded to fit).
     let mut padded = po.to_field_elements();
-    padded.resize(8, Fr::from(0u64));
+    padded.resize(a.len(), Fr::from(0u64));
     assert_eq!(
         check(&keys().verifying.spend, &padded, &proof_o),
         Err(VerificationError::Groth16)

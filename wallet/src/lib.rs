@@ -29,8 +29,10 @@ use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
 use coalition_node::client::{Client, ClientError};
 use coalition_params::ShieldedProvingKeys;
+use coalition_prover::shielded::{build_redeem, UnprovenRedeem};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_prover::ProofError;
+use coalition_prover_service::ProveRequest;
 use rand_core::OsRng;
 
 use store::{HistoryEntry, OwnedNote, WalletState};
@@ -91,6 +93,50 @@ pub enum WalletError {
     /// The shielded-pool parameters could not be loaded.
     #[error("shielded-pool parameters: {0}")]
     Params(String),
+    /// The delegated prover failed or answered something unusable (nothing
+    /// was submitted).
+    #[error("prover service: {0}")]
+    Prover(String),
+}
+
+/// Where a Redeem's Spend proof is made.
+#[derive(Clone, Copy, Debug)]
+pub enum SpendProver<'a> {
+    /// Here, with the proving keys.
+    Local(&'a ShieldedProvingKeys),
+    /// By a `coalition prover serve` at this address. It is sent the proof
+    /// generation key `(ak, nk)`, this spend's `α` and the notes — never
+    /// `ask` — and the wallet signs when the proof comes back: the service
+    /// can link the notes but cannot spend them (spec §14.3).
+    Delegated(std::net::SocketAddr),
+}
+
+/// Sends `unproven`'s Spend job to the prover service at `addr` and returns
+/// its proof. The job body holds witness secrets: it is wiped after sending.
+pub fn prove_remotely(
+    addr: std::net::SocketAddr,
+    unproven: &UnprovenRedeem,
+) -> Result<coalition_core::shielded::Groth16Proof> {
+    let job = ProveRequest::spend(&unproven.public_inputs(), unproven.witness());
+    let body = zeroize::Zeroizing::new(
+        serde_json::to_vec(&job).map_err(|e| WalletError::Prover(e.to_string()))?,
+    );
+    let response = Client::new(addr)
+        .with_timeout(std::time::Duration::from_secs(300))
+        .post("/v1/prove", "application/json", &body)?;
+    if response.status != 200 {
+        return Err(WalletError::Prover(format!(
+            "answered {}: {}",
+            response.status,
+            response.text()
+        )));
+    }
+    let answer = response.json()?;
+    let proof = answer["proof"]
+        .as_str()
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| WalletError::Prover("no proof in the answer".into()))?;
+    decode_exact(&proof).map_err(|e| WalletError::Prover(format!("proof: {e}")))
 }
 
 /// A result with [`WalletError`].
@@ -588,7 +634,7 @@ impl Wallet {
         currency: &str,
         merchant: &PublicIdentity,
         amount: u64,
-        keys: &ShieldedProvingKeys,
+        prover: SpendProver<'_>,
     ) -> Result<(TxId, u64)> {
         let chain = self.chain()?;
         let policy = self.policy(currency)?;
@@ -624,17 +670,24 @@ impl Wallet {
             inputs.push(SpendInput { note, path });
         }
         let root = root.ok_or_else(|| WalletError::Input("no notes".into()))?;
-        let built = coalition_prover::shielded::redeem(
+        let unproven = build_redeem(
             chain,
             policy.id,
-            &sk,
+            &sk.full_viewing_key(),
             &inputs,
             root,
             merchant,
             amount,
-            &keys.spend,
             &mut OsRng,
         )?;
+        let proven = match prover {
+            SpendProver::Local(keys) => unproven.prove(&keys.spend, &mut OsRng)?,
+            SpendProver::Delegated(addr) => {
+                let proof = prove_remotely(addr, &unproven)?;
+                unproven.with_proof(proof)
+            }
+        };
+        let built = proven.authorize(&sk.spend_authorizing_key(), &mut OsRng)?;
         let done = self.submit(&built.tx)?;
         self.sync(&mut |_, _| {})?;
         Ok(done)

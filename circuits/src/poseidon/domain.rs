@@ -13,11 +13,13 @@
 //!
 //! | tag | domain | width `t` | use |
 //! |---|---|---|---|
-//! | 1 | [`Domain::AuthorizationKey`] | 2 | `ak = P₁(ask)` |
-//! | 2 | [`Domain::Owner`] | 3 | `owner = P₂(ak, nk)` |
-//! | 3 | [`Domain::NoteCommitment`] | 6 | `cm = P₃(asset, value, owner, ρ, rcm)` |
-//! | 4 | [`Domain::Nullifier`] | 4 | `nf = P₄(nk, ρ, cm)` |
-//! | 5 | [`Domain::MerkleNode`] | 3 | tree node `P₅(left, right)` |
+//! | 1 | [`Domain::Owner`] | 4 | `owner = P₁(ak.x, ak.y, nk)` |
+//! | 2 | [`Domain::NoteCommitment`] | 6 | `cm = P₂(asset, value, owner, ρ, rcm)` |
+//! | 3 | [`Domain::Nullifier`] | 4 | `nf = P₃(nk, ρ, cm)` |
+//! | 4 | [`Domain::MerkleNode`] | 3 | tree node `P₄(left, right)` |
+//!
+//! The owner tag and the nullifier both hash three elements: only their
+//! tags tell them apart, which is what the tags are for.
 //!
 //! Tag 0 is circomlib's plain `Poseidon(n)`; the protocol never uses it.
 
@@ -27,22 +29,19 @@ use ark_bn254::Fr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u64)]
 pub enum Domain {
-    /// `ak = P(ask)`: the authorization key.
-    AuthorizationKey = 1,
-    /// `owner = P(ak, nk)`: an address's owner tag.
-    Owner = 2,
+    /// `owner = P(ak.x, ak.y, nk)`: an address's owner tag.
+    Owner = 1,
     /// `cm = P(asset, value, owner, ρ, rcm)`: a note commitment.
-    NoteCommitment = 3,
+    NoteCommitment = 2,
     /// `nf = P(nk, ρ, cm)`: a nullifier, keyed by `nk` over the note.
-    Nullifier = 4,
+    Nullifier = 3,
     /// `P(left, right)`: an inner node of the note tree.
-    MerkleNode = 5,
+    MerkleNode = 4,
 }
 
 impl Domain {
     /// Every domain, for tests that check the tags differ.
-    pub const ALL: [Domain; 5] = [
-        Domain::AuthorizationKey,
+    pub const ALL: [Domain; 4] = [
         Domain::Owner,
         Domain::NoteCommitment,
         Domain::Nullifier,

@@ -29,6 +29,14 @@ impl Signature {
         out
     }
 
+    /// Parses 64 bytes, refusing a non-canonical `R` or `S`, so a signature
+    /// has exactly one encoding (what a wire decoder wants).
+    pub fn from_canonical_bytes(bytes: &[u8; 64]) -> Result<Self, SpendAuthError> {
+        let signature = Self::from_bytes(bytes);
+        let _checked = signature.decode()?;
+        Ok(signature)
+    }
+
     /// Splits 64 bytes (checked when verified).
     pub fn from_bytes(bytes: &[u8; 64]) -> Self {
         let mut r = [0u8; 32];

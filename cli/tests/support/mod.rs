@@ -19,8 +19,25 @@ pub fn start_node(data_dir: &std::path::Path, block_interval_ms: u64) -> (Child,
     spawn_listening(command)
 }
 
-/// Spawns `command` (a `coalition node …`) and waits until it prints the
-/// address it listens on.
+/// Starts `coalition prover serve` (CPU backend) on a loopback port and
+/// waits until it listens.
+#[allow(dead_code)]
+pub fn start_prover() -> (Child, SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coalition"));
+    command.args([
+        "prover",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--backend",
+        "cpu",
+    ]);
+    spawn_listening(command)
+}
+
+/// Spawns `command` (a `coalition node …` or `coalition prover serve …`)
+/// and waits until it prints the address it listens on (`listening on
+/// ADDR`, the address optionally as `http://ADDR`).
 pub fn spawn_listening(mut command: Command) -> (Child, SocketAddr) {
     let mut child = command
         .stdout(Stdio::piped())
@@ -38,9 +55,14 @@ pub fn spawn_listening(mut command: Command) -> (Child, SocketAddr) {
         }
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
+                if let Some((_, rest)) = line.split_once("listening on ") {
+                    let addr = rest
+                        .trim_start_matches("http://")
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default();
                     std::thread::spawn(move || for _ in lines.by_ref() {});
-                    return (child, addr.trim().parse().unwrap());
+                    return (child, addr.parse().unwrap());
                 }
             }
             _ => {
