@@ -58,6 +58,8 @@ struct Demo {
     client: Client,
     /// The prover service wallets delegate Spend proofs to.
     prover: std::net::SocketAddr,
+    /// The pool's verifying keys (a wallet checks a delegated proof).
+    verifying: Arc<coalition_params::ShieldedVerifyingKeys>,
     chain: ChainId,
     table: &'static DecryptionTable,
     steps: usize,
@@ -139,8 +141,6 @@ fn policy(client: &Client, id: &CurrencyId) -> Result<CurrencyPolicy> {
         .policy)
 }
 
-/// Runs the demo; `data_dir` keeps the node's database (default: a
-/// temporary directory, removed at the end).
 /// Starts `coalition prover serve`'s service in this process on a loopback
 /// port (CPU backend), serving until the demo exits; returns its address.
 fn start_prover_service(keys: &ShieldedProvingKeys) -> Result<std::net::SocketAddr> {
@@ -166,6 +166,8 @@ fn start_prover_service(keys: &ShieldedProvingKeys) -> Result<std::net::SocketAd
     Ok(addr)
 }
 
+/// Runs the demo; `data_dir` keeps the node's database (default: a
+/// temporary directory, removed at the end).
 pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
     let started = Instant::now();
     println!("Coalition demo: a partner node on RocksDB, its HTTP API, real proofs.\n");
@@ -210,6 +212,7 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
         dev_mode: Some(true),
         ..NodeConfig::default()
     };
+    let verifying_for_wallets = verifying.clone();
     let node = Node::open_with_genesis(config, genesis.clone(), true, Some(verifying))
         .context("starting the node")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -241,6 +244,7 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
     let mut d = Demo {
         client: Client::new(addr),
         prover,
+        verifying: verifying_for_wallets,
         chain,
         table,
         steps: 0,
@@ -570,7 +574,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         rng,
     )?;
     let alpha = unproven.witness().alpha.clone();
-    let proof = coalition_wallet::prove_remotely(d.prover, &unproven)?;
+    let proof = coalition_wallet::prove_remotely(d.prover, &unproven, &d.verifying)?;
     let proven = unproven.with_proof(proof);
     let delegated_ms = proving.elapsed().as_millis();
     // What the service could try with what it was sent: sign with α (it

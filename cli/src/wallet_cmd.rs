@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use coalition_core::encoding::Encode;
 use coalition_node::client::Client;
-use coalition_wallet::{keyfile, parse_identity, proving_keys, SpendProver, Wallet};
+use coalition_wallet::{
+    keyfile, parse_identity, proving_keys, verifying_keys, SpendProver, Wallet,
+};
 use zeroize::Zeroizing;
 
 use crate::progress;
@@ -102,8 +104,8 @@ pub enum WalletCommand {
         #[arg(long)]
         amount: u64,
         /// Delegate the Spend proof to the `coalition prover serve` at this
-        /// address (it gets ak, nk, α and the notes, never the key that
-        /// authorizes; the wallet signs when the proof is back).
+        /// loopback address (it gets ak, nk, α and the notes, never the key
+        /// that authorizes; the wallet checks the proof, then signs).
         #[arg(long)]
         prover: Option<std::net::SocketAddr>,
     },
@@ -277,13 +279,14 @@ pub fn run(args: WalletArgs) -> Result<()> {
             let merchant = parse_identity(&merchant)?;
             let (id, height) = match prover {
                 Some(addr) => {
+                    let keys = progress::spinner_while("loading verifying keys", verifying_keys)?;
                     let done = wallet.redeem(
                         &currency,
                         &merchant,
                         amount,
-                        SpendProver::Delegated(addr),
+                        SpendProver::Delegated(addr, &keys),
                     )?;
-                    println!("Spend proof delegated to the prover service at {addr} (it never saw the authorizing key); signed here");
+                    println!("Spend proof delegated to the prover service at {addr} (it never saw the authorizing key); checked and signed here");
                     done
                 }
                 None => {

@@ -224,6 +224,27 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
     );
     drop(prover);
     assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 50));
+    // A prover off this machine is refused before anything is sent (the
+    // job would travel in plain HTTP). TEST-NET-1: never contacted.
+    fails(
+        &[
+            "wallet",
+            "--wallet",
+            &alice,
+            "redeem",
+            "--currency",
+            "MILES",
+            "--merchant",
+            &hotel_identity,
+            "--amount",
+            "5",
+            "--prover",
+            "192.0.2.1:8787",
+        ],
+        1,
+        "not a loopback address",
+    );
+    assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 50));
     let settlement = json(&[
         "partner",
         "--key",

@@ -266,9 +266,10 @@ impl Transaction {
         }
     }
 
-    /// The signer's signature; `None` for `Redeem`, which is authorized by
-    /// its Spend proof alone (a signature would name the spender), and for
-    /// `Terms`, which carries one signature per partner.
+    /// The signer's Ed25519 signature; `None` for `Redeem`, which one would
+    /// name (it is authorized by a spend-authorization signature under a
+    /// re-randomized key instead, checked with its proof), and for `Terms`,
+    /// which carries one signature per partner.
     pub fn signature(&self) -> Option<&TxSignature> {
         match self {
             Transaction::Issue(tx) => Some(&tx.signature),
@@ -313,7 +314,9 @@ impl Transaction {
 
     /// The transaction's identifier: `SHA-512(encoding)[0..32]`, except for
     /// `Redeem`, whose ID leaves out the Groth16 proof (anyone can
-    /// re-randomize a Groth16 proof; the ID must not change with it).
+    /// re-randomize a Groth16 proof; the ID must not change with it) and the
+    /// spend-authorization signature (which signs exactly what the ID
+    /// covers).
     pub fn id(&self) -> TxId {
         let digest = match self {
             Transaction::Redeem(tx) => {

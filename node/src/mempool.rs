@@ -63,8 +63,8 @@ pub enum MempoolError {
 }
 
 /// Who a transaction's per-sender limit counts against: the signer — a
-/// currency's issuer for `Issue`, the account owner otherwise — or for an
-/// unsigned Redeem its first nullifier (each Redeem is its own sender:
+/// currency's issuer for `Issue`, the account owner otherwise — or for a
+/// Redeem (signed under a one-time re-randomized key) its first nullifier (each Redeem is its own sender:
 /// nothing links two of them, by design).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Sender {

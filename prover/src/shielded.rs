@@ -115,7 +115,7 @@ pub struct Redeemed {
 /// the proof generation key `(ak, nk)` and `α` but no `ask` — so it can be
 /// proven here ([`Self::prove`]) or by a delegated prover
 /// ([`Self::witness`], then [`Self::with_proof`]).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UnprovenRedeem {
     // Its proof and signature are placeholders until the later states
     // replace them; the type never lets them out.
@@ -125,11 +125,24 @@ pub struct UnprovenRedeem {
 }
 
 /// A proven `Redeem` awaiting the owner's spend-authorization signature.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProvenRedeem {
     tx: RedeemTx,
     alpha: Randomizer,
     change: Note,
+}
+
+// The witness (notes, their randomness, `α`) never goes to a log line.
+impl std::fmt::Debug for UnprovenRedeem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnprovenRedeem(..)")
+    }
+}
+
+impl std::fmt::Debug for ProvenRedeem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProvenRedeem(..)")
+    }
 }
 
 impl UnprovenRedeem {

@@ -240,11 +240,12 @@ pub fn verify_item(item: &ProofItem<'_>) -> Result<(), VerificationError> {
             return Err(VerificationError::SigmaProof);
         }
     }
-    if let Some(groth16) = item.groth16() {
-        verify_groth16(&groth16)?;
-    }
+    // The signature first: three scalar multiplications, against a pairing.
     if let ProofItem::Redeem(_, authorization) = item {
         authorization.verify()?;
+    }
+    if let Some(groth16) = item.groth16() {
+        verify_groth16(&groth16)?;
     }
     Ok(())
 }
@@ -328,7 +329,8 @@ impl<'a> BatchVerifier<'a> {
         self.count == 0
     }
 
-    /// Accepts iff every queued item verifies (except with probability ≈ 2^-252).
+    /// Accepts iff every queued item verifies (except with probability
+    /// ≈ 2^-128, the batches' 128-bit weights).
     pub fn verify(self) -> Result<(), VerificationError> {
         if !self.msm.is_zero() {
             return Err(VerificationError::Batch);
@@ -377,7 +379,7 @@ pub fn verify_batch(items: &[ProofItem<'_>]) -> Result<(), BatchError> {
             return Err(BatchError { index, error });
         }
     }
-    // Unreachable except with probability ≈ 2^-252: the batch failed but
+    // Unreachable except with probability ≈ 2^-128: the batch failed but
     // every item passed alone. Report it rather than accept.
     Err(BatchError {
         index: 0,

@@ -28,11 +28,12 @@ use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
 use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
 use coalition_node::client::{Client, ClientError};
-use coalition_params::ShieldedProvingKeys;
+use coalition_params::{ShieldedProvingKeys, ShieldedVerifyingKeys};
 use coalition_prover::shielded::{build_redeem, UnprovenRedeem};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_prover::ProofError;
 use coalition_prover_service::ProveRequest;
+use coalition_verifier::groth16::{verify_groth16, Groth16Item};
 use rand_core::OsRng;
 
 use store::{HistoryEntry, OwnedNote, WalletState};
@@ -104,20 +105,34 @@ pub enum WalletError {
 pub enum SpendProver<'a> {
     /// Here, with the proving keys.
     Local(&'a ShieldedProvingKeys),
-    /// By a `coalition prover serve` at this address. It is sent the proof
-    /// generation key `(ak, nk)`, this spend's `α` and the notes — never
-    /// `ask` — and the wallet signs when the proof comes back: the service
-    /// can link the notes but cannot spend them (spec §14.3).
-    Delegated(std::net::SocketAddr),
+    /// By a `coalition prover serve` at this loopback address. It is sent
+    /// the proof generation key `(ak, nk)`, this spend's `α` and the notes —
+    /// never `ask` — and the wallet checks the proof it returns under the
+    /// verifying keys, then signs: the service can link the notes but cannot
+    /// spend them (spec §14.3).
+    Delegated(std::net::SocketAddr, &'a ShieldedVerifyingKeys),
 }
 
 /// Sends `unproven`'s Spend job to the prover service at `addr` and returns
-/// its proof. The job body holds witness secrets: it is wiped after sending.
+/// its proof, checked under `keys` (a wrong proof is an error here, before
+/// anything is signed). The job body holds witness secrets: it is wiped
+/// after sending. Only a loopback address is accepted: the client speaks
+/// plain HTTP, and the job would let an eavesdropper link every note of
+/// the key (run the service on the wallet's machine, or reach a remote one
+/// through a tunnel that authenticates it).
 pub fn prove_remotely(
     addr: std::net::SocketAddr,
     unproven: &UnprovenRedeem,
+    keys: &ShieldedVerifyingKeys,
 ) -> Result<coalition_core::shielded::Groth16Proof> {
-    let job = ProveRequest::spend(&unproven.public_inputs(), unproven.witness());
+    if !addr.ip().is_loopback() {
+        return Err(WalletError::Prover(format!(
+            "{addr} is not a loopback address: a Spend job (ak, nk, α, the notes) \
+             only travels to a prover on this machine (use a tunnel for a remote one)"
+        )));
+    }
+    let public = unproven.public_inputs();
+    let job = ProveRequest::spend(&public, unproven.witness());
     let body = zeroize::Zeroizing::new(
         serde_json::to_vec(&job).map_err(|e| WalletError::Prover(e.to_string()))?,
     );
@@ -136,7 +151,18 @@ pub fn prove_remotely(
         .as_str()
         .and_then(|h| hex::decode(h).ok())
         .ok_or_else(|| WalletError::Prover("no proof in the answer".into()))?;
-    decode_exact(&proof).map_err(|e| WalletError::Prover(format!("proof: {e}")))
+    let proof: coalition_core::shielded::Groth16Proof =
+        decode_exact(&proof).map_err(|e| WalletError::Prover(format!("proof: {e}")))?;
+    let inputs = public.to_field_elements();
+    verify_groth16(&Groth16Item {
+        key: &keys.spend,
+        inputs: &inputs,
+        proof: &proof,
+    })
+    .map_err(|_| {
+        WalletError::Prover("its proof does not verify; nothing was signed or submitted".into())
+    })?;
+    Ok(proof)
 }
 
 /// A result with [`WalletError`].
@@ -682,8 +708,8 @@ impl Wallet {
         )?;
         let proven = match prover {
             SpendProver::Local(keys) => unproven.prove(&keys.spend, &mut OsRng)?,
-            SpendProver::Delegated(addr) => {
-                let proof = prove_remotely(addr, &unproven)?;
+            SpendProver::Delegated(addr, keys) => {
+                let proof = prove_remotely(addr, &unproven, keys)?;
                 unproven.with_proof(proof)
             }
         };
@@ -706,6 +732,13 @@ fn currency_of(asset: u64) -> String {
     String::from_utf8_lossy(&asset.to_be_bytes())
         .trim_end_matches('\0')
         .to_string()
+}
+
+/// Loads the shielded-pool verifying keys (INSECURE dev keys from the
+/// parameter cache): what checking a delegated proof needs.
+pub fn verifying_keys() -> Result<ShieldedVerifyingKeys> {
+    ShieldedVerifyingKeys::insecure_dev(&coalition_params::default_params_dir())
+        .map_err(|e| WalletError::Params(e.to_string()))
 }
 
 /// Loads the shielded-pool proving keys (INSECURE dev keys from the
