@@ -55,7 +55,7 @@ fn prover_serve_answers_health_and_metrics() {
     use std::io::{Read, Write};
     let (mut child, addr) = support::start_prover();
     let get = |path: &str| {
-        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
         write!(
             stream,
             "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
