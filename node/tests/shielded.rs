@@ -643,14 +643,31 @@ fn ledger_rejects_every_mutated_redeem_field() {
     let (s, _) = w.shield(500, 1000);
     w.ledger.apply(&s).unwrap();
     let notes = w.scan();
-    let (tx, _) = w.redeem(&notes, 200).unwrap();
+    // Built step by step to keep α: a mutated body re-signed by the owner
+    // isolates what the proof alone refuses.
+    let ask = w.sk().spend_authorizing_key();
+    let unproven = coalition_prover::shielded::build_redeem(
+        w.ledger.chain(),
+        w.miles.id,
+        &w.sk().full_viewing_key(),
+        &notes,
+        w.ledger.pool().unwrap().latest_root(),
+        w.merchant.public(),
+        200,
+        &mut w.rng,
+    )
+    .unwrap();
+    let alpha = unproven.witness().alpha.clone();
+    let tx = unproven
+        .prove(&keys().spend, &mut w.rng)
+        .unwrap()
+        .authorize(&ask, &mut w.rng)
+        .unwrap()
+        .tx;
     let honest = redeem_parts(&tx);
     let other_merchant = IdentityKeys::random(&mut w.rng);
-    let other_rk = w
-        .sk()
-        .spend_authorizing_key()
-        .verification_key()
-        .randomize(&Randomizer::random(&mut w.rng));
+    let other_alpha = Randomizer::random(&mut w.rng);
+    let other_rk = ask.verification_key().randomize(&other_alpha);
     let bump = |f: &mut coalition_circuits::Fr| *f += coalition_circuits::Fr::from(1u64);
     type Mutation = Box<dyn Fn(&mut coalition_core::shielded::RedeemTx)>;
     let mutations: Vec<(&str, Mutation)> = vec![
@@ -682,11 +699,26 @@ fn ledger_rejects_every_mutated_redeem_field() {
     for (name, mutate) in mutations {
         let mut bad = honest.clone();
         mutate(&mut bad);
-        let error = rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad)));
+        // As is: the signature covers the field (it signs the binding hash).
         assert_eq!(
-            error,
+            rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad.clone()))),
+            TxVerificationError::Proof(VerificationError::SpendAuthorization),
+            "mutated {name}, old signature"
+        );
+        // Re-signed by the owner (under the mutated rk where rk changed):
+        // the proof alone refuses it.
+        let randomizer = if bad.rk == honest.rk {
+            &alpha
+        } else {
+            &other_alpha
+        };
+        bad.spend_auth = ask
+            .randomize(randomizer)
+            .sign(&bad.authorization_message(), &mut w.rng);
+        assert_eq!(
+            rejected_with(w.ledger.clone().apply(&Transaction::Redeem(bad))),
             TxVerificationError::Proof(VerificationError::Groth16),
-            "mutated {name}"
+            "mutated {name}, re-signed"
         );
     }
     // Root: an unknown root is refused before the proof.
