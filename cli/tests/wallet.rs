@@ -195,7 +195,7 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
         "200",
     ]);
     assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 200));
-    let redeem = |amount: &str, extra: &[&str]| {
+    let redeem_args = |amount: &'static str, extra: &[&'static str]| {
         let mut args = vec![
             "wallet",
             "--wallet",
@@ -209,15 +209,18 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
             amount,
         ];
         args.extend_from_slice(extra);
-        ok(&args)
+        args
     };
-    redeem("130", &[]);
+    ok(&redeem_args("130", &[]));
     assert_eq!(balance(&alice, &node, "MILES"), (180, 0, 70));
     // The next Redeem's Spend proof is delegated to a prover service (it
     // gets ak, nk, α and the notes, never ask); the wallet signs.
     let (prover, prover_addr) = support::start_prover();
     let prover = NodeProcess(prover);
-    let delegated = redeem("20", &["--prover", &prover_addr.to_string()]);
+    let prover_arg = prover_addr.to_string();
+    let mut delegated_args = redeem_args("20", &["--prover"]);
+    delegated_args.push(&prover_arg);
+    let delegated = ok(&delegated_args);
     assert!(
         delegated.contains("delegated to the prover service"),
         "{delegated}"
@@ -227,20 +230,7 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
     // A prover off this machine is refused before anything is sent (the
     // job would travel in plain HTTP). TEST-NET-1: never contacted.
     fails(
-        &[
-            "wallet",
-            "--wallet",
-            &alice,
-            "redeem",
-            "--currency",
-            "MILES",
-            "--merchant",
-            &hotel_identity,
-            "--amount",
-            "5",
-            "--prover",
-            "192.0.2.1:8787",
-        ],
+        &redeem_args("5", &["--prover", "192.0.2.1:8787"]),
         1,
         "not a loopback address",
     );

@@ -361,6 +361,12 @@ impl ShieldTx {
     }
 }
 
+/// What a Redeem's spend-authorization signature signs, given its binding
+/// hash (for callers that already computed it with the public inputs).
+pub fn authorization_message(binding: &Fr) -> [u8; 32] {
+    field::to_bytes(binding)
+}
+
 /// `Redeem` (tag 7): spend up to two notes of `currency`, keep a change note,
 /// pay `value` into the merchant's pending balance. Carries no account: the
 /// Spend proof shows the notes are the owner's (under the re-randomized key
@@ -421,7 +427,7 @@ impl RedeemTx {
     /// signature; the proof only re-randomizes, so nothing is left out
     /// that could change what the Redeem does).
     pub fn authorization_message(&self) -> [u8; 32] {
-        field::to_bytes(&self.binding())
+        authorization_message(&self.binding())
     }
 
     /// The Spend proof's public inputs.

@@ -13,7 +13,7 @@ use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::keys::{LoyaltyId, PublicIdentity};
-use coalition_core::shielded::ShieldStatement;
+use coalition_core::shielded::{authorization_message, ShieldStatement};
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_params::ShieldedVerifyingKeys;
@@ -393,9 +393,10 @@ pub fn prepare_with<'t, V: LedgerView>(
                 ));
             }
             creditable(view, &t.merchant, &t.currency)?;
+            let public = t.public_inputs();
             PreparedStatement::Redeem {
-                spend_inputs: t.public_inputs().to_field_elements(),
-                authorization_message: t.authorization_message(),
+                authorization_message: authorization_message(&public.binding),
+                spend_inputs: public.to_field_elements(),
                 keys,
             }
         }

@@ -3,21 +3,15 @@
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{PrimeField, UniformRand, Zero};
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::SpendAuthError;
 use crate::babyjub::{self, Point, Scalar};
 
 /// A signing scalar (`ask`, or `rsk = ask + α`); wiped on drop, never
 /// printed.
-#[derive(Clone)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SigningKey(pub(crate) Scalar);
-
-impl Drop for SigningKey {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,14 +50,8 @@ impl SigningKey {
 /// A per-spend randomizer `α` (wiped on drop; a delegated prover is given
 /// it, so it is secret from everyone else). No `PartialEq`: secrets are not
 /// compared in variable time.
-#[derive(Clone)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Randomizer(pub(crate) Scalar);
-
-impl Drop for Randomizer {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
 
 impl std::fmt::Debug for Randomizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -68,6 +68,12 @@ pub enum SpendAuthError {
     Invalid,
 }
 
+/// `c = H*("challenge", R ‖ rk ‖ M)`: what signing and both verifications
+/// share.
+pub(crate) fn challenge(r: &[u8; 32], key: &[u8; 32], message: &[u8]) -> Scalar {
+    hash_to_scalar(b"challenge", &[r, key, message])
+}
+
 /// `H*(label, parts…)`: SHA-512 of the domain-separated input, reduced mod `l`.
 pub(crate) fn hash_to_scalar(label: &[u8], parts: &[&[u8]]) -> Scalar {
     const PREFIX: &[u8] = b"coalition/v2/spend-auth/";

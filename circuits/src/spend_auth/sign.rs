@@ -5,7 +5,7 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 
 use super::keys::{scalar_from_bytes, scalar_to_bytes, SigningKey};
-use super::{hash_to_scalar, SpendAuthError};
+use super::{challenge, hash_to_scalar, SpendAuthError};
 use crate::babyjub;
 
 /// `σ = R (32) ‖ S (32)`.
@@ -68,7 +68,7 @@ impl SigningKey {
         t.zeroize();
         secret.zeroize();
         let big_r = babyjub::encode(&(babyjub::base() * r).into_affine());
-        let c = hash_to_scalar(b"challenge", &[&big_r, &vk, message]);
+        let c = challenge(&big_r, &vk, message);
         let s = r + c * self.0;
         r.zeroize();
         Signature {

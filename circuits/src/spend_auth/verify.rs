@@ -21,7 +21,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::keys::VerificationKey;
 use super::sign::Signature;
-use super::{hash_to_scalar, SpendAuthError};
+use super::{challenge, SpendAuthError};
 use crate::babyjub::{self, Point, PointError, ProjectivePoint, Scalar};
 
 impl VerificationKey {
@@ -29,7 +29,7 @@ impl VerificationKey {
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SpendAuthError> {
         self.check_proper()?;
         let (r, s) = signature.decode()?;
-        let c = hash_to_scalar(b"challenge", &[&signature.r, &self.bytes, message]);
+        let c = challenge(&signature.r, &self.bytes, message);
         let check = babyjub::base() * s - r.into_group() - self.point * c;
         if check.into_affine().mul_by_cofactor().is_zero() {
             Ok(())
@@ -74,10 +74,7 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
     for item in items {
         item.key.check_proper()?;
         let (r, s) = item.signature.decode()?;
-        let c = hash_to_scalar(
-            b"challenge",
-            &[&item.signature.r, &item.key.bytes, item.message],
-        );
+        let c = challenge(&item.signature.r, &item.key.bytes, item.message);
         let z = loop {
             let mut bytes = [0u8; 16];
             rng.fill_bytes(&mut bytes);
