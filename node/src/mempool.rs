@@ -111,6 +111,10 @@ pub struct Mempool {
     per_sender: BTreeMap<Sender, usize>,
     bytes: usize,
     pending: AccountLedger,
+    /// The height of the block the held transactions are for: the
+    /// committed tip's + 1. Admission checks a transaction as that block
+    /// will (its settlement epoch, open proposals), not as the tip was.
+    next_height: u64,
     verified: Arc<VerifiedProofs>,
 }
 
@@ -124,6 +128,7 @@ impl Mempool {
             per_sender: BTreeMap::new(),
             bytes: 0,
             pending: ledger.clone(),
+            next_height: ledger.height().saturating_add(1),
             verified: Arc::default(),
         }
     }
@@ -227,7 +232,7 @@ impl Mempool {
             return;
         }
         let txs: Vec<Transaction> = candidates.iter().map(|(_, e)| e.tx.clone()).collect();
-        let height = self.pending.height();
+        let height = self.next_height;
         match self.pending.after_block_cached(
             height,
             &txs,
@@ -271,6 +276,7 @@ impl Mempool {
         self.per_sender.clear();
         self.bytes = 0;
         self.pending = committed.clone();
+        self.next_height = committed.height().saturating_add(1);
         std::mem::take(&mut self.entries)
             .into_iter()
             .map(|e| e.tx)
@@ -289,6 +295,17 @@ impl Mempool {
     /// After `committed` became the state: drops the transactions the block
     /// included and evicts those it invalidated. Returns the evicted IDs.
     pub fn on_block(&mut self, included: &[Transaction], committed: &AccountLedger) -> Vec<TxId> {
+        let next_height = committed.height().saturating_add(1);
+        // What is held was checked for `self.next_height`; at another
+        // height it still holds unless a height-dependent rule says
+        // otherwise: a proposal's window may have closed (Vote, and
+        // ProposeMember, which looks at the open proposals).
+        let crossed = next_height != self.next_height
+            && self
+                .entries
+                .iter()
+                .any(|e| matches!(e.tx, Transaction::Vote(_) | Transaction::ProposeMember(_)));
+        self.next_height = next_height;
         let included_ids: Vec<TxId> = included.iter().map(Transaction::id).collect();
         let is_prefix = included_ids.len() <= self.entries.len()
             && self
@@ -296,7 +313,9 @@ impl Mempool {
                 .iter()
                 .zip(&included_ids)
                 .all(|(e, id)| e.id == *id);
-        if is_prefix {
+        // The fast path keeps the rest as admitted: right unless the new
+        // height changes a rule they were checked by.
+        if is_prefix && !crossed {
             // The block is the oldest entries in admission order (this
             // node's own proposal): the pending state already is the
             // committed state followed by the rest, verified at admission;
@@ -316,18 +335,45 @@ impl Mempool {
         }
         let included: BTreeSet<TxId> = included_ids.into_iter().collect();
         let entries = std::mem::take(&mut self.entries);
-        self.ids.clear();
-        self.per_sender.clear();
-        self.bytes = 0;
-        self.pending = committed.clone();
         let rest: Vec<Entry> = entries
             .into_iter()
             .filter(|e| !included.contains(&e.id))
             .collect();
-        // Re-validate what is left against the new state: one batch, and
-        // one by one only if the batch fails.
+        self.rebuild(rest, committed)
+    }
+
+    /// Re-checks every held transaction against `committed` for the block
+    /// after it, evicting what no longer holds (a block built from the
+    /// mempool failed: one of them went stale, e.g. its settlement epoch
+    /// or its proposal's window passed). Returns the evicted IDs.
+    pub fn revalidate(&mut self, committed: &AccountLedger) -> Vec<TxId> {
+        self.next_height = committed.height().saturating_add(1);
+        let entries = std::mem::take(&mut self.entries);
+        self.rebuild(entries, committed)
+    }
+
+    /// Removes one held transaction (a block builder found it invalid),
+    /// re-checking the rest. Returns whether it was held.
+    pub fn evict(&mut self, id: &TxId, committed: &AccountLedger) -> bool {
+        if !self.ids.contains(id) {
+            return false;
+        }
+        self.next_height = committed.height().saturating_add(1);
+        let entries = std::mem::take(&mut self.entries);
+        let rest = entries.into_iter().filter(|e| e.id != *id).collect();
+        self.rebuild(rest, committed);
+        true
+    }
+
+    /// Re-admits `rest` over `committed`: one batch, and one by one only if
+    /// the batch fails.
+    fn rebuild(&mut self, rest: Vec<Entry>, committed: &AccountLedger) -> Vec<TxId> {
+        self.ids.clear();
+        self.per_sender.clear();
+        self.bytes = 0;
+        self.pending = committed.clone();
         let txs: Vec<Transaction> = rest.iter().map(|e| e.tx.clone()).collect();
-        let height = self.pending.height();
+        let height = self.next_height;
         if let Ok(next) =
             self.pending
                 .after_block_cached(height, &txs, Some(&self.verified), ApplyMode::Pending)

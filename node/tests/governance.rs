@@ -5,7 +5,7 @@
 use coalition_core::currency::{CurrencyId, ExchangeRate};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::governance::MembershipAction;
-use coalition_core::keys::IdentityKeys;
+use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::partnership::PartnershipTerms;
 use coalition_core::transaction::Transaction;
 use coalition_node::genesis::Genesis;
@@ -479,4 +479,40 @@ fn a_signature_already_verified_still_needs_a_member_signer() {
         coalition_verifier::transactions::check_signature(&forged, &named),
         Err(TxVerificationError::Signature)
     );
+}
+
+/// Issue 22 (liveness): the mempool checks a transaction for the block it
+/// waits for. A Vote on a proposal whose window closes at the tip was
+/// admitted against the tip's height, refused by every block built with it,
+/// and never evicted: the node produced no block again. Now it is refused
+/// at admission, and one that a block from elsewhere made late is evicted.
+#[test]
+fn a_vote_that_the_next_block_would_refuse_is_not_held() {
+    use coalition_node::mempool::{Mempool, MempoolConfig, MempoolError};
+    let w = world(3, 2, 3);
+    let chain = w.ledger.chain();
+    let (a, b, c) = (&w.founders[0], &w.founders[1], &w.founders[2]);
+    let candidate = IdentityKeys::from_seed(&Seed::from_bytes([8; 32]));
+    let proposal = propose_member(chain, a, 0, admit(&candidate));
+    let opened = w
+        .ledger
+        .after_block_at(1, std::slice::from_ref(&proposal))
+        .unwrap();
+    // The last height at which a vote counts is 1 + TTL.
+    let tip = opened.after_block_at(PROPOSAL_TTL_BLOCKS + 1, &[]).unwrap();
+    let late = vote(chain, b, 0, proposal.id(), true);
+    assert!(tip
+        .after_block_at(PROPOSAL_TTL_BLOCKS + 2, std::slice::from_ref(&late))
+        .is_err());
+    let mut pool = Mempool::new(MempoolConfig::default(), &tip);
+    assert!(matches!(pool.insert(late), Err(MempoolError::Invalid(_))));
+
+    // Admitted in time, then a block from elsewhere (without it) closes
+    // the window: the vote is evicted, not offered to the next block.
+    let before = opened.after_block_at(PROPOSAL_TTL_BLOCKS, &[]).unwrap();
+    let mut pool = Mempool::new(MempoolConfig::default(), &before);
+    let in_time = vote(chain, c, 0, proposal.id(), true);
+    pool.insert(in_time.clone()).unwrap();
+    assert_eq!(pool.on_block(&[], &tip), vec![in_time.id()]);
+    assert!(pool.is_empty());
 }

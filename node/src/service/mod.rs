@@ -28,7 +28,7 @@ use crate::block::{Block, BlockHash, BlockHeader};
 use crate::chain::{Chain, ChainError};
 use crate::config::NodeConfig;
 use crate::genesis::Genesis;
-use crate::ledger::AccountLedger;
+use crate::ledger::{AccountLedger, LedgerError};
 use crate::mempool::{Mempool, MempoolError};
 use crate::store::{Store, StoreError};
 use events::Event;
@@ -437,6 +437,7 @@ impl Node {
                 mempool.verified_proofs(),
             )
         };
+        let txs_ids: Vec<TxId> = txs.iter().map(Transaction::id).collect();
         let started = Instant::now();
         let next = {
             let chain = self.chain();
@@ -451,21 +452,34 @@ impl Node {
                 Ok(Some(prepared))
             }
             Err(e) => {
-                // A transaction the pending state accepted failed in the
-                // block (e.g. a proposal expired at the new height):
-                // re-validate the mempool against the tip and try later.
-                self.revalidate_mempool();
+                // A transaction the mempool accepted failed in the block
+                // (admission and the block check the same height, so this
+                // takes a block that raced admission): re-check the
+                // mempool for the block after the tip, and drop the
+                // transaction the block named if it is somehow still
+                // there, so the next block cannot fail the same way.
+                let culprit = match &e {
+                    ChainError::Ledger(LedgerError::Rejected { index, .. }) => {
+                        txs_ids.get(*index).copied()
+                    }
+                    _ => None,
+                };
+                self.revalidate_mempool(culprit);
                 Err(e.into())
             }
         }
     }
 
     /// Re-checks the mempool against the committed tip, evicting what no
-    /// longer holds.
-    pub(crate) fn revalidate_mempool(&self) {
+    /// longer holds, and `culprit` whatever the re-check says.
+    pub(crate) fn revalidate_mempool(&self, culprit: Option<TxId>) {
         let chain = self.chain();
-        let evicted = self.mempool().on_block(&[], chain.ledger());
-        self.shared.metrics.count_evicted(evicted.len());
+        let mut mempool = self.mempool();
+        let mut evicted = mempool.revalidate(chain.ledger()).len();
+        if let Some(id) = culprit {
+            evicted += usize::from(mempool.evict(&id, chain.ledger()));
+        }
+        self.shared.metrics.count_evicted(evicted);
     }
 
     /// Makes `block` durable (with the Raft apply position, when
