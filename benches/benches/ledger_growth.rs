@@ -87,7 +87,7 @@ fn grown_ledger(n: usize, keys: &Arc<ShieldedVerifyingKeys>) -> (AccountLedger, 
                 commitment: NoteCommitment(f),
                 encrypted: EncryptedNote {
                     epk: [3; 32],
-                    ciphertext: [5; 96],
+                    ciphertext: [5; EncryptedNote::LEN - 32],
                 },
             };
             let mut key = b"n".to_vec();

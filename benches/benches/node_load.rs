@@ -30,8 +30,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use coalition_circuits::note::Epoch;
 use coalition_circuits::spend::SpendInput;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::Transaction;
@@ -406,6 +407,7 @@ fn main() {
         0,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     )]);
     let miles = CurrencyPolicy {
         id: miles_id,
@@ -450,6 +452,8 @@ fn main() {
             let s = shield(
                 chain,
                 miles_id,
+                Epoch(0),
+                NoteLifetime::Unlimited,
                 c,
                 &SpendingAccount {
                     state: &state,
@@ -511,6 +515,7 @@ fn main() {
             redeem(
                 chain,
                 miles_id,
+                Epoch(0),
                 &seed.shielded_spending_key(),
                 &[input],
                 root,

@@ -26,7 +26,7 @@ use ark_relations::gr1cs::{
 use ark_snark::{CircuitSpecificSetupSNARK, SNARK};
 use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::merkle::{gadget::MerklePathVar, MerklePath, NoteTree};
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::AssetId;
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
 use coalition_circuits::spend_auth::Signature as SpendAuthSignature;
@@ -109,11 +109,10 @@ fn bench_shielded(c: &mut Criterion) {
 
     let (spend_public, spend_witness) = spend_fixture(0);
     let spend_constraints = constraints(SpendCircuit::new(spend_public, &spend_witness));
-    let note = Note::new(
+    let note = testing::note(
         AssetId(1),
         77,
         SpendingKey::from_seed(&[8; 32]).address(),
-        Rho::random(&mut rng),
         &mut rng,
     );
     let output_constraints = constraints(OutputCircuit::for_note(&note));
@@ -279,11 +278,10 @@ fn bench_shielded(c: &mut Criterion) {
 
     let outputs: Vec<(Vec<Fr>, Groth16Proof)> = (0..16)
         .map(|_| {
-            let note = Note::new(
+            let note = testing::note(
                 AssetId(1),
                 5,
                 SpendingKey::from_seed(&[8; 32]).address(),
-                Rho::random(&mut rng),
                 &mut rng,
             );
             let proof = prove(

@@ -5,7 +5,7 @@
 //! shared = X25519(esk, pk_enc)            (refused if all-zero: low-order pk_enc)
 //! key = SHA-256("coalition/v1/note-encryption" ‖ shared ‖ epk ‖ pk_enc)
 //! ct  = ChaCha20-Poly1305(key, nonce = 0, aad = cm,
-//!                         asset (8 LE) ‖ value (8 LE) ‖ ρ (32) ‖ rcm (32))
+//!                         asset (8 LE) ‖ expiry (4 LE) ‖ value (8 LE) ‖ ρ (32) ‖ rcm (32))
 //! ```
 //!
 //! The key is fresh per note (fresh `esk`), so the fixed nonce is never
@@ -24,9 +24,9 @@ use zeroize::Zeroize;
 
 use crate::field;
 use crate::keys::{IncomingViewingKey, ShieldedAddress};
-use crate::note::{AssetId, Note, NoteCommitment, Rho};
+use crate::note::{AssetId, Expiry, Note, NoteCommitment, Rho};
 
-const PLAINTEXT_LEN: usize = 8 + 8 + 32 + 32;
+const PLAINTEXT_LEN: usize = 8 + 4 + 8 + 32 + 32;
 const TAG_LEN: usize = 16;
 
 /// Errors of note encryption.
@@ -65,9 +65,10 @@ impl EncryptedNote {
         let cipher = cipher(shared.as_bytes(), &epk, &note.address.transmission_key);
         let mut plaintext = [0u8; PLAINTEXT_LEN];
         plaintext[..8].copy_from_slice(&note.asset.0.to_le_bytes());
-        plaintext[8..16].copy_from_slice(&note.value.to_le_bytes());
-        plaintext[16..48].copy_from_slice(&note.rho.to_bytes());
-        plaintext[48..].copy_from_slice(&field::to_bytes(&note.rcm));
+        plaintext[8..12].copy_from_slice(&note.expiry.0.to_le_bytes());
+        plaintext[12..20].copy_from_slice(&note.value.to_le_bytes());
+        plaintext[20..52].copy_from_slice(&note.rho.to_bytes());
+        plaintext[52..].copy_from_slice(&field::to_bytes(&note.rcm));
         let cm = note.commitment().to_bytes();
         let sealed = cipher
             .encrypt(
@@ -77,7 +78,7 @@ impl EncryptedNote {
                     aad: &cm,
                 },
             )
-            .expect("ChaCha20-Poly1305 encryption of 80 bytes cannot fail");
+            .expect("ChaCha20-Poly1305 encryption of 84 bytes cannot fail");
         plaintext.zeroize();
         Ok(EncryptedNote {
             epk,
@@ -148,11 +149,13 @@ fn parse_plaintext(plaintext: &[u8], address: &ShieldedAddress) -> Option<Note> 
         return None;
     }
     let asset = AssetId(u64::from_le_bytes(plaintext[..8].try_into().ok()?));
-    let value = u64::from_le_bytes(plaintext[8..16].try_into().ok()?);
-    let rho = Rho::from_bytes(plaintext[16..48].try_into().ok()?).ok()?;
-    let rcm: Fr = field::from_bytes(plaintext[48..].try_into().ok()?).ok()?;
+    let expiry = Expiry(u32::from_le_bytes(plaintext[8..12].try_into().ok()?));
+    let value = u64::from_le_bytes(plaintext[12..20].try_into().ok()?);
+    let rho = Rho::from_bytes(plaintext[20..52].try_into().ok()?).ok()?;
+    let rcm: Fr = field::from_bytes(plaintext[52..].try_into().ok()?).ok()?;
     Some(Note {
         asset,
+        expiry,
         value,
         address: *address,
         rho,
@@ -174,6 +177,7 @@ mod tests {
         let bob = SpendingKey::from_seed(&[2; 32]);
         let note = Note::new(
             AssetId(42),
+            Expiry(9),
             500,
             alice.address(),
             Rho::random(&mut rng),
@@ -191,6 +195,7 @@ mod tests {
         // Bound to its commitment: a ciphertext moved next to another cm is refused.
         let other = Note::new(
             AssetId(42),
+            Expiry(9),
             500,
             alice.address(),
             Rho::random(&mut rng),
@@ -222,7 +227,7 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
         let mut address = SpendingKey::from_seed(&[3; 32]).address();
         address.transmission_key = [0u8; 32];
-        let note = Note::new(AssetId(1), 1, address, Rho::random(&mut rng), &mut rng);
+        let note = crate::testing::note(AssetId(1), 1, address, &mut rng);
         assert_eq!(
             EncryptedNote::encrypt(&note, &mut rng),
             Err(NoteEncryptionError::InvalidTransmissionKey)

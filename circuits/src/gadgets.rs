@@ -13,7 +13,19 @@ pub fn enforce_u64(v: &FpVar<Fr>) -> Result<(), SynthesisError> {
     v.to_bits_le_with_top_bits_zero(64).map(|_| ())
 }
 
-/// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`, as [`crate::note::commit`].
+/// Enforces `0 ≤ v < 2^32` (33 constraints): epoch arithmetic.
+pub fn enforce_u32(v: &FpVar<Fr>) -> Result<(), SynthesisError> {
+    v.to_bits_le_with_top_bits_zero(32).map(|_| ())
+}
+
+/// `asset + 2^64·expiry`, as [`crate::note::asset_tag`] (linear: no
+/// constraint).
+pub fn asset_tag(asset: &FpVar<Fr>, expiry: &FpVar<Fr>) -> FpVar<Fr> {
+    asset + expiry * Fr::from(1u128 << 64)
+}
+
+/// `cm = Poseidon_cm(asset_tag, value, owner, ρ, rcm)`, as
+/// [`crate::note::commit`] (`asset_tag` from [`asset_tag`]).
 pub fn note_commitment(
     asset: &FpVar<Fr>,
     value: &FpVar<Fr>,

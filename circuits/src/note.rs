@@ -1,16 +1,19 @@
 //! Notes, note commitments and nullifiers.
 //!
 //! ```text
-//! note = (asset, value, owner, ρ, rcm)
-//! cm   = Poseidon_cm(asset, value, owner, ρ, rcm)     width 6
-//! nf   = Poseidon_nf(nk, ρ, cm)                       width 4
+//! note = (asset, expiry, value, owner, ρ, rcm)
+//! cm   = Poseidon_cm(asset + 2^64·expiry, value, owner, ρ, rcm)     width 6
+//! nf   = Poseidon_nf(nk, ρ, cm)                                     width 4
 //! ```
 //!
 //! (`Poseidon_D` is Poseidon with the domain tag `D` as capacity element,
 //! [`crate::poseidon::Domain`].)
 //!
-//! `asset` is the currency symbol's 8 bytes read as a big-endian integer,
-//! `value < 2^64`, `owner` is the recipient address's owner tag, `rcm` is
+//! `asset` is the currency symbol's 8 bytes read as a big-endian integer
+//! (`< 2^64`), `expiry < 2^32` the last settlement epoch in which the note
+//! may be spent ([`Expiry::NEVER`] = `2^32 − 1` for points that never
+//! expire); the two share the first hash input, `asset + 2^64·expiry`, which
+//! is injective on those ranges and costs no constraint. `value < 2^64`, `owner` is the recipient address's owner tag, `rcm` is
 //! uniform randomness that makes `cm` hiding. `ρ` makes the nullifier unique:
 //! a Shield's `ρ` is derived by every node from its (account, nonce) — never
 //! chosen by the sender — and a Redeem's change note takes `ρ = nf₁`, the
@@ -90,11 +93,56 @@ impl AssetId {
     }
 }
 
+/// A settlement epoch: blocks `e·B + 1 ..= e·B + B` of a chain whose
+/// settlement epoch is `B` blocks (spec §16.5). The pool's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Epoch(pub u32);
+
+impl Epoch {
+    /// As a field element.
+    pub fn to_field(self) -> Fr {
+        Fr::from(u64::from(self.0))
+    }
+}
+
+/// The last settlement epoch in which a note may be spent (a Spend proof
+/// for epoch `t` accepts it only if `t ≤ expiry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Expiry(pub u32);
+
+impl Expiry {
+    /// Points that never expire: no epoch number reaches `2^32 − 1` (the
+    /// ledger refuses shielded transactions from that epoch on).
+    pub const NEVER: Expiry = Expiry(u32::MAX);
+
+    /// As a field element.
+    pub fn to_field(self) -> Fr {
+        Fr::from(u64::from(self.0))
+    }
+
+    /// Whether a note with this expiry may be spent in `epoch`.
+    pub fn allows(self, epoch: Epoch) -> bool {
+        epoch.0 <= self.0
+    }
+
+    /// The earlier of two expiries: a change note's ([`crate::spend`]).
+    pub fn earliest(self, other: Expiry) -> Expiry {
+        Expiry(self.0.min(other.0))
+    }
+}
+
+/// The first input of a note commitment: `asset + 2^64·expiry`.
+pub fn asset_tag(asset: AssetId, expiry: Expiry) -> Fr {
+    asset.to_field() + expiry.to_field() * Fr::from(1u128 << 64)
+}
+
 /// A shielded note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     /// Asset.
     pub asset: AssetId,
+    /// The last epoch it may be spent in.
+    pub expiry: Expiry,
     /// Value.
     pub value: u64,
     /// Recipient address.
@@ -109,6 +157,7 @@ impl Note {
     /// A note to `address` with fresh commitment randomness.
     pub fn new<R: RngCore + CryptoRng>(
         asset: AssetId,
+        expiry: Expiry,
         value: u64,
         address: ShieldedAddress,
         rho: Rho,
@@ -116,6 +165,7 @@ impl Note {
     ) -> Self {
         Note {
             asset,
+            expiry,
             value,
             address,
             rho,
@@ -123,10 +173,11 @@ impl Note {
         }
     }
 
-    /// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`.
+    /// `cm = Poseidon_cm(asset + 2^64·expiry, value, owner, ρ, rcm)`.
     pub fn commitment(&self) -> NoteCommitment {
         commit(
             self.asset,
+            self.expiry,
             Fr::from(self.value),
             self.address.owner,
             self.rho,
@@ -140,12 +191,20 @@ impl Note {
     }
 }
 
-/// `cm = Poseidon_cm(asset, value, owner, ρ, rcm)` from its parts, with the
-/// value as a field element (tests build out-of-range notes with it).
-pub fn commit(asset: AssetId, value: Fr, owner: Fr, rho: Rho, rcm: Fr) -> NoteCommitment {
+/// `cm = Poseidon_cm(asset + 2^64·expiry, value, owner, ρ, rcm)` from its
+/// parts, with the value as a field element (tests build out-of-range notes
+/// with it).
+pub fn commit(
+    asset: AssetId,
+    expiry: Expiry,
+    value: Fr,
+    owner: Fr,
+    rho: Rho,
+    rcm: Fr,
+) -> NoteCommitment {
     NoteCommitment(poseidon::hash(
         Domain::NoteCommitment,
-        &[asset.to_field(), value, owner, rho.0, rcm],
+        &[asset_tag(asset, expiry), value, owner, rho.0, rcm],
     ))
 }
 

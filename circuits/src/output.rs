@@ -1,10 +1,12 @@
 //! The Output circuit (`coalition.output.v2`), proved by `Shield`.
 //!
 //! Statement: *I know `owner, rcm` such that
-//! `cm = Poseidon_cm(asset, value, owner, ρ, rcm)`* for public
-//! `(cm, asset, value, ρ)`. The ledger credits the pool with exactly `value`
-//! of `asset`, and the recipient stays hidden. `value < 2^64` holds because
-//! the verifier builds that input from a `u64`.
+//! `cm = Poseidon_cm(asset + 2^64·expiry, value, owner, ρ, rcm)`* for public
+//! `(cm, asset, value, ρ, expiry)`. The ledger credits the pool with exactly
+//! `value` of `asset`, expiring when the currency's policy says (the node
+//! computes `expiry`, the sender does not choose it), and the recipient
+//! stays hidden. `value < 2^64`, `asset < 2^64` and `expiry < 2^32` hold
+//! because the verifier builds those inputs from integers of those sizes.
 
 use ark_bn254::Fr;
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
@@ -12,7 +14,7 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, Synthesis
 use zeroize::Zeroize;
 
 use crate::gadgets;
-use crate::note::{AssetId, Note, NoteCommitment, Rho};
+use crate::note::{AssetId, Expiry, Note, NoteCommitment, Rho};
 
 /// The Output proof's public inputs, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct OutputPublicInputs {
     pub value: u64,
     /// Its `ρ` (fresh, checked unused by the ledger).
     pub rho: Rho,
+    /// Its expiry, set by the currency's policy.
+    pub expiry: Expiry,
 }
 
 impl OutputPublicInputs {
@@ -35,16 +39,18 @@ impl OutputPublicInputs {
             asset: note.asset,
             value: note.value,
             rho: note.rho,
+            expiry: note.expiry,
         }
     }
 
-    /// The Groth16 input vector: `[cm, asset, value, ρ]`.
+    /// The Groth16 input vector: `[cm, asset, value, ρ, expiry]`.
     pub fn to_field_elements(&self) -> Vec<Fr> {
         vec![
             self.commitment.0,
             self.asset.to_field(),
             Fr::from(self.value),
             self.rho.0,
+            self.expiry.to_field(),
         ]
     }
 }
@@ -105,7 +111,8 @@ impl ConstraintSynthesizer<Fr> for OutputCircuit {
                     .ok_or(SynthesisError::AssignmentMissing)
             })
         };
-        let (cm, asset, value, rho) = (input(0)?, input(1)?, input(2)?, input(3)?);
+        let (cm, asset, value, rho, expiry) =
+            (input(0)?, input(1)?, input(2)?, input(3)?, input(4)?);
         let a = self.assignment.as_ref();
         let owner = FpVar::new_witness(cs.clone(), || {
             a.map(|a| a.owner).ok_or(SynthesisError::AssignmentMissing)
@@ -113,6 +120,7 @@ impl ConstraintSynthesizer<Fr> for OutputCircuit {
         let rcm = FpVar::new_witness(cs.clone(), || {
             a.map(|a| a.rcm).ok_or(SynthesisError::AssignmentMissing)
         })?;
-        gadgets::note_commitment(&asset, &value, &owner, &rho, &rcm)?.enforce_equal(&cm)
+        let tag = gadgets::asset_tag(&asset, &expiry);
+        gadgets::note_commitment(&tag, &value, &owner, &rho, &rcm)?.enforce_equal(&cm)
     }
 }

@@ -1,22 +1,44 @@
 //! The Spend circuit (`coalition.spend.v2`), proved by `Redeem`.
 //!
 //! Statement, for public `(root, nf₁, nf₂, cm_c, asset, X, merchant, binding,
-//! rk)`: *I know a proof generation key `(ak, nk)`, a randomizer `α`, two
-//! input notes `(v_i, ρ_i, rcm_i)` with paths, and a change note
+//! rk, epoch)`: *I know a proof generation key `(ak, nk)`, a randomizer `α`,
+//! two input notes `(v_i, e_i, ρ_i, rcm_i)` with paths, and a change note
 //! `(v_c, rcm_c)` such that*
 //!
 //! ```text
 //! ak on Baby Jubjub;  rk = ak + [α]·B                      re-randomized key
 //! owner = Poseidon_owner(ak.x, ak.y, nk)                  the notes' owner
 //! for i in 1, 2:
-//!     cm_i = Poseidon_cm(asset, v_i, owner, ρ_i, rcm_i)
+//!     cm_i = Poseidon_cm(asset + 2^64·e_i, v_i, owner, ρ_i, rcm_i)
 //!     (MerkleRoot(cm_i, path_i) − root) · v_i = 0            membership unless v_i = 0
 //!     nf_i = Poseidon_nf(nk, ρ_i, cm_i)                      nullifier of this very note
 //!     v_i < 2^64
-//! cm_c = Poseidon_cm(asset, v_c, owner, nf₁, rcm_c)          change to self, ρ_c = nf₁
+//!     e_i − epoch < 2^32                                     not expired: epoch ≤ e_i
+//! b ∈ {0, 1};  (2b − 1)·(e₂ − e₁) < 2^32                     b = [e₁ ≤ e₂]
+//! e_c = e₂ + b·(e₁ − e₂)                                     e_c = min(e₁, e₂)
+//! cm_c = Poseidon_cm(asset + 2^64·e_c, v_c, owner, nf₁, rcm_c)   change to self, ρ_c = nf₁
 //! v_c < 2^64
 //! v₁ + v₂ = v_c + X                                          conservation
 //! ```
+//!
+//! # Expiry
+//!
+//! `epoch < 2^32` (the verifier builds it from a `u32`), so `e_i − epoch`
+//! in `[0, 2^32)` means `epoch ≤ e_i < epoch + 2^32` as integers: an input
+//! that expired before `epoch` is unsatisfiable, whatever its value (a
+//! dummy too: wallets give dummies [`crate::note::Expiry::NEVER`]). Both
+//! `e_i` are then within `2^32` of each other, so exactly one sign of
+//! `e₂ − e₁` passes the 32-bit check (for `e₁ = e₂` both do and both give
+//! the same minimum), and `e_c` is the earlier expiry: points cannot be
+//! refreshed by moving them. A dummy with a far expiry cannot lift `e_c`
+//! above the real input's, and one with an earlier expiry only shortens
+//! the spender's own change. Notes of non-zero value the ledger holds have
+//! `e ≤ 2^32 − 1`: Output takes a `u32`, and the ledger refuses `X = 0`, so
+//! some input of a Redeem has value, is in the tree and bounds `e_c` (two
+//! dummies could give a value-0 change any `e_c < epoch + 2^32`, which is
+//! harmless: it carries nothing, and `asset + 2^64·e` is injective far
+//! beyond `2^33`). The ledger checks `epoch` is the current settlement
+//! epoch or the one before (spec §13.13).
 //!
 //! (`Poseidon_D`: Poseidon with domain tag `D`, [`crate::poseidon::Domain`].)
 //!
@@ -55,6 +77,7 @@
 //! chain or nonce.
 
 use ark_bn254::Fr;
+use ark_ff::PrimeField;
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use zeroize::Zeroize;
@@ -64,7 +87,7 @@ use crate::babyjub::{self, Point, Scalar};
 use crate::gadgets;
 use crate::keys::{NullifierKey, ProofGenerationKey};
 use crate::merkle::{gadget::MerklePathVar, MerklePath};
-use crate::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use crate::note::{AssetId, Epoch, Expiry, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
 use crate::spend_auth::{Randomizer, VerificationKey};
 
 /// The Spend proof's public inputs, in this order.
@@ -86,13 +109,16 @@ pub struct SpendPublicInputs {
     pub binding: Fr,
     /// The re-randomized validating key the Redeem's signature is under.
     pub rk: VerificationKey,
+    /// The settlement epoch the inputs must not have expired by.
+    pub epoch: Epoch,
 }
 
 impl SpendPublicInputs {
     /// Number of field elements.
-    pub const LEN: usize = 10;
+    pub const LEN: usize = 11;
 
-    /// `[root, nf₁, nf₂, cm_c, asset, X, merchant, binding, rk.x, rk.y]`.
+    /// `[root, nf₁, nf₂, cm_c, asset, X, merchant, binding, rk.x, rk.y,
+    /// epoch]`.
     pub fn to_field_elements(&self) -> Vec<Fr> {
         let rk = self.rk.point();
         vec![
@@ -106,6 +132,7 @@ impl SpendPublicInputs {
             self.binding,
             rk.x,
             rk.y,
+            self.epoch.to_field(),
         ]
     }
 }
@@ -131,7 +158,8 @@ pub struct SpendWitness {
     pub alpha: Randomizer,
     /// The two inputs (the second may be a dummy of value 0).
     pub inputs: [SpendInput; 2],
-    /// The change note; its `ρ` must be the first input's nullifier.
+    /// The change note; its `ρ` must be the first input's nullifier and its
+    /// expiry the inputs' earliest ([`SpendWitness::change_expiry`]).
     pub change: Note,
 }
 
@@ -149,14 +177,24 @@ impl SpendWitness {
         self.ak.randomize(&self.alpha)
     }
 
+    /// The expiry the change note must carry: the inputs' earliest.
+    pub fn change_expiry(&self) -> Expiry {
+        self.inputs[0]
+            .note
+            .expiry
+            .earliest(self.inputs[1].note.expiry)
+    }
+
     /// The public inputs this witness proves, given the paid value, the
-    /// merchant, the binding hash and the root the paths lead to.
+    /// merchant, the binding hash, the root the paths lead to and the
+    /// epoch.
     pub fn public_inputs(
         &self,
         root: TreeRoot,
         value: u64,
         merchant: Fr,
         binding: Fr,
+        epoch: Epoch,
     ) -> SpendPublicInputs {
         SpendPublicInputs {
             root,
@@ -170,6 +208,7 @@ impl SpendWitness {
             merchant,
             binding,
             rk: self.rk(),
+            epoch,
         }
     }
 
@@ -181,6 +220,7 @@ impl SpendWitness {
             alpha: self.alpha.scalar(),
             inputs: [0, 1].map(|i| InputAssignment {
                 value: Fr::from(self.inputs[i].note.value),
+                expiry: self.inputs[i].note.expiry.to_field(),
                 rho: self.inputs[i].note.rho.0,
                 rcm: self.inputs[i].note.rcm,
                 path: self.inputs[i].path.clone(),
@@ -196,6 +236,8 @@ impl SpendWitness {
 pub struct InputAssignment {
     /// Value (a field element so tests can try out-of-range values).
     pub value: Fr,
+    /// Expiry epoch (a field element, likewise).
+    pub expiry: Fr,
     /// `ρ`.
     pub rho: Fr,
     /// Commitment randomness.
@@ -225,6 +267,7 @@ pub struct SpendAssignment {
 impl Drop for InputAssignment {
     fn drop(&mut self) {
         self.value.zeroize();
+        self.expiry.zeroize();
         self.rho.zeroize();
         self.rcm.zeroize();
         // Where the note sits says which note is spent.
@@ -298,7 +341,7 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let [root, nf1, nf2, change_cm, asset, paid, merchant, binding, rk_x, rk_y] =
+        let [root, nf1, nf2, change_cm, asset, paid, merchant, binding, rk_x, rk_y, epoch] =
             <[FpVar<Fr>; SpendPublicInputs::LEN]>::try_from(public)
                 .map_err(|_| SynthesisError::Unsatisfiable)?;
 
@@ -312,25 +355,41 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
         let owner = gadgets::owner(&ak, &nk)?;
 
         let mut total_in = FpVar::constant(Fr::from(0u64));
+        let mut expiries = Vec::with_capacity(2);
         for (i, nf) in [nf1.clone(), nf2].iter().enumerate() {
             let input = a.map(|a| &a.inputs[i]);
             let value = witness(&cs, input, |x| x.value)?;
+            let expiry = witness(&cs, input, |x| x.expiry)?;
             let rho = witness(&cs, input, |x| x.rho)?;
             let rcm = witness(&cs, input, |x| x.rcm)?;
             let path = MerklePathVar::new_witness(cs.clone(), input.map(|x| &x.path))?;
 
             gadgets::enforce_u64(&value)?;
-            let cm = gadgets::note_commitment(&asset, &value, &owner, &rho, &rcm)?;
+            gadgets::enforce_u32(&(&expiry - &epoch))?;
+            let tag = gadgets::asset_tag(&asset, &expiry);
+            let cm = gadgets::note_commitment(&tag, &value, &owner, &rho, &rcm)?;
             let computed_root = path.root(&cm)?;
             (computed_root - &root).mul_equals(&value, &FpVar::constant(Fr::from(0u64)))?;
             gadgets::nullifier(&nk, &rho, &cm)?.enforce_equal(nf)?;
             total_in += value;
+            expiries.push(expiry);
         }
+
+        // b = [e₁ ≤ e₂], checked by the sign of (2b − 1)·(e₂ − e₁).
+        let first_expires_first = Boolean::new_witness(cs.clone(), || {
+            a.map(|a| a.inputs[0].expiry.into_bigint() <= a.inputs[1].expiry.into_bigint())
+                .ok_or(SynthesisError::AssignmentMissing)
+        })?;
+        let (e1, e2) = (&expiries[0], &expiries[1]);
+        let sign = FpVar::from(first_expires_first.clone()).double()? - Fr::from(1u64);
+        gadgets::enforce_u32(&(sign * (e2 - e1)))?;
+        let change_expiry = first_expires_first.select(e1, e2)?;
 
         let change_value = witness(&cs, a, |a| a.change_value)?;
         let change_rcm = witness(&cs, a, |a| a.change_rcm)?;
         gadgets::enforce_u64(&change_value)?;
-        gadgets::note_commitment(&asset, &change_value, &owner, &nf1, &change_rcm)?
+        let change_tag = gadgets::asset_tag(&asset, &change_expiry);
+        gadgets::note_commitment(&change_tag, &change_value, &owner, &nf1, &change_rcm)?
             .enforce_equal(&change_cm)?;
         total_in.enforce_equal(&(change_value + paid))?;
 
@@ -342,13 +401,14 @@ impl ConstraintSynthesizer<Fr> for SpendCircuit {
 
 /// A dummy input for a one-note spend: value 0, fresh `ρ`, owned by the
 /// spender (so its nullifier is computable), not in the tree.
+/// It never expires, so the change keeps the real input's expiry.
 pub fn dummy_input<R: rand_core::RngCore + rand_core::CryptoRng>(
     asset: AssetId,
     address: crate::keys::ShieldedAddress,
     rng: &mut R,
 ) -> SpendInput {
     SpendInput {
-        note: Note::new(asset, 0, address, Rho::random(rng), rng),
+        note: Note::new(asset, Expiry::NEVER, 0, address, Rho::random(rng), rng),
         path: MerklePath::dummy(),
     }
 }

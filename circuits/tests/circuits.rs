@@ -9,14 +9,14 @@ use coalition_circuits::babyjub::{self, Scalar};
 use coalition_circuits::{
     keys::SpendingKey,
     merkle::{gadget::MerklePathVar, NoteTree, DEPTH},
-    note::{self, AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
+    note::{self, AssetId, Epoch, Expiry, Note, NoteCommitment, Nullifier, Rho, TreeRoot},
     output::{OutputCircuit, OutputPublicInputs},
     poseidon::{self, Domain},
     spend::{
         dummy_input, SpendAssignment, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
     },
     spend_auth::{Randomizer, VerificationKey},
-    testing,
+    testing::{self, FIXTURE_EPOCH, FIXTURE_EXPIRIES},
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -178,7 +178,7 @@ fn merkle_gadget_equals_native_and_rejects_wrong_paths() {
 fn output_accepts_honest_witness_and_rejects_every_mutation() {
     let mut rng = rng();
     let address = SpendingKey::from_seed(&[9; 32]).address();
-    let note = Note::new(AssetId(5), 1234, address, Rho::random(&mut rng), &mut rng);
+    let note = testing::note(AssetId(5), 1234, address, &mut rng);
     let honest = OutputCircuit::for_note(&note);
     assert!(satisfied(honest.clone()));
     println!("Output constraints: {}", count(honest.clone()));
@@ -192,6 +192,8 @@ fn output_accepts_honest_witness_and_rejects_every_mutation() {
         ("asset", Box::new(|p| p.asset = AssetId(p.asset.0 + 1))),
         ("value", Box::new(|p| p.value += 1)),
         ("rho", Box::new(|p| p.rho = Rho(p.rho.0 + Fr::ONE))),
+        ("expiry", Box::new(|p| p.expiry = Expiry(p.expiry.0 - 1))),
+        ("expiry 0", Box::new(|p| p.expiry = Expiry(0))),
     ];
     for (name, mutate) in mutations {
         let mut circuit = honest.clone();
@@ -268,6 +270,13 @@ fn spend_rejects_every_public_input_mutation() {
         // rk: another key, the unrandomized ak, and rk negated (same y).
         ("rk other", Box::new(move |p| p.rk = other_rk)),
         ("rk = ak", Box::new(move |p| p.rk = ak)),
+        // epoch is otherwise bound by its Groth16 input term (the verifier
+        // tests mutate it); past an input's expiry it is unsatisfiable.
+        (
+            "epoch past expiry",
+            Box::new(|p| p.epoch = Epoch(FIXTURE_EXPIRIES[1].0 + 1)),
+        ),
+        ("epoch max", Box::new(|p| p.epoch = Epoch(u32::MAX))),
         (
             "rk negated",
             Box::new(move |p| {
@@ -285,6 +294,75 @@ fn spend_rejects_every_public_input_mutation() {
     }
     // merchant and binding are free in R1CS (any value satisfies); they are
     // bound by the Groth16 input terms, which the verifier tests mutate.
+}
+
+#[test]
+fn spend_refuses_expired_inputs_and_refreshed_change() {
+    // Two real inputs expiring at 20 and 12 (b = 0), and one at 20 beside a
+    // dummy that never expires (b = 1).
+    for (dummy, earliest) in [(false, FIXTURE_EXPIRIES[1]), (true, FIXTURE_EXPIRIES[0])] {
+        let f = spend_fixture(dummy);
+        assert_eq!(f.witness.change.expiry, earliest, "dummy = {dummy}");
+        let at = |epoch: u32| {
+            let mut public = f.public;
+            public.epoch = Epoch(epoch);
+            satisfied(SpendCircuit::new(public, &f.witness))
+        };
+        assert!(at(0) && at(earliest.0), "dummy = {dummy}");
+        assert!(!at(earliest.0 + 1), "expired input spent, dummy = {dummy}");
+        assert!(!at(FIXTURE_EXPIRIES[0].0 + 1), "dummy = {dummy}");
+
+        // The change must carry exactly the earliest expiry: neither a later
+        // one (refreshing points) nor, for determinism, an earlier one.
+        for change_expiry in [
+            Expiry(earliest.0 + 1),
+            FIXTURE_EXPIRIES[0],
+            Expiry::NEVER,
+            Expiry(earliest.0 - 1),
+        ] {
+            if change_expiry == earliest {
+                continue;
+            }
+            let mut witness = f.witness.clone();
+            witness.change.expiry = change_expiry;
+            let public = witness.public_inputs(
+                f.public.root,
+                f.public.value,
+                f.public.merchant,
+                f.public.binding,
+                f.public.epoch,
+            );
+            assert!(
+                !satisfied(SpendCircuit::new(public, &witness)),
+                "change expiry {change_expiry:?} accepted, dummy = {dummy}"
+            );
+        }
+
+        // An input claiming a later expiry than its commitment holds.
+        let mut assignment = f.witness.assignment();
+        assignment.inputs[1].expiry += Fr::from(100u64);
+        assert!(!satisfied(spend(f.public, assignment)), "dummy = {dummy}");
+    }
+
+    // A note that expired is unspendable even as a "dummy" of value 0
+    // (wallets give dummies no expiry).
+    let f = spend_fixture(true);
+    let mut witness = f.witness.clone();
+    witness.inputs[1].note.expiry = Expiry(FIXTURE_EPOCH.0 - 1);
+    witness.change.expiry = witness.change_expiry();
+    let at = |epoch: Epoch| {
+        let public = witness.public_inputs(
+            f.public.root,
+            f.public.value,
+            f.public.merchant,
+            f.public.binding,
+            epoch,
+        );
+        satisfied(SpendCircuit::new(public, &witness))
+    };
+    // The same witness holds one epoch earlier: only the expiry check fails.
+    assert!(at(Epoch(FIXTURE_EPOCH.0 - 1)));
+    assert!(!at(FIXTURE_EPOCH));
 }
 
 #[test]
@@ -344,14 +422,14 @@ fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
     let asset = AssetId(7);
     let build = |first: Fr, second: u64, rng: &mut ChaCha20Rng| {
         let mut tree = NoteTree::new();
-        let n1 = Note::new(asset, 0, address, Rho::random(rng), rng);
-        let cm1 = note::commit(asset, first, address.owner, n1.rho, n1.rcm);
+        let n1 = testing::note(asset, 0, address, rng);
+        let cm1 = note::commit(asset, Expiry::NEVER, first, address.owner, n1.rho, n1.rcm);
         let p1 = tree.append(cm1.0).unwrap();
-        let n2 = Note::new(asset, second, address, Rho::random(rng), rng);
+        let n2 = testing::note(asset, second, address, rng);
         let p2 = tree.append(n2.commitment().0).unwrap();
         // The nullifier of the note the tree holds (value `first`).
         let nf1 = note::nullifier(nk.to_field(), n1.rho, cm1);
-        let change = Note::new(asset, 50, address, Rho(nf1.0), rng);
+        let change = Note::new(asset, Expiry::NEVER, 50, address, Rho(nf1.0), rng);
         let witness = SpendWitness {
             ak: sk.spend_authorizing_key().verification_key(),
             nk: nk.clone(),
@@ -368,7 +446,8 @@ fn spend_refuses_an_input_outside_64_bits_by_its_range_check_alone() {
             ],
             change,
         };
-        let mut public = witness.public_inputs(TreeRoot(tree.root()), 50, Fr::ONE, Fr::ONE);
+        let mut public =
+            witness.public_inputs(TreeRoot(tree.root()), 50, Fr::ONE, Fr::ONE, Epoch(0));
         public.nullifiers[0] = nf1;
         let mut assignment = witness.assignment();
         assignment.inputs[0].value = first;
@@ -386,13 +465,14 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
     let sk = SpendingKey::from_seed(&[6; 32]);
     let address = sk.address();
     let mut tree = NoteTree::new();
-    let foreign = Note::new(AssetId(8), 100, address, Rho::random(&mut rng), &mut rng);
+    let foreign = testing::note(AssetId(8), 100, address, &mut rng);
     let pos = tree.append(foreign.commitment().0).unwrap();
     let nk = sk.nullifier_key();
     let mut as_seven = foreign.clone();
     as_seven.asset = AssetId(7);
     let change = Note::new(
         AssetId(7),
+        Expiry::NEVER,
         0,
         address,
         Rho(foreign.nullifier(&nk).0),
@@ -411,14 +491,14 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
         ],
         change,
     };
-    let public = witness.public_inputs(TreeRoot(tree.root()), 100, Fr::ONE, Fr::ONE);
+    let public = witness.public_inputs(TreeRoot(tree.root()), 100, Fr::ONE, Fr::ONE, Epoch(0));
     assert!(!satisfied(SpendCircuit::new(public, &witness)));
 
     // Two notes near 2^64 paying more than 2^64: the sum is honest in the
     // field, but the change would need ≥ 2^64, which the range check refuses.
     let big = u64::MAX - 1;
-    let n1 = Note::new(AssetId(7), big, address, Rho::random(&mut rng), &mut rng);
-    let n2 = Note::new(AssetId(7), big, address, Rho::random(&mut rng), &mut rng);
+    let n1 = testing::note(AssetId(7), big, address, &mut rng);
+    let n2 = testing::note(AssetId(7), big, address, &mut rng);
     let p1 = tree.append(n1.commitment().0).unwrap();
     let p2 = tree.append(n2.commitment().0).unwrap();
     let nk = sk.nullifier_key();
@@ -436,12 +516,19 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
                 path: tree.path(p2).unwrap(),
             },
         ],
-        change: Note::new(AssetId(7), 0, address, Rho(n1.nullifier(&nk).0), &mut rng),
+        change: Note::new(
+            AssetId(7),
+            Expiry::NEVER,
+            0,
+            address,
+            Rho(n1.nullifier(&nk).0),
+            &mut rng,
+        ),
     };
     let mut assignment = witness.assignment();
     // change = 2·(2^64 − 2) − 1 ≥ 2^64, paying 1.
     assignment.change_value = Fr::from(big) + Fr::from(big) - Fr::ONE;
-    let mut public = witness.public_inputs(TreeRoot(tree.root()), 1, Fr::ONE, Fr::ONE);
+    let mut public = witness.public_inputs(TreeRoot(tree.root()), 1, Fr::ONE, Fr::ONE, Epoch(0));
     let change_note = Note {
         value: 0,
         ..witness.change.clone()
@@ -450,6 +537,7 @@ fn spend_rejects_asset_mismatch_and_range_overflow_notes() {
     // the range check can object.
     public.change_commitment = note::commit(
         AssetId(7),
+        Expiry::NEVER,
         assignment.change_value,
         address.owner,
         change_note.rho,

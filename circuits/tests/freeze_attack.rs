@@ -24,9 +24,10 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use coalition_circuits::{
     keys::{FullViewingKey, SpendingKey},
     merkle::{MerklePath, NoteTree},
-    note::{AssetId, Note, Rho, TreeRoot},
+    note::{AssetId, Epoch, Expiry, Note, Rho, TreeRoot},
     spend::{SpendCircuit, SpendInput, SpendWitness},
     spend_auth::Randomizer,
+    testing,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -54,13 +55,7 @@ fn attack(copy_rcm: bool) -> Attack {
     let asset = AssetId(7);
     let victim = SpendingKey::from_seed(&[1; 32]);
     let mut tree = NoteTree::new();
-    let victim_note = Note::new(
-        asset,
-        500,
-        victim.address(),
-        Rho::random(&mut rng),
-        &mut rng,
-    );
+    let victim_note = testing::note(asset, 500, victim.address(), &mut rng);
     tree.append(victim_note.commitment().0).unwrap();
     let victim_nullifier = victim_note.nullifier(&victim.nullifier_key()).0;
 
@@ -74,15 +69,16 @@ fn attack(copy_rcm: bool) -> Attack {
         ivk: attacker.incoming_viewing_key(),
     };
     let address = hybrid.address();
-    let own = Note::new(asset, 1, address, Rho::random(&mut rng), &mut rng);
+    let own = testing::note(asset, 1, address, &mut rng);
     let position = tree.append(own.commitment().0).unwrap();
 
-    let mut dummy = Note::new(asset, 0, address, victim_note.rho, &mut rng);
+    let mut dummy = Note::new(asset, Expiry::NEVER, 0, address, victim_note.rho, &mut rng);
     if copy_rcm {
         dummy.rcm = victim_note.rcm;
     }
     let change = Note::new(
         asset,
+        Expiry::NEVER,
         0,
         address,
         Rho(own.nullifier(&hybrid.nk).0),
@@ -115,7 +111,9 @@ fn attack(copy_rcm: bool) -> Attack {
 fn a_dummy_input_cannot_reveal_a_victims_nullifier() {
     for copy_rcm in [false, true] {
         let a = attack(copy_rcm);
-        let public = a.witness.public_inputs(a.root, 1, Fr::ONE, Fr::ONE);
+        let public = a
+            .witness
+            .public_inputs(a.root, 1, Fr::ONE, Fr::ONE, Epoch(0));
         // The attacker may spend its own note beside a dummy …
         assert!(satisfied(SpendCircuit::new(public, &a.witness)));
         // … but the dummy's nullifier is not the victim's.

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
+use coalition_circuits::note::Epoch;
 use coalition_circuits::spend::SpendInput;
 use coalition_circuits::spend_auth::SigningKey;
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::{decode_exact, Encode};
@@ -38,6 +39,11 @@ use coalition_prover::transactions::{self, SpendingAccount};
 use rand_core::OsRng;
 
 use crate::progress;
+
+/// Blocks per settlement epoch on the demo's chain.
+const EPOCH_BLOCKS: u64 = 8;
+/// How long shielded HPTS stay spendable, in settlement epochs.
+const HPTS_LIFETIME_EPOCHS: u32 = 1;
 
 struct Party {
     name: &'static str,
@@ -125,6 +131,14 @@ impl Demo {
         Ok(())
     }
 
+    /// The settlement epoch of the tip: what a Shield or Redeem names.
+    fn epoch(&self) -> Result<Epoch> {
+        self.client
+            .status()?
+            .settlement_epoch
+            .context("the chain is past the pool's epoch clock")
+    }
+
     fn spending(&self, who: &Party, currency: &CurrencyId) -> Result<(AccountState, u64)> {
         let state = self.account(who, currency)?;
         let balance = state
@@ -200,7 +214,9 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
             ("hotel".into(), *hotel.keys.public()),
         ],
         pool: Some(PoolKeyHashes::of(&verifying)),
-        settlement_epoch_blocks: 100_000,
+        // Short epochs, so that the demo lives through a few of them and
+        // sees shielded points expire.
+        settlement_epoch_blocks: EPOCH_BLOCKS,
     };
     let chain = genesis.chain_id();
     let temporary = tempfile::tempdir().context("creating a temporary data directory")?;
@@ -285,6 +301,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         0,
         Some(auditor.keys.public().encryption),
         ExchangeRate::new(1, 1)?,
+        NoteLifetime::Unlimited,
     );
     d.commit("airline", "registers MILES (audited by the auditor)", &tx)?;
     let tx = register_currency(
@@ -295,8 +312,13 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         0,
         Some(auditor.keys.public().encryption),
         ExchangeRate::new(1, 2)?,
+        NoteLifetime::from_u32(HPTS_LIFETIME_EPOCHS),
     );
-    d.commit("hotel", "registers HPTS (audited by the auditor)", &tx)?;
+    d.commit(
+        "hotel",
+        "registers HPTS (audited; shielded HPTS expire after 1 epoch)",
+        &tx,
+    )?;
     let admit = MembershipAction::Admit {
         candidate: *grocer.keys.public(),
         name: "grocer".into(),
@@ -312,6 +334,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         0,
         None,
         ExchangeRate::new(1, 1)?,
+        NoteLifetime::Unlimited,
     );
     d.refused("grocer", "registers GROC before admission", &tx)?;
     d.commit(
@@ -532,6 +555,8 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     let shielded = shield(
         chain,
         miles_id,
+        d.epoch()?,
+        NoteLifetime::Unlimited,
         &bob.keys,
         &SpendingAccount {
             state: &state,
@@ -566,6 +591,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     let unproven = build_redeem(
         chain,
         miles_id,
+        d.epoch()?,
         &bob_shielded.full_viewing_key(),
         &mine,
         root,
@@ -607,6 +633,8 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     ensure!(!names_bob, "the Redeem names bob");
     println!("  the Redeem names the hotel and 15 MILES; nothing in its {} bytes names bob. Change note: {} MILES", bytes.len(), redeemed.change.value);
     d.refused("(pool)", "the same Redeem again", &redeemed.tx)?;
+
+    expiry(d, keys, [alice, bob, hotel])?;
 
     println!("\nSettling (merchants burn the points they took back to the issuer):");
     for merchant in [grocer, hotel] {
@@ -702,10 +730,113 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
     Ok(())
 }
 
-/// Each party's view of the settlement figures for epoch 0, and netting.
+/// Shielded HPTS expire: alice shields some, blocks pass, and neither her
+/// wallet nor a proof for the note's last epoch can redeem them.
+fn expiry(
+    d: &mut Demo,
+    keys: &ShieldedProvingKeys,
+    [alice, bob, hotel]: [&Party; 3],
+) -> Result<()> {
+    let chain = d.chain;
+    let rng = &mut OsRng;
+    let hpts_id = CurrencyId::new("HPTS")?;
+    println!(
+        "\nPoints that expire (shielded HPTS: {HPTS_LIFETIME_EPOCHS} settlement epoch after shielding; epochs of {EPOCH_BLOCKS} blocks):"
+    );
+    let alice_shielded = Seed::random(&mut OsRng).shielded_spending_key();
+    let address = alice_shielded.address();
+    let listing = d.client.currency(&hpts_id)?.context("HPTS")?;
+    let epoch = d.epoch()?;
+    let (state, balance) = d.spending(alice, &hpts_id)?;
+    let shielded = shield(
+        chain,
+        hpts_id,
+        epoch,
+        listing.note_lifetime,
+        &alice.keys,
+        &SpendingAccount {
+            state: &state,
+            balance,
+        },
+        10,
+        &address,
+        &keys.output,
+        rng,
+    )?;
+    let expiry = shielded.note.expiry;
+    let what = format!(
+        "shields 10 HPTS in epoch {}: the note may be spent up to epoch {}",
+        epoch.0, expiry.0
+    );
+    d.commit("alice", &what, &shielded.tx)?;
+
+    // Blocks pass until the ledger no longer accepts a proof for the
+    // note's last epoch either (it accepts the current epoch and the one
+    // before).
+    let hpts = policy(&d.client, &hpts_id)?;
+    let mut blocks = 0;
+    while d.epoch()?.0 <= expiry.0.saturating_add(1) {
+        let nonce = d.client.currency(&hpts_id)?.context("HPTS")?.issuer_nonce;
+        let tx = transactions::issue(chain, &hpts, &hotel.keys, nonce, bob.keys.public(), 1, rng)?;
+        d.client.submit_and_wait(&tx)?;
+        blocks += 1;
+    }
+    let now = d.epoch()?;
+    println!(
+        "  {:<8} {blocks} blocks pass (the hotel issues 1 HPTS to bob in each): the chain is in epoch {}",
+        "hotel", now.0
+    );
+
+    let ivk = alice_shielded.incoming_viewing_key();
+    let (notes, _) = d.client.pool_notes(0)?;
+    let mut mine = Vec::new();
+    let mut root = None;
+    for (position, output) in notes {
+        if let Some(note) = output.encrypted.decrypt(&ivk, &address, &output.commitment) {
+            let (path, r) = d.client.pool_path(position)?;
+            root = Some(r);
+            mine.push(SpendInput { note, path });
+        }
+    }
+    ensure!(mine.len() == 1, "alice's wallet should find one note");
+    let root = root.context("a root")?;
+    let fvk = alice_shielded.full_viewing_key();
+    let merchant = hotel.keys.public();
+    match build_redeem(chain, hpts_id, now, &fvk, &mine, root, merchant, 10, rng) {
+        Err(e) => println!(
+            "  alice    her wallet redeems the 10 HPTS in epoch {}: refused ({e})",
+            now.0
+        ),
+        Ok(_) => bail!("an expired note was spendable"),
+    }
+    // A proof for the note's last epoch still holds; the ledger refuses it
+    // because that epoch is past. (A proof for any later epoch cannot be
+    // made: the Spend circuit checks epoch ≤ expiry.)
+    let stale = build_redeem(
+        chain,
+        hpts_id,
+        Epoch(expiry.0),
+        &fvk,
+        &mine,
+        root,
+        merchant,
+        10,
+        rng,
+    )?
+    .prove(&keys.spend, rng)?
+    .authorize(&alice_shielded.spend_authorizing_key(), rng)?;
+    let what = format!(
+        "redeems them with a proof for epoch {}, the note's last",
+        expiry.0
+    );
+    d.refused("alice", &what, &stale.tx)?;
+    println!("  the 10 HPTS stay in the pool's public total, redeemable by no one (papers/protocol.md §13.13)");
+    Ok(())
+}
+
+/// Each party's view of the settlement figures of every epoch so far,
+/// summed, and netting.
 fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
-    let report = d.client.get_json("/v1/settlement/0")?;
-    let pairs = report["pairs"].as_array().context("settlement pairs")?;
     let by_id = |hex_id: &str| {
         partners
             .into_iter()
@@ -718,24 +849,59 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
         let ct: Ciphertext = decode_exact(&hex::decode(text)?)?;
         Ok(ct.decrypt(who.keys.elgamal_secret(), d.table).ok())
     };
+    let add = |sum: &mut Option<u64>, part: Option<u64>| -> Result<()> {
+        if let Some(part) = part {
+            *sum = Some(
+                sum.unwrap_or(0)
+                    .checked_add(part)
+                    .context("settlement sum overflows")?,
+            );
+        }
+        Ok(())
+    };
+    // (transferred, redeemed, burned as the merchant reads it, as the issuer does)
+    type Figures = (Option<u64>, u64, Option<u64>, Option<u64>);
+    let last_epoch = d.epoch()?.0;
+    let mut figures: std::collections::BTreeMap<(usize, usize, String), Figures> =
+        Default::default();
+    for epoch in 0..=last_epoch {
+        let report = d.client.get_json(&format!("/v1/settlement/{epoch}"))?;
+        let pairs = report["pairs"].as_array().context("settlement pairs")?;
+        for pair in pairs {
+            // Every account that receives a transfer appears as a
+            // "merchant"; settlement is between partners.
+            let Some(merchant) = by_id(pair["merchant"].as_str().unwrap_or("")) else {
+                continue;
+            };
+            let issuer = by_id(pair["issuer"].as_str().unwrap_or("")).context("issuer")?;
+            let index = |p: &Party| partners.iter().position(|q| q.name == p.name);
+            let key = (
+                index(merchant).context("merchant")?,
+                index(issuer).context("issuer")?,
+                pair["currency"].as_str().unwrap_or("?").to_string(),
+            );
+            let entry = figures.entry(key).or_default();
+            add(
+                &mut entry.0,
+                read(&pair["transferred"]["merchant"], merchant)?,
+            )?;
+            entry.1 = entry
+                .1
+                .checked_add(pair["redeemed"].as_u64().unwrap_or(0))
+                .context("redeemed sum overflows")?;
+            add(&mut entry.2, read(&pair["burned"]["merchant"], merchant)?)?;
+            add(&mut entry.3, read(&pair["burned"]["issuer"], issuer)?)?;
+        }
+    }
+    println!("  (epochs 0 to {last_epoch}, summed)");
     let (currencies, _) = d.client.currencies()?;
     let mut settled = Vec::new();
-    for pair in pairs {
-        // Every account that receives a transfer appears as a "merchant";
-        // settlement is between partners.
-        let Some(merchant) = by_id(pair["merchant"].as_str().unwrap_or("")) else {
-            continue;
-        };
-        let issuer = by_id(pair["issuer"].as_str().unwrap_or("")).context("issuer")?;
-        let symbol = pair["currency"].as_str().unwrap_or("?");
-        let burned_by_merchant = read(&pair["burned"]["merchant"], merchant)?;
-        let burned_by_issuer = read(&pair["burned"]["issuer"], issuer)?;
-        let transferred = read(&pair["transferred"]["merchant"], merchant)?;
+    for ((m, i, symbol), (transferred, redeemed, burned_by_merchant, burned_by_issuer)) in figures {
+        let (merchant, issuer) = (partners[m], partners[i]);
         ensure!(
             burned_by_merchant == burned_by_issuer,
             "the two parties read different burns"
         );
-        let redeemed = pair["redeemed"].as_u64().unwrap_or(0);
         println!(
             "  {:<6} ← {:<7} {:<5}: transferred in {} (merchant's key), redeemed from the pool {} (public), burned {} (read alike by merchant and issuer)",
             merchant.name,
@@ -747,7 +913,7 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
         );
         if merchant.keys.loyalty_id() != issuer.keys.loyalty_id() {
             if let Some(burned) = burned_by_merchant {
-                let currency = CurrencyId::new(symbol)?;
+                let currency = CurrencyId::new(&symbol)?;
                 let rate = currencies
                     .iter()
                     .find(|c| c.policy.id == currency)

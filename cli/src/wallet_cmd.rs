@@ -213,13 +213,13 @@ pub fn run(args: WalletArgs) -> Result<()> {
                 println!("no points yet");
             } else {
                 println!(
-                    "{:<8} {:>12} {:>12} {:>12}",
-                    "", "available", "pending", "shielded"
+                    "{:<8} {:>12} {:>12} {:>12} {:>12}",
+                    "", "available", "pending", "shielded", "expired"
                 );
                 for b in balances {
                     println!(
-                        "{:<8} {:>12} {:>12} {:>12}",
-                        b.currency, b.available, b.pending, b.shielded
+                        "{:<8} {:>12} {:>12} {:>12} {:>12}",
+                        b.currency, b.available, b.pending, b.shielded, b.expired
                     );
                 }
             }

@@ -73,7 +73,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
         stderr(&clean)
     );
     let report: serde_json::Value = serde_json::from_str(&stdout(&clean)).unwrap();
-    assert_eq!(report["blocks"], 26);
+    assert_eq!(report["blocks"], 45);
     assert!(report["finding"].is_null());
     let out = dir.path().join("report.json");
     let written = coalition()

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::keys::IdentityKeys;
 use coalition_node::client::Client;
@@ -84,6 +84,7 @@ fn kill_dash_nine_during_a_stream_of_blocks() {
                 0,
                 None,
                 ExchangeRate::new(1, 1).unwrap(),
+                NoteLifetime::Unlimited,
             );
             let r = client
                 .post(

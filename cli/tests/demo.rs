@@ -29,12 +29,20 @@ fn demo_runs_and_reconciles() {
         "the prover service signs the Redeem with what it was sent (ak, nk, α): refused (",
         "signature does not verify",
         "signed by bob's wallet",
-        "nothing in its 594 bytes names bob",
+        "nothing in its 602 bytes names bob",
         "the same Redeem again: refused",
         "netting in settlement units",
         "airline -40, hotel +15, grocer +25",
         "MILES: issued 94 − burned 40 − exchanged out 40 + in 0 = 9 in accounts + 5 in the pool: reconciled",
-        "HPTS: issued 1200 − burned 0 − exchanged out 0 + in 60 = 1260 in accounts + 0 in the pool: reconciled",
+        "registers HPTS (audited; shielded HPTS expire after 1 epoch)",
+        "shields 10 HPTS in epoch ",
+        "her wallet redeems the 10 HPTS in epoch ",
+        ": refused (note not spendable here: note expired",
+        "the note's last: refused (transaction 0 rejected: the transaction names settlement epoch ",
+        "(epochs 0 to ",
+        // The expired 10 HPTS stay in the pool's public total.
+        "exchanged out 0 + in 60 = ",
+        " in accounts + 10 in the pool: reconciled",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
@@ -259,6 +259,7 @@ impl Issuer {
             0,
             None,
             ExchangeRate::new(1, 1).unwrap(),
+            NoteLifetime::Unlimited,
         );
         submit_and_wait(cluster, via, &register).expect("MILES registered");
         let mut rng = ChaCha20Rng::seed_from_u64(3);
@@ -1025,6 +1026,7 @@ fn a_fourth_partner_admitted_by_vote_joins_and_converges() {
         0,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     );
     submit_and_wait(&cluster, 3, &rail_currency).unwrap();
     let height = cluster.converged(&[0, 1, 2, 3]);

@@ -1,5 +1,9 @@
 //! Currencies and exchange rates (spec §5.2).
 
+use core::num::NonZeroU32;
+
+use coalition_circuits::note::{Epoch, Expiry};
+
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
 use crate::keys::{ElGamalPublicKey, PublicIdentity};
@@ -139,6 +143,65 @@ impl Decode for ExchangeRate {
     }
 }
 
+/// How long a currency's points stay spendable in the shielded pool (spec
+/// §13.13), set once when the currency is registered. Encoded as a `u32`:
+/// `0` for [`NoteLifetime::Unlimited`], else the number of epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NoteLifetime {
+    /// Notes never expire.
+    #[default]
+    Unlimited,
+    /// A note shielded in epoch `t` expires at `t + n`: a Redeem naming an
+    /// epoch up to `t + n` may spend it (and the ledger takes a Redeem
+    /// naming the epoch before its own, so until the end of `t + n + 1`).
+    Epochs(NonZeroU32),
+}
+
+impl NoteLifetime {
+    /// The expiry of a note shielded in `epoch`: `epoch + n`, capped at
+    /// `2^32 − 2` (the last finite expiry; the pool's clock stops before).
+    pub fn expiry(self, epoch: Epoch) -> Expiry {
+        match self {
+            NoteLifetime::Unlimited => Expiry::NEVER,
+            NoteLifetime::Epochs(n) => Expiry(epoch.0.saturating_add(n.get()).min(u32::MAX - 1)),
+        }
+    }
+
+    /// The encoded form: `0` or the number of epochs.
+    pub fn as_u32(self) -> u32 {
+        match self {
+            NoteLifetime::Unlimited => 0,
+            NoteLifetime::Epochs(n) => n.get(),
+        }
+    }
+
+    /// From [`NoteLifetime::as_u32`] (total: every `u32` is one).
+    pub fn from_u32(epochs: u32) -> Self {
+        NonZeroU32::new(epochs).map_or(NoteLifetime::Unlimited, NoteLifetime::Epochs)
+    }
+}
+
+impl core::fmt::Display for NoteLifetime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NoteLifetime::Unlimited => f.write_str("never expire"),
+            NoteLifetime::Epochs(n) => write!(f, "expire {n} settlement epochs after shielding"),
+        }
+    }
+}
+
+impl Encode for NoteLifetime {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.as_u32().to_le_bytes());
+    }
+}
+
+impl Decode for NoteLifetime {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self::from_u32(reader.u32("note lifetime")?))
+    }
+}
+
 /// What the ledger knows about a currency when verifying its transactions:
 /// the issuer (who alone may `Issue`, and who reads `Burn` amounts) and the
 /// optional auditor key that every amount is also encrypted to.
@@ -165,6 +228,27 @@ mod tests {
         assert!(CurrencyId::new("miles").is_err());
         assert!(CurrencyId::new("TOOLONGSYM").is_err());
         assert!(decode_exact::<CurrencyId>(b"AB\0C\0\0\0\0").is_err());
+    }
+
+    #[test]
+    fn note_lifetimes_round_trip_and_cap_their_expiry() {
+        for epochs in [0, 1, 12, u32::MAX] {
+            let lifetime = NoteLifetime::from_u32(epochs);
+            assert_eq!(lifetime.as_u32(), epochs);
+            assert_eq!(
+                decode_exact::<NoteLifetime>(&lifetime.to_bytes()).unwrap(),
+                lifetime
+            );
+        }
+        assert_eq!(NoteLifetime::Unlimited.expiry(Epoch(5)), Expiry::NEVER);
+        let twelve = NoteLifetime::from_u32(12);
+        assert_eq!(twelve.expiry(Epoch(5)), Expiry(17));
+        // Never reaches NEVER by overflow.
+        assert_eq!(twelve.expiry(Epoch(u32::MAX - 3)), Expiry(u32::MAX - 1));
+        assert_eq!(
+            NoteLifetime::from_u32(u32::MAX).expiry(Epoch(0)),
+            Expiry(u32::MAX - 1)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Vote (tag 9)             = chain ‖ voter ‖ nonce ‖ proposal ‖ approve (u8 0/1)
 //! RegisterCurrency (tag 10)= chain ‖ issuer ‖ nonce ‖ currency ‖ decimals (u8)
 //!                          ‖ auditor? (flag ‖ key) ‖ settlement value (p/q)
+//!                          ‖ note lifetime (u32 epochs, 0 = unlimited)
 //! Terms (tag 11)           = signed partnership terms (crate::partnership)
 //! ```
 //!
@@ -16,7 +17,7 @@
 //! proposal's ID is the ID of the transaction that made it. `Terms` carries
 //! one signature per partner it names instead.
 
-use crate::currency::{CurrencyId, ExchangeRate};
+use crate::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
 use crate::keys::{ElGamalPublicKey, LoyaltyId, PublicIdentity, TxSignature};
@@ -101,6 +102,8 @@ pub struct RegisterCurrencyTx {
     /// Value of one point in the coalition's settlement unit, `p/q`
     /// (settlement netting, spec §16.5).
     pub settlement_value: ExchangeRate,
+    /// How long its points stay spendable in the shielded pool.
+    pub note_lifetime: NoteLifetime,
     /// The issuer's signature.
     pub signature: TxSignature,
 }
@@ -213,6 +216,7 @@ impl RegisterCurrencyTx {
             }
         }
         self.settlement_value.encode(out);
+        self.note_lifetime.encode(out);
     }
 
     pub(crate) fn decode_body(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -239,6 +243,7 @@ impl RegisterCurrencyTx {
             decimals,
             auditor,
             settlement_value: ExchangeRate::decode(reader)?,
+            note_lifetime: NoteLifetime::decode(reader)?,
             signature: TxSignature::decode(reader)?,
         })
     }

@@ -12,7 +12,7 @@ use ark_ec::AffineRepr;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use coalition_circuits::encryption::EncryptedNote;
 use coalition_circuits::field;
-use coalition_circuits::note::{AssetId, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{AssetId, Epoch, Expiry, NoteCommitment, Nullifier, Rho, TreeRoot};
 use coalition_circuits::output::OutputPublicInputs;
 use coalition_circuits::spend::SpendPublicInputs;
 use coalition_circuits::spend_auth::{Signature as SpendAuthSignature, VerificationKey};
@@ -127,6 +127,26 @@ field_codec!(
     TreeRoot => "tree root"
 );
 
+/// A settlement epoch: `u32` little-endian. `2^32 − 1` is refused: it is
+/// no epoch (it stands for "never" as an expiry).
+impl Encode for Epoch {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+}
+
+impl Decode for Epoch {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match reader.u32("epoch")? {
+            u32::MAX => Err(DecodeError::OutOfBounds {
+                what: "epoch",
+                value: u64::from(u32::MAX),
+            }),
+            epoch => Ok(Epoch(epoch)),
+        }
+    }
+}
+
 /// `rk`: a canonical Baby Jubjub point of the prime-order subgroup, not the
 /// identity.
 impl Encode for VerificationKey {
@@ -223,6 +243,8 @@ pub struct ShieldStatement {
     pub currency: CurrencyId,
     /// Account nonce.
     pub nonce: u64,
+    /// The settlement epoch the Shield names (its note's expiry follows).
+    pub epoch: Epoch,
     /// The account's loyalty ID.
     pub source_id: LoyaltyId,
     /// The owner's ElGamal key.
@@ -253,6 +275,7 @@ impl ShieldStatement {
         t.append_message(b"chain", &self.chain.0);
         t.append_message(b"currency", self.currency.as_bytes());
         t.append_u64(b"nonce", self.nonce);
+        t.append_u64(b"epoch", u64::from(self.epoch.0));
         t.append_message(b"source-id", &self.source_id.0);
         t.append_public_key(b"source-key", &self.source);
         t.append_ciphertext(b"source-available", &self.source_available);
@@ -275,6 +298,10 @@ pub struct ShieldTx {
     pub currency: CurrencyId,
     /// Account nonce.
     pub nonce: u64,
+    /// The settlement epoch the Shield is made in: the ledger's current one
+    /// or the one before (spec §13.13). The note expires at the currency's
+    /// [`crate::currency::NoteLifetime::expiry`] of it.
+    pub epoch: Epoch,
     /// The account owner.
     pub source: PublicIdentity,
     /// `X`, public.
@@ -308,6 +335,7 @@ impl ShieldTx {
             chain: self.chain,
             currency: self.currency,
             nonce: self.nonce,
+            epoch: self.epoch,
             source_id: self.source.loyalty_id(),
             source: self.source.encryption,
             source_available: *source_available,
@@ -319,13 +347,16 @@ impl ShieldTx {
         }
     }
 
-    /// The Output proof's public inputs.
-    pub fn output_public_inputs(&self) -> OutputPublicInputs {
+    /// The Output proof's public inputs, given the note's expiry (the
+    /// currency's lifetime applied to [`ShieldTx::epoch`]; the ledger
+    /// computes it, the sender does not choose it).
+    pub fn output_public_inputs(&self, expiry: Expiry) -> OutputPublicInputs {
         OutputPublicInputs {
             commitment: self.output.commitment,
             asset: asset_id(&self.currency),
             value: self.value,
             rho: self.rho(),
+            expiry,
         }
     }
 
@@ -333,6 +364,7 @@ impl ShieldTx {
         self.chain.encode(out);
         self.currency.encode(out);
         out.extend_from_slice(&self.nonce.to_le_bytes());
+        self.epoch.encode(out);
         self.source.encode(out);
         out.extend_from_slice(&self.value.to_le_bytes());
         self.new_balance.encode(out);
@@ -347,6 +379,7 @@ impl ShieldTx {
             chain: ChainId::decode(reader)?,
             currency: CurrencyId::decode(reader)?,
             nonce: reader.u64("nonce")?,
+            epoch: Epoch::decode(reader)?,
             source: PublicIdentity::decode(reader)?,
             value: reader.u64("value")?,
             new_balance: PedersenCommitment::decode(reader)?,
@@ -382,6 +415,9 @@ pub struct RedeemTx {
     pub merchant: PublicIdentity,
     /// `X`, public.
     pub value: u64,
+    /// The settlement epoch the inputs must not have expired by: the
+    /// ledger's current one or the one before (spec §13.13).
+    pub epoch: Epoch,
     /// The note-tree root the inputs are proven under (must be recent).
     pub root: TreeRoot,
     /// Nullifiers of the two inputs.
@@ -405,6 +441,7 @@ impl RedeemTx {
         self.currency.encode(out);
         self.merchant.encode(out);
         out.extend_from_slice(&self.value.to_le_bytes());
+        self.epoch.encode(out);
         self.root.encode(out);
         self.nullifiers[0].encode(out);
         self.nullifiers[1].encode(out);
@@ -441,6 +478,7 @@ impl RedeemTx {
             merchant: merchant_field(&self.merchant.loyalty_id()),
             binding: self.binding(),
             rk: self.rk,
+            epoch: self.epoch,
         }
     }
 
@@ -456,6 +494,7 @@ impl RedeemTx {
             currency: CurrencyId::decode(reader)?,
             merchant: PublicIdentity::decode(reader)?,
             value: reader.u64("value")?,
+            epoch: Epoch::decode(reader)?,
             root: TreeRoot::decode(reader)?,
             nullifiers: [Nullifier::decode(reader)?, Nullifier::decode(reader)?],
             rk: VerificationKey::decode(reader)?,

@@ -28,7 +28,7 @@ pub mod labels {
     /// `Exchange` (spec §8.7).
     pub const EXCHANGE: &[u8] = b"coalition.exchange.v1";
     /// `Shield`'s account debit (spec §13.5).
-    pub const SHIELD: &[u8] = b"coalition.shield.v1";
+    pub const SHIELD: &[u8] = b"coalition.shield.v2";
     /// Grouped-ciphertext validity sub-proof (spec §6.1).
     pub const GROUPED_VALIDITY: &[u8] = b"coalition.grouped-validity.v1";
     /// Ciphertext–commitment equality sub-proof (spec §6.2).

@@ -9,9 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use coalition_circuits::merkle::MerklePath;
-use coalition_circuits::note::{Nullifier, TreeRoot};
+use coalition_circuits::note::{Epoch, Nullifier, TreeRoot};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::{decode_exact, Decode, Encode};
 use coalition_core::keys::LoyaltyId;
 use coalition_core::partnership::SignedTerms;
@@ -221,6 +221,9 @@ pub struct NodeStatus {
     pub height: u64,
     /// Transactions waiting.
     pub mempool: u64,
+    /// The tip's settlement epoch: what a Shield or Redeem names (`None`
+    /// past the pool's 32-bit clock).
+    pub settlement_epoch: Option<Epoch>,
 }
 
 /// A registered currency as the node lists it.
@@ -234,6 +237,8 @@ pub struct CurrencyListing {
     pub issuer_nonce: u64,
     /// What one point is worth in the settlement unit.
     pub settlement_value: Option<ExchangeRate>,
+    /// How long its shielded notes stay spendable.
+    pub note_lifetime: NoteLifetime,
 }
 
 fn field<'v>(value: &'v Value, name: &str) -> Result<&'v Value, ClientError> {
@@ -311,6 +316,17 @@ impl Client {
             chain: ChainId(array32(&v, "chain")?),
             height: u64_field(&v, "height")?,
             mempool: u64_field(&v, "mempool")?,
+            settlement_epoch: match v.get("settlement_epoch") {
+                None | Some(Value::Null) => None,
+                Some(e) => Some(Epoch(
+                    e.as_u64()
+                        .and_then(|e| u32::try_from(e).ok())
+                        .filter(|e| *e != u32::MAX)
+                        .ok_or_else(|| {
+                            ClientError::Malformed("settlement_epoch is not an epoch".into())
+                        })?,
+                )),
+            },
         })
     }
 
@@ -454,6 +470,14 @@ impl Client {
                     .and_then(|d| u8::try_from(d).ok()),
                 issuer_nonce: u64_field(c, "issuer_nonce")?,
                 settlement_value: rate_field(c, "settlement_value")?,
+                note_lifetime: match c.get("note_lifetime_epochs") {
+                    None | Some(Value::Null) => NoteLifetime::Unlimited,
+                    Some(n) => NoteLifetime::from_u32(
+                        n.as_u64()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .ok_or_else(|| ClientError::Malformed("note_lifetime_epochs".into()))?,
+                    ),
+                },
             });
         }
         let mut rates = Vec::new();

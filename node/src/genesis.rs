@@ -139,7 +139,9 @@ impl Genesis {
             (Some(_), None) => return Err(GenesisError::Pool("names")),
             (None, Some(_)) => return Err(GenesisError::Pool("does not name")),
         };
-        Ok(ledger.with_governance(governance))
+        Ok(ledger
+            .with_governance(governance)
+            .with_settlement_epoch(self.settlement_epoch_blocks))
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::governance::{MembershipAction, ProposalId, MAX_MEMBER_NAME};
 use coalition_core::keys::{LoyaltyId, PublicIdentity};
 use coalition_core::partnership::SignedTerms;
@@ -130,6 +130,8 @@ pub struct CurrencyInfo {
     pub decimals: u8,
     /// Value of one point in the settlement unit.
     pub settlement_value: ExchangeRate,
+    /// How long its shielded notes stay spendable.
+    pub note_lifetime: NoteLifetime,
     /// Height of registration (0 at genesis).
     pub registered_at: u64,
 }

@@ -21,13 +21,13 @@ use std::sync::Arc;
 use imbl::{OrdMap, OrdSet, Vector};
 
 use coalition_circuits::merkle::{NoteTree, RecentRoots};
-use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{Epoch, Nullifier, Rho, TreeRoot};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::shielded::NoteOutput;
 use coalition_params::ShieldedVerifyingKeys;
 
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
 
@@ -191,9 +191,10 @@ pub const ROOT_WINDOW: usize = 100;
 /// 2 since the state hash and nullifier commitment became incremental; 3
 /// since pool v2 (domain-separated Poseidon: another note tree, note
 /// commitments and nullifiers, so a format-2 store's pool cannot be
-/// carried over). A store records the version it was written with, and a
-/// node refuses to start on another.
-pub const STATE_FORMAT: u32 = 3;
+/// carried over); 4 since notes carry an expiry (another note commitment,
+/// and currencies record a note lifetime). A store records the version it
+/// was written with, and a node refuses to start on another.
+pub const STATE_FORMAT: u32 = 4;
 
 const NULLIFIER_DOMAIN: &[u8] = b"coalition/v2/nullifier";
 const RHO_DOMAIN: &[u8] = b"coalition/v2/rho";
@@ -388,6 +389,8 @@ pub struct AccountLedger {
     pool: Option<ShieldedPool>,
     governance: Governance,
     height: u64,
+    /// Blocks per settlement epoch (genesis); the pool's clock.
+    epoch_blocks: u64,
 }
 
 impl LedgerView for AccountLedger {
@@ -429,6 +432,20 @@ impl LedgerView for AccountLedger {
         self.pool.as_ref().is_some_and(|p| p.rhos.contains(rho))
     }
 
+    fn epoch(&self) -> Option<Epoch> {
+        self.settlement_epoch_at(self.height)
+    }
+
+    fn note_lifetime(&self, currency: &CurrencyId) -> NoteLifetime {
+        // Every registered currency has its record (RegisterCurrency and
+        // `register_currency*` write both); `prepare` checked registration.
+        self.governance
+            .currencies()
+            .get(currency)
+            .map(|info| info.note_lifetime)
+            .unwrap_or_default()
+    }
+
     fn member(&self, id: &LoyaltyId) -> Option<&coalition_core::keys::PublicIdentity> {
         self.governance.members().get(id).map(|m| &m.identity)
     }
@@ -453,12 +470,37 @@ impl AccountLedger {
             pool: None,
             governance: Governance::empty(),
             height: 0,
+            epoch_blocks: u64::MAX,
         }
     }
 
     /// The same ledger governed by `governance` (genesis).
     pub fn with_governance(self, governance: Governance) -> Self {
         Self { governance, ..self }
+    }
+
+    /// The same ledger with settlement epochs of `blocks` blocks (genesis;
+    /// a ledger built without one stays in epoch 0).
+    pub fn with_settlement_epoch(self, blocks: u64) -> Self {
+        Self {
+            epoch_blocks: blocks.max(1),
+            ..self
+        }
+    }
+
+    /// The settlement epoch of the last block applied: the one a wallet
+    /// names in a Shield or Redeem (`None` past the pool's 32-bit clock).
+    pub fn settlement_epoch(&self) -> Option<Epoch> {
+        self.settlement_epoch_at(self.height)
+    }
+
+    /// The settlement epoch of the block at `height` on this chain (`None`
+    /// past the pool's 32-bit clock).
+    pub fn settlement_epoch_at(&self, height: u64) -> Option<Epoch> {
+        u32::try_from(crate::settlement::epoch_of(height, self.epoch_blocks))
+            .ok()
+            .filter(|epoch| *epoch != u32::MAX)
+            .map(Epoch)
     }
 
     /// The governance state.
@@ -494,12 +536,34 @@ impl AccountLedger {
         self.pool.as_ref()
     }
 
-    /// Registers a currency (governance arrives with the node issue).
+    /// Registers a currency whose shielded notes never expire, outside
+    /// governance (ledgers built without it: tests, benchmarks; on a chain
+    /// this is `RegisterCurrency`).
     pub fn register_currency(&mut self, policy: CurrencyPolicy) -> Result<(), LedgerError> {
-        if self.currencies.contains_key(&policy.id) {
-            return Err(LedgerError::DuplicateCurrency(policy.id));
+        self.register_currency_with_lifetime(policy, NoteLifetime::Unlimited)
+    }
+
+    /// Registers a currency whose shielded notes live `lifetime`, outside
+    /// governance (as [`AccountLedger::register_currency`]).
+    pub fn register_currency_with_lifetime(
+        &mut self,
+        policy: CurrencyPolicy,
+        lifetime: NoteLifetime,
+    ) -> Result<(), LedgerError> {
+        let id = policy.id;
+        if self.currencies.contains_key(&id) {
+            return Err(LedgerError::DuplicateCurrency(id));
         }
-        self.currencies.insert(policy.id, policy);
+        self.currencies.insert(id, policy);
+        self.governance.record_currency(
+            id,
+            CurrencyInfo {
+                decimals: 0,
+                settlement_value: ExchangeRate::new(1, 1).expect("1/1 is a rate"),
+                note_lifetime: lifetime,
+                registered_at: self.height,
+            },
+        );
         Ok(())
     }
 
@@ -905,6 +969,7 @@ impl AccountLedger {
                     CurrencyInfo {
                         decimals: t.decimals,
                         settlement_value: t.settlement_value,
+                        note_lifetime: t.note_lifetime,
                         registered_at: self.height,
                     },
                 );

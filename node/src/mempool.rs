@@ -298,13 +298,16 @@ impl Mempool {
         let next_height = committed.height().saturating_add(1);
         // What is held was checked for `self.next_height`; at another
         // height it still holds unless a height-dependent rule says
-        // otherwise: a proposal's window may have closed (Vote, and
+        // otherwise: the settlement epoch changed (Shield, Redeem name
+        // one), or a proposal's window may have closed (Vote, and
         // ProposeMember, which looks at the open proposals).
         let crossed = next_height != self.next_height
-            && self
-                .entries
-                .iter()
-                .any(|e| matches!(e.tx, Transaction::Vote(_) | Transaction::ProposeMember(_)));
+            && (committed.settlement_epoch_at(next_height)
+                != committed.settlement_epoch_at(self.next_height)
+                || self
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e.tx, Transaction::Vote(_) | Transaction::ProposeMember(_))));
         self.next_height = next_height;
         let included_ids: Vec<TxId> = included.iter().map(Transaction::id).collect();
         let is_prefix = included_ids.len() <= self.entries.len()

@@ -281,7 +281,8 @@ impl Store {
                 expected: STATE_FORMAT,
             });
         }
-        let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?;
+        let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?
+            .with_settlement_epoch(genesis.settlement_epoch_blocks);
         if ledger.height() != tip.height {
             return Err(StoreError::Corrupt("state height differs from the tip's"));
         }

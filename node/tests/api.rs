@@ -10,7 +10,7 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::{decode_exact, Encode};
@@ -100,7 +100,14 @@ fn coalition_over_http() {
     let miles_id = CurrencyId::new("MILES").unwrap();
     let nights_id = CurrencyId::new("NIGHTS").unwrap();
     node.commit(&register_currency(
-        chain, &airline, 0, miles_id, 0, None, one,
+        chain,
+        &airline,
+        0,
+        miles_id,
+        0,
+        None,
+        one,
+        NoteLifetime::Unlimited,
     ));
     node.commit(&register_currency(
         chain,
@@ -110,10 +117,20 @@ fn coalition_over_http() {
         0,
         None,
         ExchangeRate::new(3, 100).unwrap(),
+        NoteLifetime::Unlimited,
     ));
     // The same symbol again, by anyone: refused.
     node.refused(
-        &register_currency(chain, &hotel, 1, miles_id, 0, None, one),
+        &register_currency(
+            chain,
+            &hotel,
+            1,
+            miles_id,
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        ),
         422,
     );
     // A non-member cannot register a currency.
@@ -126,6 +143,7 @@ fn coalition_over_http() {
             0,
             None,
             one,
+            NoteLifetime::Unlimited,
         ),
         422,
     );
@@ -478,6 +496,7 @@ fn submissions_in_flight_are_bounded_per_client_and_slow_bodies_cut_off() {
         0,
         None,
         ExchangeRate::new(1, 100).unwrap(),
+        NoteLifetime::Unlimited,
     );
     let wait_in_flight = |n: u64| {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -10,9 +10,9 @@ mod support;
 use std::sync::Arc;
 
 use coalition_circuits::merkle::{MerklePath, DEPTH};
-use coalition_circuits::note::TreeRoot;
+use coalition_circuits::note::{Epoch, TreeRoot};
 use coalition_circuits::spend::SpendInput;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::shielded::NoteOutput;
@@ -67,6 +67,7 @@ fn shield_and_redeem_over_http() {
         0,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     ));
     let miles = CurrencyPolicy {
         id: miles_id,
@@ -83,6 +84,8 @@ fn shield_and_redeem_over_http() {
     let shielded = shield(
         chain,
         miles_id,
+        Epoch(0),
+        NoteLifetime::Unlimited,
         &bob,
         &SpendingAccount {
             state: &account,
@@ -136,6 +139,7 @@ fn shield_and_redeem_over_http() {
     let at_stranger = redeem(
         chain,
         miles_id,
+        Epoch(0),
         &sk,
         std::slice::from_ref(&input),
         root,
@@ -155,6 +159,7 @@ fn shield_and_redeem_over_http() {
     let at_hotel = redeem(
         chain,
         miles_id,
+        Epoch(0),
         &sk,
         std::slice::from_ref(&input),
         root,
@@ -182,6 +187,7 @@ fn shield_and_redeem_over_http() {
     let again = redeem(
         chain,
         miles_id,
+        Epoch(0),
         &sk,
         std::slice::from_ref(&input),
         root,

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use coalition_circuits::note::Epoch;
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::{ChainId, Transaction};
@@ -266,6 +267,8 @@ fn pool_commitments_follow_shields_and_redeems() {
     let shielded = shield(
         a.ledger().chain(),
         s.miles.id,
+        Epoch(0),
+        NoteLifetime::Unlimited,
         &s.people[0],
         &SpendingAccount {
             state: &state,
@@ -292,6 +295,7 @@ fn pool_commitments_follow_shields_and_redeems() {
     let redeemed = redeem(
         a.ledger().chain(),
         s.miles.id,
+        Epoch(0),
         &sk,
         &[input],
         pool.latest_root(),

@@ -2,7 +2,7 @@
 //! rejection, removal, expiry, nonces, currency registration, terms and
 //! the rates they put in force; plus the encodings.
 
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, Seed};
@@ -207,10 +207,28 @@ fn rejection_expiry_and_removal() {
     let nights = CurrencyId::new("NIGHTS").unwrap();
     let one = ExchangeRate::new(1, 1).unwrap();
     w.ledger
-        .apply(&register_currency(chain, a, 2, miles, 0, None, one))
+        .apply(&register_currency(
+            chain,
+            a,
+            2,
+            miles,
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        ))
         .unwrap();
     w.ledger
-        .apply(&register_currency(chain, c, 1, nights, 0, None, one))
+        .apply(&register_currency(
+            chain,
+            c,
+            1,
+            nights,
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        ))
         .unwrap();
     let terms = PartnershipTerms {
         chain,
@@ -316,6 +334,7 @@ fn currency_registration_rules() {
             2,
             Some(auditor.public().encryption),
             value,
+            NoteLifetime::Unlimited,
         ))
         .unwrap();
     let policy = w.ledger.currency(&miles).unwrap();
@@ -325,7 +344,7 @@ fn currency_registration_rules() {
     assert_eq!(
         refused(
             &w.ledger,
-            &register_currency(chain, b, 0, miles, 0, None, value)
+            &register_currency(chain, b, 0, miles, 0, None, value, NoteLifetime::Unlimited)
         ),
         TxVerificationError::Governance("the currency is already registered")
     );
@@ -361,6 +380,7 @@ fn governance_encodings_round_trip_and_refuse_damage() {
             18,
             Some(a.public().encryption),
             ExchangeRate::new(1, 3).unwrap(),
+            NoteLifetime::Unlimited,
         ),
     ];
     for tx in &txs {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::transaction::Transaction;
 use coalition_node::block::transactions_root;
@@ -98,6 +98,7 @@ fn producer(dir: &std::path::Path, blocks: u64) -> Node {
         0,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     ))
     .unwrap();
     node.produce_block().unwrap().unwrap();
@@ -390,6 +391,7 @@ fn snapshots_carry_the_chain_and_are_revalidated_on_install() {
         0,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     ))
     .unwrap();
     e.produce_block().unwrap().unwrap();

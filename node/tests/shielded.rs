@@ -7,17 +7,20 @@ use std::sync::{Arc, OnceLock};
 use coalition_circuits::encryption::EncryptedNote;
 use coalition_circuits::keys::{FullViewingKey, SpendingKey};
 use coalition_circuits::merkle::MerklePath;
-use coalition_circuits::note::{AssetId, Note, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{
+    AssetId, Epoch, Expiry, Note, NoteCommitment, Nullifier, Rho, TreeRoot,
+};
 use coalition_circuits::spend::{SpendCircuit, SpendInput, SpendWitness};
 use coalition_circuits::spend_auth::{Randomizer, Signature as SpendAuthSignature, SigningKey};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, NoteLifetime};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::shielded::{Groth16Proof, NoteOutput, RedeemTx};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::ledger::records::{MemoryRecords, StateWriter, Table};
 use coalition_node::ledger::{AccountLedger, LedgerError};
+use coalition_node::mempool::{Mempool, MempoolConfig, MempoolError};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::groth16::prove;
 use coalition_prover::shielded::{redeem, shield};
@@ -44,8 +47,15 @@ struct World {
 }
 
 impl World {
-    /// A coalition where the customer holds 1000 available MILES.
+    /// A coalition where the customer holds 1000 available MILES, whose
+    /// notes never expire, in one endless settlement epoch.
     fn new(seed: u64) -> Self {
+        Self::build(seed, NoteLifetime::Unlimited, u64::MAX)
+    }
+
+    /// The same with MILES notes living `lifetime`, in settlement epochs of
+    /// `epoch_blocks` blocks.
+    fn build(seed: u64, lifetime: NoteLifetime, epoch_blocks: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let airline = IdentityKeys::random(&mut rng);
         let merchant = IdentityKeys::random(&mut rng);
@@ -57,8 +67,11 @@ impl World {
             auditor: None,
         };
         let pool_keys = Arc::new(keys().verifying_keys());
-        let mut ledger = AccountLedger::with_shielded_pool(ChainId([3; 32]), pool_keys);
-        ledger.register_currency(miles.clone()).unwrap();
+        let mut ledger = AccountLedger::with_shielded_pool(ChainId([3; 32]), pool_keys)
+            .with_settlement_epoch(epoch_blocks);
+        ledger
+            .register_currency_with_lifetime(miles.clone(), lifetime)
+            .unwrap();
         let mut world = World {
             rng,
             ledger,
@@ -90,6 +103,21 @@ impl World {
         world
     }
 
+    /// The ledger's settlement epoch: what the wallet names.
+    fn epoch(&self) -> Epoch {
+        self.ledger.settlement_epoch().unwrap()
+    }
+
+    /// Moves the ledger to `height` through empty blocks.
+    fn advance_to(&mut self, height: u64) {
+        while self.ledger.height() < height {
+            self.ledger = self
+                .ledger
+                .after_block_at(self.ledger.height() + 1, &[])
+                .unwrap();
+        }
+    }
+
     fn sk(&self) -> SpendingKey {
         self.customer_seed.shielded_spending_key()
     }
@@ -107,6 +135,8 @@ impl World {
         let built = shield(
             self.ledger.chain(),
             self.miles.id,
+            self.epoch(),
+            self.ledger.note_lifetime(&self.miles.id),
             &self.customer,
             &SpendingAccount {
                 state: &account,
@@ -148,6 +178,7 @@ impl World {
         redeem(
             self.ledger.chain(),
             self.miles.id,
+            self.epoch(),
             &sk,
             inputs,
             root,
@@ -157,6 +188,38 @@ impl World {
             &mut self.rng,
         )
         .map(|r| (r.tx, r.change))
+    }
+
+    /// A Redeem for `epoch` built step by step, returning its `α` too (a
+    /// mutated body re-signed by the owner isolates what the proof alone
+    /// refuses).
+    fn redeem_keeping_alpha(
+        &mut self,
+        inputs: &[SpendInput],
+        epoch: Epoch,
+        value: u64,
+    ) -> (Transaction, Randomizer) {
+        let sk = self.sk();
+        let unproven = coalition_prover::shielded::build_redeem(
+            self.ledger.chain(),
+            self.miles.id,
+            epoch,
+            &sk.full_viewing_key(),
+            inputs,
+            self.ledger.pool().unwrap().latest_root(),
+            self.merchant.public(),
+            value,
+            &mut self.rng,
+        )
+        .unwrap();
+        let alpha = unproven.witness().alpha.clone();
+        let tx = unproven
+            .prove(&keys().spend, &mut self.rng)
+            .unwrap()
+            .authorize(&sk.spend_authorizing_key(), &mut self.rng)
+            .unwrap()
+            .tx;
+        (tx, alpha)
     }
 
     fn merchant_pending(&self) -> AccountState {
@@ -279,6 +342,8 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
     let shielded = shield(
         chain,
         w.miles.id,
+        Epoch(0),
+        NoteLifetime::Unlimited,
         &attacker,
         &SpendingAccount {
             state: &account_of(&w),
@@ -300,11 +365,25 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
     };
     let root = pool.latest_root();
     let dummy = SpendInput {
-        note: Note::new(own.note.asset, 0, address, victim_note.rho, &mut w.rng),
+        note: Note::new(
+            own.note.asset,
+            Expiry::NEVER,
+            0,
+            address,
+            victim_note.rho,
+            &mut w.rng,
+        ),
         path: MerklePath::dummy(),
     };
     let own_nullifier = own.note.nullifier(&hybrid.nk);
-    let change = Note::new(own.note.asset, 0, address, Rho(own_nullifier.0), &mut w.rng);
+    let change = Note::new(
+        own.note.asset,
+        Expiry::NEVER,
+        0,
+        address,
+        Rho(own_nullifier.0),
+        &mut w.rng,
+    );
     let witness = SpendWitness {
         ak: hybrid.ak,
         nk: hybrid.nk.clone(),
@@ -317,6 +396,7 @@ fn a_viewing_key_holder_cannot_freeze_a_victims_note() {
         currency: w.miles.id,
         merchant: *w.merchant.public(),
         value: 1,
+        epoch: Epoch(0),
         root,
         nullifiers: [own_nullifier, witness.inputs[1].note.nullifier(&hybrid.nk)],
         rk: witness.rk(),
@@ -375,6 +455,7 @@ fn a_full_viewing_key_proves_but_cannot_authorize_a_spend() {
     let unproven = build_redeem(
         w.ledger.chain(),
         w.miles.id,
+        Epoch(0),
         &victim_fvk,
         &notes,
         root,
@@ -433,7 +514,6 @@ fn a_full_viewing_key_proves_but_cannot_authorize_a_spend() {
 
 #[test]
 fn the_mempool_admits_redeems_against_committed_roots_whatever_its_batches() {
-    use coalition_node::mempool::{Mempool, MempoolConfig};
     let mut w = World::new(9);
     let committed = w.ledger.clone();
     let (s1, _) = w.shield(300, 1000);
@@ -596,6 +676,7 @@ fn prover_refuses_what_cannot_verify() {
     let stolen = redeem(
         w.ledger.chain(),
         w.miles.id,
+        Epoch(0),
         &thief,
         &notes,
         root,
@@ -610,6 +691,8 @@ fn prover_refuses_what_cannot_verify() {
     let over = shield(
         w.ledger.chain(),
         w.miles.id,
+        Epoch(0),
+        NoteLifetime::Unlimited,
         &w.customer,
         &SpendingAccount {
             state: &account,
@@ -646,24 +729,7 @@ fn ledger_rejects_every_mutated_redeem_field() {
     // Built step by step to keep α: a mutated body re-signed by the owner
     // isolates what the proof alone refuses.
     let ask = w.sk().spend_authorizing_key();
-    let unproven = coalition_prover::shielded::build_redeem(
-        w.ledger.chain(),
-        w.miles.id,
-        &w.sk().full_viewing_key(),
-        &notes,
-        w.ledger.pool().unwrap().latest_root(),
-        w.merchant.public(),
-        200,
-        &mut w.rng,
-    )
-    .unwrap();
-    let alpha = unproven.witness().alpha.clone();
-    let tx = unproven
-        .prove(&keys().spend, &mut w.rng)
-        .unwrap()
-        .authorize(&ask, &mut w.rng)
-        .unwrap()
-        .tx;
+    let (tx, alpha) = w.redeem_keeping_alpha(&notes, w.epoch(), 200);
     let honest = redeem_parts(&tx);
     let other_merchant = IdentityKeys::random(&mut w.rng);
     let other_alpha = Randomizer::random(&mut w.rng);
@@ -800,11 +866,7 @@ fn ledger_rejects_mutated_shields_and_chosen_rho() {
     let mut w = World::new(5);
     let (tx, _) = w.shield(300, 1000);
     let honest = shield_parts(&tx);
-    let resign = |s: coalition_core::shielded::ShieldTx, w: &World| {
-        let mut t = Transaction::Shield(s);
-        t.set_signature(w.customer.sign(&t.signing_message()));
-        t
-    };
+    let resign = resign_shield;
     type Mutation = Box<dyn Fn(&mut coalition_core::shielded::ShieldTx)>;
     // Each mutation breaks the account proof's transcript (and, for all but
     // the signature, the Output proof): refused as a proof failure.
@@ -857,6 +919,7 @@ fn ledger_rejects_mutated_shields_and_chosen_rho() {
     let victim_nf = Rho(coalition_circuits::Fr::from(12345u64));
     let note = Note::new(
         AssetId(u64::from_be_bytes(*w.miles.id.as_bytes())),
+        Expiry::NEVER,
         100,
         w.sk().address(),
         victim_nf,
@@ -875,7 +938,7 @@ fn ledger_rejects_mutated_shields_and_chosen_rho() {
     // Two Shields of one account get distinct derived ρ.
     assert_ne!(shield_parts(&tx2).rho(), honest.rho());
     assert_eq!(
-        shield_parts(&tx2).output_public_inputs().rho,
+        shield_parts(&tx2).output_public_inputs(Expiry::NEVER).rho,
         shield_parts(&tx2).rho()
     );
 }
@@ -937,4 +1000,166 @@ fn redeem_bytes_reveal_nothing_about_the_customer() {
     let r = redeem_parts(&tx);
     assert_eq!(r.root, TreeRoot(w.ledger.pool().unwrap().latest_root().0));
     assert_ne!(r.nullifiers[0], Nullifier(note.commitment().0));
+}
+
+/// Spec §13.13: a note expires by its currency's lifetime. MILES notes here
+/// live 2 settlement epochs of 3 blocks (block `h` is in epoch `(h − 1)/3`).
+#[test]
+fn expired_notes_cannot_be_redeemed() {
+    let mut w = World::build(21, NoteLifetime::from_u32(2), 3);
+    assert_eq!(w.epoch(), Epoch(0));
+    let (tx, note) = w.shield(600, 1000);
+    assert_eq!(note.expiry, Expiry(2), "shielded in epoch 0, lifetime 2");
+    // A Shield naming a future epoch is refused; so is one naming another
+    // epoch than its note's expiry was computed from (the Output proof's
+    // public expiry is the node's, not the sender's).
+    let mut future = shield_parts(&tx);
+    future.epoch = Epoch(1);
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&resign_shield(future, &w))),
+        TxVerificationError::Epoch {
+            named: 1,
+            current: 0
+        }
+    );
+    w.ledger.apply(&tx).unwrap();
+
+    // Epoch 1 (block 4): a Shield naming epoch 0, the one before, is
+    // accepted; one claiming epoch 1 with the epoch-0 proof is not (the
+    // expiry its Output proof was made for is 2, epoch 1 gives 3).
+    w.advance_to(4);
+    assert_eq!(w.epoch(), Epoch(1));
+    let (late, late_note) = w.shield(100, 400);
+    let mut relabelled = shield_parts(&late);
+    relabelled.epoch = Epoch(0);
+    assert!(matches!(
+        rejected_with(w.ledger.clone().apply(&resign_shield(relabelled, &w))),
+        TxVerificationError::Proof(_)
+    ));
+    assert_eq!(late_note.expiry, Expiry(3));
+    let previous = {
+        let account = w.account();
+        shield(
+            w.ledger.chain(),
+            w.miles.id,
+            Epoch(0),
+            w.ledger.note_lifetime(&w.miles.id),
+            &w.customer,
+            &SpendingAccount {
+                state: &account,
+                balance: 400,
+            },
+            100,
+            &w.sk().address(),
+            &keys().output,
+            &mut w.rng,
+        )
+        .unwrap()
+    };
+    assert_eq!(previous.note.expiry, Expiry(2));
+    w.ledger.apply(&previous.tx).unwrap();
+
+    // Epoch 2 (block 7), the first note's last: spend 100 of it beside the
+    // later note (expiry 3): the change takes the earlier expiry, 2.
+    w.advance_to(7);
+    assert_eq!(w.epoch(), Epoch(2));
+    let notes = w.scan();
+    let first = notes.iter().find(|n| n.note == note).unwrap().clone();
+    let (spent, change) = w.redeem(&[first, notes[1].clone()], 150).unwrap();
+    assert_eq!(change.expiry, Expiry(2), "points are not refreshed");
+    w.ledger.apply(&spent).unwrap();
+
+    // Epoch 3 (block 10): the change (expiry 2) has expired. The wallet's
+    // builder refuses it for the current epoch …
+    w.advance_to(10);
+    assert_eq!(w.epoch(), Epoch(3));
+    let change_input = w
+        .scan()
+        .into_iter()
+        .find(|n| n.note == change)
+        .expect("the change is in the pool");
+    assert!(matches!(
+        w.redeem(std::slice::from_ref(&change_input), 10),
+        Err(ProofError::NoteNotSpendable(_))
+    ));
+    // … and a proof for epoch 2, its last, is still accepted in epoch 3
+    // (the ledger takes the epoch before), but not in epoch 4.
+    let ask = w.sk().spend_authorizing_key();
+    let (last_chance, alpha) =
+        w.redeem_keeping_alpha(std::slice::from_ref(&change_input), Epoch(2), 10);
+    w.ledger.clone().apply(&last_chance).unwrap();
+    // The epoch is bound by the proof: named epoch 3 (current) and
+    // re-signed by the owner, the epoch-2 proof fails.
+    let mut relabelled = redeem_parts(&last_chance);
+    relabelled.epoch = Epoch(3);
+    relabelled.spend_auth = ask
+        .randomize(&alpha)
+        .sign(&relabelled.authorization_message(), &mut w.rng);
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&Transaction::Redeem(relabelled))),
+        TxVerificationError::Proof(VerificationError::Groth16)
+    );
+    w.advance_to(13);
+    assert_eq!(w.epoch(), Epoch(4));
+    assert_eq!(
+        rejected_with(w.ledger.clone().apply(&last_chance)),
+        TxVerificationError::Epoch {
+            named: 2,
+            current: 4
+        }
+    );
+    // The note of expiry 3 that was not touched has expired too; the one
+    // never-expiring currency aside, nothing is left to redeem.
+    assert!(w.scan().iter().all(|n| !n.note.expiry.allows(w.epoch())));
+}
+
+/// A Shield with its fields changed and re-signed by the owner (the account
+/// proof is then checked against the changed statement).
+fn resign_shield(shield: coalition_core::shielded::ShieldTx, w: &World) -> Transaction {
+    let mut tx = Transaction::Shield(shield);
+    tx.set_signature(w.customer.sign(&tx.signing_message()));
+    tx
+}
+
+/// Spec §13.13: the mempool checks a transaction for the block it waits for
+/// (the tip's + 1), and drops one that a later epoch no longer accepts
+/// instead of offering it to every block after (which would fail each).
+#[test]
+fn the_mempool_checks_the_next_blocks_epoch_and_drops_stale_shields() {
+    // Epochs of one block: block h is in epoch h − 1.
+    let mut w = World::build(31, NoteLifetime::from_u32(4), 1);
+    w.advance_to(1);
+    assert_eq!(w.epoch(), Epoch(0));
+    // Named for the tip's epoch 0; the next block is in epoch 1, which
+    // takes the epoch before.
+    let (tx, _) = w.shield(100, 1000);
+    let mut pool = Mempool::new(MempoolConfig::default(), &w.ledger);
+    pool.insert(tx.clone()).unwrap();
+    w.ledger
+        .after_block_at(2, std::slice::from_ref(&tx))
+        .unwrap();
+    // A Shield naming an epoch the next block does not take is refused at
+    // admission.
+    let mut ahead = shield_parts(&tx);
+    ahead.epoch = Epoch(2);
+    assert!(matches!(
+        pool.insert(resign_shield(ahead, &w)),
+        Err(MempoolError::Invalid(_))
+    ));
+    // A block from elsewhere without it: the next block is in epoch 2, the
+    // Shield is stale and goes.
+    w.advance_to(2);
+    assert!(w
+        .ledger
+        .after_block_at(3, std::slice::from_ref(&tx))
+        .is_err());
+    assert_eq!(pool.on_block(&[], &w.ledger), vec![tx.id()]);
+    assert!(pool.is_empty());
+    // What a block builder does when a block fails: a full re-check, and
+    // the culprit dropped by ID.
+    let (fresh, _) = w.shield(100, 1000);
+    pool.insert(fresh.clone()).unwrap();
+    assert!(pool.revalidate(&w.ledger).is_empty());
+    assert!(pool.evict(&fresh.id(), &w.ledger));
+    assert!(pool.is_empty() && !pool.evict(&fresh.id(), &w.ledger));
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
 use coalition_node::genesis::Genesis;
@@ -47,6 +47,7 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
         2,
         None,
         ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
     ));
     // One founder, threshold 1/2: the proposal admits at once.
     node.commit(&propose_member(
@@ -153,19 +154,22 @@ fn a_store_of_another_state_format_is_refused_by_version() {
         err,
         StoreError::StateFormat {
             found: 1,
-            expected: 3
+            expected: 4
         }
     ));
     assert!(err.to_string().contains("state format 1"));
-    // Format 2: the pool before v2's domain-separated hashes.
-    set_marker(Some(&2u32.to_le_bytes()));
-    assert!(matches!(
-        open(),
-        Err(StoreError::StateFormat {
-            found: 2,
-            expected: 3
-        })
-    ));
+    // Format 2: the pool before v2's domain-separated hashes; format 3:
+    // notes without an expiry.
+    for old in [2u32, 3] {
+        set_marker(Some(&old.to_le_bytes()));
+        assert!(matches!(
+            open(),
+            Err(StoreError::StateFormat {
+                found,
+                expected: 4
+            }) if found == old
+        ));
+    }
     set_marker(Some(&[2, 0]));
     assert!(matches!(
         open(),

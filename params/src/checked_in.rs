@@ -15,13 +15,13 @@ use crate::circuit_id::CircuitId;
 pub const DEV_KEYS: [(CircuitId, &str, &str); 2] = [
     (
         CircuitId::Output,
-        "a9f077370dbcdfec830531d77979d2f3db3bc68426c33e066682a57712675943",
-        "35b4f0ac8faf76145b30e72b83efda7448c4e76e2ce45115488a2588759dac1b",
+        "199e326afba662c41e3efb0caca411e2b17498bb0b532f59fce6487ca3b6a7ab",
+        "56a9ada45c91cbe3ee26798f3d15d2120ab847a80dcf7d27bd8379358ad1ebdd",
     ),
     (
         CircuitId::Spend,
-        "16c9df69bebd9b935dd50d338e597c1ed119918bd1c07594d3bd7895b4fddd19",
-        "3ac1dedf30663222b9aef8fe53d5319ba30be61ad8c68334f8d5f0baec8f06da",
+        "6046567d15c873ab5affe867c17a9e6000966fb629750e3bb836251df89b48e4",
+        "c5441ce3a5349dca0d34fb2c1134150e1d475105c02b8a79fd73de1a6d789608",
     ),
 ];
 

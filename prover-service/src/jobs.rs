@@ -12,7 +12,7 @@
 use ark_bn254::Fr;
 use coalition_circuits::field;
 use coalition_circuits::merkle::{MerklePath, DEPTH};
-use coalition_circuits::note::{AssetId, NoteCommitment, Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{AssetId, Epoch, Expiry, NoteCommitment, Nullifier, Rho, TreeRoot};
 use coalition_circuits::output::{OutputAssignment, OutputCircuit, OutputPublicInputs};
 use coalition_circuits::spend::{
     InputAssignment, SpendAssignment, SpendCircuit, SpendPublicInputs, SpendWitness,
@@ -88,6 +88,8 @@ pub struct OutputPublic {
     pub value: u64,
     /// `ρ`.
     pub rho: HexField,
+    /// Expiry epoch.
+    pub expiry: u32,
 }
 
 /// An Output proving job.
@@ -120,6 +122,8 @@ pub struct SpendPublic {
     pub binding: HexField,
     /// The re-randomized key `rk` (32-byte encoding).
     pub rk: HexField,
+    /// The settlement epoch the inputs must not have expired by.
+    pub epoch: u32,
 }
 
 /// One input note's private wires.
@@ -127,6 +131,8 @@ pub struct SpendPublic {
 pub struct SpendInputJob {
     /// Value.
     pub value: u64,
+    /// Expiry epoch.
+    pub expiry: u32,
     /// `ρ`.
     pub rho: HexField,
     /// Commitment randomness.
@@ -184,6 +190,7 @@ pub enum Circuit {
 impl Drop for SpendInputJob {
     fn drop(&mut self) {
         self.value.zeroize();
+        self.expiry.zeroize();
         self.position.zeroize();
     }
 }
@@ -243,6 +250,7 @@ impl ProveRequest {
                 asset: public.asset.0,
                 value: public.value,
                 rho: HexField::of(&public.rho.0),
+                expiry: public.expiry.0,
             },
             owner: HexField::of(&assignment.owner),
             rcm: HexField::of(&assignment.rcm),
@@ -256,6 +264,7 @@ impl ProveRequest {
             let path = &witness.inputs[i].path;
             SpendInputJob {
                 value: note.value,
+                expiry: note.expiry.0,
                 rho: HexField::of(&note.rho.0),
                 rcm: HexField::of(&note.rcm),
                 position: path.position,
@@ -275,6 +284,7 @@ impl ProveRequest {
                 merchant: HexField::of(&public.merchant),
                 binding: HexField::of(&public.binding),
                 rk: HexField::of_bytes(&public.rk.to_bytes()),
+                epoch: public.epoch.0,
             },
             ak: HexField::of_bytes(&witness.ak.to_bytes()),
             nk: HexField::of(&witness.nk.to_field()),
@@ -294,6 +304,7 @@ impl ProveRequest {
                     asset: AssetId(job.public.asset),
                     value: job.public.value,
                     rho: Rho(job.public.rho.parse("rho")?),
+                    expiry: Expiry(job.public.expiry),
                 }),
                 assignment: Some(OutputAssignment {
                     owner: job.owner.parse("owner")?,
@@ -316,6 +327,7 @@ impl ProveRequest {
                     merchant: p.merchant.parse("merchant")?,
                     binding: p.binding.parse("binding")?,
                     rk: p.rk.parse_key("rk")?,
+                    epoch: Epoch(p.epoch),
                 };
                 let input = |i: usize| -> Result<InputAssignment, JobFormatError> {
                     let x = &job.inputs[i];
@@ -331,6 +343,7 @@ impl ProveRequest {
                     }
                     Ok(InputAssignment {
                         value: Fr::from(x.value),
+                        expiry: Fr::from(u64::from(x.expiry)),
                         rho: x.rho.parse("rho")?,
                         rcm: x.rcm.parse("rcm")?,
                         path: MerklePath {

@@ -15,9 +15,9 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::PrimeGroup;
 use ark_groth16::Groth16;
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::{AssetId, Epoch};
 use coalition_circuits::output::{OutputCircuit, OutputPublicInputs};
-use coalition_circuits::testing::spend_fixture;
+use coalition_circuits::testing::{self, spend_fixture};
 use coalition_core::encoding::decode_exact;
 use coalition_core::shielded::Groth16Proof;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
@@ -142,11 +142,10 @@ async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) 
 
 fn output_job(seed: u64) -> (ProveRequest, Vec<ark_bn254::Fr>) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let note = Note::new(
+    let note = testing::note(
         AssetId(1),
         10 + seed,
         SpendingKey::from_seed(&[2; 32]).address(),
-        Rho::random(&mut rng),
         &mut rng,
     );
     let circuit = OutputCircuit::for_note(&note);
@@ -536,13 +535,7 @@ async fn the_service_proves_what_it_cannot_authorize() {
     let fvk = sk.full_viewing_key();
     let currency = CurrencyId::new("MILES").unwrap();
     let mut tree = NoteTree::new();
-    let note = Note::new(
-        asset_id(&currency),
-        500,
-        fvk.address(),
-        Rho::random(&mut rng),
-        &mut rng,
-    );
+    let note = testing::note(asset_id(&currency), 500, fvk.address(), &mut rng);
     let position = tree.append(note.commitment().0).unwrap();
     let input = SpendInput {
         note,
@@ -552,6 +545,7 @@ async fn the_service_proves_what_it_cannot_authorize() {
     let unproven = build_redeem(
         ChainId([7; 32]),
         currency,
+        Epoch(0),
         &fvk,
         &[input],
         TreeRoot(tree.root()),

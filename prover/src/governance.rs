@@ -1,7 +1,7 @@
 //! Builders of governance transactions (spec §16): each is signed by the
 //! member's identity key and carries its next governance nonce.
 
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::governance::{
     MembershipAction, ProposalId, ProposeMemberTx, RegisterCurrencyTx, VoteTx,
 };
@@ -47,6 +47,7 @@ pub fn vote(
 }
 
 /// `RegisterCurrency` of a currency `issuer` issues.
+#[allow(clippy::too_many_arguments)] // one per field of the transaction
 pub fn register_currency(
     chain: ChainId,
     issuer: &IdentityKeys,
@@ -55,6 +56,7 @@ pub fn register_currency(
     decimals: u8,
     auditor: Option<ElGamalPublicKey>,
     settlement_value: ExchangeRate,
+    note_lifetime: NoteLifetime,
 ) -> Transaction {
     let tx = RegisterCurrencyTx {
         chain,
@@ -64,6 +66,7 @@ pub fn register_currency(
         decimals,
         auditor,
         settlement_value,
+        note_lifetime,
         signature: placeholder_signature(),
     };
     sign(issuer, Transaction::RegisterCurrency(tx))

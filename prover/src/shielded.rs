@@ -4,13 +4,13 @@ use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use coalition_circuits::encryption::EncryptedNote;
 use coalition_circuits::keys::{FullViewingKey, ShieldedAddress, SpendingKey};
-use coalition_circuits::note::{Note, Rho, TreeRoot};
+use coalition_circuits::note::{Epoch, Note, Rho, TreeRoot};
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::{
     dummy_input, SpendCircuit, SpendInput, SpendPublicInputs, SpendWitness,
 };
 use coalition_circuits::spend_auth::{Randomizer, Signature as SpendAuthSignature, SigningKey};
-use coalition_core::currency::CurrencyId;
+use coalition_core::currency::{CurrencyId, NoteLifetime};
 use coalition_core::elgamal::{PedersenCommitment, PedersenOpening};
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
 use coalition_core::shielded::{
@@ -36,11 +36,15 @@ pub struct Shielded {
 }
 
 /// Builds a `Shield` of `value` from the owner's account in `currency` to a
-/// note for `recipient` (usually the owner's own shielded address).
+/// note for `recipient` (usually the owner's own shielded address), made in
+/// settlement `epoch` (the ledger's current one, or the one before): the
+/// note expires at `lifetime.expiry(epoch)`, the currency's policy.
 #[allow(clippy::too_many_arguments)]
 pub fn shield<R: RngCore + CryptoRng>(
     chain: ChainId,
     currency: CurrencyId,
+    epoch: Epoch,
+    lifetime: NoteLifetime,
     owner: &IdentityKeys,
     account: &SpendingAccount<'_>,
     value: u64,
@@ -55,7 +59,14 @@ pub fn shield<R: RngCore + CryptoRng>(
     }
     let new_balance = debit_balance(owner, account, value)?;
     let rho = shield_rho(&chain, &owner.loyalty_id(), &currency, account.state.nonce);
-    let note = Note::new(asset_id(&currency), value, *recipient, rho, rng);
+    let note = Note::new(
+        asset_id(&currency),
+        lifetime.expiry(epoch),
+        value,
+        *recipient,
+        rho,
+        rng,
+    );
     let output = NoteOutput {
         commitment: note.commitment(),
         encrypted: EncryptedNote::encrypt(&note, rng)?,
@@ -66,6 +77,7 @@ pub fn shield<R: RngCore + CryptoRng>(
         chain,
         currency,
         nonce: account.state.nonce,
+        epoch,
         source: *owner.public(),
         value,
         new_balance: PedersenCommitment::new(new_balance, &opening),
@@ -205,11 +217,14 @@ impl ProvenRedeem {
 
 /// Builds the statement of a `Redeem` paying `value` of `currency` to
 /// `merchant` from one or two notes of the key whose full viewing key is
-/// `fvk`, proven under `root`, with a fresh randomizer `α`.
+/// `fvk`, proven under `root` for settlement `epoch` (the ledger's current
+/// one or the one before; every note must not have expired by it), with a
+/// fresh randomizer `α`. The change expires with the earliest input.
 #[allow(clippy::too_many_arguments)]
 pub fn build_redeem<R: RngCore + CryptoRng>(
     chain: ChainId,
     currency: CurrencyId,
+    epoch: Epoch,
     fvk: &FullViewingKey,
     notes: &[SpendInput],
     root: TreeRoot,
@@ -242,6 +257,11 @@ pub fn build_redeem<R: RngCore + CryptoRng>(
         if input.path.root(input.note.commitment().0) != root.0 {
             return Err(ProofError::NotInTree);
         }
+        if !input.note.expiry.allows(epoch) {
+            return Err(ProofError::NoteNotSpendable(
+                "note expired: its points can no longer be redeemed",
+            ));
+        }
         total += u128::from(input.note.value);
     }
     let change_value = total
@@ -255,7 +275,14 @@ pub fn build_redeem<R: RngCore + CryptoRng>(
         None => dummy_input(asset, address, rng),
     };
     let first_nullifier = notes[0].note.nullifier(&fvk.nk);
-    let change = Note::new(asset, change_value, address, Rho(first_nullifier.0), rng);
+    let change = Note::new(
+        asset,
+        notes[0].note.expiry.earliest(second.note.expiry),
+        change_value,
+        address,
+        Rho(first_nullifier.0),
+        rng,
+    );
     let witness = SpendWitness {
         ak: fvk.ak,
         nk: fvk.nk.clone(),
@@ -268,6 +295,7 @@ pub fn build_redeem<R: RngCore + CryptoRng>(
         currency,
         merchant: *merchant,
         value,
+        epoch,
         root,
         nullifiers: [first_nullifier, witness.inputs[1].note.nullifier(&fvk.nk)],
         rk: witness.rk(),
@@ -291,6 +319,7 @@ pub fn build_redeem<R: RngCore + CryptoRng>(
 pub fn redeem<R: RngCore + CryptoRng>(
     chain: ChainId,
     currency: CurrencyId,
+    epoch: Epoch,
     spending_key: &SpendingKey,
     notes: &[SpendInput],
     root: TreeRoot,
@@ -300,7 +329,9 @@ pub fn redeem<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Redeemed, ProofError> {
     let fvk = spending_key.full_viewing_key();
-    build_redeem(chain, currency, &fvk, notes, root, merchant, value, rng)?
-        .prove(spend_key, rng)?
-        .authorize(&spending_key.spend_authorizing_key(), rng)
+    build_redeem(
+        chain, currency, epoch, &fvk, notes, root, merchant, value, rng,
+    )?
+    .prove(spend_key, rng)?
+    .authorize(&spending_key.spend_authorizing_key(), rng)
 }

@@ -8,8 +8,9 @@ use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{BigInteger, Field, PrimeField, UniformRand, Zero};
 use ark_groth16::Groth16;
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::AssetId;
 use coalition_circuits::output::OutputCircuit;
+use coalition_circuits::testing;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
@@ -168,11 +169,10 @@ fn reference_pippenger_equals_arkworks_in_g1_and_g2() {
 #[test]
 fn proofs_are_identical_across_backends_and_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let note = Note::new(
+    let note = testing::note(
         AssetId(1),
         42,
         SpendingKey::from_seed(&[1; 32]).address(),
-        Rho::random(&mut rng),
         &mut rng,
     );
     let synthesized = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
@@ -208,7 +208,7 @@ fn batch_proofs_equal_single_proofs() {
     let address = SpendingKey::from_seed(&[2; 32]).address();
     let batch: Vec<_> = (0..3)
         .map(|v| {
-            let note = Note::new(AssetId(1), v, address, Rho::random(&mut rng), &mut rng);
+            let note = testing::note(AssetId(1), v, address, &mut rng);
             synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
         })
         .collect();
@@ -264,7 +264,7 @@ impl ProvingBackend for ShortQuotients {
 fn wrong_sized_quotients_or_h_query_are_refused_not_truncated() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let owner = SpendingKey::from_seed(&[3; 32]).address();
-    let note = Note::new(AssetId(1), 9, owner, Rho::random(&mut rng), &mut rng);
+    let note = testing::note(AssetId(1), 9, owner, &mut rng);
     let synthesized = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
     let pk = &keys().output;
@@ -288,7 +288,7 @@ fn batches_larger_than_a_quotient_chunk_keep_every_proof_its_own() {
     let owner = SpendingKey::from_seed(&[4; 32]).address();
     let batch: Vec<_> = (0..65)
         .map(|v| {
-            let note = Note::new(AssetId(2), v, owner, Rho::random(&mut rng), &mut rng);
+            let note = testing::note(AssetId(2), v, owner, &mut rng);
             synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
         })
         .collect();

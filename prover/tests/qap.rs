@@ -6,10 +6,10 @@ use ark_ff::{UniformRand, Zero};
 use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_poly::GeneralEvaluationDomain;
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::AssetId;
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::SpendCircuit;
-use coalition_circuits::testing::spend_fixture;
+use coalition_circuits::testing::{self, spend_fixture};
 use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{synthesize_checked, R1cs, RowValues, Synthesized};
 use coalition_prover::msm::{CpuBackend, ReferencePippenger};
@@ -58,7 +58,7 @@ fn quotients_equal_arkworks_on_spend_and_output() {
     assert_eq!(ours(&spend, &ReferencePippenger::default()), expected);
 
     let owner = SpendingKey::from_seed(&[4; 32]).address();
-    let note = Note::new(AssetId(4), 5, owner, Rho::random(&mut rng), &mut rng);
+    let note = testing::note(AssetId(4), 5, owner, &mut rng);
     let output = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
     assert_eq!(ours(&output, &CpuBackend), arkworks_h(&output));
 }
@@ -69,7 +69,7 @@ fn a_batch_gets_each_statement_its_own_quotient() {
     let owner = SpendingKey::from_seed(&[5; 32]).address();
     let batch: Vec<Synthesized> = (0..3)
         .map(|v| {
-            let note = Note::new(AssetId(1), v, owner, Rho::random(&mut rng), &mut rng);
+            let note = testing::note(AssetId(1), v, owner, &mut rng);
             synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap()
         })
         .collect();

@@ -7,10 +7,10 @@ use ark_bn254::Fr;
 use ark_r1cs_std::{alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::AssetId;
 use coalition_circuits::output::OutputCircuit;
 use coalition_circuits::spend::SpendCircuit;
-use coalition_circuits::testing::spend_fixture;
+use coalition_circuits::testing::{self, spend_fixture};
 use coalition_prover::groth16::{synthesize_checked, R1cs};
 use coalition_prover::ProofError;
 use rand_chacha::rand_core::SeedableRng;
@@ -48,7 +48,7 @@ fn every_output_statement_has_the_blank_circuits_r1cs() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     for value in [0, 1, u64::MAX] {
         let owner = SpendingKey::from_seed(&[value as u8; 32]).address();
-        let note = Note::new(AssetId(2), value, owner, Rho::random(&mut rng), &mut rng);
+        let note = testing::note(AssetId(2), value, owner, &mut rng);
         let statement = OutputCircuit::for_note(&note);
         assert_eq!(R1cs::of_statement(statement.clone()).unwrap(), *shared);
         synthesize_checked("output", statement).unwrap();
@@ -248,11 +248,10 @@ fn no_witness_variable_of_the_pool_circuits_is_free() {
         vec![careless.assignment().len() - 1]
     );
     let mut rng = ChaCha20Rng::seed_from_u64(11);
-    let note = Note::new(
+    let note = testing::note(
         AssetId(2),
         77,
         SpendingKey::from_seed(&[8; 32]).address(),
-        Rho::random(&mut rng),
         &mut rng,
     );
     let output = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();

@@ -56,6 +56,15 @@ pub enum TxVerificationError {
     /// pool disabled).
     #[error("shielded pool: {0}")]
     Pool(&'static str),
+    /// A Shield or Redeem names an epoch other than the ledger's current
+    /// one or the one before.
+    #[error("the transaction names settlement epoch {named}; the ledger is in epoch {current} and accepts it or the one before")]
+    Epoch {
+        /// The epoch the transaction names.
+        named: u32,
+        /// The ledger's.
+        current: u32,
+    },
     /// A proof failed.
     #[error(transparent)]
     Proof(#[from] VerificationError),

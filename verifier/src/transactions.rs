@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use ark_bn254::Fr;
-use coalition_circuits::note::{Nullifier, Rho, TreeRoot};
+use coalition_circuits::note::{Epoch, Nullifier, Rho, TreeRoot};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::keys::{LoyaltyId, PublicIdentity};
 use coalition_core::shielded::{authorization_message, ShieldStatement};
 use coalition_core::statements::{DebitStatement, ExchangeStatement, IssueStatement};
@@ -42,6 +42,12 @@ pub trait LedgerView {
     fn is_nullifier_spent(&self, nullifier: &Nullifier) -> bool;
     /// Whether a note with this `ρ` was already created.
     fn is_rho_used(&self, rho: &Rho) -> bool;
+    /// The settlement epoch of the block being applied (for mempool
+    /// admission, of the next block); `None` once epochs no longer fit the
+    /// pool's 32-bit clock (shielded transactions are then refused).
+    fn epoch(&self) -> Option<Epoch>;
+    /// How long notes of a registered currency stay spendable.
+    fn note_lifetime(&self, currency: &CurrencyId) -> NoteLifetime;
     /// A current coalition member's identity (governance signers and
     /// merchants a `Redeem` may pay). The default knows no members.
     fn member(&self, _id: &LoyaltyId) -> Option<&PublicIdentity> {
@@ -254,6 +260,23 @@ fn creditable<V: LedgerView>(
     Ok(())
 }
 
+/// A Shield or Redeem may name the ledger's current settlement epoch or the
+/// one before: a wallet names the epoch of the last block it saw, and the
+/// transaction may land in the next block, across an epoch boundary.
+fn pool_epoch<V: LedgerView>(view: &V, named: Epoch) -> Result<(), TxVerificationError> {
+    let current = view.epoch().ok_or(TxVerificationError::Pool(
+        "the settlement epoch no longer fits the pool's 32-bit clock",
+    ))?;
+    if named == current || named.0.checked_add(1) == Some(current.0) {
+        Ok(())
+    } else {
+        Err(TxVerificationError::Epoch {
+            named: named.0,
+            current: current.0,
+        })
+    }
+}
+
 fn pool_keys<V: LedgerView>(view: &V) -> Result<Arc<ShieldedVerifyingKeys>, TxVerificationError> {
     view.shielded_keys()
         .cloned()
@@ -360,9 +383,11 @@ pub fn prepare_with<'t, V: LedgerView>(
                     "rho already used by another note",
                 ));
             }
+            pool_epoch(view, t.epoch)?;
+            let expiry = view.note_lifetime(&t.currency).expiry(t.epoch);
             PreparedStatement::Shield {
                 statement: t.statement(&account.available),
-                output_inputs: t.output_public_inputs().to_field_elements(),
+                output_inputs: t.output_public_inputs(expiry).to_field_elements(),
                 keys,
             }
         }
@@ -382,6 +407,7 @@ pub fn prepare_with<'t, V: LedgerView>(
             if view.is_rho_used(&Rho(first.0)) {
                 return Err(TxVerificationError::Pool("change rho already used"));
             }
+            pool_epoch(view, t.epoch)?;
             if !view.is_recent_root(&t.root) {
                 return Err(TxVerificationError::Pool(
                     "anchor root is not a recent note-tree root",

@@ -1,8 +1,9 @@
 //! Canonical encodings: round trips, truncation, trailing bytes, non-canonical
 //! scalars, invalid and identity points, and random input that must never panic.
 
+use coalition_circuits::note::Epoch;
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::{decode_exact, Encode, MAX_TRANSACTION_BYTES};
 use coalition_core::errors::DecodeError;
@@ -86,6 +87,8 @@ fn shield_sample(
     coalition_prover::shielded::shield(
         chain,
         miles.id,
+        Epoch(0),
+        NoteLifetime::Unlimited,
         alice,
         account,
         30,
@@ -110,6 +113,7 @@ fn redeem_sample(
     coalition_prover::shielded::redeem(
         chain,
         miles.id,
+        Epoch(0),
         &coalition_circuits::keys::SpendingKey::from_seed(&[4; 32]),
         &f.witness.inputs,
         f.public.root,

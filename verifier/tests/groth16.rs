@@ -8,10 +8,11 @@ use ark_bn254::{Fr, G1Affine};
 use ark_ec::AffineRepr;
 use ark_serialize::CanonicalSerialize;
 use coalition_circuits::keys::SpendingKey;
-use coalition_circuits::note::{AssetId, Note, Rho};
+use coalition_circuits::note::{AssetId, Epoch, Expiry, Rho};
 use coalition_circuits::output::{OutputCircuit, OutputPublicInputs};
 use coalition_circuits::spend::{SpendCircuit, SpendPublicInputs, SpendWitness};
-use coalition_circuits::testing::spend_fixture;
+use coalition_circuits::testing::{self, spend_fixture};
+use coalition_core::currency::NoteLifetime;
 use coalition_core::encoding::decode_exact;
 use coalition_core::shielded::Groth16Proof;
 use coalition_core::DecodeError;
@@ -57,11 +58,10 @@ fn spend(seed: u64, paid: u64) -> (SpendPublicInputs, Groth16Proof, SpendWitness
 
 fn output(seed: u64) -> (OutputPublicInputs, Groth16Proof) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let note = Note::new(
+    let note = testing::note(
         AssetId(3),
         77,
         SpendingKey::from_seed(&[1; 32]).address(),
-        Rho::random(&mut rng),
         &mut rng,
     );
     let proof = prove(
@@ -144,9 +144,13 @@ fn proofs_swapped_between_statements_fail() {
         check(&keys().verifying.spend, &padded, &proof_o),
         Err(VerificationError::Groth16)
     );
-    // A Spend proof under the Output key with the first four inputs.
+    // A Spend proof under the Output key with as many of its inputs.
     assert_eq!(
-        check(&keys().verifying.output, &a[..4], &proof_a),
+        check(
+            &keys().verifying.output,
+            &a[..po.to_field_elements().len()],
+            &proof_a
+        ),
         Err(VerificationError::Groth16)
     );
 }
@@ -329,6 +333,8 @@ fn shield(
     let shielded = coalition_prover::shielded::shield(
         ChainId([9; 32]),
         coalition_core::currency::CurrencyId::new("MILES").unwrap(),
+        Epoch(0),
+        NoteLifetime::Unlimited,
         &owner,
         &coalition_prover::transactions::SpendingAccount {
             state: &state,
@@ -344,7 +350,7 @@ fn shield(
         unreachable!()
     };
     let statement = tx.statement(&state.available);
-    let inputs = tx.output_public_inputs().to_field_elements();
+    let inputs = tx.output_public_inputs(Expiry::NEVER).to_field_elements();
     (tx, statement, inputs)
 }
 
@@ -404,6 +410,7 @@ fn every_shield_statement_element_is_bound_by_its_balance_proof() {
             Box::new(|s| s.currency = coalition_core::currency::CurrencyId::new("HPTS").unwrap()),
         ),
         ("nonce", Box::new(|s| s.nonce += 1)),
+        ("epoch", Box::new(|s| s.epoch = Epoch(s.epoch.0 + 1))),
         (
             "source id",
             Box::new(move |s| s.source_id = stranger.loyalty_id()),

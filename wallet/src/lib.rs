@@ -18,6 +18,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
+use coalition_circuits::note::{Epoch, Expiry};
 use coalition_circuits::spend::SpendInput;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy};
@@ -27,7 +28,7 @@ use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
 use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
-use coalition_node::client::{Client, ClientError};
+use coalition_node::client::{Client, ClientError, CurrencyListing};
 use coalition_params::{ShieldedProvingKeys, ShieldedVerifyingKeys};
 use coalition_prover::shielded::{build_redeem, UnprovenRedeem};
 use coalition_prover::transactions::{self, SpendingAccount};
@@ -190,8 +191,10 @@ pub struct Balance {
     pub available: u64,
     /// Credits not yet applied.
     pub pending: u64,
-    /// In unspent shielded notes.
+    /// In unspent shielded notes that have not expired.
     pub shielded: u64,
+    /// In unspent shielded notes that expired: never redeemable again.
+    pub expired: u64,
 }
 
 /// Parses a public identity given as hex (what `wallet id` prints).
@@ -308,12 +311,23 @@ impl Wallet {
     }
 
     fn policy(&self, currency: &str) -> Result<CurrencyPolicy> {
+        self.listing(currency).map(|c| c.policy)
+    }
+
+    fn listing(&self, currency: &str) -> Result<CurrencyListing> {
         let id = CurrencyId::new(currency)
             .map_err(|_| WalletError::UnknownCurrency(currency.to_string()))?;
         self.client
             .currency(&id)?
-            .map(|c| c.policy)
             .ok_or_else(|| WalletError::UnknownCurrency(currency.to_string()))
+    }
+
+    /// The settlement epoch of the node's tip: what a Shield or Redeem
+    /// names, and what decides which notes have expired.
+    pub fn settlement_epoch(&self) -> Result<Epoch> {
+        self.client.status()?.settlement_epoch.ok_or_else(|| {
+            WalletError::Input("the chain is past the shielded pool's 32-bit epoch clock".into())
+        })
     }
 
     fn account(&self, currency: &CurrencyId) -> Result<AccountState> {
@@ -475,6 +489,7 @@ impl Wallet {
                         position,
                         currency,
                         value: note.value,
+                        expiry: note.expiry.0,
                         output: hex::encode(output.to_bytes()),
                         spent: false,
                     });
@@ -497,24 +512,32 @@ impl Wallet {
     /// Balances per currency the wallet has seen (decrypted with its key).
     pub fn balances(&self) -> Result<Vec<Balance>> {
         let (currencies, _) = self.client.currencies()?;
+        let epoch = self.settlement_epoch()?;
         let mut out = Vec::new();
         for listing in currencies {
             let id = listing.policy.id;
             let symbol = id.symbol().to_string();
-            let shielded = self
+            let (mut shielded, mut expired) = (0u64, 0u64);
+            for note in self
                 .state
                 .notes
                 .iter()
                 .filter(|n| !n.spent && n.currency == symbol)
-                .map(|n| n.value)
-                .sum();
+            {
+                let bucket = match Expiry(note.expiry).allows(epoch) {
+                    true => &mut shielded,
+                    false => &mut expired,
+                };
+                *bucket = bucket.saturating_add(note.value);
+            }
             let Some(state) = self.client.account(&self.keys.loyalty_id(), &id)? else {
-                if shielded > 0 {
+                if shielded > 0 || expired > 0 {
                     out.push(Balance {
                         currency: symbol,
                         available: 0,
                         pending: 0,
                         shielded,
+                        expired,
                     });
                 }
                 continue;
@@ -524,6 +547,7 @@ impl Wallet {
                 available: self.decrypt(&state.available)?,
                 pending: self.decrypt(&state.pending)?,
                 shielded,
+                expired,
             });
         }
         Ok(out)
@@ -632,12 +656,15 @@ impl Wallet {
         keys: &ShieldedProvingKeys,
     ) -> Result<(TxId, u64)> {
         let chain = self.chain()?;
-        let policy = self.policy(currency)?;
-        let (state, balance) = self.spending(&policy.id, amount)?;
+        let listing = self.listing(currency)?;
+        let epoch = self.settlement_epoch()?;
+        let (state, balance) = self.spending(&listing.policy.id, amount)?;
         let address = self.seed.shielded_spending_key().address();
         let built = coalition_prover::shielded::shield(
             chain,
-            policy.id,
+            listing.policy.id,
+            epoch,
+            listing.note_lifetime,
             &self.keys,
             &SpendingAccount {
                 state: &state,
@@ -654,7 +681,8 @@ impl Wallet {
     }
 
     /// Pays `amount` of `currency` to `merchant` from shielded notes (one or
-    /// two, the largest first); the change returns to the wallet.
+    /// two unexpired ones, the largest first); the change returns to the
+    /// wallet, expiring with the earlier of them.
     pub fn redeem(
         &mut self,
         currency: &str,
@@ -665,18 +693,20 @@ impl Wallet {
         let chain = self.chain()?;
         let policy = self.policy(currency)?;
         self.sync(&mut |_, _| {})?;
+        let epoch = self.settlement_epoch()?;
         let mut candidates: Vec<&OwnedNote> = self
             .state
             .notes
             .iter()
             .filter(|n| !n.spent && n.currency == policy.id.symbol())
+            .filter(|n| Expiry(n.expiry).allows(epoch))
             .collect();
         candidates.sort_by_key(|n| std::cmp::Reverse(n.value));
         let chosen: Vec<&OwnedNote> = candidates.into_iter().take(2).collect();
         let have: u64 = chosen.iter().map(|n| n.value).sum();
         if have < amount {
             return Err(WalletError::InsufficientBalance {
-                currency: format!("{currency} (shielded, in at most two notes)"),
+                currency: format!("{currency} (shielded, unexpired, in at most two notes)"),
                 have,
                 want: amount,
             });
@@ -699,6 +729,7 @@ impl Wallet {
         let unproven = build_redeem(
             chain,
             policy.id,
+            epoch,
             &sk.full_viewing_key(),
             &inputs,
             root,

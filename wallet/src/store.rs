@@ -45,6 +45,9 @@ pub struct OwnedNote {
     pub currency: String,
     /// Its value.
     pub value: u64,
+    /// The last settlement epoch it may be spent in (`u32::MAX`: never
+    /// expires).
+    pub expiry: u32,
     /// The note as the pool stores it (hex): decrypted again when spent.
     pub output: String,
     /// Whether its nullifier was revealed.

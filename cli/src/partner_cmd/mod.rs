@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::decode_exact;
 use coalition_core::governance::MembershipAction;
@@ -53,6 +53,10 @@ pub enum PartnerCommand {
         /// Settlement value of one point, as P/Q.
         #[arg(long, default_value = "1/1")]
         settlement_value: String,
+        /// Shielded points expire this many settlement epochs after they
+        /// are shielded (0: never).
+        #[arg(long, default_value_t = 0)]
+        note_lifetime_epochs: u32,
     },
     /// Propose admitting a partner (by its identity, hex).
     ProposeAdmit {
@@ -201,6 +205,7 @@ pub fn run(args: PartnerArgs) -> Result<()> {
             decimals,
             auditor,
             settlement_value,
+            note_lifetime_epochs,
         } => {
             let id = CurrencyId::new(&symbol).map_err(|e| anyhow::anyhow!("symbol: {e}"))?;
             let auditor = auditor
@@ -213,7 +218,16 @@ pub fn run(args: PartnerArgs) -> Result<()> {
             let value = ExchangeRate::new(p.parse()?, q.parse()?)
                 .map_err(|e| anyhow::anyhow!("settlement value: {e}"))?;
             let nonce = governance_nonce(&client, &me)?;
-            let tx = register_currency(chain, &keys, nonce, id, decimals, auditor, value);
+            let tx = register_currency(
+                chain,
+                &keys,
+                nonce,
+                id,
+                decimals,
+                auditor,
+                value,
+                NoteLifetime::from_u32(note_lifetime_epochs),
+            );
             let height = commit(&client, &tx)?;
             println!("registered {symbol} in block {height}");
         }

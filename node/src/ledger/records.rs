@@ -30,7 +30,7 @@ use std::sync::Arc;
 use coalition_circuits::merkle::{NoteTree, RecentRoots};
 use coalition_circuits::note::{Nullifier, Rho};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::{decode_exact, Decode, Encode, Reader};
 use coalition_core::governance::{read_name, MembershipAction};
@@ -225,6 +225,7 @@ fn decode_policy(id: CurrencyId, bytes: &[u8]) -> Result<CurrencyPolicy, DecodeE
 fn encode_info(i: &CurrencyInfo) -> Vec<u8> {
     let mut out = vec![i.decimals];
     i.settlement_value.encode(&mut out);
+    i.note_lifetime.encode(&mut out);
     out.extend_from_slice(&i.registered_at.to_le_bytes());
     out
 }
@@ -234,6 +235,7 @@ fn decode_info(bytes: &[u8]) -> Result<CurrencyInfo, DecodeError> {
     let info = CurrencyInfo {
         decimals: r.u8("decimals")?,
         settlement_value: ExchangeRate::decode(&mut r)?,
+        note_lifetime: NoteLifetime::decode(&mut r)?,
         registered_at: r.u64("registered at")?,
     };
     r.finish()?;
@@ -655,7 +657,7 @@ mod tests {
                     commitment: NoteCommitment(ark_bn254::Fr::from(fresh)),
                     encrypted: EncryptedNote {
                         epk: [fresh as u8; 32],
-                        ciphertext: [7; 96],
+                        ciphertext: [7; EncryptedNote::LEN - 32],
                     },
                 };
                 pool.append(&note, Rho(ark_bn254::Fr::from(fresh)), ApplyMode::Block)

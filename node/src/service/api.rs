@@ -171,9 +171,10 @@ async fn genesis(State(node): State<Node>) -> Json<Value> {
 }
 
 async fn status(State(node): State<Node>) -> Json<Value> {
-    let (tip, mempool) = {
-        let tip = node.chain().tip().clone();
-        (tip, node.mempool().len())
+    let (tip, epoch, mempool) = {
+        let chain = node.chain();
+        let epoch = chain.ledger().settlement_epoch().map(|e| e.0);
+        (chain.tip().clone(), epoch, node.mempool().len())
     };
     Json(json!({
         "coalition": node.genesis().name,
@@ -182,6 +183,7 @@ async fn status(State(node): State<Node>) -> Json<Value> {
         "tip": header_json(&tip),
         "mempool": mempool,
         "settlement_epoch_blocks": node.genesis().settlement_epoch_blocks,
+        "settlement_epoch": epoch,
         "uptime_s": node.uptime().as_secs(),
     }))
 }
@@ -496,6 +498,7 @@ async fn currencies(State(node): State<Node>) -> Json<Value> {
                 "auditor": p.auditor.map(|k| hex::encode(k.to_bytes())),
                 "decimals": info.map(|i| i.decimals),
                 "settlement_value": info.map(|i| [i.settlement_value.numerator(), i.settlement_value.denominator()]),
+                "note_lifetime_epochs": info.map(|i| i.note_lifetime.as_u32()),
                 "issuer_nonce": ledger.issuer_nonce(&p.id),
             })
         })
