@@ -9,8 +9,10 @@
 //! points each currency owes under the terms in force at the purchase time,
 //! and those into `Issue` transactions signed by the issuer.
 //!
-//! Arithmetic is exact: points = ⌊amount · p / q⌋ · multiplier, in u128,
-//! refused if the total leaves `u64` or an Issue's 32-bit range.
+//! Arithmetic is exact: points = ⌊amount · p / q⌋ · multiplier, summed over
+//! the items in checked u128, refused (`TermsError::Overflow`) if a product
+//! or the sum leaves u128, or the total leaves `u64` or an Issue's 32-bit
+//! range.
 
 use std::collections::BTreeMap;
 
@@ -127,14 +129,21 @@ impl RuleEngine {
             }
             for (currency, rule) in best {
                 let r = rule.points_per_unit;
+                // amount · p < 2^96 cannot overflow, but the bonus factor
+                // and the sum over items can: every step is checked, and
+                // an overflow is refused, never wrapped (release) or a
+                // panic (debug).
                 let mut points = u128::from(item.amount) * u128::from(r.numerator())
                     / u128::from(r.denominator());
                 if let Some(b) = rule.bonus {
                     if (b.from_ms..b.until_ms).contains(&purchase.time_ms) {
-                        points *= u128::from(b.multiplier);
+                        points = points
+                            .checked_mul(u128::from(b.multiplier))
+                            .ok_or(TermsError::Overflow)?;
                     }
                 }
-                *owed.entry(currency).or_insert(0) += points;
+                let total = owed.entry(currency).or_insert(0);
+                *total = total.checked_add(points).ok_or(TermsError::Overflow)?;
             }
         }
         owed.into_iter()

@@ -172,6 +172,37 @@ fn points_follow_the_most_specific_rule_and_the_bonus_window() {
     assert!(engine.points(&elsewhere).unwrap().is_empty());
 }
 
+/// Issue 22: `amount · p/q · multiplier` can exceed u128 (2^64 · 2^32 ·
+/// 2^32), and so can a sum over items; both are refused as an overflow,
+/// never wrapped or a panic.
+#[test]
+fn points_that_overflow_are_refused() {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let p = partners(&mut rng);
+    let customer = IdentityKeys::random(&mut rng);
+    let mut greedy = terms(&p, 1, u32::MAX);
+    for rule in &mut greedy.earn_rules {
+        if let Some(bonus) = rule.bonus.as_mut() {
+            bonus.multiplier = u32::MAX;
+        }
+    }
+    let mut engine = RuleEngine::new(CHAIN);
+    engine.adopt(greedy.sign(&[&p.airline, &p.hotel])).unwrap();
+    let mut huge = purchase(&p, &customer, 1_500);
+    huge.items[0].amount = u64::MAX;
+    assert_eq!(engine.points(&huge), Err(TermsError::Overflow));
+    // Outside the bonus window the product fits u128 but not u64.
+    huge.time_ms = 5_000;
+    assert_eq!(engine.points(&huge), Err(TermsError::Overflow));
+    // Many items that each fit but whose sum does not fit u128.
+    let mut many = purchase(&p, &customer, 1_500);
+    many.items = vec![many.items[0].clone(); 256];
+    for item in &mut many.items {
+        item.amount = u64::MAX / 2;
+    }
+    assert_eq!(engine.points(&many), Err(TermsError::Overflow));
+}
+
 #[test]
 fn the_engine_issues_what_the_ledger_accepts() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
