@@ -346,10 +346,59 @@ impl Governance {
         Ok(self.tally(proposal, height))
     }
 
+    /// Decides `id` if its votes allow; an enacted removal changes `n`,
+    /// `needed` and whose votes count, so every open proposal is then
+    /// counted again, until none is decided.
     fn tally(&mut self, id: &ProposalId, height: u64) -> RateChanges {
+        let mut changes = RateChanges::default();
+        let mut removed = self.tally_one(id, height, &mut changes);
+        while removed {
+            removed = false;
+            let open: Vec<ProposalId> = self
+                .proposals
+                .iter()
+                .filter(|(_, p)| p.is_open_at(height))
+                .map(|(id, _)| *id)
+                .collect();
+            for open_id in open {
+                removed |= self.tally_one(&open_id, height, &mut changes);
+            }
+        }
+        changes
+    }
+
+    /// Why an accepted `action` cannot take effect now (the limits are
+    /// checked again when a proposal is decided, not only when made:
+    /// parallel proposals could otherwise pass them).
+    fn cannot_enact(&self, action: &MembershipAction) -> Option<&'static str> {
+        match action {
+            MembershipAction::Admit { candidate, .. } => {
+                if self.members.contains_key(&candidate.loyalty_id()) {
+                    Some("the candidate is already a member")
+                } else if self.members.len() >= MAX_MEMBERS {
+                    Some("the coalition is full")
+                } else {
+                    None
+                }
+            }
+            MembershipAction::Remove { member } => {
+                if !self.members.contains_key(member) {
+                    Some("no such member to remove")
+                } else if self.members.len() == 1 {
+                    Some("the last member cannot be removed")
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Decides one proposal if it can be; returns whether that removed a
+    /// member.
+    fn tally_one(&mut self, id: &ProposalId, height: u64, changes: &mut RateChanges) -> bool {
         let members = &self.members;
-        let Some(proposal) = self.proposals.get_mut(id) else {
-            return RateChanges::default();
+        let Some(proposal) = self.proposals.get(id) else {
+            return false;
         };
         let n = members.len();
         let needed = self.threshold.needed(n);
@@ -363,15 +412,30 @@ impl Governance {
             .iter()
             .filter(|v| members.contains_key(v))
             .count();
-        if yes >= needed {
-            proposal.status = ProposalStatus::Accepted(height);
+        let decided = if yes >= needed {
             let action = proposal.action.clone();
-            return self.enact(&action, height);
+            match self.cannot_enact(&action) {
+                None => Some((ProposalStatus::Accepted(height), Some(action))),
+                Some(_) => Some((ProposalStatus::Rejected(height), None)),
+            }
+        } else if n - no < needed {
+            Some((ProposalStatus::Rejected(height), None))
+        } else {
+            None
+        };
+        let Some((status, action)) = decided else {
+            return false;
+        };
+        if let Some(proposal) = self.proposals.get_mut(id) {
+            proposal.status = status;
         }
-        if n - no < needed {
-            proposal.status = ProposalStatus::Rejected(height);
-        }
-        RateChanges::default()
+        let Some(action) = action else {
+            return false;
+        };
+        let enacted = self.enact(&action, height);
+        changes.removed.extend(enacted.removed);
+        changes.added.extend(enacted.added);
+        matches!(action, MembershipAction::Remove { .. })
     }
 
     fn enact(&mut self, action: &MembershipAction, height: u64) -> RateChanges {
@@ -390,6 +454,14 @@ impl Governance {
             }
             MembershipAction::Remove { member } => {
                 self.members.remove(member);
+                // Its votes on undecided proposals go with it: they must
+                // not count again if it is readmitted.
+                for proposal in self.proposals.values_mut() {
+                    if proposal.status == ProposalStatus::Open {
+                        proposal.yes.remove(member);
+                        proposal.no.remove(member);
+                    }
+                }
                 let dropped: Vec<Vec<LoyaltyId>> = self
                     .terms
                     .keys()

@@ -536,3 +536,231 @@ fn a_vote_that_the_next_block_would_refuse_is_not_held() {
     assert_eq!(pool.on_block(&[], &tip), vec![in_time.id()]);
     assert!(pool.is_empty());
 }
+
+/// Issue 22 (spec §16.2): removal freezes the removed partner's issuance;
+/// its outstanding points still move between customers and can be burned
+/// back to it for settlement.
+#[test]
+fn a_removed_member_cannot_issue_but_its_points_wind_down() {
+    use coalition_core::account::AccountState;
+    use coalition_prover::transactions::{self, SpendingAccount};
+    let World {
+        founders: f,
+        mut ledger,
+        mut rng,
+    } = world(3, 2, 3);
+    let chain = ledger.chain();
+    let (a, b, c) = (&f[0], &f[1], &f[2]);
+    let nights = CurrencyId::new("NIGHTS").unwrap();
+    let one = ExchangeRate::new(1, 1).unwrap();
+    let reg = register_currency(chain, c, 0, nights, 0, None, one, NoteLifetime::Unlimited);
+    ledger.apply(&reg).unwrap();
+    let policy = ledger.currency(&nights).unwrap().clone();
+    let alice = IdentityKeys::random(&mut rng);
+    let bob = IdentityKeys::random(&mut rng);
+    let issue = |rng: &mut ChaCha20Rng, nonce| {
+        transactions::issue(chain, &policy, c, nonce, alice.public(), 50, rng).unwrap()
+    };
+    let first = issue(&mut rng, 0);
+    ledger.apply(&first).unwrap();
+    let account = |ledger: &AccountLedger, who: &IdentityKeys| {
+        ledger
+            .account(&who.loyalty_id(), &nights)
+            .cloned()
+            .unwrap_or_else(|| AccountState::new(*who.public()))
+    };
+    let apply =
+        transactions::apply_pending(chain, nights, &alice, &account(&ledger, &alice)).unwrap();
+    ledger.apply(&apply).unwrap();
+
+    let remove = propose_member(
+        chain,
+        a,
+        0,
+        MembershipAction::Remove {
+            member: c.loyalty_id(),
+        },
+    );
+    ledger.apply(&remove).unwrap();
+    ledger.apply(&vote(chain, b, 0, remove.id(), true)).unwrap();
+    assert!(!ledger.governance().members().contains_key(&c.loyalty_id()));
+
+    // Issuance is frozen.
+    assert_eq!(
+        refused(&ledger, &issue(&mut rng, 1)),
+        TxVerificationError::Governance(
+            "the issuer is no longer a member: its currency's issuance is frozen"
+        )
+    );
+    // Outstanding points still move: a transfer between customers, …
+    let state = account(&ledger, &alice);
+    let transfer = transactions::transfer(
+        chain,
+        &policy,
+        &alice,
+        &SpendingAccount {
+            state: &state,
+            balance: 50,
+        },
+        bob.public(),
+        20,
+        &mut rng,
+    )
+    .unwrap();
+    ledger.apply(&transfer).unwrap();
+    // … and a burn back to the former issuer, which still owes settlement.
+    let state = account(&ledger, &alice);
+    let burn = transactions::burn(
+        chain,
+        &policy,
+        &alice,
+        &SpendingAccount {
+            state: &state,
+            balance: 30,
+        },
+        30,
+        &mut rng,
+    )
+    .unwrap();
+    ledger.apply(&burn).unwrap();
+    // The former member can no longer register a currency either.
+    let other = CurrencyId::new("SUITES").unwrap();
+    assert_eq!(
+        refused(
+            &ledger,
+            &register_currency(chain, c, 1, other, 0, None, one, NoteLifetime::Unlimited)
+        ),
+        TxVerificationError::Governance("the signer is not a member")
+    );
+}
+
+/// Issue 22 (spec §16.2): the membership limits hold when a proposal takes
+/// effect, not only when it is made; a removal recounts the open
+/// proposals; a removed member's votes do not come back with it.
+#[test]
+fn limits_hold_when_a_proposal_takes_effect() {
+    // Two members, both needed: each proposes to remove itself. The first
+    // passes; the second would then pass on its proposer's vote alone and
+    // leave nobody: it is rejected instead.
+    let World {
+        founders: f,
+        mut ledger,
+        ..
+    } = world(2, 1, 1);
+    let chain = ledger.chain();
+    let (a, b) = (&f[0], &f[1]);
+    let remove = |who: &IdentityKeys, nonce| {
+        propose_member(
+            chain,
+            who,
+            nonce,
+            MembershipAction::Remove {
+                member: who.loyalty_id(),
+            },
+        )
+    };
+    let (ra, rb) = (remove(a, 0), remove(b, 0));
+    ledger.apply(&ra).unwrap();
+    ledger.apply(&rb).unwrap();
+    ledger.apply(&vote(chain, b, 1, ra.id(), true)).unwrap();
+    let members = ledger.governance().members();
+    assert_eq!(members.len(), 1, "exactly one member is left");
+    assert!(members.contains_key(&b.loyalty_id()));
+    assert!(matches!(
+        ledger.governance().proposals()[&rb.id()].status,
+        ProposalStatus::Rejected(_)
+    ));
+
+    // Four members, three needed. Admitting x has a and b; removing d
+    // then leaves three members, two needed: the admission is recounted
+    // and passes at once. d's vote for y goes with d.
+    let World {
+        founders: f,
+        mut ledger,
+        mut rng,
+    } = world(4, 2, 3);
+    let chain = ledger.chain();
+    let x = IdentityKeys::random(&mut rng);
+    let y = IdentityKeys::random(&mut rng);
+    let admit_x = propose_member(chain, &f[0], 0, admit(&x));
+    ledger.apply(&admit_x).unwrap();
+    ledger
+        .apply(&vote(chain, &f[1], 0, admit_x.id(), true))
+        .unwrap();
+    let admit_y = propose_member(chain, &f[3], 0, admit(&y));
+    ledger.apply(&admit_y).unwrap();
+    let remove_d = propose_member(
+        chain,
+        &f[2],
+        0,
+        MembershipAction::Remove {
+            member: f[3].loyalty_id(),
+        },
+    );
+    ledger.apply(&remove_d).unwrap();
+    ledger
+        .apply(&vote(chain, &f[0], 1, remove_d.id(), true))
+        .unwrap();
+    assert!(ledger
+        .governance()
+        .members()
+        .contains_key(&f[3].loyalty_id()));
+    ledger
+        .apply(&vote(chain, &f[1], 1, remove_d.id(), true))
+        .unwrap();
+    let gov = ledger.governance();
+    assert!(!gov.members().contains_key(&f[3].loyalty_id()));
+    assert!(gov.members().contains_key(&x.loyalty_id()), "recounted");
+    assert!(matches!(
+        gov.proposals()[&admit_x.id()].status,
+        ProposalStatus::Accepted(_)
+    ));
+    assert!(
+        gov.proposals()[&admit_y.id()].yes.is_empty(),
+        "d's vote went with d"
+    );
+}
+
+/// Issue 22: parallel admissions cannot take the coalition past its cap.
+#[test]
+fn parallel_admissions_stop_at_the_member_cap() {
+    use coalition_node::governance::MAX_MEMBERS;
+    let World {
+        founders: f,
+        mut ledger,
+        mut rng,
+    } = world(MAX_MEMBERS - 1, 1, 2);
+    let chain = ledger.chain();
+    let x = IdentityKeys::random(&mut rng);
+    let y = IdentityKeys::random(&mut rng);
+    let admit_x = propose_member(chain, &f[0], 0, admit(&x));
+    let admit_y = propose_member(chain, &f[1], 0, admit(&y));
+    ledger.apply(&admit_x).unwrap();
+    ledger.apply(&admit_y).unwrap();
+    // Half of 255 is 128 votes each: both made while there was room.
+    let needed = 128;
+    for (i, voter) in f.iter().enumerate().skip(2).take(needed - 1) {
+        let _ = i;
+        ledger
+            .apply(&vote(chain, voter, 0, admit_x.id(), true))
+            .unwrap();
+    }
+    assert_eq!(ledger.governance().members().len(), MAX_MEMBERS);
+    for voter in f.iter().skip(2).take(needed) {
+        ledger
+            .apply(&vote(chain, voter, 1, admit_y.id(), true))
+            .unwrap();
+        if !matches!(
+            ledger.governance().proposals()[&admit_y.id()].status,
+            ProposalStatus::Open
+        ) {
+            break;
+        }
+    }
+    assert_eq!(ledger.governance().members().len(), MAX_MEMBERS);
+    assert!(!ledger.governance().members().contains_key(&y.loyalty_id()));
+    assert!(matches!(
+        ledger.governance().proposals()[&admit_y.id()].status,
+        ProposalStatus::Rejected(_)
+    ));
+}

@@ -307,6 +307,13 @@ pub fn prepare_with<'t, V: LedgerView>(
     let statement = match tx {
         Transaction::Issue(t) => {
             let policy = currency(view, &t.currency)?;
+            // Removal freezes issuance (spec §16.2): the currency's points
+            // stay usable, but a former member mints no more.
+            if view.enforces_membership() && view.member(&policy.issuer.loyalty_id()).is_none() {
+                return Err(TxVerificationError::Governance(
+                    "the issuer is no longer a member: its currency's issuance is frozen",
+                ));
+            }
             signature.check(tx, &policy.issuer)?;
             let expected = view.issuer_nonce(&t.currency);
             if t.issuer_nonce != expected {
