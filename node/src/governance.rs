@@ -558,6 +558,7 @@ impl Governance {
             put(id.as_bytes());
             put(&[c.decimals]);
             put(&c.settlement_value.to_bytes());
+            put(&c.note_lifetime.as_u32().to_le_bytes());
             put(&c.registered_at.to_le_bytes());
         }
         put(&(self.terms.len() as u64).to_le_bytes());
