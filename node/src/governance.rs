@@ -144,6 +144,13 @@ pub struct Governance {
     proposals: BTreeMap<ProposalId, Proposal>,
     currencies: BTreeMap<CurrencyId, CurrencyInfo>,
     terms: BTreeMap<Vec<LoyaltyId>, SignedTerms>,
+    /// Former members' next governance nonce: a readmitted partner carries
+    /// on from it, so its old signed transactions cannot be replayed.
+    retired: BTreeMap<LoyaltyId, u64>,
+    /// For partner sets whose terms a removal dropped: the version that
+    /// was in force. New terms for the set must be newer, so superseded
+    /// versions cannot be submitted again after a readmission.
+    terms_floor: BTreeMap<Vec<LoyaltyId>, u64>,
 }
 
 fn rule(reason: &'static str) -> TxVerificationError {
@@ -168,6 +175,8 @@ impl Governance {
             proposals: BTreeMap::new(),
             currencies: BTreeMap::new(),
             terms: BTreeMap::new(),
+            retired: BTreeMap::new(),
+            terms_floor: BTreeMap::new(),
         }
     }
 
@@ -224,12 +233,25 @@ impl Governance {
         &self.terms
     }
 
+    /// Former members' next governance nonces.
+    pub fn retired(&self) -> &BTreeMap<LoyaltyId, u64> {
+        &self.retired
+    }
+
+    /// The newest dropped terms version per partner set.
+    pub fn terms_floor(&self) -> &BTreeMap<Vec<LoyaltyId>, u64> {
+        &self.terms_floor
+    }
+
+    #[allow(clippy::too_many_arguments)] // one per part of the state
     pub(crate) fn from_parts(
         threshold: Threshold,
         members: BTreeMap<LoyaltyId, Member>,
         proposals: BTreeMap<ProposalId, Proposal>,
         currencies: BTreeMap<CurrencyId, CurrencyInfo>,
         terms: BTreeMap<Vec<LoyaltyId>, SignedTerms>,
+        retired: BTreeMap<LoyaltyId, u64>,
+        terms_floor: BTreeMap<Vec<LoyaltyId>, u64>,
     ) -> Self {
         Governance {
             threshold,
@@ -237,6 +259,8 @@ impl Governance {
             proposals,
             currencies,
             terms,
+            retired,
+            terms_floor,
         }
     }
 
@@ -441,19 +465,23 @@ impl Governance {
     fn enact(&mut self, action: &MembershipAction, height: u64) -> RateChanges {
         match action {
             MembershipAction::Admit { candidate, name } => {
+                let id = candidate.loyalty_id();
+                let nonce = self.retired.remove(&id).unwrap_or(0);
                 self.members.insert(
-                    candidate.loyalty_id(),
+                    id,
                     Member {
                         identity: *candidate,
                         name: name.clone(),
                         admitted_at: height,
-                        nonce: 0,
+                        nonce,
                     },
                 );
                 RateChanges::default()
             }
             MembershipAction::Remove { member } => {
-                self.members.remove(member);
+                if let Some(removed) = self.members.remove(member) {
+                    self.retired.insert(*member, removed.nonce);
+                }
                 // Its votes on undecided proposals go with it: they must
                 // not count again if it is readmitted.
                 for proposal in self.proposals.values_mut() {
@@ -471,6 +499,7 @@ impl Governance {
                 let mut changes = RateChanges::default();
                 for set in dropped {
                     if let Some(old) = self.terms.remove(&set) {
+                        self.terms_floor.insert(set, old.terms.version);
                         changes
                             .removed
                             .extend(old.terms.rates.iter().map(|(f, t, _)| (*f, *t)));
@@ -492,6 +521,13 @@ impl Governance {
         if let Some(current) = self.terms.get(&set) {
             if signed.terms.version <= current.terms.version {
                 return Err(rule("terms version is not newer than the one in force"));
+            }
+        }
+        if let Some(floor) = self.terms_floor.get(&set) {
+            if signed.terms.version <= *floor {
+                return Err(rule(
+                    "terms version is not newer than the one a removal dropped",
+                ));
             }
         }
         let covered = |c: &CurrencyId| -> Result<(), TxVerificationError> {
@@ -524,6 +560,7 @@ impl Governance {
             covered(&earn.currency)?;
         }
         let mut changes = RateChanges::default();
+        self.terms_floor.remove(&set);
         if let Some(old) = self.terms.insert(set, signed.clone()) {
             changes
                 .removed
@@ -565,7 +602,27 @@ impl Governance {
         for signed in self.terms.values() {
             put(&signed.to_bytes());
         }
+        put(&(self.retired.len() as u64).to_le_bytes());
+        for (id, nonce) in &self.retired {
+            put(&id.0);
+            put(&nonce.to_le_bytes());
+        }
+        put(&(self.terms_floor.len() as u64).to_le_bytes());
+        for (set, version) in &self.terms_floor {
+            put(&encode_terms_floor(set, *version));
+        }
     }
+}
+
+/// Canonical bytes of a dropped terms version: `version (u64) ‖ count (u32)
+/// ‖ partner loyalty IDs` (state hash and storage).
+pub fn encode_terms_floor(set: &[LoyaltyId], version: u64) -> Vec<u8> {
+    let mut out = version.to_le_bytes().to_vec();
+    out.extend_from_slice(&(set.len() as u32).to_le_bytes());
+    for id in set {
+        out.extend_from_slice(&id.0);
+    }
+    out
 }
 
 /// Canonical bytes of a proposal (state hash and storage).

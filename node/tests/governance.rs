@@ -764,3 +764,99 @@ fn parallel_admissions_stop_at_the_member_cap() {
         ProposalStatus::Rejected(_)
     ));
 }
+
+/// Issue 22 (readmission): a readmitted partner carries on from its old
+/// governance nonce (its old signed transactions stay spent), and terms a
+/// removal dropped cannot come back at their old version. The state that
+/// remembers both is stored and reloaded like the rest.
+#[test]
+fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
+    use coalition_node::ledger::records::MemoryRecords;
+    let World {
+        founders: f,
+        mut ledger,
+        mut rng,
+    } = world(3, 2, 3);
+    let chain = ledger.chain();
+    let (a, b, c) = (&f[0], &f[1], &f[2]);
+    let one = ExchangeRate::new(1, 1).unwrap();
+    let miles = CurrencyId::new("MILES").unwrap();
+    let nights = CurrencyId::new("NIGHTS").unwrap();
+    for (who, currency) in [(a, miles), (c, nights)] {
+        let tx = register_currency(
+            chain,
+            who,
+            0,
+            currency,
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        );
+        ledger.apply(&tx).unwrap();
+    }
+    let terms = |version, rate| PartnershipTerms {
+        chain,
+        version,
+        partners: vec![*a.public(), *c.public()],
+        rates: vec![(miles, nights, ExchangeRate::new(rate, 1).unwrap())],
+        earn_rules: vec![],
+    };
+    let (v1, v2) = (terms(1, 2).sign(&[a, c]), terms(2, 3).sign(&[a, c]));
+    ledger.apply(&Transaction::Terms(v1.clone())).unwrap();
+    ledger.apply(&Transaction::Terms(v2.clone())).unwrap();
+    let x = IdentityKeys::random(&mut rng);
+    ledger
+        .apply(&propose_member(chain, c, 1, admit(&x)))
+        .unwrap();
+    assert_eq!(ledger.governance().members()[&c.loyalty_id()].nonce, 2);
+
+    let remove = propose_member(
+        chain,
+        a,
+        1,
+        MembershipAction::Remove {
+            member: c.loyalty_id(),
+        },
+    );
+    ledger.apply(&remove).unwrap();
+    ledger.apply(&vote(chain, b, 0, remove.id(), true)).unwrap();
+    assert_eq!(ledger.exchange_rate(&miles, &nights), None);
+    let readmit = propose_member(chain, a, 2, admit(c));
+    ledger.apply(&readmit).unwrap();
+    ledger
+        .apply(&vote(chain, b, 1, readmit.id(), true))
+        .unwrap();
+    assert_eq!(
+        ledger.governance().members()[&c.loyalty_id()].nonce,
+        2,
+        "the nonce carries on"
+    );
+    assert_eq!(
+        refused(&ledger, &propose_member(chain, c, 0, admit(&x))),
+        TxVerificationError::Governance("wrong governance nonce")
+    );
+    for old in [v1, v2] {
+        assert_eq!(
+            refused(&ledger, &Transaction::Terms(old)),
+            TxVerificationError::Governance(
+                "terms version is not newer than the one a removal dropped"
+            )
+        );
+    }
+
+    // Stored and reloaded, the state (and its hash) is the same.
+    let mut records = MemoryRecords::default();
+    ledger.write_all(&mut records);
+    let loaded = AccountLedger::load(&records, chain, None).unwrap();
+    assert_eq!(loaded.state_hash(), ledger.state_hash());
+    assert_eq!(loaded.governance(), ledger.governance());
+
+    ledger
+        .apply(&Transaction::Terms(terms(3, 4).sign(&[a, c])))
+        .unwrap();
+    assert_eq!(
+        ledger.exchange_rate(&miles, &nights),
+        Some(ExchangeRate::new(4, 1).unwrap())
+    );
+}

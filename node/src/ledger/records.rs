@@ -13,12 +13,14 @@
 //!             "r" ‖ ρ (32)                → ()
 //! nullifiers  nullifier (32)              → ()
 //! governance  "c" ‖ currency              → issuer identity ‖ auditor?
-//!             "i" ‖ currency              → decimals ‖ settlement value ‖ registered at
+//!             "i" ‖ currency              → decimals ‖ settlement value ‖ note lifetime ‖ registered at
 //!             "n" ‖ currency              → next issuer nonce
 //!             "x" ‖ from ‖ to             → rate
 //!             "m" ‖ member id             → identity ‖ name ‖ admitted at ‖ nonce
 //!             "p" ‖ proposal id           → proposal
 //!             "t" ‖ SHA-256(partner set)  → signed terms
+//!             "r" ‖ former member id      → its next governance nonce
+//!             "v" ‖ SHA-256(partner set)  → dropped terms version ‖ count ‖ partner set
 //!             "q"                         → threshold p ‖ q
 //! metadata    "height"                    → u64
 //!             "roots"                     → count ‖ roots (oldest first)
@@ -45,7 +47,8 @@ use sha2::{Digest, Sha256};
 
 use super::{AccountLedger, ShieldedPool, ROOT_WINDOW};
 use crate::governance::{
-    encode_proposal, CurrencyInfo, Governance, Member, Proposal, ProposalStatus, Threshold,
+    encode_proposal, encode_terms_floor, CurrencyInfo, Governance, Member, Proposal,
+    ProposalStatus, Threshold,
 };
 
 /// Which table (RocksDB column family) a record lives in.
@@ -317,12 +320,30 @@ fn decode_proposal(bytes: &[u8]) -> Result<Proposal, DecodeError> {
     })
 }
 
-fn terms_key(set: &[LoyaltyId]) -> Vec<u8> {
+fn terms_key(prefix: &[u8], set: &[LoyaltyId]) -> Vec<u8> {
     let mut h = Sha256::new();
     for id in set {
         h.update(id.0);
     }
-    key(b"t", &[&h.finalize()])
+    key(prefix, &[&h.finalize()])
+}
+
+fn decode_terms_floor(bytes: &[u8]) -> Result<(Vec<LoyaltyId>, u64), DecodeError> {
+    let mut r = Reader::new(bytes);
+    let version = r.u64("terms version")?;
+    let n = r.u32("partner count")? as usize;
+    if n > coalition_core::partnership::MAX_ITEMS {
+        return Err(DecodeError::OutOfBounds {
+            what: "partner count",
+            value: n as u64,
+        });
+    }
+    let mut set = Vec::with_capacity(n);
+    for _ in 0..n {
+        set.push(LoyaltyId(r.array("partner")?));
+    }
+    r.finish()?;
+    Ok((set, version))
 }
 
 fn encode_roots(roots: &RecentRoots) -> Vec<u8> {
@@ -424,8 +445,30 @@ impl AccountLedger {
             Table::Governance,
             g0.terms(),
             g1.terms(),
-            |set| terms_key(set),
+            |set| terms_key(b"t", set),
             bytes_of,
+        );
+        diff_map(
+            w,
+            Table::Governance,
+            g0.retired(),
+            g1.retired(),
+            |id| key(b"r", &[&id.0]),
+            |nonce| nonce.to_le_bytes().to_vec(),
+        );
+        let floor_of = |g: &Governance| -> BTreeMap<Vec<LoyaltyId>, Vec<u8>> {
+            g.terms_floor()
+                .iter()
+                .map(|(set, v)| (set.clone(), encode_terms_floor(set, *v)))
+                .collect()
+        };
+        diff_map(
+            w,
+            Table::Governance,
+            &floor_of(g0),
+            &floor_of(g1),
+            |set| terms_key(b"v", set),
+            |bytes| bytes.clone(),
         );
         if g0.threshold() != g1.threshold() || before.height == 0 {
             let t = g1.threshold();
@@ -546,8 +589,33 @@ impl AccountLedger {
             let signed: SignedTerms = decode_exact(&v)?;
             terms.insert(signed.terms.partner_set(), signed);
         }
+        let mut retired = BTreeMap::new();
+        for (k, v) in gov(b"r")? {
+            let id = LoyaltyId(
+                k[1..]
+                    .try_into()
+                    .map_err(|_| invalid("former member key"))?,
+            );
+            retired.insert(id, u64_of(&v, "governance nonce")?);
+        }
+        let mut terms_floor = BTreeMap::new();
+        for (k, v) in gov(b"v")? {
+            let (set, version) = decode_terms_floor(&v)?;
+            if terms_key(b"v", &set) != k {
+                return Err(invalid("terms floor key").into());
+            }
+            terms_floor.insert(set, version);
+        }
         ledger.rebuild_digests();
-        ledger.governance = Governance::from_parts(threshold, members, proposals, infos, terms);
+        ledger.governance = Governance::from_parts(
+            threshold,
+            members,
+            proposals,
+            infos,
+            terms,
+            retired,
+            terms_floor,
+        );
         ledger.height = match reader.get(Table::Metadata, b"height")? {
             Some(v) => u64_of(&v, "height")?,
             None => return Err(invalid("height").into()),
