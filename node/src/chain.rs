@@ -1,7 +1,8 @@
 //! The chain of blocks over the ledger state machine (spec §15.2).
 //!
 //! [`Chain::apply`] accepts a block only if it extends the tip (chain,
-//! height, previous hash, strictly later timestamp), its transactions root
+//! height, previous hash, a timestamp after the tip's by at most
+//! [`MAX_TIMESTAMP_STEP_MS`]), its transactions root
 //! matches its transactions, every transaction verifies (batch-verified, all
 //! or nothing), and the state it produces has exactly the commitments the
 //! header claims. Otherwise nothing changes. No clock, randomness or
@@ -15,6 +16,17 @@ use crate::block::{transactions_root, Block, BlockHash, BlockHeader};
 use crate::ledger::{AccountLedger, LedgerError};
 use coalition_core::transaction::Transaction;
 use coalition_verifier::transactions::LedgerView;
+
+/// The most a block's timestamp may run ahead of its parent's: 30 days.
+///
+/// A deterministic rule (replicas apply blocks without consulting their
+/// clocks, so they cannot disagree): without it one block from a faulty
+/// leader stamped `u64::MAX` left no later timestamp for any block, and
+/// the chain stopped for good. With it, a faulty leader moves the chain's
+/// clock by at most 30 days per block, never to its end in any feasible
+/// number of blocks, and an honest proposer's next block is valid again
+/// ([`Chain::next_timestamp`]).
+pub const MAX_TIMESTAMP_STEP_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Why a block was refused. The chain is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -41,6 +53,19 @@ pub enum ChainError {
         /// The block's.
         got: u64,
     },
+    /// The timestamp runs more than [`MAX_TIMESTAMP_STEP_MS`] ahead of
+    /// the tip's.
+    #[error("timestamp {got} ms is more than 30 days after the tip's {tip} ms")]
+    TimestampTooFarAhead {
+        /// The tip's.
+        tip: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// The tip's timestamp leaves no later one (only a chain stamped at
+    /// the end of time).
+    #[error("the tip's timestamp {0} ms leaves no later one")]
+    ClockExhausted(u64),
     /// The transactions root does not match the transactions.
     #[error("transactions root does not match the block's transactions")]
     TransactionsRoot,
@@ -184,10 +209,29 @@ impl Chain {
                 got: h.timestamp_ms,
             });
         }
+        if h.timestamp_ms - self.tip.timestamp_ms > MAX_TIMESTAMP_STEP_MS {
+            return Err(ChainError::TimestampTooFarAhead {
+                tip: self.tip.timestamp_ms,
+                got: h.timestamp_ms,
+            });
+        }
         if h.transactions_root != transactions_root(&block.transactions) {
             return Err(ChainError::TransactionsRoot);
         }
         Ok(())
+    }
+
+    /// The timestamp an honest proposer gives the next block at wall-clock
+    /// time `now_ms`: the clock, kept after the tip's and at most
+    /// [`MAX_TIMESTAMP_STEP_MS`] ahead of it (after a long idle spell, or a
+    /// faulty leader's future stamp, the chain's clock catches up or waits
+    /// block by block).
+    pub fn next_timestamp(&self, now_ms: u64) -> Result<u64, ChainError> {
+        let tip = self.tip.timestamp_ms;
+        let earliest = tip.checked_add(1).ok_or(ChainError::ClockExhausted(tip))?;
+        Ok(now_ms
+            .max(earliest)
+            .min(tip.saturating_add(MAX_TIMESTAMP_STEP_MS)))
     }
 
     /// Applies `block`: all checks pass and the state moves, or nothing changes.

@@ -10,7 +10,7 @@ use coalition_core::encoding::Encode;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::block::{decode_block, Block, BlockHash, MAX_BLOCK_TRANSACTIONS};
-use coalition_node::chain::{Chain, ChainError};
+use coalition_node::chain::{Chain, ChainError, MAX_TIMESTAMP_STEP_MS};
 use coalition_node::ledger::AccountLedger;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::shielded::{redeem, shield};
@@ -158,6 +158,22 @@ fn every_header_defect_is_refused_and_changes_nothing() {
             ChainError::TimestampNotIncreasing {
                 tip: 2_000,
                 got: 10,
+            },
+        ),
+        // Issue 22: a faulty leader's far-future stamp (u64::MAX left no
+        // later timestamp and stopped the chain for good).
+        (
+            Box::new(|x| x.header.timestamp_ms = u64::MAX),
+            ChainError::TimestampTooFarAhead {
+                tip: 2_000,
+                got: u64::MAX,
+            },
+        ),
+        (
+            Box::new(|x| x.header.timestamp_ms = 2_000 + MAX_TIMESTAMP_STEP_MS + 1),
+            ChainError::TimestampTooFarAhead {
+                tip: 2_000,
+                got: 2_000 + MAX_TIMESTAMP_STEP_MS + 1,
             },
         ),
         (
@@ -326,4 +342,33 @@ fn pool_commitments_follow_shields_and_redeems() {
         b.apply(&decode_block(&block.to_bytes()).unwrap()).unwrap();
     }
     assert_eq!(b, a);
+}
+
+/// Issue 22: an honest proposer's timestamp is the clock kept inside the
+/// window after the tip's, so the chain extends after a long idle spell and
+/// after a faulty leader's future stamp (which can move it at most 30 days
+/// per block).
+#[test]
+fn the_next_timestamp_stays_in_the_window_the_chain_accepts() {
+    let (_, ledger) = setup(7);
+    let chain = Chain::genesis(ledger, 1_000);
+    assert_eq!(chain.next_timestamp(5_000).unwrap(), 5_000);
+    // The clock behind the tip (a faulty leader's future stamp, or skew).
+    assert_eq!(chain.next_timestamp(10).unwrap(), 1_001);
+    // A year idle: the block is stamped at the edge of the window.
+    let year = 365 * 24 * 60 * 60 * 1000;
+    assert_eq!(
+        chain.next_timestamp(year).unwrap(),
+        1_000 + MAX_TIMESTAMP_STEP_MS
+    );
+    let mut at_edge = Chain::genesis(chain.ledger().clone(), u64::MAX - MAX_TIMESTAMP_STEP_MS);
+    let block = at_edge
+        .propose(vec![], at_edge.next_timestamp(0).unwrap())
+        .unwrap();
+    at_edge.apply(&block).unwrap();
+    let end = Chain::genesis(chain.ledger().clone(), u64::MAX);
+    assert_eq!(
+        end.next_timestamp(0),
+        Err(ChainError::ClockExhausted(u64::MAX))
+    );
 }

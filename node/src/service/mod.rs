@@ -441,8 +441,9 @@ impl Node {
         let started = Instant::now();
         let next = {
             let chain = self.chain();
-            let timestamp = now_ms().max(chain.tip().timestamp_ms + 1);
-            chain.next_block(txs, timestamp, Some(&verified))
+            chain
+                .next_timestamp(now_ms())
+                .and_then(|timestamp| chain.next_block(txs, timestamp, Some(&verified)))
         };
         match next {
             Ok(prepared) => {
