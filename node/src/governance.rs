@@ -540,7 +540,7 @@ impl Governance {
             Ok(())
         };
         let mut pairs = BTreeSet::new();
-        for (from, to, _) in &signed.terms.rates {
+        for (from, to, rate) in &signed.terms.rates {
             covered(from)?;
             covered(to)?;
             if from == to {
@@ -548,6 +548,11 @@ impl Governance {
             }
             if !pairs.insert((*from, *to)) {
                 return Err(rule("a rate is set twice"));
+            }
+            if !keeps_settlement_value(*rate, self.currencies.get(from), self.currencies.get(to)) {
+                return Err(rule(
+                    "the rate gives more settlement value than it takes (an arbitrage cycle could mint points)",
+                ));
             }
             let elsewhere = self.terms.iter().any(|(other, t)| {
                 *other != set && t.terms.rates.iter().any(|(f, o, _)| (f, o) == (from, to))
@@ -612,6 +617,27 @@ impl Governance {
             put(&encode_terms_floor(set, *version));
         }
     }
+}
+
+/// Whether converting at `rate` from a currency worth `from` to one worth
+/// `to` (settlement values, spec §16.5) creates no settlement value:
+/// `rate · value(to) ≤ value(from)`, exactly, in u128 (three u32 factors a
+/// side). Every rate keeping value makes every cycle's product at most 1
+/// (the values telescope), so no sequence of exchanges mints points.
+fn keeps_settlement_value(
+    r: ExchangeRate,
+    from: Option<&CurrencyInfo>,
+    to: Option<&CurrencyInfo>,
+) -> bool {
+    let (Some(from), Some(to)) = (from, to) else {
+        return false;
+    };
+    let (vf, vt) = (from.settlement_value, to.settlement_value);
+    let gained =
+        u128::from(r.numerator()) * u128::from(vt.numerator()) * u128::from(vf.denominator());
+    let given =
+        u128::from(vf.numerator()) * u128::from(r.denominator()) * u128::from(vt.denominator());
+    gained <= given
 }
 
 /// Canonical bytes of a dropped terms version: `version (u64) ‖ count (u32)

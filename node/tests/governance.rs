@@ -226,7 +226,9 @@ fn rejection_expiry_and_removal() {
             nights,
             0,
             None,
-            one,
+            // A night is worth 4 miles: rates up to 4 miles a night keep
+            // settlement value.
+            ExchangeRate::new(1, 4).unwrap(),
             NoteLifetime::Unlimited,
         ))
         .unwrap();
@@ -782,7 +784,8 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
     let one = ExchangeRate::new(1, 1).unwrap();
     let miles = CurrencyId::new("MILES").unwrap();
     let nights = CurrencyId::new("NIGHTS").unwrap();
-    for (who, currency) in [(a, miles), (c, nights)] {
+    let quarter = ExchangeRate::new(1, 4).unwrap();
+    for (who, currency, value) in [(a, miles, one), (c, nights, quarter)] {
         let tx = register_currency(
             chain,
             who,
@@ -790,7 +793,7 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
             currency,
             0,
             None,
-            one,
+            value,
             NoteLifetime::Unlimited,
         );
         ledger.apply(&tx).unwrap();
@@ -858,5 +861,88 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
     assert_eq!(
         ledger.exchange_rate(&miles, &nights),
         Some(ExchangeRate::new(4, 1).unwrap())
+    );
+}
+
+/// Issue 22 (exchange economics): terms may not set a rate that gives more
+/// settlement value than it takes, so no cycle of exchanges — inside one
+/// set of terms or across several — returns more points than it started
+/// with. A cycle whose product is exactly 1 is fine.
+#[test]
+fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
+    let World {
+        founders: f,
+        mut ledger,
+        ..
+    } = world(3, 2, 3);
+    let chain = ledger.chain();
+    let (a, b, c) = (&f[0], &f[1], &f[2]);
+    let rate = |p, q| ExchangeRate::new(p, q).unwrap();
+    let ids = ["AAA", "BBB", "CCC"].map(|s| CurrencyId::new(s).unwrap());
+    // Values: AAA 1, BBB 1/2, CCC 1/4.
+    for (who, id, value) in [
+        (a, ids[0], rate(1, 1)),
+        (b, ids[1], rate(1, 2)),
+        (c, ids[2], rate(1, 4)),
+    ] {
+        ledger
+            .apply(&register_currency(
+                chain,
+                who,
+                0,
+                id,
+                0,
+                None,
+                value,
+                NoteLifetime::Unlimited,
+            ))
+            .unwrap();
+    }
+    let terms = |partners: Vec<&IdentityKeys>, version, rates| PartnershipTerms {
+        chain,
+        version,
+        partners: partners.iter().map(|k| *k.public()).collect(),
+        rates,
+        earn_rules: vec![],
+    };
+    let arbitrage = TxVerificationError::Governance(
+        "the rate gives more settlement value than it takes (an arbitrage cycle could mint points)",
+    );
+    // AAA → BBB at 2/1 and back at 1/2: product 1, accepted.
+    let ab = terms(
+        vec![a, b],
+        1,
+        vec![(ids[0], ids[1], rate(2, 1)), (ids[1], ids[0], rate(1, 2))],
+    );
+    ledger.apply(&Transaction::Terms(ab.sign(&[a, b]))).unwrap();
+    // The issue's example: AAA → BBB at 2/1 beside BBB → AAA at 1/1 (a
+    // 2-cycle of product 2) is refused.
+    let greedy = terms(
+        vec![a, b],
+        2,
+        vec![(ids[0], ids[1], rate(2, 1)), (ids[1], ids[0], rate(1, 1))],
+    );
+    assert_eq!(
+        refused(&ledger, &Transaction::Terms(greedy.sign(&[a, b]))),
+        arbitrage
+    );
+    // A cycle across partner sets: BBB → CCC at 2/1 (value kept) is fine,
+    // CCC → AAA at 1/3 would close AAA → BBB → CCC → AAA at 4/3.
+    let bc = terms(vec![b, c], 1, vec![(ids[1], ids[2], rate(2, 1))]);
+    ledger.apply(&Transaction::Terms(bc.sign(&[b, c]))).unwrap();
+    let ca = terms(vec![a, c], 1, vec![(ids[2], ids[0], rate(1, 3))]);
+    assert_eq!(
+        refused(&ledger, &Transaction::Terms(ca.sign(&[a, c]))),
+        arbitrage
+    );
+    let fair = terms(vec![a, c], 1, vec![(ids[2], ids[0], rate(1, 4))]);
+    ledger
+        .apply(&Transaction::Terms(fair.sign(&[a, c])))
+        .unwrap();
+    // Extreme factors stay exact (u32::MAX³ < 2^128).
+    let huge = terms(vec![a, b], 3, vec![(ids[0], ids[1], rate(u32::MAX, 1))]);
+    assert_eq!(
+        refused(&ledger, &Transaction::Terms(huge.sign(&[a, b]))),
+        arbitrage
     );
 }
