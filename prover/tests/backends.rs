@@ -10,7 +10,8 @@ use ark_groth16::Groth16;
 use coalition_circuits::keys::SpendingKey;
 use coalition_circuits::note::AssetId;
 use coalition_circuits::output::OutputCircuit;
-use coalition_circuits::testing;
+use coalition_circuits::spend::SpendCircuit;
+use coalition_circuits::testing::{self, spend_fixture};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::backend::{BackendError, ProvingBackend};
 use coalition_prover::groth16::{prove_batch_with_backend, prove_with_backend, synthesize_checked};
@@ -200,6 +201,36 @@ fn proofs_are_identical_across_backends_and_arkworks() {
     assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &inputs).unwrap());
     // A key for another circuit is refused, not misused.
     assert!(prove_with_backend(&keys().spend, &synthesized, r, s, &CpuBackend).is_err());
+}
+
+/// Pool v2's Spend (Baby Jubjub key, expiry checks) through every backend:
+/// the CPU backend and the reference of the device's Pippenger (what
+/// `--features gpu` runs on the card, checked byte for byte against it by
+/// `scripts/gpu-check.sh`) give arkworks' proof exactly.
+#[test]
+fn spend_v2_proofs_are_identical_across_backends_and_arkworks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let f = spend_fixture([6; 32], AssetId(3), (40, Some(2)), 30, 3, &mut rng);
+    let synthesized = synthesize_checked("spend", SpendCircuit::new(f.public, &f.witness)).unwrap();
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let pk = &keys().spend;
+    let arkworks = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        pk,
+        r,
+        s,
+        &synthesized.r1cs().matrices,
+        synthesized.r1cs().num_inputs,
+        synthesized.r1cs().num_constraints,
+        synthesized.assignment(),
+    )
+    .unwrap();
+    let cpu = prove_with_backend(pk, &synthesized, r, s, &CpuBackend).unwrap();
+    let reference =
+        prove_with_backend(pk, &synthesized, r, s, &ReferencePippenger::default()).unwrap();
+    assert_eq!(cpu.0, arkworks);
+    assert_eq!(reference.0, arkworks);
+    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
+    assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &f.public.to_field_elements()).unwrap());
 }
 
 #[test]
