@@ -33,9 +33,53 @@ pub struct Source {
     /// A node's data directory (opened read-only; works beside a running node).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The chain ID the auditor expects (64 hex digits, as `/v1/status` and
+    /// the genesis give it). The source's genesis must hash to it: an audit
+    /// that trusted the genesis of the ledger it audits would prove nothing
+    /// about which coalition that is.
+    #[arg(long)]
+    chain: String,
+    /// Audit a chain whose shielded pool runs on the INSECURE dev keys (a
+    /// development chain); without it they are a finding (exit code 3).
+    #[arg(long)]
+    allow_dev: bool,
 }
 
 impl Source {
+    /// Opens the source and checks it is the expected chain, on keys the
+    /// auditor accepts.
+    fn open_checked(&self) -> Result<Box<dyn BlockSource>> {
+        let expected = hex::decode(self.chain.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .context("--chain is a chain ID: 64 hex digits")?;
+        let source = self.open()?;
+        let genesis = source.genesis()?;
+        let found = genesis.chain_id().0;
+        if found != expected {
+            return Err(AuditFailed(format!(
+                "the ledger is for chain {}, not the expected {}",
+                hex::encode(found),
+                hex::encode(expected)
+            ))
+            .into());
+        }
+        if genesis.pool.as_ref().is_some_and(|h| h.are_insecure_dev()) {
+            if !self.allow_dev {
+                return Err(AuditFailed(
+                    "the shielded pool runs on the INSECURE dev keys: anyone can forge its proofs \
+                     (pass --allow-dev to audit a development chain)"
+                        .into(),
+                )
+                .into());
+            }
+            eprintln!(
+                "warning: this coalition's shielded pool uses the INSECURE dev keys: anyone can forge its proofs"
+            );
+        }
+        Ok(source)
+    }
+
     fn open(&self) -> Result<Box<dyn BlockSource>> {
         match (&self.node, &self.data_dir) {
             (Some(addr), _) => {
@@ -100,19 +144,8 @@ pub enum AuditCommand {
     },
 }
 
-fn warn_if_dev(source: &dyn BlockSource) -> Result<()> {
-    let genesis = source.genesis()?;
-    if genesis.pool.as_ref().is_some_and(|h| h.are_insecure_dev()) {
-        eprintln!(
-            "warning: this coalition's shielded pool uses the INSECURE dev keys: anyone can forge its proofs"
-        );
-    }
-    Ok(())
-}
-
 fn run_audit(source: &Source, auditor_key: Option<&PathBuf>) -> Result<AuditReport> {
-    let source = source.open()?;
-    warn_if_dev(source.as_ref())?;
+    let source = source.open_checked()?;
     let identity = auditor_key.map(|p| keyfile::read_identity(p)).transpose()?;
     let auditor = identity.as_ref().map(|keys| AuditorKey {
         secret: keys.elgamal_secret(),
@@ -220,8 +253,7 @@ pub fn run(command: AuditCommand) -> Result<()> {
             };
             let tx: Transaction = decode_exact(&bytes)
                 .with_context(|| format!("{} is not a transaction", file.display()))?;
-            let source = source.open()?;
-            warn_if_dev(source.as_ref())?;
+            let source = source.open_checked()?;
             let check = check_transaction(source.as_ref(), None, true, &tx)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&check)?);

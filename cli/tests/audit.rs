@@ -41,9 +41,28 @@ fn put(dir: &Path, cf: &str, key: &[u8], value: &[u8]) {
     })
 }
 
+/// A chain ID no ledger here has.
+const OTHER_CHAIN: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain ID of the ledger in `dir`, as its genesis gives it (what an
+/// auditor learns from the coalition, not from the source it audits).
+fn chain_of(dir: &Path) -> String {
+    let store = coalition_node::store::Store::open_read_only(&dir.join("db")).unwrap();
+    hex::encode(store.genesis().unwrap().expect("a genesis").chain_id().0)
+}
+
+/// `audit verify` of the (development) chain in `dir`.
 fn verify(dir: &Path) -> std::process::Output {
+    let chain = chain_of(dir);
     coalition()
-        .args(["audit", "verify", "--data-dir"])
+        .args([
+            "audit",
+            "verify",
+            "--allow-dev",
+            "--chain",
+            &chain,
+            "--data-dir",
+        ])
         .arg(dir)
         .output()
         .unwrap()
@@ -60,9 +79,58 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
         .unwrap();
     assert!(demo.status.success(), "{}{}", stdout(&demo), stderr(&demo));
 
+    // Issue 22: the auditor names the chain it expects, and dev keys are a
+    // finding unless it says it audits a development chain.
+    let chain = chain_of(dir.path());
+    let other = coalition()
+        .args([
+            "audit",
+            "verify",
+            "--allow-dev",
+            "--chain",
+            OTHER_CHAIN,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(3), "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains(&format!(
+            "the ledger is for chain {chain}, not the expected"
+        )),
+        "{}",
+        stderr(&other)
+    );
+    let dev = coalition()
+        .args(["audit", "verify", "--chain", &chain, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(dev.status.code(), Some(3), "{}", stderr(&dev));
+    assert!(
+        stderr(&dev).contains("INSECURE dev keys"),
+        "{}",
+        stderr(&dev)
+    );
+    let unpinned = coalition()
+        .args(["audit", "verify", "--allow-dev", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(unpinned.status.code(), Some(2), "--chain is required");
+
     // Clean: passes, as JSON and as a written report.
     let clean = coalition()
-        .args(["audit", "verify", "--json", "--data-dir"])
+        .args([
+            "audit",
+            "verify",
+            "--allow-dev",
+            "--chain",
+            &chain,
+            "--json",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -77,7 +145,14 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     assert!(report["finding"].is_null());
     let out = dir.path().join("report.json");
     let written = coalition()
-        .args(["audit", "report", "--data-dir"])
+        .args([
+            "audit",
+            "report",
+            "--allow-dev",
+            "--chain",
+            &chain,
+            "--data-dir",
+        ])
         .arg(dir.path())
         .arg("--out")
         .arg(&out)
@@ -162,7 +237,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     let checked = coalition()
         .args(["audit", "proof"])
         .arg(&tx_file)
-        .arg("--data-dir")
+        .args(["--allow-dev", "--chain", &chain, "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -183,7 +258,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     let forged = coalition()
         .args(["audit", "proof"])
         .arg(&tx_file)
-        .arg("--data-dir")
+        .args(["--allow-dev", "--chain", &chain, "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -201,14 +276,25 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
 fn bad_inputs_get_clear_errors() {
     // Nothing listening.
     let output = coalition()
-        .args(["audit", "verify", "--node", "127.0.0.1:9"])
+        .args([
+            "audit",
+            "verify",
+            "--chain",
+            OTHER_CHAIN,
+            "--node",
+            "127.0.0.1:9",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("no coalition node answers at 127.0.0.1:9"));
     // No ledger in the directory.
     let empty = tempfile::tempdir().unwrap();
-    let output = verify(empty.path());
+    let output = coalition()
+        .args(["audit", "verify", "--chain", OTHER_CHAIN, "--data-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("no ledger database"),
@@ -224,7 +310,7 @@ fn bad_inputs_get_clear_errors() {
     let output = coalition()
         .args(["audit", "proof"])
         .arg(&junk)
-        .arg("--data-dir")
+        .args(["--chain", OTHER_CHAIN, "--data-dir"])
         .arg(empty.path())
         .output()
         .unwrap();

@@ -422,9 +422,19 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
     assert_eq!(airline_net["net"], "-150");
 
     // The auditor replays the node's ledger and reconciles HPTS.
+    let chain = hex::encode(
+        coalition_node::client::Client::new(node.parse().unwrap())
+            .status()
+            .unwrap()
+            .chain
+            .0,
+    );
     let audited = ok(&[
         "audit",
         "verify",
+        "--allow-dev",
+        "--chain",
+        &chain,
         "--node",
         &node,
         "--auditor-key",
