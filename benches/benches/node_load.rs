@@ -387,6 +387,7 @@ fn main() {
             .collect(),
         pool: Some(PoolKeyHashes::of(&vks)),
         settlement_epoch_blocks: 100,
+        max_currencies_per_member: 8,
     };
     let chain = genesis.chain_id();
     let node_deployment = Deployment::single(&genesis, &vks, interval);

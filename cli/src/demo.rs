@@ -217,6 +217,7 @@ pub fn run(data_dir: Option<std::path::PathBuf>) -> Result<()> {
         // Short epochs, so that the demo lives through a few of them and
         // sees shielded points expire.
         settlement_epoch_blocks: EPOCH_BLOCKS,
+        max_currencies_per_member: 8,
     };
     let chain = genesis.chain_id();
     let temporary = tempfile::tempdir().context("creating a temporary data directory")?;

@@ -182,7 +182,7 @@ impl BlockSource for crate::store::Store {
     ) -> Result<Option<AccountLedger>, String> {
         let genesis = BlockSource::genesis(self).map_err(|e| e.to_string())?;
         AccountLedger::load(self, genesis.chain_id(), keys)
-            .map(|l| Some(l.with_settlement_epoch(genesis.settlement_epoch_blocks)))
+            .map(|l| Some(genesis.configure(l)))
             .map_err(|e| e.to_string())
     }
 }

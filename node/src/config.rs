@@ -42,6 +42,7 @@
 //! timestamp_ms = 1767225600000
 //! threshold = [2, 3]
 //! settlement_epoch_blocks = 100
+//! max_currencies_per_member = 8          # optional, 8 by default
 //! shielded_pool = "insecure-dev"         # or "none"
 //! [[founders]]
 //! name = "airline"
@@ -384,7 +385,13 @@ struct GenesisFile {
     threshold: [u32; 2],
     shielded_pool: String,
     settlement_epoch_blocks: u64,
+    #[serde(default = "default_currency_cap")]
+    max_currencies_per_member: u32,
     founders: Vec<FounderEntry>,
+}
+
+fn default_currency_cap() -> u32 {
+    crate::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER
 }
 
 #[derive(Debug, Deserialize)]
@@ -429,6 +436,7 @@ fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
         founders,
         pool,
         settlement_epoch_blocks: file.settlement_epoch_blocks,
+        max_currencies_per_member: file.max_currencies_per_member,
     })
 }
 
@@ -462,6 +470,7 @@ pub fn dev_genesis() -> Genesis {
             .collect(),
         pool: Some(crate::genesis::PoolKeyHashes::insecure_dev()),
         settlement_epoch_blocks: 20,
+        max_currencies_per_member: crate::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER,
     }
 }
 

@@ -7,6 +7,7 @@
 //!          ‖ founders (u32 count ‖ (name ‖ identity)…)
 //!          ‖ pool flag (u8) ‖ [output VK hash (32) ‖ spend VK hash (32)]
 //!          ‖ settlement epoch (u64 blocks, ≥ 1)
+//!          ‖ currencies per member (u32, ≥ 1)
 //! chain id = SHA-256("coalition/v1/genesis" ‖ genesis)
 //! ```
 
@@ -99,7 +100,13 @@ pub struct Genesis {
     pub pool: Option<PoolKeyHashes>,
     /// Blocks per settlement epoch (≥ 1).
     pub settlement_epoch_blocks: u64,
+    /// Most currencies one member may register (≥ 1): each adds to every
+    /// block's state hash, and symbols are first come, first served.
+    pub max_currencies_per_member: u32,
 }
+
+/// The currency cap a genesis file gets when it names none.
+pub const DEFAULT_MAX_CURRENCIES_PER_MEMBER: u32 = 8;
 
 impl Genesis {
     /// The chain ID.
@@ -122,6 +129,11 @@ impl Genesis {
                 "the settlement epoch must be at least one block",
             ));
         }
+        if self.max_currencies_per_member == 0 {
+            return Err(GenesisError::Invalid(
+                "a member must be allowed at least one currency",
+            ));
+        }
         let governance =
             Governance::founded(&self.founders, self.threshold).map_err(GenesisError::Invalid)?;
         let chain = self.chain_id();
@@ -139,9 +151,16 @@ impl Genesis {
             (Some(_), None) => return Err(GenesisError::Pool("names")),
             (None, Some(_)) => return Err(GenesisError::Pool("does not name")),
         };
-        Ok(ledger
-            .with_governance(governance)
-            .with_settlement_epoch(self.settlement_epoch_blocks))
+        Ok(self.configure(ledger.with_governance(governance)))
+    }
+
+    /// `ledger` with this genesis's parameters that are not ledger state
+    /// (the settlement epoch, the currency cap): at genesis and whenever a
+    /// state is loaded from records.
+    pub fn configure(&self, ledger: AccountLedger) -> AccountLedger {
+        ledger
+            .with_settlement_epoch(self.settlement_epoch_blocks)
+            .with_currency_cap(self.max_currencies_per_member)
     }
 }
 
@@ -167,6 +186,7 @@ impl Encode for Genesis {
             }
         }
         out.extend_from_slice(&self.settlement_epoch_blocks.to_le_bytes());
+        out.extend_from_slice(&self.max_currencies_per_member.to_le_bytes());
     }
 }
 
@@ -209,6 +229,13 @@ impl Decode for Genesis {
                 value: 0,
             });
         }
+        let max_currencies_per_member = reader.u32("currencies per member")?;
+        if max_currencies_per_member == 0 {
+            return Err(DecodeError::OutOfBounds {
+                what: "currencies per member",
+                value: 0,
+            });
+        }
         Ok(Genesis {
             name,
             timestamp_ms,
@@ -216,6 +243,7 @@ impl Decode for Genesis {
             founders,
             pool,
             settlement_epoch_blocks,
+            max_currencies_per_member,
         })
     }
 }

@@ -391,6 +391,8 @@ pub struct AccountLedger {
     height: u64,
     /// Blocks per settlement epoch (genesis); the pool's clock.
     epoch_blocks: u64,
+    /// Most currencies one member may register (genesis).
+    currency_cap: u32,
 }
 
 impl LedgerView for AccountLedger {
@@ -471,6 +473,7 @@ impl AccountLedger {
             governance: Governance::empty(),
             height: 0,
             epoch_blocks: u64::MAX,
+            currency_cap: u32::MAX,
         }
     }
 
@@ -484,6 +487,15 @@ impl AccountLedger {
     pub fn with_settlement_epoch(self, blocks: u64) -> Self {
         Self {
             epoch_blocks: blocks.max(1),
+            ..self
+        }
+    }
+
+    /// The same ledger allowing each member `cap` currencies (genesis; a
+    /// ledger built without one allows any number).
+    pub fn with_currency_cap(self, cap: u32) -> Self {
+        Self {
+            currency_cap: cap,
             ..self
         }
     }
@@ -946,6 +958,16 @@ impl AccountLedger {
                 if self.currencies.contains_key(&t.currency) {
                     return Err(TxVerificationError::Governance(
                         "the currency is already registered",
+                    ));
+                }
+                let held = self
+                    .currencies
+                    .values()
+                    .filter(|p| p.issuer.loyalty_id() == t.issuer)
+                    .count();
+                if held >= self.currency_cap as usize {
+                    return Err(TxVerificationError::Governance(
+                        "the member already issues as many currencies as the genesis allows",
                     ));
                 }
                 let issuer = self

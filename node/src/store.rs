@@ -281,8 +281,7 @@ impl Store {
                 expected: STATE_FORMAT,
             });
         }
-        let ledger = AccountLedger::load(self, genesis.chain_id(), keys)?
-            .with_settlement_epoch(genesis.settlement_epoch_blocks);
+        let ledger = genesis.configure(AccountLedger::load(self, genesis.chain_id(), keys)?);
         if ledger.height() != tip.height {
             return Err(StoreError::Corrupt("state height differs from the tip's"));
         }

@@ -42,6 +42,7 @@ fn genesis(airline: &IdentityKeys, hotel: &IdentityKeys) -> Genesis {
         ],
         pool: None,
         settlement_epoch_blocks: 1_000_000,
+        max_currencies_per_member: 8,
     }
 }
 

@@ -54,6 +54,7 @@ fn shield_and_redeem_over_http() {
         ],
         pool: Some(PoolKeyHashes::of(&vks)),
         settlement_epoch_blocks: 1_000_000,
+        max_currencies_per_member: 8,
     };
     let dir = tempfile::tempdir().unwrap();
     let node = RunningNode::start(dir.path(), genesis, Some(vks), 64 * 1024);

@@ -39,6 +39,7 @@ fn world(founders: usize, p: u32, q: u32) -> World {
             .collect(),
         pool: None,
         settlement_epoch_blocks: 10,
+        max_currencies_per_member: 8,
     };
     World {
         ledger: genesis.ledger(None, false).unwrap(),
@@ -415,6 +416,7 @@ fn genesis_binds_every_field_into_the_chain_id() {
         founders: vec![("a".into(), *w.founders[0].public())],
         pool: None,
         settlement_epoch_blocks: 10,
+        max_currencies_per_member: 8,
     };
     let bytes = base.to_bytes();
     assert_eq!(decode_exact::<Genesis>(&bytes).unwrap(), base);
@@ -443,6 +445,10 @@ fn genesis_binds_every_field_into_the_chain_id() {
             settlement_epoch_blocks: 11,
             ..base.clone()
         },
+        Genesis {
+            max_currencies_per_member: 9,
+            ..base.clone()
+        },
     ];
     for v in &variants {
         assert_ne!(v.chain_id(), base.chain_id());
@@ -460,6 +466,16 @@ fn genesis_binds_every_field_into_the_chain_id() {
     }
     .ledger(None, true)
     .is_err());
+    assert!(Genesis {
+        max_currencies_per_member: 0,
+        ..base.clone()
+    }
+    .ledger(None, true)
+    .is_err());
+    let mut zero_cap = base.to_bytes();
+    let n = zero_cap.len();
+    zero_cap[n - 4..].copy_from_slice(&0u32.to_le_bytes());
+    assert!(decode_exact::<Genesis>(&zero_cap).is_err());
     // The INSECURE dev keys' hashes are refused outside dev mode, even
     // before any key is loaded.
     let dev = Genesis {
@@ -945,4 +961,49 @@ fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
         refused(&ledger, &Transaction::Terms(huge.sign(&[a, b]))),
         arbitrage
     );
+}
+
+/// Issue 22: one member cannot register currencies without limit (each
+/// grows every block's state hash); the genesis sets the cap.
+#[test]
+fn a_member_registers_at_most_the_genesis_cap_of_currencies() {
+    let World { founders: f, .. } = world(2, 1, 2);
+    let base = Genesis {
+        name: "capped".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(1, 2).unwrap(),
+        founders: f
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (format!("founder-{i}"), *k.public()))
+            .collect(),
+        pool: None,
+        settlement_epoch_blocks: 10,
+        max_currencies_per_member: 2,
+    };
+    let mut ledger = base.ledger(None, false).unwrap();
+    let chain = ledger.chain();
+    let one = ExchangeRate::new(1, 1).unwrap();
+    let register = |who: &IdentityKeys, nonce, symbol: &str| {
+        register_currency(
+            chain,
+            who,
+            nonce,
+            CurrencyId::new(symbol).unwrap(),
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        )
+    };
+    ledger.apply(&register(&f[0], 0, "AAA")).unwrap();
+    ledger.apply(&register(&f[0], 1, "BBB")).unwrap();
+    assert_eq!(
+        refused(&ledger, &register(&f[0], 2, "CCC")),
+        TxVerificationError::Governance(
+            "the member already issues as many currencies as the genesis allows"
+        )
+    );
+    // The cap is per member.
+    ledger.apply(&register(&f[1], 0, "CCC")).unwrap();
 }

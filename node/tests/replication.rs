@@ -51,6 +51,7 @@ fn genesis() -> Genesis {
             .collect(),
         pool: None,
         settlement_epoch_blocks: 20,
+        max_currencies_per_member: 8,
     }
 }
 

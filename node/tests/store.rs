@@ -24,6 +24,7 @@ fn genesis(founder: &IdentityKeys, name: &str) -> Genesis {
         founders: vec![("founder".into(), *founder.public())],
         pool: None,
         settlement_epoch_blocks: 3,
+        max_currencies_per_member: 8,
     }
 }
 
