@@ -164,9 +164,22 @@ fn diff_map<K: Ord, V: PartialEq>(
     key_of: impl Fn(&K) -> Vec<u8>,
     value_of: impl Fn(&V) -> Vec<u8>,
 ) {
+    diff_map_keyed(w, table, old, new, key_of, |_, v| value_of(v));
+}
+
+/// [`diff_map`] for records whose value also encodes the key (a hashed
+/// key, such as a partner set's, cannot be read back otherwise).
+fn diff_map_keyed<K: Ord, V: PartialEq>(
+    w: &mut dyn StateWriter,
+    table: Table,
+    old: &BTreeMap<K, V>,
+    new: &BTreeMap<K, V>,
+    key_of: impl Fn(&K) -> Vec<u8>,
+    value_of: impl Fn(&K, &V) -> Vec<u8>,
+) {
     for (k, v) in new {
         if old.get(k) != Some(v) {
-            w.put(table, key_of(k), value_of(v));
+            w.put(table, key_of(k), value_of(k, v));
         }
     }
     for k in old.keys() {
@@ -456,19 +469,13 @@ impl AccountLedger {
             |id| key(b"r", &[&id.0]),
             |nonce| nonce.to_le_bytes().to_vec(),
         );
-        let floor_of = |g: &Governance| -> BTreeMap<Vec<LoyaltyId>, Vec<u8>> {
-            g.terms_floor()
-                .iter()
-                .map(|(set, v)| (set.clone(), encode_terms_floor(set, *v)))
-                .collect()
-        };
-        diff_map(
+        diff_map_keyed(
             w,
             Table::Governance,
-            &floor_of(g0),
-            &floor_of(g1),
+            g0.terms_floor(),
+            g1.terms_floor(),
             |set| terms_key(b"v", set),
-            |bytes| bytes.clone(),
+            |set, version| encode_terms_floor(set, *version),
         );
         if g0.threshold() != g1.threshold() || before.height == 0 {
             let t = g1.threshold();
