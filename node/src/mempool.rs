@@ -283,6 +283,11 @@ impl Mempool {
             .collect()
     }
 
+    /// The ID of the `index`-th held transaction, in admission order.
+    pub fn held_id(&self, index: usize) -> Option<TxId> {
+        self.entries.get(index).map(|e| e.id)
+    }
+
     /// Up to `max` transactions in admission order, for the next block.
     pub fn take_for_block(&self, max: usize) -> Vec<Transaction> {
         self.entries

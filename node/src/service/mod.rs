@@ -437,7 +437,6 @@ impl Node {
                 mempool.verified_proofs(),
             )
         };
-        let txs_ids: Vec<TxId> = txs.iter().map(Transaction::id).collect();
         let started = Instant::now();
         let next = {
             let chain = self.chain();
@@ -460,9 +459,7 @@ impl Node {
                 // transaction the block named if it is somehow still
                 // there, so the next block cannot fail the same way.
                 let culprit = match &e {
-                    ChainError::Ledger(LedgerError::Rejected { index, .. }) => {
-                        txs_ids.get(*index).copied()
-                    }
+                    ChainError::Ledger(LedgerError::Rejected { index, .. }) => Some(*index),
                     _ => None,
                 };
                 self.revalidate_mempool(culprit);
@@ -472,10 +469,13 @@ impl Node {
     }
 
     /// Re-checks the mempool against the committed tip, evicting what no
-    /// longer holds, and `culprit` whatever the re-check says.
-    pub(crate) fn revalidate_mempool(&self, culprit: Option<TxId>) {
+    /// longer holds, and the transaction at `culprit` (an index into the
+    /// block just taken, i.e. into the mempool's prefix, which admission
+    /// only appends to) whatever the re-check says.
+    pub(crate) fn revalidate_mempool(&self, culprit: Option<usize>) {
         let chain = self.chain();
         let mut mempool = self.mempool();
+        let culprit = culprit.and_then(|index| mempool.held_id(index));
         let mut evicted = mempool.revalidate(chain.ledger()).len();
         if let Some(id) = culprit {
             evicted += usize::from(mempool.evict(&id, chain.ledger()));
