@@ -51,21 +51,22 @@ fn chain_of(dir: &Path) -> String {
     hex::encode(store.genesis().unwrap().expect("a genesis").chain_id().0)
 }
 
-/// `audit verify` of the (development) chain in `dir`.
-fn verify(dir: &Path) -> std::process::Output {
+/// `coalition audit <args> --allow-dev --chain <its ID> --data-dir <dir>`:
+/// an audit of the (development) chain in `dir`.
+fn audit_dev(dir: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
     let chain = chain_of(dir);
     coalition()
-        .args([
-            "audit",
-            "verify",
-            "--allow-dev",
-            "--chain",
-            &chain,
-            "--data-dir",
-        ])
+        .arg("audit")
+        .args(args)
+        .args(["--allow-dev", "--chain", &chain, "--data-dir"])
         .arg(dir)
         .output()
         .unwrap()
+}
+
+/// `audit verify` of the (development) chain in `dir`.
+fn verify(dir: &Path) -> std::process::Output {
+    audit_dev(dir, &["verify".as_ref()])
 }
 
 #[test]
@@ -121,19 +122,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     assert_eq!(unpinned.status.code(), Some(2), "--chain is required");
 
     // Clean: passes, as JSON and as a written report.
-    let clean = coalition()
-        .args([
-            "audit",
-            "verify",
-            "--allow-dev",
-            "--chain",
-            &chain,
-            "--json",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let clean = audit_dev(dir.path(), &["verify".as_ref(), "--json".as_ref()]);
     assert!(
         clean.status.success(),
         "{}{}",
@@ -144,20 +133,10 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     assert_eq!(report["blocks"], 45);
     assert!(report["finding"].is_null());
     let out = dir.path().join("report.json");
-    let written = coalition()
-        .args([
-            "audit",
-            "report",
-            "--allow-dev",
-            "--chain",
-            &chain,
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let written = audit_dev(
+        dir.path(),
+        &["report".as_ref(), "--out".as_ref(), out.as_os_str()],
+    );
     assert!(written.status.success());
     assert!(stdout(&written).contains("PASSED"));
     let saved: serde_json::Value =
@@ -234,13 +213,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     let block = coalition_node::block::decode_block(&original).unwrap();
     let tx_file = dir.path().join("transfer.hex");
     std::fs::write(&tx_file, hex::encode(block.transactions[0].to_bytes())).unwrap();
-    let checked = coalition()
-        .args(["audit", "proof"])
-        .arg(&tx_file)
-        .args(["--allow-dev", "--chain", &chain, "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let checked = audit_dev(dir.path(), &["proof".as_ref(), tx_file.as_os_str()]);
     assert!(
         checked.status.success(),
         "{}{}",
@@ -255,13 +228,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     let n = bytes.len();
     bytes[n - 3] ^= 1;
     std::fs::write(&tx_file, hex::encode(&bytes)).unwrap();
-    let forged = coalition()
-        .args(["audit", "proof"])
-        .arg(&tx_file)
-        .args(["--allow-dev", "--chain", &chain, "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let forged = audit_dev(dir.path(), &["proof".as_ref(), tx_file.as_os_str()]);
     assert_eq!(
         forged.status.code(),
         Some(3),

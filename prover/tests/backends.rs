@@ -177,8 +177,24 @@ fn proofs_are_identical_across_backends_and_arkworks() {
         &mut rng,
     );
     let synthesized = synthesize_checked("output", OutputCircuit::for_note(&note)).unwrap();
-    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
-    let pk = &keys().output;
+    let inputs =
+        coalition_circuits::output::OutputPublicInputs::for_note(&note).to_field_elements();
+    let (r, s) = assert_backends_agree(&keys().output, &synthesized, &inputs, &mut rng);
+    // A key for another circuit is refused, not misused.
+    assert!(prove_with_backend(&keys().spend, &synthesized, r, s, &CpuBackend).is_err());
+}
+
+/// Proves `synthesized` under `pk` with arkworks, the CPU backend and the
+/// reference of the device's Pippenger for the same fresh `(r, s)`: the
+/// three proofs are identical, and verify against `inputs`. Returns
+/// `(r, s)`.
+fn assert_backends_agree(
+    pk: &ark_groth16::ProvingKey<Bn254>,
+    synthesized: &coalition_prover::groth16::Synthesized,
+    inputs: &[Fr],
+    rng: &mut ChaCha20Rng,
+) -> (Fr, Fr) {
+    let (r, s) = (Fr::rand(rng), Fr::rand(rng));
     let arkworks = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
         pk,
         r,
@@ -189,18 +205,14 @@ fn proofs_are_identical_across_backends_and_arkworks() {
         synthesized.assignment(),
     )
     .unwrap();
-    let cpu = prove_with_backend(pk, &synthesized, r, s, &CpuBackend).unwrap();
+    let cpu = prove_with_backend(pk, synthesized, r, s, &CpuBackend).unwrap();
     let reference =
-        prove_with_backend(pk, &synthesized, r, s, &ReferencePippenger::default()).unwrap();
+        prove_with_backend(pk, synthesized, r, s, &ReferencePippenger::default()).unwrap();
     assert_eq!(cpu.0, arkworks);
     assert_eq!(reference.0, arkworks);
-    // And it verifies.
     let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    let inputs =
-        coalition_circuits::output::OutputPublicInputs::for_note(&note).to_field_elements();
-    assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &inputs).unwrap());
-    // A key for another circuit is refused, not misused.
-    assert!(prove_with_backend(&keys().spend, &synthesized, r, s, &CpuBackend).is_err());
+    assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, inputs).unwrap());
+    (r, s)
 }
 
 /// Pool v2's Spend (Baby Jubjub key, expiry checks) through every backend:
@@ -212,25 +224,8 @@ fn spend_v2_proofs_are_identical_across_backends_and_arkworks() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let f = spend_fixture([6; 32], AssetId(3), (40, Some(2)), 30, 3, &mut rng);
     let synthesized = synthesize_checked("spend", SpendCircuit::new(f.public, &f.witness)).unwrap();
-    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
-    let pk = &keys().spend;
-    let arkworks = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        pk,
-        r,
-        s,
-        &synthesized.r1cs().matrices,
-        synthesized.r1cs().num_inputs,
-        synthesized.r1cs().num_constraints,
-        synthesized.assignment(),
-    )
-    .unwrap();
-    let cpu = prove_with_backend(pk, &synthesized, r, s, &CpuBackend).unwrap();
-    let reference =
-        prove_with_backend(pk, &synthesized, r, s, &ReferencePippenger::default()).unwrap();
-    assert_eq!(cpu.0, arkworks);
-    assert_eq!(reference.0, arkworks);
-    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    assert!(Groth16::<Bn254>::verify_proof(&pvk, &cpu.0, &f.public.to_field_elements()).unwrap());
+    let inputs = f.public.to_field_elements();
+    assert_backends_agree(&keys().spend, &synthesized, &inputs, &mut rng);
 }
 
 #[test]
