@@ -504,3 +504,20 @@ impl RedeemTx {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::decode_exact;
+
+    #[test]
+    fn epochs_round_trip_and_the_never_value_does_not_decode() {
+        for epoch in [0, 7, u32::MAX - 1] {
+            let bytes = Epoch(epoch).to_bytes();
+            assert_eq!(bytes, epoch.to_le_bytes());
+            assert_eq!(decode_exact::<Epoch>(&bytes).unwrap(), Epoch(epoch));
+        }
+        assert!(decode_exact::<Epoch>(&u32::MAX.to_le_bytes()).is_err());
+        assert!(decode_exact::<Epoch>(&[1, 2, 3]).is_err());
+    }
+}
