@@ -8,6 +8,7 @@
 //! blocks and stored. Each step is checked; the first failure stops the demo
 //! with a non-zero exit.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,10 +19,9 @@ use coalition_circuits::spend_auth::SigningKey;
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::discrete_log::DecryptionTable;
-use coalition_core::elgamal::Ciphertext;
-use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::encoding::Encode;
 use coalition_core::governance::MembershipAction;
-use coalition_core::keys::{IdentityKeys, Seed};
+use coalition_core::keys::{IdentityKeys, LoyaltyId, Seed};
 use coalition_core::partnership::{Bonus, EarnRule, Matcher, PartnershipTerms};
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_node::audit::{audit, AuditorKey};
@@ -31,7 +31,7 @@ use coalition_node::genesis::{Genesis, PoolKeyHashes};
 use coalition_node::governance::Threshold;
 use coalition_node::rules::{LineItem, Purchase, RuleEngine};
 use coalition_node::service::{serve, Node};
-use coalition_node::settlement::{net_positions, SettledPair};
+use coalition_node::settlement::{net_positions, readable};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::shielded::{build_redeem, shield};
@@ -848,105 +848,131 @@ fn expiry(
 }
 
 /// Each party's view of the settlement figures of every epoch so far,
-/// summed, and netting.
+/// summed, and netting. Every figure between two partners is read from
+/// both sides' keys and must read alike.
 fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
-    let by_id = |hex_id: &str| {
+    let name = |id: &LoyaltyId| {
         partners
-            .into_iter()
-            .find(|p| hex::encode(p.keys.loyalty_id().0) == hex_id)
+            .iter()
+            .find(|p| p.keys.loyalty_id() == *id)
+            .map_or("a customer", |p| p.name)
     };
-    let read = |value: &serde_json::Value, who: &Party| -> Result<Option<u64>> {
-        let Some(text) = value.as_str() else {
-            return Ok(None);
-        };
-        let ct: Ciphertext = decode_exact(&hex::decode(text)?)?;
-        Ok(ct.decrypt(who.keys.elgamal_secret(), d.table).ok())
+    // How many demo parties read a figure between `a` and `b`.
+    let readers = |a: &LoyaltyId, b: &LoyaltyId| {
+        partners
+            .iter()
+            .filter(|p| p.keys.loyalty_id() == *a || p.keys.loyalty_id() == *b)
+            .count()
     };
-    let add = |sum: &mut Option<u64>, part: Option<u64>| -> Result<()> {
-        if let Some(part) = part {
-            *sum = Some(
-                sum.unwrap_or(0)
-                    .checked_add(part)
-                    .context("settlement sum overflows")?,
-            );
-        }
-        Ok(())
-    };
-    // (transferred, redeemed, burned as the merchant reads it, as the issuer does)
-    type Figures = (Option<u64>, u64, Option<u64>, Option<u64>);
+    let (currencies, _) = d.client.currencies()?;
+    let values: BTreeMap<CurrencyId, ExchangeRate> = currencies
+        .iter()
+        .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
+        .collect();
     let last_epoch = d.epoch()?.0;
-    let mut figures: std::collections::BTreeMap<(usize, usize, String), Figures> =
-        Default::default();
+    // (merchant, issuer, currency) → (transferred in, redeemed, burned).
+    let mut inflows: BTreeMap<(&str, &str, CurrencyId), (u64, u64, u64)> = BTreeMap::new();
+    // (from issuer, to issuer, from, to) → (points created, value).
+    let mut conversions: BTreeMap<(&str, &str, CurrencyId, CurrencyId), (u64, u64)> =
+        BTreeMap::new();
+    let (mut pairs, mut exchanges) = (Vec::new(), Vec::new());
     for epoch in 0..=last_epoch {
-        let report = d.client.get_json(&format!("/v1/settlement/{epoch}"))?;
-        let pairs = report["pairs"].as_array().context("settlement pairs")?;
-        for pair in pairs {
-            // Every account that receives a transfer appears as a
-            // "merchant"; settlement is between partners.
-            let Some(merchant) = by_id(pair["merchant"].as_str().unwrap_or("")) else {
+        let report = d.client.settlement(u64::from(epoch))?;
+        let mut read = Vec::new();
+        for p in partners {
+            read.push(readable(
+                p.keys.loyalty_id(),
+                p.keys.elgamal_secret(),
+                d.table,
+                &report.figures,
+                &report.issuers,
+                &values,
+            )?);
+        }
+        for (key, f) in &report.figures.pairs {
+            let Some(merchant) = partners
+                .iter()
+                .find(|p| p.keys.loyalty_id() == key.merchant)
+            else {
                 continue;
             };
-            let issuer = by_id(pair["issuer"].as_str().unwrap_or("")).context("issuer")?;
-            let index = |p: &Party| partners.iter().position(|q| q.name == p.name);
-            let key = (
-                index(merchant).context("merchant")?,
-                index(issuer).context("issuer")?,
-                pair["currency"].as_str().unwrap_or("?").to_string(),
+            let transferred = match f.transferred {
+                Some(s) => s
+                    .merchant
+                    .decrypt(merchant.keys.elgamal_secret(), d.table)
+                    .map_err(|e| anyhow::anyhow!("a transfer sum does not decrypt: {e}"))?,
+                None => 0,
+            };
+            let issuer = report.issuers.get(&key.currency).context("issuer")?;
+            let row = inflows
+                .entry((merchant.name, name(issuer), key.currency))
+                .or_default();
+            row.0 = row.0.checked_add(transferred).context("overflow")?;
+            row.1 = row.1.checked_add(f.redeemed).context("overflow")?;
+        }
+        // Each figure as the two parties read it.
+        let mut seen_pairs = BTreeMap::new();
+        let mut seen_exchanges = BTreeMap::new();
+        for r in &read {
+            for p in &r.pairs {
+                seen_pairs
+                    .entry((p.merchant, p.currency))
+                    .or_insert_with(Vec::new)
+                    .push(*p);
+            }
+            for e in &r.exchanges {
+                seen_exchanges
+                    .entry((e.from, e.to, e.rate))
+                    .or_insert_with(Vec::new)
+                    .push(*e);
+            }
+        }
+        for views in seen_pairs.into_values() {
+            let p = views[0];
+            ensure!(
+                views.len() == readers(&p.merchant, &p.issuer) && views.iter().all(|v| *v == p),
+                "a burned figure reads differently from its two sides"
             );
-            let entry = figures.entry(key).or_default();
-            add(
-                &mut entry.0,
-                read(&pair["transferred"]["merchant"], merchant)?,
-            )?;
-            entry.1 = entry
-                .1
-                .checked_add(pair["redeemed"].as_u64().unwrap_or(0))
-                .context("redeemed sum overflows")?;
-            add(&mut entry.2, read(&pair["burned"]["merchant"], merchant)?)?;
-            add(&mut entry.3, read(&pair["burned"]["issuer"], issuer)?)?;
+            let row = inflows
+                .entry((name(&p.merchant), name(&p.issuer), p.currency))
+                .or_default();
+            row.2 = row.2.checked_add(p.burned).context("overflow")?;
+            pairs.push(p);
+        }
+        for views in seen_exchanges.into_values() {
+            let e = views[0];
+            ensure!(
+                views.len() == readers(&e.from_issuer, &e.to_issuer)
+                    && views.iter().all(|v| *v == e),
+                "an exchange figure reads differently from its two sides"
+            );
+            let row = conversions
+                .entry((name(&e.from_issuer), name(&e.to_issuer), e.from, e.to))
+                .or_default();
+            row.0 = row.0.checked_add(e.credited).context("overflow")?;
+            row.1 = row.1.checked_add(e.value).context("overflow")?;
+            exchanges.push(e);
         }
     }
     println!("  (epochs 0 to {last_epoch}, summed)");
-    let (currencies, _) = d.client.currencies()?;
-    let mut settled = Vec::new();
-    for ((m, i, symbol), (transferred, redeemed, burned_by_merchant, burned_by_issuer)) in figures {
-        let (merchant, issuer) = (partners[m], partners[i]);
-        ensure!(
-            burned_by_merchant == burned_by_issuer,
-            "the two parties read different burns"
-        );
-        println!(
-            "  {:<6} ← {:<7} {:<5}: transferred in {} (merchant's key), redeemed from the pool {} (public), burned {} (read alike by merchant and issuer)",
-            merchant.name,
-            issuer.name,
-            symbol,
-            transferred.map_or("-".into(), |v| v.to_string()),
-            redeemed,
-            burned_by_merchant.map_or("-".into(), |v| v.to_string()),
-        );
-        if merchant.keys.loyalty_id() != issuer.keys.loyalty_id() {
-            if let Some(burned) = burned_by_merchant {
-                let currency = CurrencyId::new(&symbol)?;
-                let rate = currencies
-                    .iter()
-                    .find(|c| c.policy.id == currency)
-                    .and_then(|c| c.settlement_value)
-                    .context("settlement value")?;
-                let value = u64::try_from(
-                    u128::from(burned) * u128::from(rate.numerator())
-                        / u128::from(rate.denominator()),
-                )?;
-                settled.push(SettledPair {
-                    merchant: merchant.keys.loyalty_id(),
-                    issuer: issuer.keys.loyalty_id(),
-                    currency,
-                    burned,
-                    value,
-                });
-            }
+    for ((merchant, issuer, currency), (transferred, redeemed, burned)) in &inflows {
+        if merchant == issuer {
+            continue;
         }
+        println!(
+            "  {merchant:<6} ← {issuer:<7} {:<5}: transferred in {transferred} (merchant's key), redeemed from the pool {redeemed} (public), burned {burned} (read alike by merchant and issuer)",
+            currency.symbol(),
+        );
     }
-    let net = net_positions(&settled);
+    for ((from_issuer, to_issuer, from, to), (created, value)) in &conversions {
+        println!(
+            "  {from_issuer} owes {to_issuer} for exchanges {} → {}: {created} {} created, worth {value} units (read alike by both issuers)",
+            from.symbol(),
+            to.symbol(),
+            to.symbol(),
+        );
+    }
+    let net = net_positions(&pairs, &exchanges);
     let line: Vec<String> = partners
         .iter()
         .filter_map(|p| {

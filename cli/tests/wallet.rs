@@ -418,8 +418,21 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
         "netting",
         "--json",
     ]);
-    assert_eq!(hotel_net["net"], "150");
-    assert_eq!(airline_net["net"], "-150");
+    // 150 MILES burned at the hotel (value 1/1) and 150 HPTS created from
+    // alice's 100 MILES at 3/2 (HPTS value 1/2): the airline owes the
+    // hotel 150 + 75, read alike from either side's key.
+    assert_eq!(hotel_net["net"], "225");
+    assert_eq!(airline_net["net"], "-225");
+    let exchange_row = |net: &serde_json::Value| {
+        net["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["figure"] == "150 HPTS created from MILES at 3/2")
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(exchange_row(&hotel_net), Some("75".into()));
+    assert_eq!(exchange_row(&airline_net), Some("-75".into()));
 
     // The auditor replays the node's ledger and reconciles HPTS.
     let chain = hex::encode(

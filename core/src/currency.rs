@@ -85,8 +85,9 @@ impl Decode for CurrencyId {
 }
 
 /// An exchange rate `p/q`: `x` units of the source currency become `y` units of
-/// the target with `q·y = p·x` exactly. `p, q ∈ [1, 2^32)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// the target with `q·y = p·x` exactly. `p, q ∈ [1, 2^32)`. Ordered by
+/// `(p, q)` (not by value) so it can key a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExchangeRate {
     numerator: u32,
     denominator: u32,

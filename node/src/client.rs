@@ -22,6 +22,10 @@ use serde_json::Value;
 use crate::block::Block;
 use crate::genesis::Genesis;
 
+mod settlement;
+
+pub use settlement::SettlementReport;
+
 /// Largest response body read.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 

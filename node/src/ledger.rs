@@ -192,9 +192,11 @@ pub const ROOT_WINDOW: usize = 100;
 /// since pool v2 (domain-separated Poseidon: another note tree, note
 /// commitments and nullifiers, so a format-2 store's pool cannot be
 /// carried over); 4 since notes carry an expiry (another note commitment,
-/// and currencies record a note lifetime). A store records the version it
-/// was written with, and a node refuses to start on another.
-pub const STATE_FORMAT: u32 = 4;
+/// and currencies record a note lifetime); 5 since settlement counts
+/// exchanges (a format-4 store has no exchange figures for its past
+/// epochs). A store records the version it was written with, and a node
+/// refuses to start on another.
+pub const STATE_FORMAT: u32 = 5;
 
 const NULLIFIER_DOMAIN: &[u8] = b"coalition/v2/nullifier";
 const RHO_DOMAIN: &[u8] = b"coalition/v2/rho";

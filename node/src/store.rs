@@ -2,8 +2,9 @@
 //!
 //! Column families: `blocks` (height → block), `transactions` (ID →
 //! height ‖ index), `accounts`, `note_tree`, `nullifiers`, `governance`,
-//! `metadata` (the records of [`crate::ledger::records`]) and `settlement`
-//! (per-epoch sums of [`crate::settlement`]). Each block commits in **one**
+//! `metadata` (the records of [`crate::ledger::records`]), `settlement`
+//! and `settlement_exchanges` (per-epoch merchant and exchange sums of
+//! [`crate::settlement`]). Each block commits in **one**
 //! `WriteBatch` written with `sync = true`: the block, its transaction
 //! index, every state record it changed, its settlement sums and the new
 //! tip header become durable together or not at all. A node killed at any
@@ -14,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::encoding::{decode_exact, Decode, Encode};
 use coalition_core::transaction::TxId;
 use coalition_core::DecodeError;
 use coalition_params::ShieldedVerifyingKeys;
@@ -25,7 +26,7 @@ use crate::chain::Chain;
 use crate::genesis::Genesis;
 use crate::ledger::records::{Records, StateReader, StateWriter, Table};
 use crate::ledger::{AccountLedger, STATE_FORMAT};
-use crate::settlement::{block_figures, PairFigures, PairKey};
+use crate::settlement::{block_figures, ExchangeFigures, ExchangeKey, PairFigures, PairKey};
 
 const CF_BLOCKS: &str = "blocks";
 const CF_TRANSACTIONS: &str = "transactions";
@@ -35,11 +36,12 @@ const CF_NULLIFIERS: &str = "nullifiers";
 const CF_GOVERNANCE: &str = "governance";
 const CF_METADATA: &str = "metadata";
 const CF_SETTLEMENT: &str = "settlement";
+const CF_SETTLEMENT_EXCHANGES: &str = "settlement_exchanges";
 /// The Raft log (index, big-endian → entry), spec §20.
 pub(crate) const CF_RAFT_LOG: &str = "raft_log";
 /// Raft's vote, committed and purged log IDs.
 pub(crate) const CF_RAFT_STATE: &str = "raft_state";
-const ALL_CFS: [&str; 10] = [
+const ALL_CFS: [&str; 11] = [
     CF_BLOCKS,
     CF_TRANSACTIONS,
     CF_ACCOUNTS,
@@ -48,6 +50,7 @@ const ALL_CFS: [&str; 10] = [
     CF_GOVERNANCE,
     CF_METADATA,
     CF_SETTLEMENT,
+    CF_SETTLEMENT_EXCHANGES,
     CF_RAFT_LOG,
     CF_RAFT_STATE,
 ];
@@ -329,11 +332,18 @@ impl Store {
             location.extend_from_slice(&(index as u32).to_be_bytes());
             w.batch.put_cf(txs, tx.id().0, location);
         }
+        let figures = block_figures(height, epoch_blocks, &block.transactions);
         let settlement = self.cf(CF_SETTLEMENT)?;
-        for (key, figures) in block_figures(height, epoch_blocks, &block.transactions) {
-            let mut total = self.settlement(&key)?.unwrap_or_default();
-            total.merge(&figures);
+        for (key, figures) in &figures.pairs {
+            let mut total = self.settlement(key)?.unwrap_or_default();
+            total.merge(figures);
             w.batch.put_cf(settlement, key.to_key(), total.to_bytes());
+        }
+        let exchanges = self.cf(CF_SETTLEMENT_EXCHANGES)?;
+        for (key, figures) in &figures.exchanges {
+            let mut total = self.exchange_settlement(key)?.unwrap_or_default();
+            total.merge(figures);
+            w.batch.put_cf(exchanges, key.to_key(), total.to_bytes());
         }
         let meta = self.cf(CF_METADATA)?;
         w.batch.put_cf(meta, KEY_TIP, block.header.to_bytes());
@@ -402,7 +412,36 @@ impl Store {
 
     /// Every pair's sums in `epoch`.
     pub fn settlement_epoch(&self, epoch: u64) -> Result<Vec<(PairKey, PairFigures)>, StoreError> {
-        let cf = self.cf(CF_SETTLEMENT)?;
+        self.epoch_records(CF_SETTLEMENT, epoch, PairKey::from_key)
+    }
+
+    /// The exchange sums of one group and epoch.
+    pub fn exchange_settlement(
+        &self,
+        key: &ExchangeKey,
+    ) -> Result<Option<ExchangeFigures>, StoreError> {
+        match self.get_cf(CF_SETTLEMENT_EXCHANGES, &key.to_key())? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
+        }
+    }
+
+    /// Every exchange group's sums in `epoch`.
+    pub fn exchange_settlement_epoch(
+        &self,
+        epoch: u64,
+    ) -> Result<Vec<(ExchangeKey, ExchangeFigures)>, StoreError> {
+        self.epoch_records(CF_SETTLEMENT_EXCHANGES, epoch, ExchangeKey::from_key)
+    }
+
+    /// The records of `cf` whose key starts with `epoch` (u64 BE).
+    fn epoch_records<K, V: Decode>(
+        &self,
+        cf: &'static str,
+        epoch: u64,
+        key: impl Fn(&[u8]) -> Result<K, DecodeError>,
+    ) -> Result<Vec<(K, V)>, StoreError> {
+        let cf = self.cf(cf)?;
         let prefix = epoch.to_be_bytes();
         let mut out = Vec::new();
         for item in self
@@ -413,7 +452,7 @@ impl Store {
             if !k.starts_with(&prefix) {
                 break;
             }
-            out.push((PairKey::from_key(&k)?, decode_exact(&v)?));
+            out.push((key(&k)?, decode_exact(&v)?));
         }
         Ok(out)
     }

@@ -23,7 +23,7 @@ use coalition_node::client::Client;
 use coalition_node::genesis::Genesis;
 use coalition_node::governance::Threshold;
 use coalition_node::rules::{LineItem, Purchase, RuleEngine};
-use coalition_node::settlement::{net_positions, SettledPair};
+use coalition_node::settlement::{net_positions, readable, SettledPair};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::transactions::{self, SpendingAccount};
 use rand_chacha::rand_core::SeedableRng;
@@ -311,6 +311,28 @@ fn coalition_over_http() {
     .unwrap();
     node.commit(&burn);
 
+    // Alice converts 500 of her remaining 700 MILES into 50 NIGHTS: the
+    // airline's liability falls, the hotel's rises, and settlement records
+    // that the airline owes the hotel their value.
+    let account = node.account(&alice.loyalty_id(), "MILES").unwrap();
+    let nights = policy(&node, "NIGHTS", hotel.public());
+    node.commit(
+        &transactions::exchange(
+            chain,
+            &miles,
+            &nights,
+            ExchangeRate::new(1, 10).unwrap(),
+            &alice,
+            &SpendingAccount {
+                state: &account,
+                balance: 700,
+            },
+            500,
+            &mut rng,
+        )
+        .unwrap(),
+    );
+
     // Settlement, epoch 0: each party decrypts its own view of the sums.
     let (status, report) = node.get("/v1/settlement/0");
     assert_eq!(status, 200);
@@ -335,15 +357,83 @@ fn coalition_over_http() {
     // Netting: the grocer is owed 250 miles at 1/100 = 2 units; the
     // airline owes them; positions sum to zero.
     let value = 250 / 100; // 250 miles at a settlement value of 1/100, rounded down
-    let net = net_positions(&[SettledPair {
-        merchant: grocer.loyalty_id(),
-        issuer: airline.loyalty_id(),
-        currency: miles_id,
-        burned: 250,
-        value,
-    }]);
+    let net = net_positions(
+        &[SettledPair {
+            merchant: grocer.loyalty_id(),
+            issuer: airline.loyalty_id(),
+            currency: miles_id,
+            burned: 250,
+            value,
+        }],
+        &[],
+    );
     assert_eq!(net[&grocer.loyalty_id()], 2);
     assert_eq!(net.values().sum::<i128>(), 0);
+
+    // The exchange figure, typed: the airline reads Σx = 500 and derives
+    // Σy = 50; the hotel reads Σy = 50; both value it at ⌊50·3/100⌋ = 1;
+    // the grocer reads nothing of it.
+    let typed = node.client.settlement(0).unwrap();
+    assert_eq!(typed.figures.exchanges.len(), 1);
+    let (key, figure) = typed.figures.exchanges.iter().next().unwrap();
+    assert_eq!(
+        (key.from, key.to, figure.exchanges),
+        (miles_id, nights_id, 1)
+    );
+    let values = [
+        (miles_id, one),
+        (nights_id, ExchangeRate::new(3, 100).unwrap()),
+    ]
+    .into_iter()
+    .collect();
+    let table = DecryptionTable::new(16, 8);
+    let read = |who: &IdentityKeys| {
+        readable(
+            who.loyalty_id(),
+            who.elgamal_secret(),
+            &table,
+            &typed.figures,
+            &typed.issuers,
+            &values,
+        )
+        .unwrap()
+    };
+    let (by_airline, by_hotel, by_grocer) = (read(&airline), read(&hotel), read(&grocer));
+    assert_eq!(by_airline.exchanges, by_hotel.exchanges);
+    assert_eq!(
+        (by_hotel.exchanges[0].credited, by_hotel.exchanges[0].value),
+        (50, 1)
+    );
+    assert!(by_grocer.exchanges.is_empty());
+    // The grocer's burn reads alike from both sides; the full netting
+    // from what the three parties read sums to zero.
+    assert_eq!(by_grocer.pairs, by_airline.pairs);
+    let net = net_positions(&by_airline.pairs, &by_airline.exchanges);
+    assert_eq!(
+        (
+            net[&airline.loyalty_id()],
+            net[&hotel.loyalty_id()],
+            net[&grocer.loyalty_id()]
+        ),
+        (-3, 1, 2)
+    );
+    // A debited sum that is not a whole number of exchanges at its rate
+    // (501 MILES at 1/10) is refused, not rounded.
+    let mut tampered = typed.figures.clone();
+    let sum = tampered.exchanges.values_mut().next().unwrap();
+    let debited = sum.debited.as_mut().unwrap();
+    debited.issuer.commitment = coalition_core::elgamal::PedersenCommitment::from_point(
+        *debited.issuer.commitment.as_point() + coalition_core::generators::g(),
+    );
+    assert!(readable(
+        airline.loyalty_id(),
+        airline.elgamal_secret(),
+        &table,
+        &tampered,
+        &typed.issuers,
+        &values,
+    )
+    .is_err());
 
     // An oversized body: 413, nothing changes.
     let before = node.state_hash();

@@ -15,6 +15,7 @@ use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, LoyaltyId};
 use coalition_node::client::Client;
 use coalition_node::rules::{LineItem, Purchase, RuleEngine};
+use coalition_node::settlement::readable;
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_wallet::{parse_identity, table};
 use rand_core::OsRng;
@@ -395,59 +396,70 @@ pub fn run(args: PartnerArgs) -> Result<()> {
         }
         PartnerCommand::Terms { command } => terms::run(command, &client, chain, &keys)?,
         PartnerCommand::Netting { epoch, json } => {
-            let report = client.get_json(&format!("/v1/settlement/{epoch}"))?;
+            let report = client.settlement(epoch)?;
             let (currencies, _) = client.currencies()?;
-            let mine = hex::encode(me.0);
-            let mut by_counterparty: std::collections::BTreeMap<String, i128> = Default::default();
-            for pair in report["pairs"].as_array().into_iter().flatten() {
-                let (merchant, issuer) = (
-                    pair["merchant"].as_str().unwrap_or(""),
-                    pair["issuer"].as_str().unwrap_or(""),
+            let values = currencies
+                .iter()
+                .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
+                .collect();
+            let mine = readable(
+                me,
+                keys.elgamal_secret(),
+                table(),
+                &report.figures,
+                &report.issuers,
+                &values,
+            )?;
+            // (counterparty, what) → signed value; positive: owed to me.
+            let mut rows: Vec<(LoyaltyId, String, i128)> = Vec::new();
+            for p in &mine.pairs {
+                let (other, sign, role) = if p.merchant == me {
+                    (p.issuer, 1, "burned here")
+                } else {
+                    (p.merchant, -1, "burned by it")
+                };
+                let what = format!("{} {} {role}", p.burned, p.currency);
+                rows.push((other, what, sign * i128::from(p.value)));
+            }
+            for e in &mine.exchanges {
+                let (other, sign) = if e.to_issuer == me {
+                    (e.from_issuer, 1)
+                } else {
+                    (e.to_issuer, -1)
+                };
+                let what = format!(
+                    "{} {} created from {} at {}/{}",
+                    e.credited,
+                    e.to,
+                    e.from,
+                    e.rate.numerator(),
+                    e.rate.denominator()
                 );
-                if merchant == issuer || (merchant != mine && issuer != mine) {
-                    continue;
-                }
-                let role = if merchant == mine {
-                    "merchant"
-                } else {
-                    "issuer"
-                };
-                let Some(text) = pair["burned"][role].as_str() else {
-                    continue;
-                };
-                let ct: Ciphertext = decode_exact(&hex::decode(text)?)?;
-                let burned = ct
-                    .decrypt(keys.elgamal_secret(), table())
-                    .map_err(|e| anyhow::anyhow!("a settlement figure does not decrypt: {e}"))?;
-                let currency = CurrencyId::new(pair["currency"].as_str().unwrap_or(""))
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let rate = currencies
-                    .iter()
-                    .find(|c| c.policy.id == currency)
-                    .and_then(|c| c.settlement_value)
-                    .context("a settled currency has no settlement value")?;
-                let value = i128::from(burned) * i128::from(rate.numerator())
-                    / i128::from(rate.denominator());
-                let (counterparty, signed) = if role == "merchant" {
-                    (issuer, value)
-                } else {
-                    (merchant, -value)
-                };
-                *by_counterparty.entry(counterparty.to_string()).or_insert(0) += signed;
+                rows.push((other, what, sign * i128::from(e.value)));
+            }
+            let mut by_counterparty: std::collections::BTreeMap<String, i128> = Default::default();
+            for (other, _, v) in &rows {
+                *by_counterparty.entry(hex::encode(other.0)).or_insert(0) += v;
             }
             let total: i128 = by_counterparty.values().sum();
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "epoch": epoch, "counterparties": by_counterparty.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(), "net": total.to_string() })
+                    serde_json::json!({
+                        "epoch": epoch,
+                        "complete": report.complete,
+                        "figures": rows.iter().map(|(o, what, v)| serde_json::json!({
+                            "counterparty": hex::encode(o.0),
+                            "figure": what,
+                            "value": v.to_string(),
+                        })).collect::<Vec<_>>(),
+                        "counterparties": by_counterparty.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(),
+                        "net": total.to_string(),
+                    })
                 );
             } else {
-                for (counterparty, v) in &by_counterparty {
-                    println!(
-                        "  with {}…: {:+}",
-                        &counterparty[..16.min(counterparty.len())],
-                        v
-                    );
+                for (other, what, v) in &rows {
+                    println!("  with {}…: {what}: {v:+}", &hex::encode(other.0)[..16]);
                 }
                 println!("net position in epoch {epoch}: {total:+} settlement units (positive: owed to this partner)");
             }
@@ -478,7 +490,34 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     "redeemed": pair["redeemed"],
                 }));
             }
-            let out = serde_json::json!({ "epoch": epoch, "complete": report["complete"], "pairs": rows });
+            let typed = client.settlement(epoch)?;
+            let (currencies, _) = client.currencies()?;
+            let values = currencies
+                .iter()
+                .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
+                .collect();
+            let exchanges: Vec<serde_json::Value> = readable(
+                me,
+                keys.elgamal_secret(),
+                table(),
+                &typed.figures,
+                &typed.issuers,
+                &values,
+            )?
+            .exchanges
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "role": if e.to_issuer == me { "to issuer" } else { "from issuer" },
+                    "from": e.from.symbol(),
+                    "to": e.to.symbol(),
+                    "rate": [e.rate.numerator(), e.rate.denominator()],
+                    "credited": e.credited,
+                    "value": e.value,
+                })
+            })
+            .collect();
+            let out = serde_json::json!({ "epoch": epoch, "complete": report["complete"], "pairs": rows, "exchanges": exchanges });
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
@@ -493,6 +532,19 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                         r["burned"],
                         r["transferred"],
                         r["redeemed"]
+                    );
+                }
+                for e in &exchanges {
+                    println!(
+                        "  as {:<11} {}→{} at {}/{}: {} {} created, worth {} units",
+                        e["role"].as_str().unwrap_or(""),
+                        e["from"].as_str().unwrap_or(""),
+                        e["to"].as_str().unwrap_or(""),
+                        e["rate"][0],
+                        e["rate"][1],
+                        e["credited"],
+                        e["to"].as_str().unwrap_or(""),
+                        e["value"]
                     );
                 }
             }

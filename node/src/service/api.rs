@@ -34,7 +34,7 @@ use crate::governance::ProposalStatus;
 use crate::mempool::MempoolError;
 use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
 use crate::replication::{Leader, SubmissionRoute};
-use crate::settlement::Sealed;
+use crate::settlement::{IssuerSum, Sealed};
 
 /// The OpenAPI 3.1 document describing this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -655,10 +655,24 @@ fn sealed_json(s: &Option<Sealed>) -> Value {
     }
 }
 
+fn issuer_sum_json(s: &Option<IssuerSum>) -> Value {
+    match s {
+        None => Value::Null,
+        Some(s) => json!({
+            "issuer": hex::encode(s.issuer.to_bytes()),
+            "auditor": s.auditor.map(|c| hex::encode(c.to_bytes())),
+        }),
+    }
+}
+
 async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResult<Json<Value>> {
     let pairs = node
         .store()
         .settlement_epoch(epoch)
+        .map_err(ApiError::internal)?;
+    let exchanges = node
+        .store()
+        .exchange_settlement_epoch(epoch)
         .map_err(ApiError::internal)?;
     let epoch_blocks = node.genesis().settlement_epoch_blocks;
     let (issuers, tip) = {
@@ -689,12 +703,28 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
             })
         })
         .collect();
+    let exchange_items: Vec<Value> = exchanges
+        .iter()
+        .map(|(key, f)| {
+            json!({
+                "from": key.from.symbol(),
+                "to": key.to.symbol(),
+                "from_issuer": issuers.get(&key.from).map(|i| hex::encode(i.0)),
+                "to_issuer": issuers.get(&key.to).map(|i| hex::encode(i.0)),
+                "rate": [key.rate.numerator(), key.rate.denominator()],
+                "exchanges": f.exchanges,
+                "debited": issuer_sum_json(&f.debited),
+                "credited": issuer_sum_json(&f.credited),
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "epoch": epoch,
         "first_height": first,
         "last_height": last,
         "complete": tip >= last,
         "pairs": items,
+        "exchanges": exchange_items,
     })))
 }
 
