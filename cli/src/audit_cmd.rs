@@ -188,6 +188,34 @@ fn summary(report: &AuditReport) -> String {
             }
         ));
     }
+    let r = &report.rules;
+    out.push_str(&format!(
+        "rules re-derived from the transactions alone: {} membership changes, {} membership checks, {} exchange rates, {} pool flows\n",
+        r.membership_changes, r.membership_checks, r.exchange_rates, r.pool_flows
+    ));
+    if report.settlement.epochs_compared > 0 {
+        out.push_str(&format!(
+            "settlement: {} epochs recomputed from the blocks match the source's figures\n",
+            report.settlement.epochs_compared
+        ));
+    }
+    if !report.settlement.net_positions.is_empty() {
+        let positions: Vec<String> = report
+            .settlement
+            .net_positions
+            .iter()
+            .map(|(id, v)| format!("{}… {v:+}", &id[..12.min(id.len())]))
+            .collect();
+        out.push_str(&format!(
+            "net positions over all epochs, from the audited currencies{}: {}\n",
+            if report.settlement.positions_complete {
+                ""
+            } else {
+                " (not every settled currency is audited by this key)"
+            },
+            positions.join(", ")
+        ));
+    }
     match &report.finding {
         None => {
             out.push_str("PASSED: every block, signature, proof and state commitment checks out\n")

@@ -655,7 +655,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         let what = format!("burns {balance} MILES back to the airline");
         d.commit(merchant.name, &what, &tx)?;
     }
-    settlement(d, [airline, hotel, grocer])?;
+    let netting = settlement(d, [airline, hotel, grocer])?;
 
     println!("\nAudit (replays every block from genesis: signatures, proofs, roots, state hashes; reconciles audited supply):");
     let mut bar = progress::Bar::new("replaying blocks", d.client.status()?.height);
@@ -680,6 +680,43 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
         report.signatures,
         report.proven_transactions,
         &report.state_hash[..16]
+    );
+    println!(
+        "  rules re-derived from the transactions alone: {} membership change, {} membership checks, {} exchange rate, {} pool flows; settlement of {} epochs recomputed and equal to the node's",
+        report.rules.membership_changes,
+        report.rules.membership_checks,
+        report.rules.exchange_rates,
+        report.rules.pool_flows,
+        report.settlement.epochs_compared,
+    );
+    let net: Vec<String> = [airline, hotel, grocer]
+        .iter()
+        .map(|p| {
+            let id = hex::encode(p.keys.loyalty_id().0);
+            let v = report
+                .settlement
+                .net_positions
+                .get(&id)
+                .copied()
+                .unwrap_or(0);
+            format!("{} {v:+}", p.name)
+        })
+        .collect();
+    let agreed = netting
+        .iter()
+        .all(|(id, v)| report.settlement.net_positions.get(&hex::encode(id.0)) == Some(v));
+    ensure!(
+        agreed && report.settlement.positions_complete,
+        "the auditor's netting differs from the partners'"
+    );
+    println!(
+        "  the auditor's own netting from the audited currencies (equal to the partners'): {}{}",
+        net.join(", "),
+        if report.settlement.positions_complete {
+            ""
+        } else {
+            " (partial: it does not audit every settled currency)"
+        }
     );
     for s in &report.supply {
         println!(
@@ -850,7 +887,7 @@ fn expiry(
 /// Each party's view of the settlement figures of every epoch so far,
 /// summed, and netting. Every figure between two partners is read from
 /// both sides' keys and must read alike.
-fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
+fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<BTreeMap<LoyaltyId, i128>> {
     let name = |id: &LoyaltyId| {
         partners
             .iter()
@@ -985,5 +1022,5 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<()> {
         "netting does not sum to zero"
     );
     println!("  netting in settlement units (each party computes it from its own figures): {} — sums to zero", line.join(", "));
-    Ok(())
+    Ok(net)
 }

@@ -132,6 +132,11 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&clean)).unwrap();
     assert_eq!(report["blocks"], 45);
     assert!(report["finding"].is_null());
+    // The independent rules re-derived the grocer's admission, and every
+    // epoch's settlement figures were recomputed and matched.
+    assert_eq!(report["rules"]["membership_changes"], 1);
+    assert_eq!(report["rules"]["exchange_rates"], 1);
+    assert!(report["settlement"]["epochs_compared"].as_u64().unwrap() >= 5);
     let out = dir.path().join("report.json");
     let written = audit_dev(
         dir.path(),
@@ -208,6 +213,33 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
         stdout(&output)
     );
     put(dir.path(), "accounts", &key, &record);
+
+    // Settlement figures that are not what the blocks produce: an exchange
+    // group counted twice, a merchant's burn count changed.
+    for cf in ["settlement_exchanges", "settlement"] {
+        let (key, record) = with_db(dir.path(), |db| {
+            let handle = db.cf_handle(cf).unwrap();
+            let (k, v) = db
+                .iterator_cf(handle, rocksdb::IteratorMode::Start)
+                .find(|item| item.as_ref().unwrap().1[0] != 0)
+                .unwrap()
+                .unwrap();
+            (k.to_vec(), v.to_vec())
+        });
+        let mut damaged = record.clone();
+        damaged[0] += 1; // the count (u64 little-endian)
+        put(dir.path(), cf, &key, &damaged);
+        let output = verify(dir.path());
+        assert_eq!(output.status.code(), Some(3), "{cf}");
+        let text = stdout(&output);
+        assert!(
+            text.contains("settlement figures of epoch")
+                && text.contains("differ from those the blocks produce"),
+            "{cf}: {text}"
+        );
+        put(dir.path(), cf, &key, &record);
+    }
+    assert!(verify(dir.path()).status.success());
 
     // One exported transaction: found, re-verified where it was committed.
     let block = coalition_node::block::decode_block(&original).unwrap();

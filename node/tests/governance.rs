@@ -8,6 +8,7 @@ use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::partnership::PartnershipTerms;
 use coalition_core::transaction::Transaction;
+use coalition_node::audit::RulesModel;
 use coalition_node::genesis::Genesis;
 use coalition_node::governance::{ProposalStatus, Threshold, PROPOSAL_TTL_BLOCKS};
 use coalition_node::ledger::{AccountLedger, LedgerError};
@@ -21,6 +22,26 @@ struct World {
     founders: Vec<IdentityKeys>,
     ledger: AccountLedger,
     rng: ChaCha20Rng,
+    /// The audit's independent statement of the rules, fed the same
+    /// accepted transactions: it must agree with the ledger after each.
+    model: RulesModel,
+}
+
+/// Applies `tx` to `ledger` and, when accepted, to the audit's rule
+/// model, which must find nothing wrong and derive the same members.
+fn apply(
+    ledger: &mut AccountLedger,
+    model: &mut RulesModel,
+    tx: &Transaction,
+) -> Result<(), LedgerError> {
+    ledger.apply(tx)?;
+    model
+        .observe(ledger.height(), tx)
+        .expect("the audit's rule model accepts what the ledger accepted");
+    model
+        .compare(ledger)
+        .expect("the audit's rule model derives the ledger's members");
+    Ok(())
 }
 
 fn world(founders: usize, p: u32, q: u32) -> World {
@@ -43,6 +64,7 @@ fn world(founders: usize, p: u32, q: u32) -> World {
     };
     World {
         ledger: genesis.ledger(None, false).unwrap(),
+        model: RulesModel::new(&genesis),
         founders: keys,
         rng,
     }
@@ -105,7 +127,7 @@ fn admission_by_threshold_with_every_refusal() {
     assert_eq!(refused(&w.ledger, &forged), TxVerificationError::Signature);
     assert_eq!(w.ledger.state_hash(), before);
 
-    w.ledger.apply(&proposal).unwrap();
+    apply(&mut w.ledger, &mut w.model, &proposal).unwrap();
     let p = &w.ledger.governance().proposals()[&id];
     assert_eq!(p.status, ProposalStatus::Open);
     // A second proposal about the same candidate while one is open.
@@ -137,7 +159,7 @@ fn admission_by_threshold_with_every_refusal() {
         TxVerificationError::Governance("no such proposal")
     );
     // One more yes (2 of 3) admits.
-    w.ledger.apply(&vote(chain, b, 0, id, true)).unwrap();
+    apply(&mut w.ledger, &mut w.model, &vote(chain, b, 0, id, true)).unwrap();
     assert!(w
         .ledger
         .governance()
@@ -168,13 +190,23 @@ fn rejection_expiry_and_removal() {
 
     // Two "no" votes of three: 2 approvals can no longer be reached.
     let p = propose_member(chain, a, 0, admit(&candidate));
-    w.ledger.apply(&p).unwrap();
-    w.ledger.apply(&vote(chain, b, 0, p.id(), false)).unwrap();
+    apply(&mut w.ledger, &mut w.model, &p).unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &vote(chain, b, 0, p.id(), false),
+    )
+    .unwrap();
     assert_eq!(
         w.ledger.governance().proposals()[&p.id()].status,
         ProposalStatus::Open
     );
-    w.ledger.apply(&vote(chain, c, 0, p.id(), false)).unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &vote(chain, c, 0, p.id(), false),
+    )
+    .unwrap();
     assert_eq!(
         w.ledger.governance().proposals()[&p.id()].status,
         ProposalStatus::Rejected(0)
@@ -187,7 +219,7 @@ fn rejection_expiry_and_removal() {
 
     // Expiry: a vote after the window is refused.
     let p2 = propose_member(chain, a, 1, admit(&candidate));
-    w.ledger.apply(&p2).unwrap();
+    apply(&mut w.ledger, &mut w.model, &p2).unwrap();
     let late = w
         .ledger
         .after_block_at(PROPOSAL_TTL_BLOCKS + 1, &[vote(chain, b, 1, p2.id(), true)]);
@@ -207,20 +239,16 @@ fn rejection_expiry_and_removal() {
     let miles = CurrencyId::new("MILES").unwrap();
     let nights = CurrencyId::new("NIGHTS").unwrap();
     let one = ExchangeRate::new(1, 1).unwrap();
-    w.ledger
-        .apply(&register_currency(
-            chain,
-            a,
-            2,
-            miles,
-            0,
-            None,
-            one,
-            NoteLifetime::Unlimited,
-        ))
-        .unwrap();
-    w.ledger
-        .apply(&register_currency(
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &register_currency(chain, a, 2, miles, 0, None, one, NoteLifetime::Unlimited),
+    )
+    .unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &register_currency(
             chain,
             c,
             1,
@@ -231,8 +259,9 @@ fn rejection_expiry_and_removal() {
             // settlement value.
             ExchangeRate::new(1, 4).unwrap(),
             NoteLifetime::Unlimited,
-        ))
-        .unwrap();
+        ),
+    )
+    .unwrap();
     let terms = PartnershipTerms {
         chain,
         version: 1,
@@ -240,9 +269,12 @@ fn rejection_expiry_and_removal() {
         rates: vec![(miles, nights, ExchangeRate::new(2, 1).unwrap())],
         earn_rules: vec![],
     };
-    w.ledger
-        .apply(&Transaction::Terms(terms.clone().sign(&[a, c])))
-        .unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &Transaction::Terms(terms.clone().sign(&[a, c])),
+    )
+    .unwrap();
     assert_eq!(
         w.ledger.exchange_rate(&miles, &nights),
         Some(ExchangeRate::new(2, 1).unwrap())
@@ -262,9 +294,12 @@ fn rejection_expiry_and_removal() {
         rates: vec![(miles, nights, ExchangeRate::new(3, 1).unwrap())],
         ..terms.clone()
     };
-    w.ledger
-        .apply(&Transaction::Terms(v2.sign(&[a, c])))
-        .unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &Transaction::Terms(v2.sign(&[a, c])),
+    )
+    .unwrap();
     assert_eq!(
         w.ledger.exchange_rate(&miles, &nights),
         Some(ExchangeRate::new(3, 1).unwrap())
@@ -282,10 +317,13 @@ fn rejection_expiry_and_removal() {
             member: c.loyalty_id(),
         },
     );
-    w.ledger.apply(&remove).unwrap();
-    w.ledger
-        .apply(&vote(chain, b, 1, remove.id(), true))
-        .unwrap();
+    apply(&mut w.ledger, &mut w.model, &remove).unwrap();
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &vote(chain, b, 1, remove.id(), true),
+    )
+    .unwrap();
     assert!(!w
         .ledger
         .governance()
@@ -328,8 +366,10 @@ fn currency_registration_rules() {
     let auditor = IdentityKeys::random(&mut w.rng);
     let miles = CurrencyId::new("MILES").unwrap();
     let value = ExchangeRate::new(1, 100).unwrap();
-    w.ledger
-        .apply(&register_currency(
+    apply(
+        &mut w.ledger,
+        &mut w.model,
+        &register_currency(
             chain,
             a,
             0,
@@ -338,8 +378,9 @@ fn currency_registration_rules() {
             Some(auditor.public().encryption),
             value,
             NoteLifetime::Unlimited,
-        ))
-        .unwrap();
+        ),
+    )
+    .unwrap();
     let policy = w.ledger.currency(&miles).unwrap();
     assert_eq!(policy.issuer, *a.public());
     assert_eq!(policy.auditor, Some(auditor.public().encryption));
@@ -565,6 +606,7 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         mut rng,
     } = world(3, 2, 3);
     let chain = ledger.chain();
@@ -572,7 +614,7 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
     let nights = CurrencyId::new("NIGHTS").unwrap();
     let one = ExchangeRate::new(1, 1).unwrap();
     let reg = register_currency(chain, c, 0, nights, 0, None, one, NoteLifetime::Unlimited);
-    ledger.apply(&reg).unwrap();
+    apply(&mut ledger, &mut model, &reg).unwrap();
     let policy = ledger.currency(&nights).unwrap().clone();
     let alice = IdentityKeys::random(&mut rng);
     let bob = IdentityKeys::random(&mut rng);
@@ -580,16 +622,16 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
         transactions::issue(chain, &policy, c, nonce, alice.public(), 50, rng).unwrap()
     };
     let first = issue(&mut rng, 0);
-    ledger.apply(&first).unwrap();
+    apply(&mut ledger, &mut model, &first).unwrap();
     let account = |ledger: &AccountLedger, who: &IdentityKeys| {
         ledger
             .account(&who.loyalty_id(), &nights)
             .cloned()
             .unwrap_or_else(|| AccountState::new(*who.public()))
     };
-    let apply =
+    let fold =
         transactions::apply_pending(chain, nights, &alice, &account(&ledger, &alice)).unwrap();
-    ledger.apply(&apply).unwrap();
+    apply(&mut ledger, &mut model, &fold).unwrap();
 
     let remove = propose_member(
         chain,
@@ -599,8 +641,13 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
             member: c.loyalty_id(),
         },
     );
-    ledger.apply(&remove).unwrap();
-    ledger.apply(&vote(chain, b, 0, remove.id(), true)).unwrap();
+    apply(&mut ledger, &mut model, &remove).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, b, 0, remove.id(), true),
+    )
+    .unwrap();
     assert!(!ledger.governance().members().contains_key(&c.loyalty_id()));
 
     // Issuance is frozen.
@@ -625,7 +672,7 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
         &mut rng,
     )
     .unwrap();
-    ledger.apply(&transfer).unwrap();
+    apply(&mut ledger, &mut model, &transfer).unwrap();
     // … and a burn back to the former issuer, which still owes settlement.
     let state = account(&ledger, &alice);
     let burn = transactions::burn(
@@ -640,7 +687,7 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
         &mut rng,
     )
     .unwrap();
-    ledger.apply(&burn).unwrap();
+    apply(&mut ledger, &mut model, &burn).unwrap();
     // The former member can no longer register a currency either.
     let other = CurrencyId::new("SUITES").unwrap();
     assert_eq!(
@@ -650,6 +697,142 @@ fn a_removed_member_cannot_issue_but_its_points_wind_down() {
         ),
         TxVerificationError::Governance("the signer is not a member")
     );
+
+    // The audit's model states the same rule independently: had a state
+    // machine with this gap accepted the validly signed, validly proven
+    // Issue, the audit would still find it.
+    let late = issue(&mut rng, 1);
+    let finding = model.observe(ledger.height(), &late).unwrap_err();
+    assert!(finding.contains("issuer was removed"), "{finding}");
+}
+
+/// Issue 22 (spec §18.1): the audit's rule model finds a ledger whose
+/// rules were broken even when every signature and proof is valid — here,
+/// members the votes did not decide, an exchange at a rate no terms set,
+/// and a registration beyond the cap.
+#[test]
+fn the_audit_rule_model_finds_what_a_faulty_state_machine_lets_through() {
+    use coalition_prover::transactions::{self, SpendingAccount};
+    let World {
+        founders: f,
+        mut ledger,
+        mut model,
+        mut rng,
+    } = world(3, 2, 3);
+    let chain = ledger.chain();
+    let (a, b) = (&f[0], &f[1]);
+    let candidate = IdentityKeys::random(&mut rng);
+
+    // A proposal both saw; a vote only the model saw admits the candidate,
+    // so the ledger's members (without it) are not what the votes decide.
+    let proposal = propose_member(chain, a, 0, admit(&candidate));
+    apply(&mut ledger, &mut model, &proposal).unwrap();
+    let approve = vote(chain, b, 0, proposal.id(), true);
+    let mut diverged = RulesModel::new(&Genesis {
+        name: "gov".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(2, 3).unwrap(),
+        founders: f
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (format!("founder-{i}"), *k.public()))
+            .collect(),
+        pool: None,
+        settlement_epoch_blocks: 10,
+        max_currencies_per_member: 8,
+    });
+    diverged.observe(1, &proposal).unwrap();
+    diverged.observe(1, &approve).unwrap();
+    let finding = diverged.compare(&ledger).unwrap_err();
+    assert!(finding.contains("is missing"), "{finding}");
+    // A vote twice, or on a proposal that is decided, is a finding too.
+    assert!(diverged.observe(1, &approve).is_err());
+    apply(&mut ledger, &mut model, &approve).unwrap();
+    model.compare(&ledger).unwrap();
+
+    // An exchange at a rate no terms in force set: valid proofs, valid
+    // signature, still a finding.
+    let miles = CurrencyId::new("MILES").unwrap();
+    let nights = CurrencyId::new("NIGHTS").unwrap();
+    let one = ExchangeRate::new(1, 1).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &register_currency(chain, a, 1, miles, 0, None, one, NoteLifetime::Unlimited),
+    )
+    .unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &register_currency(chain, b, 1, nights, 0, None, one, NoteLifetime::Unlimited),
+    )
+    .unwrap();
+    let alice = IdentityKeys::random(&mut rng);
+    let miles_policy = ledger.currency(&miles).unwrap().clone();
+    let nights_policy = ledger.currency(&nights).unwrap().clone();
+    let issued =
+        transactions::issue(chain, &miles_policy, a, 0, alice.public(), 10, &mut rng).unwrap();
+    apply(&mut ledger, &mut model, &issued).unwrap();
+    let fold = transactions::apply_pending(
+        chain,
+        miles,
+        &alice,
+        ledger.account(&alice.loyalty_id(), &miles).unwrap(),
+    )
+    .unwrap();
+    apply(&mut ledger, &mut model, &fold).unwrap();
+    let exchange = transactions::exchange(
+        chain,
+        &miles_policy,
+        &nights_policy,
+        ExchangeRate::new(2, 1).unwrap(),
+        &alice,
+        &SpendingAccount {
+            state: ledger.account(&alice.loyalty_id(), &miles).unwrap(),
+            balance: 10,
+        },
+        5,
+        &mut rng,
+    )
+    .unwrap();
+    assert!(refused(&ledger, &exchange).to_string().contains("rate"));
+    let finding = model.observe(ledger.height(), &exchange).unwrap_err();
+    assert!(
+        finding.contains("a rate no terms in force set"),
+        "{finding}"
+    );
+
+    // A registration beyond the genesis cap (8), and a symbol twice.
+    let mut capped = RulesModel::new(&Genesis {
+        name: "gov".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(2, 3).unwrap(),
+        founders: vec![("a".into(), *a.public())],
+        pool: None,
+        settlement_epoch_blocks: 10,
+        max_currencies_per_member: 1,
+    });
+    let reg = |nonce, symbol: &str| {
+        register_currency(
+            chain,
+            a,
+            nonce,
+            CurrencyId::new(symbol).unwrap(),
+            0,
+            None,
+            one,
+            NoteLifetime::Unlimited,
+        )
+    };
+    capped.observe(1, &reg(0, "AAA")).unwrap();
+    assert!(capped
+        .observe(1, &reg(1, "AAA"))
+        .unwrap_err()
+        .contains("registered twice"));
+    assert!(capped
+        .observe(1, &reg(1, "BBB"))
+        .unwrap_err()
+        .contains("more currencies than the genesis allows"));
 }
 
 /// Issue 22 (spec §16.2): the membership limits hold when a proposal takes
@@ -663,6 +846,7 @@ fn limits_hold_when_a_proposal_takes_effect() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         ..
     } = world(2, 1, 1);
     let chain = ledger.chain();
@@ -678,9 +862,9 @@ fn limits_hold_when_a_proposal_takes_effect() {
         )
     };
     let (ra, rb) = (remove(a, 0), remove(b, 0));
-    ledger.apply(&ra).unwrap();
-    ledger.apply(&rb).unwrap();
-    ledger.apply(&vote(chain, b, 1, ra.id(), true)).unwrap();
+    apply(&mut ledger, &mut model, &ra).unwrap();
+    apply(&mut ledger, &mut model, &rb).unwrap();
+    apply(&mut ledger, &mut model, &vote(chain, b, 1, ra.id(), true)).unwrap();
     let members = ledger.governance().members();
     assert_eq!(members.len(), 1, "exactly one member is left");
     assert!(members.contains_key(&b.loyalty_id()));
@@ -695,18 +879,22 @@ fn limits_hold_when_a_proposal_takes_effect() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         mut rng,
     } = world(4, 2, 3);
     let chain = ledger.chain();
     let x = IdentityKeys::random(&mut rng);
     let y = IdentityKeys::random(&mut rng);
     let admit_x = propose_member(chain, &f[0], 0, admit(&x));
-    ledger.apply(&admit_x).unwrap();
-    ledger
-        .apply(&vote(chain, &f[1], 0, admit_x.id(), true))
-        .unwrap();
+    apply(&mut ledger, &mut model, &admit_x).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, &f[1], 0, admit_x.id(), true),
+    )
+    .unwrap();
     let admit_y = propose_member(chain, &f[3], 0, admit(&y));
-    ledger.apply(&admit_y).unwrap();
+    apply(&mut ledger, &mut model, &admit_y).unwrap();
     let remove_d = propose_member(
         chain,
         &f[2],
@@ -715,17 +903,23 @@ fn limits_hold_when_a_proposal_takes_effect() {
             member: f[3].loyalty_id(),
         },
     );
-    ledger.apply(&remove_d).unwrap();
-    ledger
-        .apply(&vote(chain, &f[0], 1, remove_d.id(), true))
-        .unwrap();
+    apply(&mut ledger, &mut model, &remove_d).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, &f[0], 1, remove_d.id(), true),
+    )
+    .unwrap();
     assert!(ledger
         .governance()
         .members()
         .contains_key(&f[3].loyalty_id()));
-    ledger
-        .apply(&vote(chain, &f[1], 1, remove_d.id(), true))
-        .unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, &f[1], 1, remove_d.id(), true),
+    )
+    .unwrap();
     let gov = ledger.governance();
     assert!(!gov.members().contains_key(&f[3].loyalty_id()));
     assert!(gov.members().contains_key(&x.loyalty_id()), "recounted");
@@ -746,6 +940,7 @@ fn parallel_admissions_stop_at_the_member_cap() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         mut rng,
     } = world(MAX_MEMBERS - 1, 1, 2);
     let chain = ledger.chain();
@@ -753,21 +948,27 @@ fn parallel_admissions_stop_at_the_member_cap() {
     let y = IdentityKeys::random(&mut rng);
     let admit_x = propose_member(chain, &f[0], 0, admit(&x));
     let admit_y = propose_member(chain, &f[1], 0, admit(&y));
-    ledger.apply(&admit_x).unwrap();
-    ledger.apply(&admit_y).unwrap();
+    apply(&mut ledger, &mut model, &admit_x).unwrap();
+    apply(&mut ledger, &mut model, &admit_y).unwrap();
     // Half of 255 is 128 votes each: both made while there was room.
     let needed = 128;
     for (i, voter) in f.iter().enumerate().skip(2).take(needed - 1) {
         let _ = i;
-        ledger
-            .apply(&vote(chain, voter, 0, admit_x.id(), true))
-            .unwrap();
+        apply(
+            &mut ledger,
+            &mut model,
+            &vote(chain, voter, 0, admit_x.id(), true),
+        )
+        .unwrap();
     }
     assert_eq!(ledger.governance().members().len(), MAX_MEMBERS);
     for voter in f.iter().skip(2).take(needed) {
-        ledger
-            .apply(&vote(chain, voter, 1, admit_y.id(), true))
-            .unwrap();
+        apply(
+            &mut ledger,
+            &mut model,
+            &vote(chain, voter, 1, admit_y.id(), true),
+        )
+        .unwrap();
         if !matches!(
             ledger.governance().proposals()[&admit_y.id()].status,
             ProposalStatus::Open
@@ -793,6 +994,7 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         mut rng,
     } = world(3, 2, 3);
     let chain = ledger.chain();
@@ -812,7 +1014,7 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
             value,
             NoteLifetime::Unlimited,
         );
-        ledger.apply(&tx).unwrap();
+        apply(&mut ledger, &mut model, &tx).unwrap();
     }
     let terms = |version, rate| PartnershipTerms {
         chain,
@@ -822,12 +1024,15 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
         earn_rules: vec![],
     };
     let (v1, v2) = (terms(1, 2).sign(&[a, c]), terms(2, 3).sign(&[a, c]));
-    ledger.apply(&Transaction::Terms(v1.clone())).unwrap();
-    ledger.apply(&Transaction::Terms(v2.clone())).unwrap();
+    apply(&mut ledger, &mut model, &Transaction::Terms(v1.clone())).unwrap();
+    apply(&mut ledger, &mut model, &Transaction::Terms(v2.clone())).unwrap();
     let x = IdentityKeys::random(&mut rng);
-    ledger
-        .apply(&propose_member(chain, c, 1, admit(&x)))
-        .unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &propose_member(chain, c, 1, admit(&x)),
+    )
+    .unwrap();
     assert_eq!(ledger.governance().members()[&c.loyalty_id()].nonce, 2);
 
     let remove = propose_member(
@@ -838,14 +1043,22 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
             member: c.loyalty_id(),
         },
     );
-    ledger.apply(&remove).unwrap();
-    ledger.apply(&vote(chain, b, 0, remove.id(), true)).unwrap();
+    apply(&mut ledger, &mut model, &remove).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, b, 0, remove.id(), true),
+    )
+    .unwrap();
     assert_eq!(ledger.exchange_rate(&miles, &nights), None);
     let readmit = propose_member(chain, a, 2, admit(c));
-    ledger.apply(&readmit).unwrap();
-    ledger
-        .apply(&vote(chain, b, 1, readmit.id(), true))
-        .unwrap();
+    apply(&mut ledger, &mut model, &readmit).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &vote(chain, b, 1, readmit.id(), true),
+    )
+    .unwrap();
     assert_eq!(
         ledger.governance().members()[&c.loyalty_id()].nonce,
         2,
@@ -871,9 +1084,12 @@ fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
     assert_eq!(loaded.state_hash(), ledger.state_hash());
     assert_eq!(loaded.governance(), ledger.governance());
 
-    ledger
-        .apply(&Transaction::Terms(terms(3, 4).sign(&[a, c])))
-        .unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &Transaction::Terms(terms(3, 4).sign(&[a, c])),
+    )
+    .unwrap();
     assert_eq!(
         ledger.exchange_rate(&miles, &nights),
         Some(ExchangeRate::new(4, 1).unwrap())
@@ -889,6 +1105,7 @@ fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
     let World {
         founders: f,
         mut ledger,
+        mut model,
         ..
     } = world(3, 2, 3);
     let chain = ledger.chain();
@@ -901,18 +1118,12 @@ fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
         (b, ids[1], rate(1, 2)),
         (c, ids[2], rate(1, 4)),
     ] {
-        ledger
-            .apply(&register_currency(
-                chain,
-                who,
-                0,
-                id,
-                0,
-                None,
-                value,
-                NoteLifetime::Unlimited,
-            ))
-            .unwrap();
+        apply(
+            &mut ledger,
+            &mut model,
+            &register_currency(chain, who, 0, id, 0, None, value, NoteLifetime::Unlimited),
+        )
+        .unwrap();
     }
     let terms = |partners: Vec<&IdentityKeys>, version, rates| PartnershipTerms {
         chain,
@@ -930,7 +1141,12 @@ fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
         1,
         vec![(ids[0], ids[1], rate(2, 1)), (ids[1], ids[0], rate(1, 2))],
     );
-    ledger.apply(&Transaction::Terms(ab.sign(&[a, b]))).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &Transaction::Terms(ab.sign(&[a, b])),
+    )
+    .unwrap();
     // The issue's example: AAA → BBB at 2/1 beside BBB → AAA at 1/1 (a
     // 2-cycle of product 2) is refused.
     let greedy = terms(
@@ -945,16 +1161,24 @@ fn rates_that_could_close_an_arbitrage_cycle_are_refused() {
     // A cycle across partner sets: BBB → CCC at 2/1 (value kept) is fine,
     // CCC → AAA at 1/3 would close AAA → BBB → CCC → AAA at 4/3.
     let bc = terms(vec![b, c], 1, vec![(ids[1], ids[2], rate(2, 1))]);
-    ledger.apply(&Transaction::Terms(bc.sign(&[b, c]))).unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &Transaction::Terms(bc.sign(&[b, c])),
+    )
+    .unwrap();
     let ca = terms(vec![a, c], 1, vec![(ids[2], ids[0], rate(1, 3))]);
     assert_eq!(
         refused(&ledger, &Transaction::Terms(ca.sign(&[a, c]))),
         arbitrage
     );
     let fair = terms(vec![a, c], 1, vec![(ids[2], ids[0], rate(1, 4))]);
-    ledger
-        .apply(&Transaction::Terms(fair.sign(&[a, c])))
-        .unwrap();
+    apply(
+        &mut ledger,
+        &mut model,
+        &Transaction::Terms(fair.sign(&[a, c])),
+    )
+    .unwrap();
     // Extreme factors stay exact (u32::MAX³ < 2^128).
     let huge = terms(vec![a, b], 3, vec![(ids[0], ids[1], rate(u32::MAX, 1))]);
     assert_eq!(
@@ -982,6 +1206,7 @@ fn a_member_registers_at_most_the_genesis_cap_of_currencies() {
         max_currencies_per_member: 2,
     };
     let mut ledger = base.ledger(None, false).unwrap();
+    let mut model = RulesModel::new(&base);
     let chain = ledger.chain();
     let one = ExchangeRate::new(1, 1).unwrap();
     let register = |who: &IdentityKeys, nonce, symbol: &str| {
@@ -996,8 +1221,8 @@ fn a_member_registers_at_most_the_genesis_cap_of_currencies() {
             NoteLifetime::Unlimited,
         )
     };
-    ledger.apply(&register(&f[0], 0, "AAA")).unwrap();
-    ledger.apply(&register(&f[0], 1, "BBB")).unwrap();
+    apply(&mut ledger, &mut model, &register(&f[0], 0, "AAA")).unwrap();
+    apply(&mut ledger, &mut model, &register(&f[0], 1, "BBB")).unwrap();
     assert_eq!(
         refused(&ledger, &register(&f[0], 2, "CCC")),
         TxVerificationError::Governance(
@@ -1005,5 +1230,5 @@ fn a_member_registers_at_most_the_genesis_cap_of_currencies() {
         )
     );
     // The cap is per member.
-    ledger.apply(&register(&f[1], 0, "CCC")).unwrap();
+    apply(&mut ledger, &mut model, &register(&f[1], 0, "CCC")).unwrap();
 }

@@ -18,6 +18,9 @@ use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::shielded::{Groth16Proof, NoteOutput, RedeemTx};
 use coalition_core::transaction::{ChainId, Transaction};
+use coalition_node::audit::RulesModel;
+use coalition_node::genesis::Genesis;
+use coalition_node::governance::Threshold;
 use coalition_node::ledger::records::{MemoryRecords, StateWriter, Table};
 use coalition_node::ledger::{AccountLedger, LedgerError};
 use coalition_node::mempool::{Mempool, MempoolConfig, MempoolError};
@@ -290,6 +293,49 @@ fn issue_shield_redeem_and_no_double_redeem() {
     assert!(merchant
         .pending
         .decrypts_to(w.merchant.elgamal_secret(), 600));
+
+    // The audit's rule model keeps the pool from the public values alone:
+    // the same flows balance (600 shielded, 250 + 350 redeemed); a
+    // nullifier revealed twice, or a Redeem of points nobody shielded, is
+    // a finding even when its proof is valid.
+    let genesis = Genesis {
+        name: "pool".into(),
+        timestamp_ms: 1,
+        threshold: Threshold::new(1, 2).unwrap(),
+        founders: vec![
+            ("airline".into(), *w.airline.public()),
+            ("merchant".into(), *w.merchant.public()),
+        ],
+        pool: None,
+        settlement_epoch_blocks: 10,
+        max_currencies_per_member: 8,
+    };
+    let mut model = RulesModel::new(&genesis);
+    for tx in [&shield_tx, &decoded, &spend_change] {
+        model.observe(1, tx).unwrap();
+    }
+    assert_eq!(model.checks.pool_flows, 3);
+    let again = model.observe(1, &redeem_tx).unwrap_err();
+    assert!(
+        again.contains("nullifier is revealed a second time"),
+        "{again}"
+    );
+    let mut unshielded = RulesModel::new(&genesis);
+    let minted = unshielded.observe(1, &redeem_tx).unwrap_err();
+    assert!(
+        minted.contains("250 redeemed from the pool in MILES but only 0 shielded"),
+        "{minted}"
+    );
+    // A merchant that is not a member cannot be paid.
+    let mut outsiders = RulesModel::new(&Genesis {
+        founders: vec![("airline".into(), *w.airline.public())],
+        ..genesis
+    });
+    outsiders.observe(1, &shield_tx).unwrap();
+    assert!(outsiders
+        .observe(1, &redeem_tx)
+        .unwrap_err()
+        .contains("is not a member"));
 }
 
 /// Issue 19, spec §13.3: whoever holds the victim's full viewing key (an

@@ -4,16 +4,16 @@
 //! node keeps, from the public ledger alone, homomorphic sums of two kinds
 //! of figures:
 //!
-//! * **merchant figures** ([`merchant`]), per (merchant `M`, currency `c`
+//! * **merchant figures** (`merchant`), per (merchant `M`, currency `c`
 //!   issued by `I`): what `M` burned back to `I` (the settlement figure:
 //!   `I` owes `M`), took in by transfer, and was paid from the pool;
-//! * **exchange figures** ([`exchange`]), per (currency `A`, currency `B`,
+//! * **exchange figures** (`exchange`), per (currency `A`, currency `B`,
 //!   rate): what customers converted from `A` into `B` (`A`'s issuer owes
 //!   `B`'s issuer the value of the `B` points created).
 //!
 //! Because ElGamal is additively homomorphic, `Σ Enc(x_i) = Enc(Σ x_i)`:
 //! each reader decrypts one ciphertext per figure and epoch with one
-//! discrete log, and [`netting`] turns what a partner reads into its
+//! discrete log, and `netting` turns what a partner reads into its
 //! position. Each figure's value is rounded once and counted once on each
 //! side, so positions sum to zero exactly.
 
@@ -28,4 +28,4 @@ pub use exchange::{credited_from_debited, ExchangeFigures, ExchangeKey, IssuerSu
 pub use figures::{block_figures, epoch_of, Figures};
 pub use merchant::{PairFigures, PairKey, Sealed};
 pub use netting::{net_positions, settlement_value, SettledExchange, SettledPair};
-pub use reading::{readable, Readable, SettlementReadError};
+pub use reading::{audited, readable, Readable, SettlementReadError};

@@ -124,3 +124,80 @@ pub fn readable(
     }
     Ok(out)
 }
+
+/// What a currency auditor reads of the figures: every figure whose
+/// currencies it audits (`audits`), through the auditor handles. Returns
+/// the figures and whether they were all of them (an auditor of every
+/// currency can compute every partner's position).
+pub fn audited(
+    secret: &ElGamalSecretKey,
+    table: &DecryptionTable,
+    figures: &Figures,
+    issuers: &BTreeMap<CurrencyId, LoyaltyId>,
+    values: &BTreeMap<CurrencyId, ExchangeRate>,
+    audits: impl Fn(&CurrencyId) -> bool,
+) -> Result<(Readable, bool), SettlementReadError> {
+    let known = |c: &CurrencyId| -> Result<(LoyaltyId, ExchangeRate), SettlementReadError> {
+        match (issuers.get(c), values.get(c)) {
+            (Some(i), Some(v)) => Ok((*i, *v)),
+            _ => Err(SettlementReadError::UnknownCurrency(c.symbol().into())),
+        }
+    };
+    let mut out = Readable::default();
+    let mut complete = true;
+    for (key, f) in &figures.pairs {
+        let Some(sum) = f.burned else { continue };
+        let (issuer, value) = known(&key.currency)?;
+        if key.merchant == issuer {
+            continue;
+        }
+        if !audits(&key.currency) {
+            complete = false;
+            continue;
+        }
+        let burned = open(sum.auditor, "burned", secret, table)?;
+        out.pairs.push(SettledPair {
+            merchant: key.merchant,
+            issuer,
+            currency: key.currency,
+            burned,
+            value: settlement_value(burned, value).ok_or(SettlementReadError::Overflow)?,
+        });
+    }
+    for (key, f) in &figures.exchanges {
+        let (from_issuer, _) = known(&key.from)?;
+        let (to_issuer, to_value) = known(&key.to)?;
+        if from_issuer == to_issuer {
+            continue;
+        }
+        let credited = if audits(&key.to) {
+            open(
+                f.credited.and_then(|s| s.auditor),
+                "credited",
+                secret,
+                table,
+            )?
+        } else if audits(&key.from) {
+            let debited = open(f.debited.and_then(|s| s.auditor), "debited", secret, table)?;
+            credited_from_debited(debited, key.rate).ok_or_else(|| {
+                SettlementReadError::NotExact {
+                    from: key.from.symbol().into(),
+                    to: key.to.symbol().into(),
+                }
+            })?
+        } else {
+            complete = false;
+            continue;
+        };
+        out.exchanges.push(SettledExchange {
+            from_issuer,
+            to_issuer,
+            from: key.from,
+            to: key.to,
+            rate: key.rate,
+            credited,
+            value: settlement_value(credited, to_value).ok_or(SettlementReadError::Overflow)?,
+        });
+    }
+    Ok((out, complete))
+}

@@ -1,0 +1,168 @@
+//! Where an audit reads a ledger from: a node's API or a data directory.
+
+use std::sync::Arc;
+
+use coalition_params::ShieldedVerifyingKeys;
+
+use super::report::AuditError;
+use crate::block::BlockHeader;
+use crate::genesis::Genesis;
+use crate::ledger::AccountLedger;
+use crate::settlement::Figures;
+
+/// Blocks of a [`BlockSource`] in order from height 1, fetched a range at
+/// a time.
+pub(super) struct Blocks<'a, S: BlockSource + ?Sized> {
+    source: &'a S,
+    next: u64,
+    buffered: std::collections::VecDeque<Vec<u8>>,
+}
+
+/// Blocks asked of a source per range.
+const AUDIT_RANGE: u64 = 128;
+
+impl<'a, S: BlockSource + ?Sized> Blocks<'a, S> {
+    pub(super) fn new(source: &'a S) -> Self {
+        Blocks {
+            source,
+            next: 1,
+            buffered: Default::default(),
+        }
+    }
+
+    /// The next block's encoding; `None` past the tip.
+    pub(super) fn next(&mut self) -> Result<Option<Vec<u8>>, AuditError> {
+        if self.buffered.is_empty() {
+            let range = self.source.block_range(self.next, AUDIT_RANGE)?;
+            if range.len() as u64 > AUDIT_RANGE {
+                return Err(AuditError::Source(format!(
+                    "{} blocks answered for a range of {AUDIT_RANGE}",
+                    range.len()
+                )));
+            }
+            self.buffered.extend(range);
+        }
+        let block = self.buffered.pop_front();
+        self.next += u64::from(block.is_some());
+        Ok(block)
+    }
+}
+
+/// Where an audit reads a ledger from: a node's API or a data directory.
+pub trait BlockSource {
+    /// The genesis.
+    fn genesis(&self) -> Result<Genesis, AuditError>;
+    /// The canonical encoding of the block at `height`; `None` past the tip.
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError>;
+    /// Up to `limit` consecutive encodings from `from`, empty past the tip.
+    /// A source that can answer a range in one request (a node's API)
+    /// overrides this; the default asks block by block.
+    fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
+        let mut out = Vec::new();
+        for height in from..from.saturating_add(limit) {
+            match self.block_bytes(height)? {
+                Some(bytes) => out.push(bytes),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+    /// The tip the source claims, as (height, header hash), if it says.
+    fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError>;
+    /// The current state as the source stores it, where it stores one (a
+    /// data directory's account, pool and governance records), so the
+    /// audit can check it is the state the blocks produce.
+    fn stored_state(
+        &self,
+        _keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> Result<Option<AccountLedger>, String> {
+        Ok(None)
+    }
+    /// The settlement figures of `epoch` as the source keeps them, where it
+    /// keeps them, so the audit can compare them with the blocks'.
+    fn settlement(&self, _epoch: u64) -> Result<Option<Figures>, AuditError> {
+        Ok(None)
+    }
+}
+
+impl BlockSource for crate::client::Client {
+    fn genesis(&self) -> Result<Genesis, AuditError> {
+        crate::client::Client::genesis(self).map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
+        crate::client::Client::block_bytes(self, height)
+            .map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
+        crate::client::Client::blocks_bytes(self, from, limit)
+            .map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn settlement(&self, epoch: u64) -> Result<Option<Figures>, AuditError> {
+        crate::client::Client::settlement(self, epoch)
+            .map(|report| Some(report.figures))
+            .map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+        let v = self
+            .get_json("/v1/status")
+            .map_err(|e| AuditError::Source(e.to_string()))?;
+        let height = v.get("height").and_then(serde_json::Value::as_u64);
+        let hash = v
+            .get("tip")
+            .and_then(|t| t.get("hash"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok());
+        Ok(height.zip(hash))
+    }
+}
+
+impl BlockSource for crate::store::Store {
+    fn genesis(&self) -> Result<Genesis, AuditError> {
+        crate::store::Store::genesis(self)
+            .map_err(|e| AuditError::Source(e.to_string()))?
+            .ok_or_else(|| AuditError::Source("the data directory holds no ledger".into()))
+    }
+
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
+        self.raw_block(height)
+            .map_err(|e| AuditError::Source(e.to_string()))
+    }
+
+    fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+        Ok(self
+            .tip()
+            .map_err(|e| AuditError::Source(e.to_string()))?
+            .map(|h: BlockHeader| (h.height, h.hash().0)))
+    }
+
+    fn stored_state(
+        &self,
+        keys: Option<Arc<ShieldedVerifyingKeys>>,
+    ) -> Result<Option<AccountLedger>, String> {
+        let genesis = BlockSource::genesis(self).map_err(|e| e.to_string())?;
+        AccountLedger::load(self, genesis.chain_id(), keys)
+            .map(|l| Some(genesis.configure(l)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn settlement(&self, epoch: u64) -> Result<Option<Figures>, AuditError> {
+        let read = |e: crate::store::StoreError| AuditError::Source(e.to_string());
+        Ok(Some(Figures {
+            pairs: self
+                .settlement_epoch(epoch)
+                .map_err(read)?
+                .into_iter()
+                .collect(),
+            exchanges: self
+                .exchange_settlement_epoch(epoch)
+                .map_err(read)?
+                .into_iter()
+                .collect(),
+        }))
+    }
+}
