@@ -906,25 +906,31 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<BTreeMap<LoyaltyId,
         .iter()
         .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
         .collect();
+    let issuers: BTreeMap<CurrencyId, LoyaltyId> = currencies
+        .iter()
+        .map(|c| (c.policy.id, c.policy.issuer.loyalty_id()))
+        .collect();
     let last_epoch = d.epoch()?.0;
     // (merchant, issuer, currency) → (transferred in, redeemed, burned).
     let mut inflows: BTreeMap<(&str, &str, CurrencyId), (u64, u64, u64)> = BTreeMap::new();
     // (from issuer, to issuer, from, to) → (points created, value).
-    let mut conversions: BTreeMap<(&str, &str, CurrencyId, CurrencyId), (u64, u64)> =
+    let mut conversions: BTreeMap<(&str, &str, CurrencyId, CurrencyId), (u128, u128)> =
         BTreeMap::new();
     let (mut pairs, mut exchanges) = (Vec::new(), Vec::new());
     for epoch in 0..=last_epoch {
         let report = d.client.settlement(u64::from(epoch))?;
         let mut read = Vec::new();
         for p in partners {
-            read.push(readable(
+            let figures = readable(
                 p.keys.loyalty_id(),
                 p.keys.elgamal_secret(),
                 d.table,
                 &report.figures,
-                &report.issuers,
+                &issuers,
                 &values,
-            )?);
+            )?;
+            ensure!(figures.unreadable.is_empty(), "a figure does not decrypt");
+            read.push(figures);
         }
         for (key, f) in &report.figures.pairs {
             let Some(merchant) = partners
@@ -940,7 +946,7 @@ fn settlement(d: &mut Demo, partners: [&Party; 3]) -> Result<BTreeMap<LoyaltyId,
                     .map_err(|e| anyhow::anyhow!("a transfer sum does not decrypt: {e}"))?,
                 None => 0,
             };
-            let issuer = report.issuers.get(&key.currency).context("issuer")?;
+            let issuer = issuers.get(&key.currency).context("issuer")?;
             let row = inflows
                 .entry((merchant.name, name(issuer), key.currency))
                 .or_default();

@@ -35,7 +35,7 @@ fn demo_runs_and_reconciles() {
         "airline owes hotel for exchanges MILES → HPTS: 60 HPTS created, worth 30 units",
         "airline -70, hotel +45, grocer +25",
         "the auditor's own netting from the audited currencies (equal to the partners'): airline -70, hotel +45, grocer +25",
-        "settlement of 6 epochs recomputed and equal to the node's",
+        "settlement of 7 epochs recomputed and equal to the node's",
         "MILES: issued 94 − burned 40 − exchanged out 40 + in 0 = 9 in accounts + 5 in the pool: reconciled",
         "registers HPTS (audited; shielded HPTS expire after 1 epoch)",
         "shields 10 HPTS in epoch ",

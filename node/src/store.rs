@@ -26,7 +26,9 @@ use crate::chain::Chain;
 use crate::genesis::Genesis;
 use crate::ledger::records::{Records, StateReader, StateWriter, Table};
 use crate::ledger::{AccountLedger, STATE_FORMAT};
-use crate::settlement::{block_figures, ExchangeFigures, ExchangeKey, PairFigures, PairKey};
+use crate::settlement::{
+    block_figures, ExchangeFigures, ExchangeKey, Figures, PairFigures, PairKey,
+};
 
 const CF_BLOCKS: &str = "blocks";
 const CF_TRANSACTIONS: &str = "transactions";
@@ -412,7 +414,7 @@ impl Store {
 
     /// Every pair's sums in `epoch`.
     pub fn settlement_epoch(&self, epoch: u64) -> Result<Vec<(PairKey, PairFigures)>, StoreError> {
-        self.epoch_records(CF_SETTLEMENT, epoch, PairKey::from_key)
+        self.epoch_records(&self.db.snapshot(), CF_SETTLEMENT, epoch, PairKey::from_key)
     }
 
     /// The exchange sums of one group and epoch.
@@ -431,12 +433,47 @@ impl Store {
         &self,
         epoch: u64,
     ) -> Result<Vec<(ExchangeKey, ExchangeFigures)>, StoreError> {
-        self.epoch_records(CF_SETTLEMENT_EXCHANGES, epoch, ExchangeKey::from_key)
+        self.epoch_records(
+            &self.db.snapshot(),
+            CF_SETTLEMENT_EXCHANGES,
+            epoch,
+            ExchangeKey::from_key,
+        )
     }
 
-    /// The records of `cf` whose key starts with `epoch` (u64 BE).
+    /// Every figure of `epoch` and the height they are as of, read from one
+    /// snapshot: a block commits its figures and the tip in one batch, so
+    /// the two agree even while blocks are being committed.
+    pub fn settlement_snapshot(&self, epoch: u64) -> Result<(u64, Figures), StoreError> {
+        let snapshot = self.db.snapshot();
+        let height = match snapshot.get_cf(self.cf(CF_METADATA)?, KEY_TIP)? {
+            None => 0,
+            Some(bytes) if bytes.len() <= MAX_VALUE_BYTES => {
+                decode_exact::<BlockHeader>(&bytes)?.height
+            }
+            Some(_) => return Err(StoreError::Corrupt("stored value exceeds its bound")),
+        };
+        let pairs = self.epoch_records(&snapshot, CF_SETTLEMENT, epoch, PairKey::from_key)?;
+        let exchanges = self.epoch_records(
+            &snapshot,
+            CF_SETTLEMENT_EXCHANGES,
+            epoch,
+            ExchangeKey::from_key,
+        )?;
+        Ok((
+            height,
+            Figures {
+                pairs: pairs.into_iter().collect(),
+                exchanges: exchanges.into_iter().collect(),
+            },
+        ))
+    }
+
+    /// The records of `cf` whose key starts with `epoch` (u64 BE), as of
+    /// `snapshot`.
     fn epoch_records<K, V: Decode>(
         &self,
+        snapshot: &rocksdb::Snapshot<'_>,
         cf: &'static str,
         epoch: u64,
         key: impl Fn(&[u8]) -> Result<K, DecodeError>,
@@ -444,13 +481,15 @@ impl Store {
         let cf = self.cf(cf)?;
         let prefix = epoch.to_be_bytes();
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(cf, IteratorMode::From(&prefix, rocksdb::Direction::Forward))
+        for item in
+            snapshot.iterator_cf(cf, IteratorMode::From(&prefix, rocksdb::Direction::Forward))
         {
             let (k, v) = item?;
             if !k.starts_with(&prefix) {
                 break;
+            }
+            if v.len() > MAX_VALUE_BYTES {
+                return Err(StoreError::Corrupt("stored value exceeds its bound"));
             }
             out.push((key(&k)?, decode_exact(&v)?));
         }

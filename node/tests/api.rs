@@ -371,10 +371,16 @@ fn coalition_over_http() {
     assert_eq!(net.values().sum::<i128>(), 0);
 
     // The exchange figure, typed: the airline reads Σx = 500 and derives
-    // Σy = 50; the hotel reads Σy = 50; both value it at ⌊50·3/100⌋ = 1;
-    // the grocer reads nothing of it.
+    // Σy = 50; the hotel reads Σy = 50; both value it at ⌈50·3/100⌉ = 2
+    // (exchange figures round up, §16.5); the grocer reads nothing of it.
     let typed = node.client.settlement(0).unwrap();
     assert_eq!(typed.figures.exchanges.len(), 1);
+    let issuers = [
+        (miles_id, airline.loyalty_id()),
+        (nights_id, hotel.loyalty_id()),
+    ]
+    .into_iter()
+    .collect();
     let (key, figure) = typed.figures.exchanges.iter().next().unwrap();
     assert_eq!(
         (key.from, key.to, figure.exchanges),
@@ -393,7 +399,7 @@ fn coalition_over_http() {
             who.elgamal_secret(),
             &table,
             &typed.figures,
-            &typed.issuers,
+            &issuers,
             &values,
         )
         .unwrap()
@@ -402,7 +408,7 @@ fn coalition_over_http() {
     assert_eq!(by_airline.exchanges, by_hotel.exchanges);
     assert_eq!(
         (by_hotel.exchanges[0].credited, by_hotel.exchanges[0].value),
-        (50, 1)
+        (50, 2)
     );
     assert!(by_grocer.exchanges.is_empty());
     // The grocer's burn reads alike from both sides; the full netting
@@ -415,7 +421,7 @@ fn coalition_over_http() {
             net[&hotel.loyalty_id()],
             net[&grocer.loyalty_id()]
         ),
-        (-3, 1, 2)
+        (-4, 2, 2)
     );
     // A debited sum that is not a whole number of exchanges at its rate
     // (501 MILES at 1/10) is refused, not rounded.
@@ -430,7 +436,7 @@ fn coalition_over_http() {
         airline.elgamal_secret(),
         &table,
         &tampered,
-        &typed.issuers,
+        &issuers,
         &values,
     )
     .is_err());
@@ -537,6 +543,100 @@ fn coalition_over_http() {
     let report = audit(&node.client, None, true, None, &mut |_| {}).unwrap();
     assert!(report.finding.is_none(), "{:?}", report.finding);
     assert_eq!(report.blocks, height);
+    // Epoch 0's figures (the tip's) and the empty epoch 1 were recomputed
+    // and compared; the rule model re-derived the grocer's admission.
+    assert_eq!(
+        (
+            report.settlement.epochs_compared,
+            report.settlement.epochs_moved_on
+        ),
+        (2, 0)
+    );
+    assert_eq!(report.rules.membership_changes, 1);
+    // A source whose figures are as of a later block (a live node that
+    // committed more since) has its open epoch skipped, not misjudged,
+    // however its figures differ; one whose figures are behind its tip,
+    // or that reports figures no block produced, is a finding.
+    struct Figures<'a> {
+        node: &'a Client,
+        height: i64,
+        extra: bool,
+    }
+    impl BlockSource for Figures<'_> {
+        fn genesis(&self) -> Result<Genesis, AuditError> {
+            self.node
+                .genesis()
+                .map_err(|e| AuditError::Source(e.to_string()))
+        }
+        fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
+            BlockSource::block_bytes(self.node, height)
+        }
+        fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError> {
+            self.node.claimed_tip()
+        }
+        fn settlement(
+            &self,
+            epoch: u64,
+        ) -> Result<Option<(u64, coalition_node::settlement::Figures)>, AuditError> {
+            let (height, mut figures) = BlockSource::settlement(self.node, epoch)?.unwrap();
+            if self.extra {
+                let (key, f) = figures
+                    .pairs
+                    .iter()
+                    .next()
+                    .map(|(k, f)| (*k, f.clone()))
+                    .unwrap_or_else(|| {
+                        // The empty epoch 1: a figure no block produced.
+                        let (k, f) = self
+                            .node
+                            .settlement(0)
+                            .unwrap()
+                            .figures
+                            .pairs
+                            .into_iter()
+                            .next()
+                            .unwrap();
+                        (coalition_node::settlement::PairKey { epoch, ..k }, f)
+                    });
+                let mut more = f;
+                more.burns += 1;
+                figures.pairs.insert(key, more);
+            }
+            Ok(Some((height.saturating_add_signed(self.height), figures)))
+        }
+    }
+    let with = |height: i64, extra: bool| {
+        audit(
+            &Figures {
+                node: &node.client,
+                height,
+                extra,
+            },
+            None,
+            true,
+            None,
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    let ahead = with(3, true);
+    assert!(ahead.finding.is_none(), "{:?}", ahead.finding);
+    assert_eq!(
+        (
+            ahead.settlement.epochs_compared,
+            ahead.settlement.epochs_moved_on
+        ),
+        (0, 2)
+    );
+    let behind = with(-1, false).finding.unwrap();
+    assert!(behind.problem.contains("behind its tip"), "{behind}");
+    let extra = with(0, true).finding.unwrap();
+    assert!(
+        extra
+            .problem
+            .contains("settlement figures of epoch 0 differ"),
+        "{extra}"
+    );
     struct Overanswering<'a>(&'a Client);
     impl BlockSource for Overanswering<'_> {
         fn genesis(&self) -> Result<Genesis, AuditError> {

@@ -801,6 +801,23 @@ fn the_audit_rule_model_finds_what_a_faulty_state_machine_lets_through() {
         finding.contains("a rate no terms in force set"),
         "{finding}"
     );
+    // Terms whose rate would mint settlement value (2 NIGHTS per MILE, at
+    // equal values): the ledger refuses them; the model finds them.
+    let greedy = Transaction::Terms(
+        PartnershipTerms {
+            chain,
+            version: 1,
+            partners: vec![*a.public(), *b.public()],
+            rates: vec![(miles, nights, ExchangeRate::new(2, 1).unwrap())],
+            earn_rules: vec![],
+        }
+        .sign(&[a, b]),
+    );
+    assert!(refused(&ledger, &greedy)
+        .to_string()
+        .contains("settlement value"));
+    let finding = model.observe(ledger.height(), &greedy).unwrap_err();
+    assert!(finding.contains("gives more settlement value"), "{finding}");
 
     // A registration beyond the genesis cap (8), and a symbol twice.
     let mut capped = RulesModel::new(&Genesis {

@@ -155,19 +155,19 @@ fn a_store_of_another_state_format_is_refused_by_version() {
         err,
         StoreError::StateFormat {
             found: 1,
-            expected: 4
+            expected: 5
         }
     ));
     assert!(err.to_string().contains("state format 1"));
     // Format 2: the pool before v2's domain-separated hashes; format 3:
-    // notes without an expiry.
-    for old in [2u32, 3] {
+    // notes without an expiry; format 4: no exchange settlement figures.
+    for old in [2u32, 3, 4] {
         set_marker(Some(&old.to_le_bytes()));
         assert!(matches!(
             open(),
             Err(StoreError::StateFormat {
                 found,
-                expected: 4
+                expected: 5
             }) if found == old
         ));
     }

@@ -397,17 +397,13 @@ pub fn run(args: PartnerArgs) -> Result<()> {
         PartnerCommand::Terms { command } => terms::run(command, &client, chain, &keys)?,
         PartnerCommand::Netting { epoch, json } => {
             let report = client.settlement(epoch)?;
-            let (currencies, _) = client.currencies()?;
-            let values = currencies
-                .iter()
-                .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
-                .collect();
+            let (issuers, values) = settlement_terms(&client)?;
             let mine = readable(
                 me,
                 keys.elgamal_secret(),
                 table(),
                 &report.figures,
-                &report.issuers,
+                &issuers,
                 &values,
             )?;
             // (counterparty, what) → signed value; positive: owed to me.
@@ -419,7 +415,7 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     (p.merchant, -1, "burned by it")
                 };
                 let what = format!("{} {} {role}", p.burned, p.currency);
-                rows.push((other, what, sign * i128::from(p.value)));
+                rows.push((other, what, sign * i128::try_from(p.value)?));
             }
             for e in &mine.exchanges {
                 let (other, sign) = if e.to_issuer == me {
@@ -435,7 +431,7 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     e.rate.numerator(),
                     e.rate.denominator()
                 );
-                rows.push((other, what, sign * i128::from(e.value)));
+                rows.push((other, what, sign * i128::try_from(e.value)?));
             }
             let mut by_counterparty: std::collections::BTreeMap<String, i128> = Default::default();
             for (other, _, v) in &rows {
@@ -448,6 +444,7 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     serde_json::json!({
                         "epoch": epoch,
                         "complete": report.complete,
+                        "unreadable": mine.unreadable,
                         "figures": rows.iter().map(|(o, what, v)| serde_json::json!({
                             "counterparty": hex::encode(o.0),
                             "figure": what,
@@ -460,6 +457,9 @@ pub fn run(args: PartnerArgs) -> Result<()> {
             } else {
                 for (other, what, v) in &rows {
                     println!("  with {}…: {what}: {v:+}", &hex::encode(other.0)[..16]);
+                }
+                for what in &mine.unreadable {
+                    println!("  not read (beyond this key's decryption table): {what}");
                 }
                 println!("net position in epoch {epoch}: {total:+} settlement units (positive: owed to this partner)");
             }
@@ -491,17 +491,13 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                 }));
             }
             let typed = client.settlement(epoch)?;
-            let (currencies, _) = client.currencies()?;
-            let values = currencies
-                .iter()
-                .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
-                .collect();
+            let (issuers, values) = settlement_terms(&client)?;
             let exchanges: Vec<serde_json::Value> = readable(
                 me,
                 keys.elgamal_secret(),
                 table(),
                 &typed.figures,
-                &typed.issuers,
+                &issuers,
                 &values,
             )?
             .exchanges
@@ -512,8 +508,8 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     "from": e.from.symbol(),
                     "to": e.to.symbol(),
                     "rate": [e.rate.numerator(), e.rate.denominator()],
-                    "credited": e.credited,
-                    "value": e.value,
+                    "credited": e.credited.to_string(),
+                    "value": e.value.to_string(),
                 })
             })
             .collect();
@@ -527,8 +523,10 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                         "  as {:<8} {:<6} merchant {}…: burned {}, transferred in {}, redeemed {}",
                         r["role"].as_str().unwrap_or(""),
                         r["currency"].as_str().unwrap_or(""),
-                        &r["merchant"].as_str().unwrap_or("")
-                            [..12.min(r["merchant"].as_str().unwrap_or("").len())],
+                        r["merchant"]
+                            .as_str()
+                            .and_then(|m| m.get(..12))
+                            .unwrap_or(""),
                         r["burned"],
                         r["transferred"],
                         r["redeemed"]
@@ -542,13 +540,34 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                         e["to"].as_str().unwrap_or(""),
                         e["rate"][0],
                         e["rate"][1],
-                        e["credited"],
+                        e["credited"].as_str().unwrap_or(""),
                         e["to"].as_str().unwrap_or(""),
-                        e["value"]
+                        e["value"].as_str().unwrap_or("")
                     );
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Each currency's issuer and settlement value, from the registrations the
+/// node lists (not from the settlement report being read).
+#[allow(clippy::type_complexity)]
+fn settlement_terms(
+    client: &Client,
+) -> Result<(
+    std::collections::BTreeMap<CurrencyId, LoyaltyId>,
+    std::collections::BTreeMap<CurrencyId, ExchangeRate>,
+)> {
+    let (currencies, _) = client.currencies()?;
+    let issuers = currencies
+        .iter()
+        .map(|c| (c.policy.id, c.policy.issuer.loyalty_id()))
+        .collect();
+    let values = currencies
+        .iter()
+        .filter_map(|c| c.settlement_value.map(|v| (c.policy.id, v)))
+        .collect();
+    Ok((issuers, values))
 }

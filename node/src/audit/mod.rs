@@ -207,7 +207,10 @@ pub fn audit(
     if report.finding.is_none() {
         let tip = chain.tip().height;
         match recount.compare(source, tip)? {
-            Ok(epochs) => report.settlement.epochs_compared = epochs,
+            Ok((compared, moved_on)) => {
+                report.settlement.epochs_compared = compared;
+                report.settlement.epochs_moved_on = moved_on;
+            }
             Err(problem) => {
                 report.finding = Some(Finding {
                     height: tip,

@@ -12,13 +12,17 @@
 //!   block compares the members and threshold with the ledger's;
 //! * checks that only a current member's currency is issued (removal
 //!   freezes issuance), that only members register currencies (within the
-//!   genesis cap, each symbol once), that terms name only members, that a
-//!   `Redeem` pays a member, and that an `Exchange` uses a rate in force;
+//!   genesis cap, each symbol once), that terms name only members and set
+//!   only rates between their partners' currencies that no other partner
+//!   set sets and that give no more settlement value than they take, that
+//!   a `Redeem` pays a member, and that an `Exchange` uses a rate in force;
 //! * keeps each currency's pool balance from the public values alone:
 //!   `Σ redeemed ≤ Σ shielded` per currency at every block, and no
 //!   nullifier is ever revealed twice.
 //!
-//! Anything it finds is a finding even when every signature and proof in
+//! It takes nothing from the state machine but two protocol constants
+//! (`MAX_MEMBERS`, `PROPOSAL_TTL_BLOCKS`); even the approvals needed are
+//! computed here. Anything it finds is a finding even when every signature and proof in
 //! the block is valid and the replay accepted it.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -61,6 +65,7 @@ pub struct RulesModel {
     members: BTreeMap<LoyaltyId, PublicIdentity>,
     proposals: BTreeMap<ProposalId, Open>,
     issuers: BTreeMap<CurrencyId, LoyaltyId>,
+    values: BTreeMap<CurrencyId, ExchangeRate>,
     terms: BTreeMap<Vec<LoyaltyId>, Vec<(CurrencyId, CurrencyId, ExchangeRate)>>,
     pool: BTreeMap<CurrencyId, (u128, u128)>,
     nullifiers: HashSet<Nullifier>,
@@ -81,6 +86,7 @@ impl RulesModel {
                 .collect(),
             proposals: BTreeMap::new(),
             issuers: BTreeMap::new(),
+            values: BTreeMap::new(),
             terms: BTreeMap::new(),
             pool: BTreeMap::new(),
             nullifiers: HashSet::new(),
@@ -121,13 +127,17 @@ impl RulesModel {
                     ));
                 }
                 self.issuers.insert(t.currency, t.issuer);
+                self.values.insert(t.currency, t.settlement_value);
             }
             Transaction::Terms(signed) => {
                 for partner in &signed.terms.partners {
                     self.member(&partner.loyalty_id(), "terms name a partner")?;
                 }
-                self.terms
-                    .insert(signed.terms.partner_set(), signed.terms.rates.clone());
+                let set = signed.terms.partner_set();
+                for (from, to, rate) in &signed.terms.rates {
+                    self.check_rate(&set, *from, *to, *rate)?;
+                }
+                self.terms.insert(set, signed.terms.rates.clone());
             }
             Transaction::Exchange(t) => {
                 let in_force = self
@@ -206,6 +216,60 @@ impl RulesModel {
         Ok(())
     }
 
+    /// A rate terms may put in force (§16.4): between two currencies whose
+    /// issuers are among the partners, not set by another partner set, and
+    /// giving no more settlement value than it takes.
+    fn check_rate(
+        &self,
+        set: &[LoyaltyId],
+        from: CurrencyId,
+        to: CurrencyId,
+        rate: ExchangeRate,
+    ) -> Result<(), String> {
+        for c in [from, to] {
+            match self.issuers.get(&c) {
+                Some(issuer) if set.contains(issuer) => {}
+                _ => {
+                    return Err(format!(
+                        "terms set a rate for {c}, whose issuer is not among their partners"
+                    ))
+                }
+            }
+        }
+        let elsewhere = self.terms.iter().any(|(other, rates)| {
+            other.as_slice() != set && rates.iter().any(|(f, t, _)| (*f, *t) == (from, to))
+        });
+        if elsewhere {
+            return Err(format!("two partner sets set the rate {from} → {to}"));
+        }
+        // p/q · value(to) ≤ value(from), in integers: p·v_to·q_from ≤
+        // v_from·q·q_to (each factor < 2^32, so each side < 2^96).
+        let (vf, vt) = match (self.values.get(&from), self.values.get(&to)) {
+            (Some(f), Some(t)) => (*f, *t),
+            _ => return Err("a rate between currencies of unknown value".into()),
+        };
+        let wide = |x: u32| u128::from(x);
+        let gives = wide(rate.numerator()) * wide(vt.numerator()) * wide(vf.denominator());
+        let takes = wide(vf.numerator()) * wide(rate.denominator()) * wide(vt.denominator());
+        if gives > takes {
+            return Err(format!(
+                "the rate {from} → {to} gives more settlement value than it takes"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Approvals needed among `n` members: `max(1, ⌈n·p/q⌉)` with the
+    /// genesis threshold `p/q` (§16.2), computed here rather than by
+    /// [`Threshold::needed`] so that a mistake there is caught.
+    fn needed(&self, n: usize) -> usize {
+        let p = u128::from(self.threshold.numerator());
+        let q = u128::from(self.threshold.denominator());
+        let n = n as u128;
+        let ceil = (n * p).div_ceil(q);
+        usize::try_from(ceil).unwrap_or(usize::MAX).max(1)
+    }
+
     /// Decides `touched` if the votes of current members decide it; a
     /// removal changes who counts, so every live proposal is then counted
     /// again, pass after pass in proposal order, until a pass removes
@@ -230,7 +294,7 @@ impl RulesModel {
             return false;
         }
         let n = self.members.len();
-        let needed = self.threshold.needed(n);
+        let needed = self.needed(n);
         let counted = |votes: &BTreeSet<LoyaltyId>| {
             votes
                 .iter()

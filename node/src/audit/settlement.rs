@@ -23,8 +23,12 @@ use crate::settlement::{audited, epoch_of, net_positions, Figures};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SettlementAudit {
     /// Epochs whose stored figures were compared with the recomputed ones
-    /// (0 when the source serves none).
+    /// (0 when the source serves none), including the empty one after the
+    /// tip's.
     pub epochs_compared: u64,
+    /// Epochs not compared because the source had committed blocks past the
+    /// audited tip into them by the time it was asked (a live node).
+    pub epochs_moved_on: u64,
     /// With an auditor key: each partner's net position over all epochs
     /// (loyalty ID hex → settlement units; positive: owed to it), from the
     /// figures of the currencies the key audits.
@@ -34,65 +38,64 @@ pub struct SettlementAudit {
     pub positions_complete: bool,
 }
 
-/// The figures recomputed block by block.
+/// The figures recomputed block by block, per epoch.
 pub(super) struct SettlementRecount {
     epoch_blocks: u64,
-    figures: Figures,
+    epochs: BTreeMap<u64, Figures>,
 }
 
 impl SettlementRecount {
     pub(super) fn new(epoch_blocks: u64) -> Self {
         SettlementRecount {
             epoch_blocks,
-            figures: Figures::default(),
+            epochs: BTreeMap::new(),
         }
     }
 
     pub(super) fn add_block(&mut self, height: u64, transactions: &[Transaction]) {
-        self.figures
+        self.epochs
+            .entry(epoch_of(height, self.epoch_blocks))
+            .or_default()
             .add_block(height, self.epoch_blocks, transactions);
     }
 
-    fn epoch(&self, epoch: u64) -> Figures {
-        Figures {
-            pairs: self
-                .figures
-                .pairs
-                .iter()
-                .filter(|(k, _)| k.epoch == epoch)
-                .map(|(k, f)| (*k, f.clone()))
-                .collect(),
-            exchanges: self
-                .figures
-                .exchanges
-                .iter()
-                .filter(|(k, _)| k.epoch == epoch)
-                .map(|(k, f)| (*k, f.clone()))
-                .collect(),
-        }
-    }
-
-    /// Compares the source's figures of every epoch up to `tip` with the
-    /// recomputed ones: the number of epochs compared, or the first
-    /// difference.
+    /// Compares the source's figures of every epoch up to `tip`'s, and of
+    /// the one after (which must be empty), with the recomputed ones: the
+    /// epochs compared and those the source had moved on from, or the first
+    /// difference. An epoch is compared when its figures are as of the
+    /// audited tip, or when its last block is at or below the tip (its
+    /// figures are then final whatever the source committed since).
     pub(super) fn compare(
         &self,
         source: &dyn BlockSource,
         tip: u64,
-    ) -> Result<Result<u64, String>, AuditError> {
+    ) -> Result<Result<(u64, u64), String>, AuditError> {
         let last = epoch_of(tip, self.epoch_blocks);
-        for epoch in 0..=last {
-            let Some(theirs) = source.settlement(epoch)? else {
-                return Ok(Ok(0));
+        let (mut compared, mut moved_on) = (0, 0);
+        for epoch in 0..=last.saturating_add(1) {
+            let Some((height, theirs)) = source.settlement(epoch)? else {
+                return Ok(Ok((0, 0)));
             };
-            let ours = self.epoch(epoch);
-            if let Some(problem) = difference(&theirs, &ours) {
+            if height < tip {
+                return Ok(Err(format!(
+                    "the source's settlement figures are as of block {height}, behind its tip {tip}"
+                )));
+            }
+            let last_block = epoch.saturating_add(1).saturating_mul(self.epoch_blocks);
+            if height != tip && last_block > tip {
+                moved_on += 1;
+                continue;
+            }
+            let empty = Figures::default();
+            let ours = self.epochs.get(&epoch).unwrap_or(&empty);
+            if let Some(problem) = difference(&theirs, ours) {
                 return Ok(Err(format!(
                     "the settlement figures of epoch {epoch} differ from those the blocks produce: {problem}"
                 )));
             }
+            compared += 1;
         }
-        Ok(Ok(last + 1))
+        Ok(Ok((compared, moved_on)))
     }
 
     /// Every partner's net position from the figures `key` can read.
@@ -119,16 +122,15 @@ impl SettlementRecount {
                 .get(c)
                 .is_some_and(|p| p.auditor.as_ref() == Some(&public))
         };
-        let (read, complete) = audited(
-            key.secret,
-            key.table,
-            &self.figures,
-            &issuers,
-            &values,
-            audits,
-        )
-        .map_err(|e| format!("the settlement figures do not read: {e}"))?;
-        let net = net_positions(&read.pairs, &read.exchanges)
+        let (mut pairs, mut exchanges, mut complete) = (Vec::new(), Vec::new(), true);
+        for figures in self.epochs.values() {
+            let (read, all) = audited(key.secret, key.table, figures, &issuers, &values, audits)
+                .map_err(|e| format!("the settlement figures do not read: {e}"))?;
+            pairs.extend(read.pairs);
+            exchanges.extend(read.exchanges);
+            complete &= all;
+        }
+        let net = net_positions(&pairs, &exchanges)
             .into_iter()
             .map(|(id, v)| (hex::encode(id.0), v))
             .collect();

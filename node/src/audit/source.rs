@@ -78,9 +78,10 @@ pub trait BlockSource {
     ) -> Result<Option<AccountLedger>, String> {
         Ok(None)
     }
-    /// The settlement figures of `epoch` as the source keeps them, where it
-    /// keeps them, so the audit can compare them with the blocks'.
-    fn settlement(&self, _epoch: u64) -> Result<Option<Figures>, AuditError> {
+    /// The settlement figures of `epoch` as the source keeps them, and the
+    /// height they are as of, where it keeps them, so the audit can compare
+    /// them with the blocks'.
+    fn settlement(&self, _epoch: u64) -> Result<Option<(u64, Figures)>, AuditError> {
         Ok(None)
     }
 }
@@ -100,9 +101,9 @@ impl BlockSource for crate::client::Client {
             .map_err(|e| AuditError::Source(e.to_string()))
     }
 
-    fn settlement(&self, epoch: u64) -> Result<Option<Figures>, AuditError> {
+    fn settlement(&self, epoch: u64) -> Result<Option<(u64, Figures)>, AuditError> {
         crate::client::Client::settlement(self, epoch)
-            .map(|report| Some(report.figures))
+            .map(|report| Some((report.height, report.figures)))
             .map_err(|e| AuditError::Source(e.to_string()))
     }
 
@@ -150,19 +151,9 @@ impl BlockSource for crate::store::Store {
             .map_err(|e| e.to_string())
     }
 
-    fn settlement(&self, epoch: u64) -> Result<Option<Figures>, AuditError> {
-        let read = |e: crate::store::StoreError| AuditError::Source(e.to_string());
-        Ok(Some(Figures {
-            pairs: self
-                .settlement_epoch(epoch)
-                .map_err(read)?
-                .into_iter()
-                .collect(),
-            exchanges: self
-                .exchange_settlement_epoch(epoch)
-                .map_err(read)?
-                .into_iter()
-                .collect(),
-        }))
+    fn settlement(&self, epoch: u64) -> Result<Option<(u64, Figures)>, AuditError> {
+        self.settlement_snapshot(epoch)
+            .map(Some)
+            .map_err(|e| AuditError::Source(format!("settlement figures: {e}")))
     }
 }

@@ -129,7 +129,7 @@ impl<'a> SupplyTracker<'a> {
         match tx {
             Transaction::Issue(t) if self.audited(&t.currency) => {
                 let (ct, v) = self.read(&t.amount)?;
-                self.bump(&t.currency, |r| r.issued += v);
+                self.bump(&t.currency, |r| r.issued = r.issued.saturating_add(v));
                 self.flow(t.currency, t.recipient.loyalty_id(), &ct, v, 1);
             }
             Transaction::Transfer(t) if self.audited(&t.currency) => {
@@ -139,24 +139,28 @@ impl<'a> SupplyTracker<'a> {
             }
             Transaction::Burn(t) if self.audited(&t.currency) => {
                 let (ct, v) = self.read(&t.amount)?;
-                self.bump(&t.currency, |r| r.burned += v);
+                self.bump(&t.currency, |r| r.burned = r.burned.saturating_add(v));
                 self.flow(t.currency, t.source.loyalty_id(), &ct, v, -1);
             }
             Transaction::Exchange(t) => {
                 let owner = t.owner.loyalty_id();
                 if self.audited(&t.from) {
                     let (ct, v) = self.read(&t.amount_from)?;
-                    self.bump(&t.from, |r| r.exchanged_out += v);
+                    self.bump(&t.from, |r| {
+                        r.exchanged_out = r.exchanged_out.saturating_add(v)
+                    });
                     self.flow(t.from, owner, &ct, v, -1);
                 }
                 if self.audited(&t.to) {
                     let (ct, v) = self.read(&t.amount_to)?;
-                    self.bump(&t.to, |r| r.exchanged_in += v);
+                    self.bump(&t.to, |r| r.exchanged_in = r.exchanged_in.saturating_add(v));
                     self.flow(t.to, owner, &ct, v, 1);
                 }
             }
             Transaction::Shield(t) if self.audited(&t.currency) => {
-                self.bump(&t.currency, |r| r.shielded += t.value);
+                self.bump(&t.currency, |r| {
+                    r.shielded = r.shielded.saturating_add(t.value)
+                });
                 self.flow(
                     t.currency,
                     t.source.loyalty_id(),
@@ -166,7 +170,9 @@ impl<'a> SupplyTracker<'a> {
                 );
             }
             Transaction::Redeem(t) if self.audited(&t.currency) => {
-                self.bump(&t.currency, |r| r.redeemed += t.value);
+                self.bump(&t.currency, |r| {
+                    r.redeemed = r.redeemed.saturating_add(t.value)
+                });
                 self.flow(
                     t.currency,
                     t.merchant.loyalty_id(),

@@ -20,9 +20,13 @@ pub struct SettlementReport {
     pub epoch: u64,
     /// Whether the epoch's last block is committed.
     pub complete: bool,
+    /// The height the figures are as of (the node's tip when it read them).
+    pub height: u64,
     /// The figures.
     pub figures: Figures,
-    /// The issuer of each currency the figures name.
+    /// The issuer of each currency the figures name, as the node says (a
+    /// reader settling with its counterparties takes them from
+    /// `/v1/currencies` instead, where they are signed into registrations).
     pub issuers: BTreeMap<CurrencyId, LoyaltyId>,
 }
 
@@ -72,7 +76,12 @@ fn issuer(
     currency: CurrencyId,
 ) -> Result<(), ClientError> {
     if !field(value, name)?.is_null() {
-        issuers.insert(currency, LoyaltyId(array32(value, name)?));
+        let issuer = LoyaltyId(array32(value, name)?);
+        if *issuers.entry(currency).or_insert(issuer) != issuer {
+            return Err(ClientError::Malformed(format!(
+                "two issuers named for {currency}"
+            )));
+        }
     }
     Ok(())
 }
@@ -133,6 +142,7 @@ impl Client {
         Ok(SettlementReport {
             epoch,
             complete: field(&v, "complete")?.as_bool().unwrap_or(false),
+            height: u64_field(&v, "height")?,
             figures,
             issuers,
         })

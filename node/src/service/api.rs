@@ -666,28 +666,24 @@ fn issuer_sum_json(s: &Option<IssuerSum>) -> Value {
 }
 
 async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResult<Json<Value>> {
-    let pairs = node
+    // Figures and the height they are as of, from one store snapshot: an
+    // auditor compares the last epoch only when that is its audited tip.
+    let (tip, figures) = node
         .store()
-        .settlement_epoch(epoch)
-        .map_err(ApiError::internal)?;
-    let exchanges = node
-        .store()
-        .exchange_settlement_epoch(epoch)
+        .settlement_snapshot(epoch)
         .map_err(ApiError::internal)?;
     let epoch_blocks = node.genesis().settlement_epoch_blocks;
-    let (issuers, tip) = {
-        let chain = node.chain();
-        let issuers: std::collections::BTreeMap<CurrencyId, LoyaltyId> = chain
-            .ledger()
-            .currencies()
-            .iter()
-            .map(|(id, p)| (*id, p.issuer.loyalty_id()))
-            .collect();
-        (issuers, chain.tip().height)
-    };
+    let issuers: std::collections::BTreeMap<CurrencyId, LoyaltyId> = node
+        .chain()
+        .ledger()
+        .currencies()
+        .iter()
+        .map(|(id, p)| (*id, p.issuer.loyalty_id()))
+        .collect();
     let first = epoch.saturating_mul(epoch_blocks).saturating_add(1);
     let last = first.saturating_add(epoch_blocks - 1);
-    let items: Vec<Value> = pairs
+    let items: Vec<Value> = figures
+        .pairs
         .iter()
         .map(|(key, f)| {
             json!({
@@ -703,7 +699,8 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
             })
         })
         .collect();
-    let exchange_items: Vec<Value> = exchanges
+    let exchange_items: Vec<Value> = figures
+        .exchanges
         .iter()
         .map(|(key, f)| {
             json!({
@@ -722,6 +719,7 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
         "epoch": epoch,
         "first_height": first,
         "last_height": last,
+        "height": tip,
         "complete": tip >= last,
         "pairs": items,
         "exchanges": exchange_items,

@@ -134,14 +134,11 @@ impl ExchangeFigures {
 }
 
 /// `Σy` from `Σx` at rate `p/q`: exact, or `None` when `q ∤ p·Σx` (a
-/// figure that cannot come from valid exchanges) or it overflows.
-pub fn credited_from_debited(debited: u64, rate: ExchangeRate) -> Option<u64> {
+/// figure that cannot come from valid exchanges).
+pub fn credited_from_debited(debited: u64, rate: ExchangeRate) -> Option<u128> {
     let scaled = u128::from(debited) * u128::from(rate.numerator());
     let q = u128::from(rate.denominator());
-    if scaled % q != 0 {
-        return None;
-    }
-    u64::try_from(scaled / q).ok()
+    (scaled % q == 0).then_some(scaled / q)
 }
 
 fn put_sum(out: &mut Vec<u8>, s: &Option<IssuerSum>) {
@@ -209,6 +206,9 @@ mod tests {
         assert_eq!(credited_from_debited(40, rate), Some(60));
         assert_eq!(credited_from_debited(41, rate), None);
         let big = ExchangeRate::new(u32::MAX, 1).unwrap();
-        assert_eq!(credited_from_debited(u64::MAX, big), None);
+        assert_eq!(
+            credited_from_debited(u64::MAX, big),
+            Some(u128::from(u64::MAX) * u128::from(u32::MAX))
+        );
     }
 }

@@ -27,5 +27,5 @@ mod sums;
 pub use exchange::{credited_from_debited, ExchangeFigures, ExchangeKey, IssuerSum};
 pub use figures::{block_figures, epoch_of, Figures};
 pub use merchant::{PairFigures, PairKey, Sealed};
-pub use netting::{net_positions, settlement_value, SettledExchange, SettledPair};
+pub use netting::{burn_value, exchange_value, net_positions, SettledExchange, SettledPair};
 pub use reading::{audited, readable, Readable, SettlementReadError};

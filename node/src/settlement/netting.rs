@@ -18,7 +18,7 @@ pub struct SettledPair {
     /// Points burned (returned to the issuer).
     pub burned: u64,
     /// Their value in the settlement unit, `⌊burned·p/q⌋`.
-    pub value: u64,
+    pub value: u128,
 }
 
 /// One decrypted exchange figure: `from_issuer` owes `to_issuer` the value
@@ -36,18 +36,27 @@ pub struct SettledExchange {
     /// The rate of the group.
     pub rate: ExchangeRate,
     /// `Σy`: points of `to` created.
-    pub credited: u64,
-    /// Their value in the settlement unit, `⌊Σy·p_to/q_to⌋`.
-    pub value: u64,
+    pub credited: u128,
+    /// Their value in the settlement unit, `⌈Σy·p_to/q_to⌉`.
+    pub value: u128,
 }
 
-/// `⌊points·p/q⌋` for a currency of settlement value `p/q`; `None` when it
-/// does not fit a `u64`.
-pub fn settlement_value(points: u64, value: ExchangeRate) -> Option<u64> {
-    u64::try_from(
-        u128::from(points) * u128::from(value.numerator()) / u128::from(value.denominator()),
-    )
-    .ok()
+/// What burned points are worth: `⌊points·p/q⌋` for a currency of
+/// settlement value `p/q` (the issuer pays; it rounds in its favour by
+/// less than one unit per figure).
+pub fn burn_value(points: u64, value: ExchangeRate) -> u128 {
+    u128::from(points) * u128::from(value.numerator()) / u128::from(value.denominator())
+}
+
+/// What points created by exchange are worth to their new issuer:
+/// `⌈points·p/q⌉`. Rounded up, so the issuer that sheds the liability never
+/// pays less than the points will cost the one that takes it on: an issuer
+/// that exchanged its own points into a partner's a little at a time and
+/// burned them back in bulk would otherwise gain the rounding (spec §16.5).
+pub fn exchange_value(points: u128, value: ExchangeRate) -> u128 {
+    points
+        .saturating_mul(u128::from(value.numerator()))
+        .div_ceil(u128::from(value.denominator()))
 }
 
 /// Net positions in the settlement unit: positive means the coalition owes
@@ -59,10 +68,15 @@ pub fn net_positions(
     exchanges: &[SettledExchange],
 ) -> BTreeMap<LoyaltyId, i128> {
     let mut net: BTreeMap<LoyaltyId, i128> = BTreeMap::new();
-    let mut owe = |creditor: LoyaltyId, debtor: LoyaltyId, value: u64| {
+    let mut owe = |creditor: LoyaltyId, debtor: LoyaltyId, value: u128| {
         if creditor != debtor {
-            *net.entry(creditor).or_insert(0) += i128::from(value);
-            *net.entry(debtor).or_insert(0) -= i128::from(value);
+            // Figures are decrypted sums below 2^40 points, times a value
+            // below 2^32: far inside i128.
+            let value = i128::try_from(value).unwrap_or(i128::MAX);
+            let c = net.entry(creditor).or_insert(0);
+            *c = c.saturating_add(value);
+            let d = net.entry(debtor).or_insert(0);
+            *d = d.saturating_sub(value);
         }
     };
     for p in pairs {
@@ -111,10 +125,25 @@ mod tests {
     }
 
     #[test]
-    fn values_round_down_and_never_overflow() {
+    fn burns_round_down_exchanges_round_up_and_nothing_overflows() {
         let half = ExchangeRate::new(1, 2).unwrap();
-        assert_eq!(settlement_value(61, half), Some(30));
+        assert_eq!(burn_value(61, half), 30);
+        assert_eq!(exchange_value(61, half), 31);
+        assert_eq!(exchange_value(60, half), 30);
         let huge = ExchangeRate::new(u32::MAX, 1).unwrap();
-        assert_eq!(settlement_value(u64::MAX, huge), None);
+        assert_eq!(
+            burn_value(u64::MAX, huge),
+            u128::from(u64::MAX) * u128::from(u32::MAX)
+        );
+        assert_eq!(exchange_value(u128::MAX, huge), u128::MAX);
+    }
+
+    #[test]
+    fn an_issuer_gains_nothing_by_exchanging_in_small_steps() {
+        // Ten epochs of 1 point at 1/2 each, burned back in bulk: the
+        // exchanges owe ten × ⌈1/2⌉ = 10, the burn is worth ⌊10/2⌋ = 5.
+        let half = ExchangeRate::new(1, 2).unwrap();
+        let owed: u128 = (0..10).map(|_| exchange_value(1, half)).sum();
+        assert!(owed >= burn_value(10, half));
     }
 }
