@@ -4,6 +4,8 @@
 //! currency's issuer and auditor keys), so a proof can never be checked
 //! against facts the prover did not commit to.
 
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
 
 use crate::currency::{CurrencyId, ExchangeRate};
@@ -72,13 +74,29 @@ pub enum DebitKind {
     Burn,
 }
 
+impl DebitKind {
+    /// The least amount the debit may move: 1 for a Transfer (a credit can
+    /// create an account, so each one a customer creates costs it a point,
+    /// spec §5.3), 0 for a Burn.
+    pub fn minimum(self) -> u64 {
+        match self {
+            DebitKind::Transfer => 1,
+            DebitKind::Burn => 0,
+        }
+    }
+}
+
 /// `Transfer` and `Burn`: the owner debits its available balance (spec §8.4, §8.6).
 ///
 /// With `A = (C_av, D_av)` the source's available balance,
 /// `amount = (C_a, D_src, D_dst[, D_aud])` and `C'` the new-balance commitment, proves:
 /// 1. `amount` is a valid grouped encryption of some `a`;
 /// 2. `A − (C_a, D_src)` encrypts under the source key the same value as `C'` commits to;
-/// 3. `a ∈ [0, 2^64)` and the committed new balance `∈ [0, 2^64)` (one aggregated proof).
+/// 3. `a − m ∈ [0, 2^64)` and the committed new balance `∈ [0, 2^64)` (one aggregated
+///    proof), where `m` is the kind's [`DebitKind::minimum`]: a Transfer moves at least
+///    one point. The range proof is over `C_a − m·G`, which commits to `a − m` with the
+///    same blinding, so `a ≥ m` (and `a < 2^64 + m`, while the equality with the balance
+///    keeps `a ≤` the balance `< 2^64`).
 ///
 /// For `Burn` the second handle is the issuer's (there is no destination account).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +133,16 @@ impl DebitStatement {
         let mut keys = vec![self.source, self.destination];
         keys.extend(self.auditor);
         keys
+    }
+
+    /// The commitments the aggregated range proof is over: `C_a − m·G`
+    /// (the amount above the kind's minimum) and `C'`.
+    pub fn range_commitments(&self) -> [RistrettoPoint; 2] {
+        let shift = crate::generators::mul_g(&Scalar::from(self.kind.minimum()));
+        [
+            self.amount.commitment.as_point() - shift,
+            *self.new_balance.as_point(),
+        ]
     }
 
     /// The source's new available balance, `A − (C_a, D_src)`, or `None` when

@@ -1,7 +1,7 @@
 //! Fiat–Shamir transcripts (spec §7).
 //!
 //! Every proof runs over a merlin transcript created with a label that names the
-//! protocol and its version (`coalition.transfer.v1`, …). The statement —
+//! protocol and its version (`coalition.transfer.v2`, …). The statement —
 //! **every** public element — is absorbed before the first challenge (the
 //! "weak Fiat–Shamir"/Frozen Heart bugs came from skipping this). Each
 //! sub-proof then appends its own `dom-sep` message, its first-round
@@ -22,7 +22,7 @@ pub mod labels {
     /// `Issue` (spec §8.3).
     pub const ISSUE: &[u8] = b"coalition.issue.v1";
     /// `Transfer` (spec §8.4).
-    pub const TRANSFER: &[u8] = b"coalition.transfer.v1";
+    pub const TRANSFER: &[u8] = b"coalition.transfer.v2";
     /// `Burn` (spec §8.6).
     pub const BURN: &[u8] = b"coalition.burn.v1";
     /// `Exchange` (spec §8.7).

@@ -172,9 +172,16 @@ fn prove_debit<R: RngCore + CryptoRng>(
         &witness.amount_opening,
         rng,
     );
+    let minimum = statement.kind.minimum();
+    let above = witness
+        .amount
+        .checked_sub(minimum)
+        .ok_or(ProofError::AmountOutOfRange(
+            "a transfer moves at least one point",
+        ))?;
     let range = prove_range(
         &mut transcript,
-        &[witness.amount, witness.new_balance],
+        &[above, witness.new_balance],
         &[
             Some(&witness.amount_opening),
             Some(&witness.balance_opening),

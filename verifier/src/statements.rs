@@ -157,10 +157,9 @@ fn queue_sigma<'i, R: RngCore + CryptoRng>(
                 msm,
                 rng,
             )?;
-            let commitments = vec![
-                *statement.amount.commitment.as_point(),
-                *statement.new_balance.as_point(),
-            ];
+            // A Transfer's range is over `C_a − G`: it moves at least one
+            // point (§8.4).
+            let commitments = statement.range_commitments().to_vec();
             (t, &proof.range, commitments, DEBIT_RANGE)
         }
         ProofItem::Exchange(statement, proof) => {

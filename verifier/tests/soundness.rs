@@ -179,7 +179,7 @@ fn honest_proofs_verify() {
     verify_debit(&s, &p).unwrap();
     let (s, p) = transfer(&mut w, 900, 900);
     verify_debit(&s, &p).unwrap();
-    let (s, p) = transfer(&mut w, 900, 0);
+    let (s, p) = transfer(&mut w, 900, 1);
     verify_debit(&s, &p).unwrap();
     let (s, p) = burn(&mut w, 900, 100);
     verify_debit(&s, &p).unwrap();
@@ -527,9 +527,10 @@ fn overdraw_cannot_produce_a_verifying_proof() {
             &mut w.rng,
         );
         let validity = prove_grouped_validity(&mut t, &keys, amount, &amount_opening, &mut w.rng);
+        // The Transfer range is over `C_a − G` (§8.4): `amount − 1`.
         let range = prove_range(
             &mut t,
-            &[amount, claimed_new_balance],
+            &[amount - 1, claimed_new_balance],
             &[Some(&amount_opening), Some(&balance_opening)],
             64,
             &mut w.rng,
@@ -756,4 +757,99 @@ fn a_range_proof_of_the_wrong_shape_is_refused() {
         Err(VerificationError::MalformedStatement(_))
     ));
     assert!(verify_batch(&[ProofItem::Issue(&s, &p)]).is_err());
+}
+
+/// Proves a debit of `amount` out of `balance` against `s` (whose amount
+/// and new balance it replaces) the way the prover does, except that the
+/// range proof is over `amount − shift`: `shift = 1` is the honest
+/// Transfer statement, `shift = 0` the v1 one (range over `C_a`).
+fn debit_proof_shifted(
+    w: &mut World,
+    s: &DebitStatement,
+    balance: u64,
+    amount: u64,
+    shift: u64,
+) -> (DebitStatement, DebitProof) {
+    let amount_opening = PedersenOpening::random(&mut w.rng);
+    let balance_opening = PedersenOpening::random(&mut w.rng);
+    let mut s = s.clone();
+    s.amount = GroupedCiphertext::encrypt_with(&s.amount_keys(), amount, &amount_opening);
+    s.new_balance = PedersenCommitment::new(balance - amount, &balance_opening);
+    let mut t = s.transcript();
+    let equality = prove_equality(
+        &mut t,
+        &w.alice.public().encryption,
+        w.alice.elgamal_secret(),
+        &s.new_balance_ciphertext().unwrap(),
+        balance - amount,
+        &balance_opening,
+        &mut w.rng,
+    );
+    let validity = prove_grouped_validity(
+        &mut t,
+        &s.amount_keys(),
+        amount,
+        &amount_opening,
+        &mut w.rng,
+    );
+    let range = prove_range(
+        &mut t,
+        &[amount - shift, balance - amount],
+        &[Some(&amount_opening), Some(&balance_opening)],
+        64,
+        &mut w.rng,
+    )
+    .unwrap();
+    (
+        s,
+        DebitProof {
+            equality,
+            validity,
+            range,
+        },
+    )
+}
+
+/// Issue 22 (spec §5.1, §8.4): a Transfer moves at least one point, so
+/// zero-value fan-out cannot create accounts for free. The prover refuses
+/// a zero Transfer, and a zero Transfer proven with the range over `C_a`
+/// (as before) does not verify; a Burn of zero still does.
+#[test]
+fn a_transfer_of_zero_points_cannot_be_proven_or_forged() {
+    let mut w = world(21);
+    let state = funded(&mut w, 1_000);
+    let zero = transactions::transfer(
+        w.chain,
+        &w.policy,
+        &w.alice,
+        &SpendingAccount {
+            state: &state,
+            balance: 1_000,
+        },
+        w.bob.public(),
+        0,
+        &mut w.rng,
+    );
+    assert!(zero.is_err(), "the prover refuses a zero transfer");
+    let (s, p) = transfer(&mut w, 1_000, 1);
+    verify_debit(&s, &p).unwrap();
+    // The construction below is the prover's: with the honest shift it
+    // verifies, for one point and for the whole balance.
+    for amount in [1, 1_000] {
+        let (ok_s, ok_p) = debit_proof_shifted(&mut w, &s, 1_000, amount, 1);
+        verify_debit(&ok_s, &ok_p).unwrap();
+    }
+    // Zero points, range over C_a: refused, alone and in a batch.
+    let (zero_s, zero_p) = debit_proof_shifted(&mut w, &s, 1_000, 0, 0);
+    must_fail(verify_debit(&zero_s, &zero_p), "a zero transfer");
+    must_fail(
+        verify_batch(&[ProofItem::Debit(&zero_s, &zero_p)]).map_err(|e| e.error),
+        "a zero transfer in a batch",
+    );
+    // One point proven the v1 way (range over C_a, not C_a − G): refused.
+    let (v1_s, v1_p) = debit_proof_shifted(&mut w, &s, 1_000, 1, 0);
+    must_fail(verify_debit(&v1_s, &v1_p), "a v1-style transfer proof");
+    // A Burn keeps its minimum of zero.
+    let (b, bp) = burn(&mut w, 1_000, 0);
+    verify_debit(&b, &bp).unwrap();
 }
