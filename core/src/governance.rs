@@ -20,8 +20,8 @@
 use crate::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
+use crate::ids::{ChainId, TxId};
 use crate::keys::{ElGamalPublicKey, LoyaltyId, PublicIdentity, TxSignature};
-use crate::transaction::{ChainId, TxId};
 
 /// Longest member name, in bytes (UTF-8).
 pub const MAX_MEMBER_NAME: usize = 64;

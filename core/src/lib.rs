@@ -28,6 +28,7 @@ pub mod encoding;
 pub mod errors;
 pub mod generators;
 pub mod governance;
+pub mod ids;
 pub mod keys;
 pub mod partnership;
 pub mod proofs;

@@ -10,8 +10,8 @@
 use crate::currency::{CurrencyId, ExchangeRate};
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
+use crate::ids::ChainId;
 use crate::keys::{IdentityKeys, LoyaltyId, PublicIdentity, TxSignature};
-use crate::transaction::ChainId;
 use thiserror::Error;
 
 const TERMS_DOMAIN: &[u8] = b"coalition/v1/partnership-terms";

@@ -22,9 +22,9 @@ use crate::currency::CurrencyId;
 use crate::elgamal::{Ciphertext, PedersenCommitment};
 use crate::encoding::{Decode, Encode, Reader};
 use crate::errors::DecodeError;
+use crate::ids::ChainId;
 use crate::keys::{ElGamalPublicKey, LoyaltyId, PublicIdentity, TxSignature};
 use crate::proofs::{EqualityProof, RangeProof};
-use crate::transaction::ChainId;
 use crate::transcript::{labels, TranscriptProtocol};
 
 /// Range-proof shape of `Shield`: the new available balance, 64 bits.
@@ -454,7 +454,7 @@ impl RedeemTx {
     /// exact transaction (its chain, `rk`, change ciphertext, merchant
     /// key…), so it cannot be reused in another.
     pub fn binding(&self) -> Fr {
-        let mut body = vec![crate::transaction::TX_VERSION, 7];
+        let mut body = vec![crate::ids::TX_VERSION, 7];
         self.encode_unproven(&mut body);
         field::hash_to_field(b"coalition/v2/redeem-binding", &[&body])
     }

@@ -10,8 +10,8 @@ use merlin::Transcript;
 
 use crate::currency::{CurrencyId, ExchangeRate};
 use crate::elgamal::{Ciphertext, GroupedCiphertext, PedersenCommitment};
+use crate::ids::ChainId;
 use crate::keys::{ElGamalPublicKey, LoyaltyId};
-use crate::transaction::ChainId;
 use crate::transcript::{labels, TranscriptProtocol};
 
 fn absorb_context(t: &mut Transcript, chain: &ChainId, currency: &CurrencyId, nonce: u64) {

@@ -29,30 +29,11 @@ use crate::proofs::{
 use crate::shielded::{RedeemTx, ShieldTx};
 use crate::statements::{DebitKind, DebitStatement, ExchangeStatement, IssueStatement};
 
-/// Version byte of the transaction encoding.
-pub const TX_VERSION: u8 = 1;
+// The identifiers live in `ids` (every transaction type names its chain);
+// re-exported here where callers have always found them.
+pub use crate::ids::{ChainId, TxId, TX_VERSION};
+
 const SIGNATURE_DOMAIN: &[u8] = b"coalition/v1/tx-signature";
-
-/// The ledger's identifier (hash of its genesis), bound into every transcript
-/// and signature so a transaction for one coalition is void on another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChainId(pub [u8; 32]);
-
-impl Encode for ChainId {
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.0);
-    }
-}
-
-impl Decode for ChainId {
-    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(reader.array("chain id")?))
-    }
-}
-
-/// A transaction's identifier: `SHA-512(encoding)[0..32]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TxId(pub [u8; 32]);
 
 /// `Issue` (tag 1): the currency's issuer credits a recipient's pending balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
