@@ -215,7 +215,8 @@ fn prover_serve(
     config: coalition_prover_service::QueueConfig,
     backend: &str,
 ) -> Result<()> {
-    use coalition_prover::backend::{best_available, Failover, ProvingBackend};
+    use coalition_prover::backend::ProvingBackend;
+    use coalition_prover::failover::{best_available, Failover};
     use coalition_prover::msm::CpuBackend;
     let backend: Arc<dyn ProvingBackend> = match backend {
         "cpu" => Arc::new(CpuBackend),

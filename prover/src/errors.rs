@@ -57,3 +57,22 @@ pub enum ProofError {
     #[error("range proof: {0}")]
     RangeProof(String),
 }
+
+/// Why a backend could not compute what it was asked.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum BackendError {
+    /// Bases and scalars differ in length.
+    #[error("MSM of {bases} bases with {scalars} scalars")]
+    LengthMismatch {
+        /// Number of bases.
+        bases: usize,
+        /// Number of scalars.
+        scalars: usize,
+    },
+    /// No radix-2 domain of that size, or vectors not of its size.
+    #[error("witness map: {0}")]
+    Domain(String),
+    /// The device failed (the message names the failing call).
+    #[error("proving device error: {0}")]
+    Device(String),
+}

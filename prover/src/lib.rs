@@ -24,6 +24,7 @@
 
 pub mod backend;
 pub mod errors;
+pub mod failover;
 pub mod governance;
 pub mod groth16;
 pub mod msm;

@@ -28,7 +28,7 @@ use ark_ff::{FftField, Field, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
-use crate::backend::BackendError;
+use crate::errors::BackendError;
 use crate::groth16::{R1cs, RowValues};
 
 /// The largest domain `Fr` has: its 2-adicity is 28.

@@ -11,7 +11,8 @@ use coalition_core::shielded::Groth16Proof;
 use rand_core::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
-use crate::backend::{BackendError, ProvingBackend};
+use crate::backend::ProvingBackend;
+use crate::errors::BackendError;
 use crate::errors::ProofError;
 use crate::msm::CpuBackend;
 use crate::qap;

@@ -4,7 +4,8 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::VariableBaseMSM;
 
 use super::check_lengths;
-use crate::backend::{BackendError, ProvingBackend};
+use crate::backend::ProvingBackend;
+use crate::errors::BackendError;
 
 /// arkworks' `VariableBaseMSM` (Pippenger, parallel over the rayon pool).
 #[derive(Clone, Copy, Debug, Default)]

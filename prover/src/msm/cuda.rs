@@ -7,7 +7,8 @@ use coalition_gpu::{CudaDevice, GpuError};
 use crate::qap::QapEvaluations;
 
 use super::check_lengths;
-use crate::backend::{BackendError, ProvingBackend};
+use crate::backend::ProvingBackend;
+use crate::errors::BackendError;
 
 /// Groth16's MSMs and witness-map NTTs on a CUDA device (kernels in
 /// `gpu/src/msm.cu` and `gpu/src/ntt.cu`).

@@ -17,7 +17,7 @@ mod cpu;
 mod cuda;
 pub mod pippenger;
 
-use crate::backend::BackendError;
+use crate::errors::BackendError;
 
 pub use cpu::CpuBackend;
 #[cfg(feature = "gpu")]

@@ -26,7 +26,8 @@ use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
 
 use super::check_lengths;
-use crate::backend::{BackendError, ProvingBackend};
+use crate::backend::ProvingBackend;
+use crate::errors::BackendError;
 
 /// Window width for `n` points, the device's rule (`coalition-gpu`'s
 /// `layout::window_bits`): one thread sums one bucket, so a top window of
