@@ -36,11 +36,11 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLif
 use coalition_core::encoding::Encode;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::Transaction;
+use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
+use coalition_ledger::governance::Threshold;
 use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
 use coalition_node::config::{PeerEntry, ReplicationSection};
-use coalition_node::genesis::{Genesis, PoolKeyHashes};
-use coalition_node::governance::Threshold;
 use coalition_node::service::{serve, serve_replicated, Node};
 use coalition_params::ShieldedVerifyingKeys;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};

@@ -15,7 +15,7 @@
 //! whole full viewing key can even prove a spend of the victim's real note
 //! (revealing its real nullifier); such a Redeem still needs a signature
 //! under `rk = ak + [α]·B`, which takes `ask`. That end of the attack is
-//! tested where signatures are checked (`node/tests/shielded.rs`,
+//! tested where signatures are checked (`ledger/tests/shielded.rs`,
 //! `verifier/tests/soundness.rs`).
 
 use ark_bn254::Fr;

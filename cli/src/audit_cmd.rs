@@ -1,5 +1,5 @@
 //! `coalition audit …`: replay a ledger from a node's API or a data
-//! directory and re-verify everything (see `coalition_node::audit`).
+//! directory and re-verify everything (see `coalition_ledger::audit`).
 //! Exit code 3 when the ledger fails the audit.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use coalition_core::encoding::decode_exact;
 use coalition_core::transaction::Transaction;
-use coalition_node::audit::{audit, check_transaction, AuditReport, AuditorKey, BlockSource};
+use coalition_ledger::audit::{audit, check_transaction, AuditReport, AuditorKey, BlockSource};
 use coalition_node::client::Client;
 use coalition_node::store::Store;
 

@@ -24,14 +24,14 @@ use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, LoyaltyId, Seed};
 use coalition_core::partnership::{Bonus, EarnRule, Matcher, PartnershipTerms};
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::audit::{audit, AuditorKey};
+use coalition_ledger::audit::{audit, AuditorKey};
+use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
+use coalition_ledger::governance::Threshold;
+use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
+use coalition_ledger::settlement::{net_positions, readable};
 use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
-use coalition_node::genesis::{Genesis, PoolKeyHashes};
-use coalition_node::governance::Threshold;
-use coalition_node::rules::{LineItem, Purchase, RuleEngine};
 use coalition_node::service::{serve, Node};
-use coalition_node::settlement::{net_positions, readable};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::shielded::{build_redeem, shield};
@@ -445,7 +445,7 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
             partner.name,
             earned.join(" and ")
         );
-        for (currency, _) in owed {
+        for (currency, points) in owed {
             let policy = policy(&d.client, &currency)?;
             let issuer = [airline, hotel, grocer]
                 .into_iter()
@@ -456,9 +456,16 @@ fn story(d: &mut Demo, keys: &ShieldedProvingKeys, parties: [&Party; 6]) -> Resu
                 .currency(&currency)?
                 .context("currency")?
                 .issuer_nonce;
-            let tx = engine
-                .issue_for(&purchase, &policy, &issuer.keys, nonce, rng)?
-                .context("the purchase earns points")?;
+            // The engine says what is owed; the issuer signs and proves it.
+            let tx = transactions::issue(
+                chain,
+                &policy,
+                &issuer.keys,
+                nonce,
+                &purchase.customer,
+                points,
+                rng,
+            )?;
             let what = format!("issues {currency} to {} (amount encrypted)", customer.name);
             d.commit(issuer.name, &what, &tx)?;
         }

@@ -242,7 +242,7 @@ fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
     assert!(verify(dir.path()).status.success());
 
     // One exported transaction: found, re-verified where it was committed.
-    let block = coalition_node::block::decode_block(&original).unwrap();
+    let block = coalition_ledger::block::decode_block(&original).unwrap();
     let tx_file = dir.path().join("transfer.hex");
     std::fs::write(&tx_file, hex::encode(block.transactions[0].to_bytes())).unwrap();
     let checked = audit_dev(dir.path(), &["proof".as_ref(), tx_file.as_os_str()]);

@@ -19,8 +19,8 @@ use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
 use serde_json::Value;
 
-use crate::block::Block;
-use crate::genesis::Genesis;
+use coalition_ledger::block::Block;
+use coalition_ledger::genesis::Genesis;
 
 mod settlement;
 
@@ -350,7 +350,7 @@ impl Client {
     pub fn block(&self, height: u64) -> Result<Option<Block>, ClientError> {
         self.block_bytes(height)?
             .map(|bytes| {
-                crate::block::decode_block(&bytes)
+                coalition_ledger::block::decode_block(&bytes)
                     .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))
             })
             .transpose()
@@ -402,7 +402,7 @@ impl Client {
             .iter()
             .zip(from..)
             .map(|(bytes, height)| {
-                let block = crate::block::decode_block(bytes)
+                let block = coalition_ledger::block::decode_block(bytes)
                     .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))?;
                 if block.header.height != height {
                     return Err(ClientError::Malformed(format!(

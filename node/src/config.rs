@@ -57,9 +57,9 @@ use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::genesis::Genesis;
-use crate::governance::Threshold;
-use crate::mempool::MempoolConfig;
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::governance::Threshold;
+use coalition_ledger::mempool::MempoolConfig;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -339,11 +339,11 @@ impl NodeConfig {
             ));
         }
         if self.max_block_transactions == 0
-            || self.max_block_transactions > crate::block::MAX_BLOCK_TRANSACTIONS
+            || self.max_block_transactions > coalition_ledger::block::MAX_BLOCK_TRANSACTIONS
         {
             return Err(ConfigError::Invalid(format!(
                 "max_block_transactions must be 1..={}",
-                crate::block::MAX_BLOCK_TRANSACTIONS
+                coalition_ledger::block::MAX_BLOCK_TRANSACTIONS
             )));
         }
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
@@ -391,7 +391,7 @@ struct GenesisFile {
 }
 
 fn default_currency_cap() -> u32 {
-    crate::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER
+    coalition_ledger::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER
 }
 
 #[derive(Debug, Deserialize)]
@@ -422,7 +422,7 @@ fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
         .collect::<Result<Vec<_>, ConfigError>>()?;
     let pool = match file.shielded_pool.as_str() {
         "none" => None,
-        "insecure-dev" => Some(crate::genesis::PoolKeyHashes::insecure_dev()),
+        "insecure-dev" => Some(coalition_ledger::genesis::PoolKeyHashes::insecure_dev()),
         other => {
             return Err(ConfigError::Invalid(format!(
                 "shielded_pool must be \"none\" or \"insecure-dev\", not {other:?}"
@@ -468,9 +468,9 @@ pub fn dev_genesis() -> Genesis {
             .iter()
             .map(|name| (name.to_string(), *dev_identity(name).public()))
             .collect(),
-        pool: Some(crate::genesis::PoolKeyHashes::insecure_dev()),
+        pool: Some(coalition_ledger::genesis::PoolKeyHashes::insecure_dev()),
         settlement_epoch_blocks: 20,
-        max_currencies_per_member: crate::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER,
+        max_currencies_per_member: coalition_ledger::genesis::DEFAULT_MAX_CURRENCIES_PER_MEMBER,
     }
 }
 

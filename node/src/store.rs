@@ -2,9 +2,9 @@
 //!
 //! Column families: `blocks` (height → block), `transactions` (ID →
 //! height ‖ index), `accounts`, `note_tree`, `nullifiers`, `governance`,
-//! `metadata` (the records of [`crate::ledger::records`]), `settlement`
+//! `metadata` (the records of [`coalition_ledger::ledger::records`]), `settlement`
 //! and `settlement_exchanges` (per-epoch merchant and exchange sums of
-//! [`crate::settlement`]). Each block commits in **one**
+//! [`coalition_ledger::settlement`]). Each block commits in **one**
 //! `WriteBatch` written with `sync = true`: the block, its transaction
 //! index, every state record it changed, its settlement sums and the new
 //! tip header become durable together or not at all. A node killed at any
@@ -21,12 +21,12 @@ use coalition_core::DecodeError;
 use coalition_params::ShieldedVerifyingKeys;
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 
-use crate::block::{decode_block, Block, BlockHeader};
-use crate::chain::Chain;
-use crate::genesis::Genesis;
-use crate::ledger::records::{Records, StateReader, StateWriter, Table};
-use crate::ledger::{AccountLedger, STATE_FORMAT};
-use crate::settlement::{
+use coalition_ledger::block::{decode_block, Block, BlockHeader};
+use coalition_ledger::chain::Chain;
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::ledger::records::{Records, StateReader, StateWriter, Table};
+use coalition_ledger::ledger::{AccountLedger, STATE_FORMAT};
+use coalition_ledger::settlement::{
     block_figures, ExchangeFigures, ExchangeKey, Figures, PairFigures, PairKey,
 };
 
@@ -97,7 +97,7 @@ pub enum StoreError {
     },
     /// Genesis could not be built.
     #[error(transparent)]
-    Genesis(#[from] crate::genesis::GenesisError),
+    Genesis(#[from] coalition_ledger::genesis::GenesisError),
 }
 
 fn table_cf(table: Table) -> &'static str {

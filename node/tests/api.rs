@@ -18,12 +18,12 @@ use coalition_core::governance::{MembershipAction, ProposeMemberTx};
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
 use coalition_core::partnership::{EarnRule, Matcher, PartnershipTerms};
 use coalition_core::transaction::{Transaction, TxId};
-use coalition_node::audit::{audit, AuditError, BlockSource};
+use coalition_ledger::audit::{audit, AuditError, BlockSource};
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::governance::Threshold;
+use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
+use coalition_ledger::settlement::{net_positions, readable, SettledPair};
 use coalition_node::client::Client;
-use coalition_node::genesis::Genesis;
-use coalition_node::governance::Threshold;
-use coalition_node::rules::{LineItem, Purchase, RuleEngine};
-use coalition_node::settlement::{net_positions, readable, SettledPair};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::transactions::{self, SpendingAccount};
 use rand_chacha::rand_core::SeedableRng;
@@ -246,10 +246,12 @@ fn coalition_over_http() {
         }],
         time_ms: 1_700_000_100_000,
     };
-    let issued = engine
-        .issue_for(&purchase, &miles, &airline, 0, &mut rng)
+    let points = engine
+        .owed(&purchase, &miles_id)
         .unwrap()
         .expect("the purchase earns miles");
+    let issued =
+        transactions::issue(chain, &miles, &airline, 0, alice.public(), points, &mut rng).unwrap();
     node.commit(&issued);
     let account = node.account(&alice.loyalty_id(), "MILES").unwrap();
     assert!(account.pending.decrypts_to(alice.elgamal_secret(), 1000));
@@ -513,7 +515,7 @@ fn coalition_over_http() {
         assert_eq!(block["header"]["hash"], previous);
         previous = block["header"]["previous"].clone();
         let bytes = hex::decode(block["bytes"].as_str().unwrap()).unwrap();
-        coalition_node::block::decode_block(&bytes).unwrap();
+        coalition_ledger::block::decode_block(&bytes).unwrap();
     }
     // A range answers the same blocks as one request each, stops at the
     // tip and at its limit, and refuses height 0.
@@ -577,7 +579,7 @@ fn coalition_over_http() {
         fn settlement(
             &self,
             epoch: u64,
-        ) -> Result<Option<(u64, coalition_node::settlement::Figures)>, AuditError> {
+        ) -> Result<Option<(u64, coalition_ledger::settlement::Figures)>, AuditError> {
             let (height, mut figures) = BlockSource::settlement(self.node, epoch)?.unwrap();
             if self.extra {
                 let (key, f) = figures
@@ -596,7 +598,7 @@ fn coalition_over_http() {
                             .into_iter()
                             .next()
                             .unwrap();
-                        (coalition_node::settlement::PairKey { epoch, ..k }, f)
+                        (coalition_ledger::settlement::PairKey { epoch, ..k }, f)
                     });
                 let mut more = f;
                 more.burns += 1;

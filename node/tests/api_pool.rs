@@ -16,8 +16,8 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLif
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::shielded::NoteOutput;
-use coalition_node::genesis::{Genesis, PoolKeyHashes};
-use coalition_node::governance::Threshold;
+use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
+use coalition_ledger::governance::Threshold;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::register_currency;
 use coalition_prover::shielded::{redeem, shield};

@@ -7,8 +7,8 @@ mod support;
 use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
-use coalition_node::genesis::Genesis;
-use coalition_node::governance::Threshold;
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::governance::Threshold;
 use coalition_node::store::{Store, StoreError};
 use coalition_prover::governance::{propose_member, register_currency};
 use coalition_prover::transactions;
@@ -176,7 +176,7 @@ fn a_store_of_another_state_format_is_refused_by_version() {
         open(),
         Err(StoreError::Corrupt("malformed state format"))
     ));
-    set_marker(Some(&coalition_node::ledger::STATE_FORMAT.to_le_bytes()));
+    set_marker(Some(&coalition_ledger::ledger::STATE_FORMAT.to_le_bytes()));
     assert_eq!(open().unwrap(), 0);
 }
 
@@ -238,7 +238,7 @@ fn configuration_files_are_checked() {
     );
     assert!(matches!(
         genesis.ledger(Some(keys), false),
-        Err(coalition_node::genesis::GenesisError::InsecureKeys)
+        Err(coalition_ledger::genesis::GenesisError::InsecureKeys)
     ));
     let bad_identity = write(
         "bad.toml",

@@ -13,9 +13,9 @@ use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::decode_exact;
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, LoyaltyId};
+use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
+use coalition_ledger::settlement::readable;
 use coalition_node::client::Client;
-use coalition_node::rules::{LineItem, Purchase, RuleEngine};
-use coalition_node::settlement::readable;
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_wallet::{parse_identity, table};
 use rand_core::OsRng;
@@ -379,19 +379,22 @@ pub fn run(args: PartnerArgs) -> Result<()> {
                     println!("{points} {currency} owed: issued by another partner (its issuer runs this purchase too)");
                     continue;
                 }
-                if let Some(tx) = engine.issue_for(
-                    &purchase,
+                // The engine says what is owed; this issuer signs and
+                // proves the Issue.
+                let tx = coalition_prover::transactions::issue(
+                    chain,
                     &listing.policy,
                     &keys,
                     listing.issuer_nonce,
+                    &purchase.customer,
+                    points,
                     &mut OsRng,
-                )? {
-                    let height = commit(&client, &tx)?;
-                    println!(
-                        "issued {points} {currency} to {} in block {height}",
-                        customer.loyalty_id()
-                    );
-                }
+                )?;
+                let height = commit(&client, &tx)?;
+                println!(
+                    "issued {points} {currency} to {} in block {height}",
+                    customer.loyalty_id()
+                );
             }
         }
         PartnerCommand::Terms { command } => terms::run(command, &client, chain, &keys)?,

@@ -9,7 +9,7 @@ use coalition_core::keys::LoyaltyId;
 use serde_json::Value;
 
 use super::{array32, decoded, field, rate_field, text_field, u64_field, Client, ClientError};
-use crate::settlement::{
+use coalition_ledger::settlement::{
     ExchangeFigures, ExchangeKey, Figures, IssuerSum, PairFigures, PairKey, Sealed,
 };
 

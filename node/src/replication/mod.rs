@@ -6,7 +6,7 @@
 //! applies a committed entry by **re-validating the whole block** — every
 //! signature and proof, the header's place after the tip and its
 //! commitments to the resulting state — exactly as a single node or an
-//! auditor would ([`crate::chain::Chain`]). A block that fails is refused
+//! auditor would ([`coalition_ledger::chain::Chain`]). A block that fails is refused
 //! by every replica alike (they hold the same state), so it becomes a no-op
 //! in the log: a faulty leader can delay the ledger, not forge it.
 //!
@@ -50,9 +50,9 @@ use sha2::{Digest, Sha256};
 
 use coalition_core::encoding::Encode;
 
-use crate::block::Block;
 use crate::config::ReplicationSection;
 use crate::service::Node;
+use coalition_ledger::block::Block;
 
 /// What the Raft log orders: a block proposed by the leader.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -722,6 +722,8 @@ mod hex_bytes {
 /// Decodes a block from a log entry (bounded by the block decoder).
 pub(crate) fn decode_proposal(proposal: &Proposal) -> Result<Block, String> {
     match proposal {
-        Proposal::Block(bytes) => crate::block::decode_block(bytes).map_err(|e| e.to_string()),
+        Proposal::Block(bytes) => {
+            coalition_ledger::block::decode_block(bytes).map_err(|e| e.to_string())
+        }
     }
 }

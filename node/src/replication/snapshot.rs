@@ -315,7 +315,7 @@ fn install_chain(
             }
             continue;
         }
-        let block = crate::block::decode_block(&raw)
+        let block = coalition_ledger::block::decode_block(&raw)
             .map_err(|e| format!("snapshot block {height}: {e}"))?;
         let position = if height == count {
             last_applied

@@ -29,12 +29,12 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
 use super::{gate, Node, SubmitError};
-use crate::block::BlockHeader;
-use crate::governance::ProposalStatus;
-use crate::mempool::MempoolError;
 use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
 use crate::replication::{Leader, SubmissionRoute};
-use crate::settlement::{IssuerSum, Sealed};
+use coalition_ledger::block::BlockHeader;
+use coalition_ledger::governance::ProposalStatus;
+use coalition_ledger::mempool::MempoolError;
+use coalition_ledger::settlement::{IssuerSum, Sealed};
 
 /// The OpenAPI 3.1 document describing this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -447,7 +447,9 @@ async fn blocks(
     Ok(Json(json!({ "from": range.from, "blocks": encoded })))
 }
 
-fn pool_of(chain: &crate::chain::Chain) -> ApiResult<&crate::ledger::ShieldedPool> {
+fn pool_of(
+    chain: &coalition_ledger::chain::Chain,
+) -> ApiResult<&coalition_ledger::ledger::ShieldedPool> {
     chain
         .ledger()
         .pool()

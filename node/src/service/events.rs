@@ -9,8 +9,8 @@ use coalition_core::transaction::Transaction;
 use serde::Serialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::block::Block;
-use crate::ledger::AccountLedger;
+use coalition_ledger::block::Block;
+use coalition_ledger::ledger::AccountLedger;
 
 /// One event.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::block::Block;
+use coalition_ledger::block::Block;
 
 /// Upper bounds (seconds) of the verification-time histogram buckets.
 const BUCKETS: [f64; 12] = [

@@ -24,13 +24,13 @@ use coalition_core::transaction::{Transaction, TxId};
 use coalition_params::ShieldedVerifyingKeys;
 use tokio::sync::broadcast;
 
-use crate::block::{Block, BlockHash, BlockHeader};
-use crate::chain::{Chain, ChainError};
 use crate::config::NodeConfig;
-use crate::genesis::Genesis;
-use crate::ledger::{AccountLedger, LedgerError};
-use crate::mempool::{Mempool, MempoolError};
 use crate::store::{Store, StoreError};
+use coalition_ledger::block::{Block, BlockHash, BlockHeader};
+use coalition_ledger::chain::{Chain, ChainError};
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::ledger::{AccountLedger, LedgerError};
+use coalition_ledger::mempool::{Mempool, MempoolError};
 use events::Event;
 use metrics::Metrics;
 
@@ -108,7 +108,7 @@ pub struct NodeShared {
     producing: Mutex<()>,
     /// The mempool's record of verified proofs and signatures, reachable
     /// without its lock.
-    verified: Arc<crate::ledger::VerifiedProofs>,
+    verified: Arc<coalition_ledger::ledger::VerifiedProofs>,
     admission: Mutex<Admission>,
     /// Bounds on submissions in flight (§17.4).
     gate: gate::SubmissionGate,
@@ -291,7 +291,10 @@ impl Node {
     }
 
     /// Runs `f` on the committed state.
-    pub fn with_ledger<R>(&self, f: impl FnOnce(&crate::ledger::AccountLedger) -> R) -> R {
+    pub fn with_ledger<R>(
+        &self,
+        f: impl FnOnce(&coalition_ledger::ledger::AccountLedger) -> R,
+    ) -> R {
         f(self.chain().ledger())
     }
 
@@ -316,7 +319,7 @@ impl Node {
             if let Err(error) = coalition_verifier::transactions::check_signature(&tx, &signer) {
                 self.shared.metrics.count_transaction(tx.kind(), "rejected");
                 return Err(SubmitError::Mempool(MempoolError::Invalid(
-                    crate::ledger::LedgerError::Rejected { index: 0, error },
+                    coalition_ledger::ledger::LedgerError::Rejected { index: 0, error },
                 )));
             }
             self.shared.verified.record_signature(tx.id());
@@ -588,7 +591,7 @@ impl Node {
                     block.header.height,
                     &block.transactions,
                     Some(&self.shared.verified),
-                    crate::ledger::ApplyMode::Block,
+                    coalition_ledger::ledger::ApplyMode::Block,
                 ) {
                     Ok(next) => (next, HeaderFrom::Elsewhere),
                     Err(e) => return Ok(Err(e.into())),

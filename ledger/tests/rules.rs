@@ -5,8 +5,8 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::ChainId;
-use coalition_node::ledger::AccountLedger;
-use coalition_node::rules::{
+use coalition_ledger::ledger::AccountLedger;
+use coalition_ledger::rules::{
     Bonus, EarnRule, LineItem, Matcher, PartnershipTerms, Purchase, RuleEngine, TermsError,
 };
 use coalition_verifier::transactions::LedgerView;
@@ -214,16 +214,20 @@ fn the_engine_issues_what_the_ledger_accepts() {
         .unwrap();
     let mut ledger = AccountLedger::new(CHAIN);
     ledger.register_currency(p.miles.clone()).unwrap();
-    let tx = engine
-        .issue_for(
-            &purchase(&p, &customer, 1_500),
-            &p.miles,
-            &p.airline,
-            0,
-            &mut rng,
-        )
+    let points = engine
+        .owed(&purchase(&p, &customer, 1_500), &p.miles.id)
         .unwrap()
         .expect("the purchase earns MILES");
+    let tx = coalition_prover::transactions::issue(
+        CHAIN,
+        &p.miles,
+        &p.airline,
+        0,
+        customer.public(),
+        points,
+        &mut rng,
+    )
+    .unwrap();
     ledger.apply(&tx).unwrap();
     let account = ledger.account(&customer.loyalty_id(), &p.miles.id).unwrap();
     assert!(account.pending.decrypts_to(customer.elgamal_secret(), 1011));

@@ -1,4 +1,4 @@
-//! All figures of some blocks: what [`crate::store::Store`] keeps per
+//! All figures of some blocks: what the node's store keeps per
 //! epoch and what an audit recomputes from the blocks alone.
 
 use std::collections::BTreeMap;

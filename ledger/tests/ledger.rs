@@ -8,7 +8,7 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
 use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::ledger::{AccountLedger, LedgerError};
+use coalition_ledger::ledger::{AccountLedger, LedgerError};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_verifier::transactions::LedgerView;
 use coalition_verifier::TxVerificationError;

@@ -5,9 +5,9 @@ use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy};
 use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::chain::Chain;
-use coalition_node::ledger::AccountLedger;
-use coalition_node::mempool::{Mempool, MempoolConfig, MempoolError};
+use coalition_ledger::chain::Chain;
+use coalition_ledger::ledger::AccountLedger;
+use coalition_ledger::mempool::{Mempool, MempoolConfig, MempoolError};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_verifier::transactions::LedgerView;
 use rand_chacha::rand_core::SeedableRng;
@@ -229,7 +229,7 @@ fn a_block_from_elsewhere_revalidates_the_rest() {
 
 #[test]
 fn a_recorded_signature_covers_that_exact_transaction_only() {
-    use coalition_node::ledger::LedgerError;
+    use coalition_ledger::ledger::LedgerError;
     use coalition_verifier::TxVerificationError;
     let (mut w, ledger) = world();
     let mut pool = Mempool::new(MempoolConfig::default(), &ledger);

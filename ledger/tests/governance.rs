@@ -8,10 +8,10 @@ use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::partnership::PartnershipTerms;
 use coalition_core::transaction::Transaction;
-use coalition_node::audit::RulesModel;
-use coalition_node::genesis::Genesis;
-use coalition_node::governance::{ProposalStatus, Threshold, PROPOSAL_TTL_BLOCKS};
-use coalition_node::ledger::{AccountLedger, LedgerError};
+use coalition_ledger::audit::RulesModel;
+use coalition_ledger::genesis::Genesis;
+use coalition_ledger::governance::{ProposalStatus, Threshold, PROPOSAL_TTL_BLOCKS};
+use coalition_ledger::ledger::{AccountLedger, LedgerError};
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_verifier::transactions::LedgerView;
 use coalition_verifier::TxVerificationError;
@@ -479,7 +479,7 @@ fn genesis_binds_every_field_into_the_chain_id() {
             ..base.clone()
         },
         Genesis {
-            pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()),
+            pool: Some(coalition_ledger::genesis::PoolKeyHashes::insecure_dev()),
             ..base.clone()
         },
         Genesis {
@@ -520,7 +520,7 @@ fn genesis_binds_every_field_into_the_chain_id() {
     // The INSECURE dev keys' hashes are refused outside dev mode, even
     // before any key is loaded.
     let dev = Genesis {
-        pool: Some(coalition_node::genesis::PoolKeyHashes::insecure_dev()),
+        pool: Some(coalition_ledger::genesis::PoolKeyHashes::insecure_dev()),
         ..base
     };
     assert!(dev.pool.unwrap().are_insecure_dev());
@@ -567,7 +567,7 @@ fn a_signature_already_verified_still_needs_a_member_signer() {
 /// at admission, and one that a block from elsewhere made late is evicted.
 #[test]
 fn a_vote_that_the_next_block_would_refuse_is_not_held() {
-    use coalition_node::mempool::{Mempool, MempoolConfig, MempoolError};
+    use coalition_ledger::mempool::{Mempool, MempoolConfig, MempoolError};
     let w = world(3, 2, 3);
     let chain = w.ledger.chain();
     let (a, b, c) = (&w.founders[0], &w.founders[1], &w.founders[2]);
@@ -953,7 +953,7 @@ fn limits_hold_when_a_proposal_takes_effect() {
 /// Issue 22: parallel admissions cannot take the coalition past its cap.
 #[test]
 fn parallel_admissions_stop_at_the_member_cap() {
-    use coalition_node::governance::MAX_MEMBERS;
+    use coalition_ledger::governance::MAX_MEMBERS;
     let World {
         founders: f,
         mut ledger,
@@ -1007,7 +1007,7 @@ fn parallel_admissions_stop_at_the_member_cap() {
 /// remembers both is stored and reloaded like the rest.
 #[test]
 fn a_readmitted_member_carries_on_and_cannot_replay_its_terms() {
-    use coalition_node::ledger::records::MemoryRecords;
+    use coalition_ledger::ledger::records::MemoryRecords;
     let World {
         founders: f,
         mut ledger,

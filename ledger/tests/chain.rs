@@ -9,9 +9,9 @@ use coalition_core::currency::{CurrencyId, CurrencyPolicy, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::block::{decode_block, Block, BlockHash, MAX_BLOCK_TRANSACTIONS};
-use coalition_node::chain::{Chain, ChainError, MAX_TIMESTAMP_STEP_MS};
-use coalition_node::ledger::AccountLedger;
+use coalition_ledger::block::{decode_block, Block, BlockHash, MAX_BLOCK_TRANSACTIONS};
+use coalition_ledger::chain::{Chain, ChainError, MAX_TIMESTAMP_STEP_MS};
+use coalition_ledger::ledger::AccountLedger;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::shielded::{redeem, shield};
 use coalition_prover::transactions::{self, SpendingAccount};
@@ -218,7 +218,7 @@ fn every_header_defect_is_refused_and_changes_nothing() {
     let stale = issue(&mut s, &b, 1, 5, 7);
     invalid.transactions = vec![stale];
     invalid.header.transactions_root =
-        coalition_node::block::transactions_root(&invalid.transactions);
+        coalition_ledger::block::transactions_root(&invalid.transactions);
     let before = b.clone();
     assert!(matches!(b.apply(&invalid), Err(ChainError::Ledger(_))));
     assert_eq!(b, before);

@@ -6,8 +6,9 @@
 //! versioned and take effect only when **every** partner they name has
 //! signed them; a newer signed version for the same set of partners replaces
 //! the older. The [`RuleEngine`] turns a purchase at a partner into the
-//! points each currency owes under the terms in force at the purchase time,
-//! and those into `Issue` transactions signed by the issuer.
+//! points each currency owes under the terms in force at the purchase time;
+//! the partner tools (`coalition partner purchase`) turn those into `Issue`
+//! transactions signed by the issuer, so this crate needs no prover.
 //!
 //! Arithmetic is exact: points = ⌊amount · p / q⌋ · multiplier, summed over
 //! the items in checked u128, refused (`TermsError::Overflow`) if a product
@@ -16,10 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate};
-use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity};
-use coalition_core::transaction::{ChainId, Transaction};
-use rand_core::{CryptoRng, RngCore};
+use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::keys::{LoyaltyId, PublicIdentity};
+use coalition_core::transaction::ChainId;
 
 pub use coalition_core::partnership::{
     Bonus, EarnRule, Matcher, PartnershipTerms, SignedTerms, TermsError, MAX_ITEMS, MAX_NAME,
@@ -156,31 +156,17 @@ impl RuleEngine {
             .collect()
     }
 
-    /// The `Issue` transaction the issuer of `policy` owes for `purchase`
-    /// (`None` if the purchase earns nothing in that currency).
-    #[allow(clippy::too_many_arguments)]
-    pub fn issue_for<R: RngCore + CryptoRng>(
+    /// The points the issuer of `currency` owes for `purchase` under the
+    /// terms in force (`None` if the purchase earns nothing in it). The
+    /// partner tools turn them into an `Issue` signed by the issuer.
+    pub fn owed(
         &self,
         purchase: &Purchase,
-        policy: &CurrencyPolicy,
-        issuer: &IdentityKeys,
-        issuer_nonce: u64,
-        rng: &mut R,
-    ) -> Result<Option<Transaction>, TermsError> {
-        let chain = self.chain.ok_or(TermsError::WrongChain)?;
-        let Some(points) = self.points(purchase)?.get(&policy.id).copied() else {
-            return Ok(None);
-        };
-        coalition_prover::transactions::issue(
-            chain,
-            policy,
-            issuer,
-            issuer_nonce,
-            &purchase.customer,
-            points,
-            rng,
-        )
-        .map(Some)
-        .map_err(|_| TermsError::Overflow)
+        currency: &CurrencyId,
+    ) -> Result<Option<u64>, TermsError> {
+        if self.chain.is_none() {
+            return Err(TermsError::WrongChain);
+        }
+        Ok(self.points(purchase)?.get(currency).copied())
     }
 }
