@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use coalition_core::encoding::{Decode, Encode, Reader};
+use coalition_core::encoding::{decode_exact, Decode, Encode, Reader};
 use coalition_core::governance::read_name;
 use coalition_core::keys::PublicIdentity;
 use coalition_core::transaction::ChainId;
@@ -40,7 +40,17 @@ pub enum GenesisError {
     /// The INSECURE development keys outside development mode.
     #[error("the genesis uses the INSECURE development keys; they are allowed only in dev mode")]
     InsecureKeys,
+    /// A field outside the bounds its encoding allows: a node that started
+    /// from it could never read its own stored genesis back.
+    #[error("invalid genesis: {0}")]
+    Field(String),
 }
+
+/// The latest genesis time: 9999-12-31T23:59:59.999Z. The chain's clock
+/// must have room to run (blocks advance at most
+/// [`crate::chain::MAX_TIMESTAMP_STEP_MS`] at a time, and never past
+/// `u64::MAX`), and no honest coalition starts later than that.
+pub const MAX_GENESIS_TIMESTAMP_MS: u64 = 253_402_300_799_999;
 
 /// SHA-256 hashes of the shielded pool's verifying keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +134,7 @@ impl Genesis {
         keys: Option<Arc<ShieldedVerifyingKeys>>,
         dev_mode: bool,
     ) -> Result<AccountLedger, GenesisError> {
+        self.validate()?;
         if self.settlement_epoch_blocks == 0 {
             return Err(GenesisError::Invalid(
                 "the settlement epoch must be at least one block",
@@ -152,6 +163,21 @@ impl Genesis {
             (None, Some(_)) => return Err(GenesisError::Pool("does not name")),
         };
         Ok(self.configure(ledger.with_governance(governance)))
+    }
+
+    /// Checks every field against the bounds its decoder enforces, by
+    /// decoding its own encoding: a genesis a node could start from but
+    /// never read back (a 65-byte name, a time past
+    /// [`MAX_GENESIS_TIMESTAMP_MS`], no founder…) is refused before anything
+    /// is stored.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        match decode_exact::<Genesis>(&self.to_bytes()) {
+            Ok(back) if back == *self => Ok(()),
+            Ok(_) => Err(GenesisError::Field(
+                "a field does not survive its encoding".into(),
+            )),
+            Err(e) => Err(GenesisError::Field(e.to_string())),
+        }
     }
 
     /// `ledger` with this genesis's parameters that are not ledger state
@@ -194,6 +220,12 @@ impl Decode for Genesis {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let name = read_name(reader, "coalition name")?;
         let timestamp_ms = reader.u64("genesis time")?;
+        if timestamp_ms > MAX_GENESIS_TIMESTAMP_MS {
+            return Err(DecodeError::OutOfBounds {
+                what: "genesis time",
+                value: timestamp_ms,
+            });
+        }
         let threshold = Threshold::new(reader.u32("threshold")?, reader.u32("threshold")?).ok_or(
             DecodeError::Invalid {
                 what: "threshold",

@@ -429,7 +429,7 @@ fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
             )))
         }
     };
-    Ok(Genesis {
+    let genesis = Genesis {
         name: file.name,
         timestamp_ms: file.timestamp_ms,
         threshold,
@@ -437,7 +437,13 @@ fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
         pool,
         settlement_epoch_blocks: file.settlement_epoch_blocks,
         max_currencies_per_member: file.max_currencies_per_member,
-    })
+    };
+    // The bounds the stored genesis is read back with, checked before a
+    // node stores anything from it.
+    genesis
+        .validate()
+        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(genesis)
 }
 
 /// The seed of a development identity: `SHA-256("coalition/dev-identity" ‖

@@ -252,3 +252,53 @@ fn configuration_files_are_checked() {
     .unwrap();
     assert!(config.genesis().is_err());
 }
+
+/// Issue 21: a genesis whose name the stored-genesis decoder would refuse
+/// (65 bytes) once started, committed blocks, and then bricked every
+/// restart. It is now refused before anything is stored; a genesis file
+/// with it is a configuration error naming the file.
+#[test]
+fn a_genesis_the_store_could_not_read_back_is_refused_before_anything_is_stored() {
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let founder = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let long = genesis(&founder, &"n".repeat(65));
+    match store.open_chain(&long, None, true) {
+        Err(StoreError::Genesis(e)) => assert!(e.to_string().contains("coalition name"), "{e}"),
+        other => panic!(
+            "a 65-byte name was accepted: {:?}",
+            other.map(|c| c.tip().height)
+        ),
+    }
+    assert!(store.genesis().unwrap().is_none(), "nothing was stored");
+    // The same store then starts cleanly from a valid genesis.
+    let ok = genesis(&founder, &"n".repeat(64));
+    assert_eq!(store.open_chain(&ok, None, true).unwrap().tip().height, 0);
+
+    let file = dir.path().join("genesis.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"{}\"\ntimestamp_ms = 1700000000000\nthreshold = [1, 2]\nshielded_pool = \"none\"\nsettlement_epoch_blocks = 3\n\n[[founders]]\nname = \"founder\"\nidentity = \"{}\"\n",
+            "n".repeat(65),
+            hex::encode(coalition_core::encoding::Encode::to_bytes(founder.public()))
+        ),
+    )
+    .unwrap();
+    let config = coalition_node::config::NodeConfig {
+        data_dir: dir.path().join("other"),
+        genesis: Some(file.clone()),
+        ..Default::default()
+    };
+    match config.genesis() {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("genesis.toml") && text.contains("coalition name"),
+                "{text}"
+            );
+        }
+        Ok(_) => panic!("a genesis file with a 65-byte name was accepted"),
+    }
+}
