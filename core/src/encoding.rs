@@ -36,7 +36,13 @@ pub trait Decode: Sized {
 
 /// Decodes exactly one value from `bytes`; trailing bytes are an error.
 pub fn decode_exact<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
-    if bytes.len() > MAX_TRANSACTION_BYTES {
+    decode_exact_within(bytes, MAX_TRANSACTION_BYTES)
+}
+
+/// Decodes exactly one value from at most `max` bytes, for the few values
+/// allowed to be larger than a transaction (a genesis naming 256 founders).
+pub fn decode_exact_within<T: Decode>(bytes: &[u8], max: usize) -> Result<T, DecodeError> {
+    if bytes.len() > max {
         return Err(DecodeError::OutOfBounds {
             what: "encoded length",
             value: bytes.len() as u64,

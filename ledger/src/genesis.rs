@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use coalition_core::encoding::{decode_exact, Decode, Encode, Reader};
+use coalition_core::encoding::{decode_exact_within, Decode, Encode, Reader};
 use coalition_core::governance::read_name;
 use coalition_core::keys::PublicIdentity;
 use coalition_core::transaction::ChainId;
@@ -51,6 +51,12 @@ pub enum GenesisError {
 /// [`crate::chain::MAX_TIMESTAMP_STEP_MS`] at a time, and never past
 /// `u64::MAX`), and no honest coalition starts later than that.
 pub const MAX_GENESIS_TIMESTAMP_MS: u64 = 253_402_300_799_999;
+
+/// The largest encoded genesis, in bytes: [`MAX_MEMBERS`] founders with
+/// names of the longest allowed length fit with room to spare (each takes
+/// at most 1 + 64 + 64 bytes, 33 KiB in all), while a genesis stays a
+/// bounded read.
+pub const MAX_GENESIS_BYTES: usize = 64 * 1024;
 
 /// SHA-256 hashes of the shielded pool's verifying keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,13 +177,20 @@ impl Genesis {
     /// [`MAX_GENESIS_TIMESTAMP_MS`], no founder…) is refused before anything
     /// is stored.
     pub fn validate(&self) -> Result<(), GenesisError> {
-        match decode_exact::<Genesis>(&self.to_bytes()) {
+        match Self::from_bytes(&self.to_bytes()) {
             Ok(back) if back == *self => Ok(()),
             Ok(_) => Err(GenesisError::Field(
                 "a field does not survive its encoding".into(),
             )),
             Err(e) => Err(GenesisError::Field(e.to_string())),
         }
+    }
+
+    /// Reads a stored genesis back: its canonical encoding, at most
+    /// [`MAX_GENESIS_BYTES`] long (a genesis may name more founders than fit
+    /// in a transaction's [`coalition_core::encoding::MAX_TRANSACTION_BYTES`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode_exact_within(bytes, MAX_GENESIS_BYTES)
     }
 
     /// `ledger` with this genesis's parameters that are not ledger state

@@ -216,7 +216,7 @@ impl Store {
     pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
         match self.get_cf(CF_METADATA, KEY_GENESIS)? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
+            Some(bytes) => Ok(Some(Genesis::from_bytes(&bytes)?)),
         }
     }
 
