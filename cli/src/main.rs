@@ -116,6 +116,23 @@ enum ProverCommand {
 
 fn main() {
     let cli = Cli::parse();
+    // The node's and the prover service's operational log (failures inside
+    // the node, refused proposals, membership changes) goes to stderr.
+    // Other crates log only warnings: arkworks' gadgets open an INFO span
+    // per operation under the target `gr1cs`, recording field elements, and
+    // formatting those during one synthesis takes gigabytes.
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = Targets::new()
+        .with_default(LevelFilter::WARN)
+        .with_target("coalition", LevelFilter::INFO)
+        .with_target("gr1cs", LevelFilter::OFF)
+        .with_target("r1cs", LevelFilter::OFF);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
     let result = match cli.command {
         Command::Demo { data_dir } => demo::run(data_dir),
         Command::Audit { command } => audit_cmd::run(command),

@@ -245,7 +245,7 @@ async fn worker(
     })
     .await;
     if !matches!(warm, Ok(Ok(_))) {
-        eprintln!("prover: could not prepare the circuits' R1CS; jobs will report why");
+        tracing::error!("could not prepare the circuits' R1CS; jobs will report why");
     }
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + config.max_wait;

@@ -528,11 +528,11 @@ async fn propose_blocks(node: Node, replication: Arc<Replication>) {
             Ok(Ok(Some(prepared))) => prepared,
             Ok(Ok(None)) => continue,
             Ok(Err(e)) => {
-                eprintln!("coalition node: block preparation failed: {e}");
+                tracing::error!(error = %e, "block preparation failed");
                 continue;
             }
             Err(e) => {
-                eprintln!("coalition node: block preparation task failed: {e}");
+                tracing::error!(error = %e, "block preparation task failed");
                 continue;
             }
         };
@@ -544,13 +544,10 @@ async fn propose_blocks(node: Node, replication: Arc<Replication>) {
         {
             Ok(response) => {
                 if let Applied::Refused(reason) = response.data {
-                    eprintln!(
-                        "coalition node: proposed block {} refused: {reason}",
-                        block.header.height
-                    );
+                    tracing::warn!(height = block.header.height, %reason, "proposed block refused");
                 }
             }
-            Err(e) => eprintln!("coalition node: block proposal not committed: {e}"),
+            Err(e) => tracing::error!(error = %e, "block proposal not committed"),
         }
     }
 }
@@ -653,7 +650,7 @@ async fn follow_governance(node: Node, replication: Arc<Replication>) {
             continue;
         };
         if let Err(e) = replication.raft.change_membership(change, false).await {
-            eprintln!("coalition node: {what} failed: {e}");
+            tracing::error!(error = %e, change = what, "a membership change failed");
         }
     }
 }
@@ -696,9 +693,9 @@ async fn join_when_admitted(replication: Arc<Replication>) {
             }
         }
         if !reported && !refusals.is_empty() {
-            eprintln!(
-                "coalition node: not yet in the cluster; join requests: {}",
-                refusals.join("; ")
+            tracing::warn!(
+                refusals = %refusals.join("; "),
+                "not yet in the cluster; join requests refused"
             );
             reported = true;
         }

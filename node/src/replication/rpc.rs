@@ -517,7 +517,7 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
     let raft = s.replication.raft.clone();
     tokio::spawn(async move {
         if let Err(e) = raft.add_learner(id, peer, false).await {
-            eprintln!("coalition node: adding learner {id} failed: {e}");
+            tracing::error!(error = %e, learner = id, "adding a learner failed");
         }
     });
     (StatusCode::ACCEPTED, Json(json!({ "status": "learner" }))).into_response()

@@ -160,7 +160,7 @@ impl SnapshotDir {
                 .map(|(path, _)| path),
         };
         Ok(kept
-            .map_err(|e| eprintln!("coalition node: an installed snapshot was not kept: {e}"))
+            .map_err(|e| tracing::error!(error = %e, "an installed snapshot was not kept"))
             .ok())
     }
 
@@ -205,7 +205,7 @@ impl SnapshotDir {
 pub(crate) fn remove_quietly(path: &Path) {
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != io::ErrorKind::NotFound {
-            eprintln!("coalition node: could not remove a snapshot file: {e}");
+            tracing::warn!(error = %e, path = %path.display(), "could not remove a snapshot file");
         }
     }
 }

@@ -76,11 +76,16 @@ impl ApiError {
         )
     }
 
-    fn internal(reason: impl std::fmt::Display) -> Self {
+    /// A failure of the node itself (storage, a task). Its text can name
+    /// files and internals (RocksDB names the damaged file by its full
+    /// path): it goes to the node's log, and the client gets only a generic
+    /// reason (issue 21).
+    pub(crate) fn internal(reason: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %reason, "an API request failed inside the node");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            reason.to_string(),
+            "the node could not answer; its operator's log has the details",
         )
     }
 
@@ -746,4 +751,21 @@ async fn events(
         Some(Ok(SseEvent::default().event(name).data(data)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_failure_answers_no_path_and_no_internal_text() {
+        let damage = "storage: Corruption: block checksum mismatch in /srv/coalition/db/000017.sst";
+        let (status, body) = ApiError::internal(damage).into_parts();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"], "internal");
+        let text = body.to_string();
+        for leaked in ["/srv", ".sst", "Corruption", "checksum"] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+    }
 }

@@ -629,8 +629,8 @@ impl Node {
                     let result = tokio::task::spawn_blocking(move || node.produce_block()).await;
                     match result {
                         Ok(Ok(_)) => {}
-                        Ok(Err(e)) => eprintln!("coalition node: block production failed: {e}"),
-                        Err(e) => eprintln!("coalition node: block producer task failed: {e}"),
+                        Ok(Err(e)) => tracing::error!(error = %e, "block production failed"),
+                        Err(e) => tracing::error!(error = %e, "block producer task failed"),
                     }
                 }
             }
