@@ -460,6 +460,31 @@ pub fn dev_identity(name: &str) -> IdentityKeys {
     IdentityKeys::from_seed(&dev_seed(name))
 }
 
+/// Refuses, outside dev mode, a genesis whose founder is a development
+/// identity (spec §17.3): the keys of [`dev_identity`] derive from a public
+/// seed, so anyone could sign as that founder. Checked against the
+/// development founders' names and each founder's own name, which is how
+/// `coalition keys dev NAME` derives them.
+pub fn refuse_dev_founders(genesis: &Genesis) -> Result<(), ConfigError> {
+    let names = DEV_FOUNDERS
+        .iter()
+        .copied()
+        .chain(genesis.founders.iter().map(|(name, _)| name.as_str()));
+    let dev: Vec<(String, PublicIdentity)> = names
+        .map(|name| (name.to_string(), *dev_identity(name).public()))
+        .collect();
+    for (founder, identity) in &genesis.founders {
+        if let Some((dev_name, _)) = dev.iter().find(|(_, id)| id == identity) {
+            return Err(ConfigError::Invalid(format!(
+                "genesis founder {founder:?} is the public development identity {dev_name:?}: \
+                 anyone can sign as it. Give it real keys (`coalition keys new`), or set \
+                 dev_mode = true for a test coalition"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Founders of the development coalition.
 pub const DEV_FOUNDERS: [&str; 2] = ["airline", "hotel"];
 

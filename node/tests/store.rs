@@ -302,3 +302,54 @@ fn a_genesis_the_store_could_not_read_back_is_refused_before_anything_is_stored(
         Ok(_) => panic!("a genesis file with a 65-byte name was accepted"),
     }
 }
+
+/// Issue 21 (spec §17.3): outside dev mode a genesis naming a public
+/// development identity as a founder is refused before anything is stored;
+/// in dev mode, or with real keys, the same coalition starts.
+#[test]
+fn the_public_dev_identities_are_refused_as_founders_outside_dev_mode() {
+    use coalition_node::config::{dev_identity, NodeConfig};
+    use coalition_node::service::{Node, NodeError};
+    let open = |genesis: &Genesis, dev_mode: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig {
+            data_dir: dir.path().join("db"),
+            ..Default::default()
+        };
+        let opened = Node::open_with_genesis(config, genesis.clone(), dev_mode, None);
+        let stored = dir.path().join("db").exists();
+        (opened, stored)
+    };
+    let real = IdentityKeys::random(&mut ChaCha20Rng::seed_from_u64(22));
+    let mut g = genesis(&real, "partners");
+    assert!(
+        open(&g, false).0.is_ok(),
+        "real keys start outside dev mode"
+    );
+
+    for (founder, dev_name) in [
+        ("airline", "airline"),
+        ("hotel", "hotel"),
+        ("lounge", "lounge"),
+    ] {
+        g.founders = vec![
+            ("real".into(), *real.public()),
+            (founder.into(), *dev_identity(dev_name).public()),
+        ];
+        match open(&g, false) {
+            (Err(NodeError::Config(e)), stored) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(founder) && text.contains("development identity"),
+                    "{text}"
+                );
+                assert!(!stored, "nothing is stored for a refused genesis");
+            }
+            (other, _) => panic!("dev founder {founder} accepted: {:?}", other.is_ok()),
+        }
+        assert!(open(&g, true).0.is_ok(), "dev mode allows {founder}");
+    }
+    // Renamed, a dev identity is still found (by the development names).
+    g.founders = vec![("partner".into(), *dev_identity("hotel").public())];
+    assert!(matches!(open(&g, false).0, Err(NodeError::Config(_))));
+}

@@ -159,6 +159,9 @@ impl Node {
         keys: Option<Arc<ShieldedVerifyingKeys>>,
     ) -> Result<Node, NodeError> {
         config.check()?;
+        if !dev_mode {
+            crate::config::refuse_dev_founders(&genesis)?;
+        }
         let keys = match (&genesis.pool, keys) {
             (None, _) => None,
             (Some(_), Some(keys)) => Some(keys),
