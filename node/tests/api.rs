@@ -739,3 +739,60 @@ fn submissions_in_flight_are_bounded_per_client_and_slow_bodies_cut_off() {
     node.commit(&register);
     assert_eq!(node.metric("coalition_submissions_busy_total"), 1);
 }
+
+/// Issue 21: what the HTTP framework itself refuses (a bad path parameter
+/// or query, a path that is not UTF-8, an unknown route, a method a route
+/// does not take) is the documented JSON `{"error", "reason"}`, not
+/// `text/plain` or an empty body.
+#[test]
+fn framework_refusals_are_the_documented_json() {
+    let mut rng = ChaCha20Rng::seed_from_u64(44);
+    let airline = IdentityKeys::random(&mut rng);
+    let hotel = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let node = RunningNode::start_with(
+        RunningNode::config(dir.path()),
+        genesis(&airline, &hotel),
+        None,
+    );
+    let client = &node.client;
+    let cases = [
+        ("GET", "/v1/blocks/abc", 400, "malformed"),
+        ("GET", "/v1/blocks/-1", 400, "malformed"),
+        ("GET", "/v1/blocks?from=x", 400, "malformed"),
+        (
+            "GET",
+            "/v1/blocks?limit=99999999999999999999999",
+            400,
+            "malformed",
+        ),
+        ("GET", "/v1/pool/notes?from=%FF", 400, "malformed"),
+        ("GET", "/v1/settlement/1e3", 400, "malformed"),
+        ("GET", "/v1/transactions/%FF%FE", 400, "malformed"),
+        ("GET", "/v1/nothing-here", 404, "not_found"),
+        ("GET", "/", 404, "not_found"),
+        ("POST", "/v1/status", 405, "method_not_allowed"),
+        ("GET", "/v1/transactions", 405, "method_not_allowed"),
+    ];
+    for (method, path, status, code) in cases {
+        let answer = if method == "GET" {
+            client.get(path)
+        } else {
+            client.post(path, "application/json", b"{}")
+        }
+        .unwrap();
+        let text = answer.text();
+        assert_eq!(answer.status, status, "{method} {path}: {text}");
+        let body = answer
+            .json()
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text:?}"));
+        assert_eq!(body["error"], code, "{method} {path}: {text}");
+        assert!(
+            body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{text}"
+        );
+    }
+    // The routes themselves still answer.
+    assert_eq!(node.get("/v1/status").0, 200);
+    node.stop();
+}

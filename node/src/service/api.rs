@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
+use super::extract::{with_json_refusals, ApiPath as Path, ApiQuery as Query};
 use super::{gate, Node, SubmitError};
 use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
 use crate::replication::{Leader, SubmissionRoute};
@@ -51,7 +52,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -131,7 +132,7 @@ fn header_json(h: &BlockHeader) -> Value {
 /// Builds the router over `node`.
 pub fn router(node: Node) -> Router {
     let limit = node.config().max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
@@ -152,8 +153,8 @@ pub fn router(node: Node) -> Router {
         .route("/v1/replication", get(replication))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(node)
+        .layer(DefaultBodyLimit::max(limit));
+    with_json_refusals(router).with_state(node)
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod events;
+pub mod extract;
 pub mod gate;
 pub mod metrics;
 
@@ -729,9 +730,8 @@ pub async fn serve_replicated(
         "coalition node: replicating as node {} (advertised at {advertise})",
         replication.id()
     );
-    let app = api::router(node.clone()).merge(crate::replication::rpc::routes(
-        node.clone(),
-        replication.clone(),
+    let app = extract::with_json_refusals(api::router(node.clone()).merge(
+        crate::replication::rpc::routes(node.clone(), replication.clone()),
     ));
     println!("listening on {addr}");
     let served = axum::serve(
