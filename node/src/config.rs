@@ -33,6 +33,10 @@
 //! max_in_flight_per_client = 32
 //! max_in_flight_per_partner = 128       # forwarded by one partner's node (default: half)
 //! body_timeout_ms = 10000
+//! [connections]                          # spec §17.4
+//! max_open = 1024
+//! max_open_per_client = 256
+//! header_timeout_ms = 10000
 //! ```
 //!
 //! Genesis file:
@@ -176,6 +180,65 @@ impl SubmissionsSection {
     }
 }
 
+/// Bounds on the HTTP connections a node holds open (spec §17.4): each
+/// costs a file descriptor and buffers, so neither many idle sockets nor
+/// sockets trickling their headers may exhaust them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsSection {
+    /// Most connections open at once, node-wide.
+    pub max_open: usize,
+    /// Most connections open at once from one client (an IPv4 address or
+    /// an IPv6 /64, as for submissions). With `[replication]` it must
+    /// cover a partner's node: its forwarded submissions' share and
+    /// [`RAFT_CONNECTIONS`].
+    pub max_open_per_client: usize,
+    /// How long a connection may take to send a request's headers, counted
+    /// from when the node starts waiting for them: a new connection, or one
+    /// kept alive after an answer, that sends no complete header in this
+    /// time is closed.
+    pub header_timeout_ms: u64,
+}
+
+/// Connections a partner's node may hold open for its Raft traffic
+/// (appends, votes, snapshots), beside its forwarded submissions.
+pub const RAFT_CONNECTIONS: usize = 16;
+
+/// The most connections a node may be configured to hold open.
+pub const MAX_OPEN_CONNECTIONS: usize = 65_536;
+
+impl Default for ConnectionsSection {
+    fn default() -> Self {
+        ConnectionsSection {
+            max_open: 1024,
+            max_open_per_client: 256,
+            header_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl ConnectionsSection {
+    /// Checks ranges.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_open == 0 || self.max_open > MAX_OPEN_CONNECTIONS {
+            return Err(ConfigError::Invalid(format!(
+                "[connections] max_open must be 1..={MAX_OPEN_CONNECTIONS}"
+            )));
+        }
+        if self.max_open_per_client == 0 || self.max_open_per_client > self.max_open {
+            return Err(ConfigError::Invalid(
+                "[connections] max_open_per_client must be 1..=max_open".into(),
+            ));
+        }
+        if self.header_timeout_ms < 100 || self.header_timeout_ms > 600_000 {
+            return Err(ConfigError::Invalid(
+                "[connections] header_timeout_ms must be 100..=600000".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The node's configuration file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -200,6 +263,8 @@ pub struct NodeConfig {
     pub mempool: MempoolSection,
     /// Bounds on submissions in flight.
     pub submissions: SubmissionsSection,
+    /// Bounds on open connections and how long they may idle.
+    pub connections: ConnectionsSection,
     /// Replication with the other partners' nodes (spec §20); absent, the
     /// node runs alone.
     pub replication: Option<ReplicationSection>,
@@ -308,6 +373,7 @@ impl Default for NodeConfig {
             max_body_bytes: 64 * 1024,
             mempool: MempoolSection::default(),
             submissions: SubmissionsSection::default(),
+            connections: ConnectionsSection::default(),
             replication: None,
         }
     }
@@ -352,8 +418,20 @@ impl NodeConfig {
             ));
         }
         self.submissions.check()?;
+        self.connections.check()?;
         if let Some(replication) = &self.replication {
             replication.check()?;
+            // A partner's node forwards each of its clients' submissions on
+            // a connection of its own, beside its Raft traffic, all from
+            // one address.
+            let needed = self.submissions.partner_share() + RAFT_CONNECTIONS;
+            if self.connections.max_open_per_client < needed {
+                return Err(ConfigError::Invalid(format!(
+                    "[connections] max_open_per_client must be at least {needed} with \
+                     [replication]: [submissions] max_in_flight_per_partner plus \
+                     {RAFT_CONNECTIONS} for a partner's Raft traffic"
+                )));
+            }
         }
         Ok(())
     }
@@ -535,5 +613,45 @@ mod tests {
         );
         assert!(refused(|s| s.body_timeout_ms = 99).contains("body_timeout_ms"));
         assert!(toml::from_str::<NodeConfig>("[submissions]\nmax_queued = 1\n").is_err());
+    }
+
+    #[test]
+    fn connection_bounds_are_read_and_checked() {
+        let config: NodeConfig = toml::from_str(
+            "[connections]\nmax_open = 100\nmax_open_per_client = 10\nheader_timeout_ms = 2000\n",
+        )
+        .unwrap();
+        config.check().unwrap();
+        assert_eq!(config.connections.max_open, 100);
+        assert_eq!(config.connections.max_open_per_client, 10);
+        assert_eq!(config.connections.header_timeout_ms, 2000);
+        NodeConfig::default().check().unwrap();
+        let refused = |edit: fn(&mut ConnectionsSection)| {
+            let mut config = NodeConfig::default();
+            edit(&mut config.connections);
+            config.check().unwrap_err().to_string()
+        };
+        assert!(refused(|c| c.max_open = 0).contains("max_open must"));
+        assert!(refused(|c| c.max_open = MAX_OPEN_CONNECTIONS + 1).contains("1..=65536"));
+        assert!(refused(|c| c.max_open_per_client = 0).contains("per_client"));
+        assert!(refused(|c| c.max_open_per_client = c.max_open + 1).contains("per_client"));
+        assert!(refused(|c| c.header_timeout_ms = 99).contains("header_timeout_ms"));
+        assert!(refused(|c| c.header_timeout_ms = 600_001).contains("header_timeout_ms"));
+        assert!(toml::from_str::<NodeConfig>("[connections]\nidle_ms = 1\n").is_err());
+        // A replica must leave room for a partner's forwarded submissions.
+        let mut replica = NodeConfig {
+            replication: Some(ReplicationSection {
+                dev_identity: Some("airline".into()),
+                ..ReplicationSection::default()
+            }),
+            ..NodeConfig::default()
+        };
+        replica.check().unwrap();
+        replica.connections.max_open_per_client = replica.submissions.partner_share() + 15;
+        assert!(replica
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("at least 144"));
     }
 }

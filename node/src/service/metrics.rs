@@ -21,6 +21,8 @@ pub struct Metrics {
     mempool: AtomicU64,
     evicted: AtomicU64,
     busy: AtomicU64,
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
     submitted: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     committed_by_kind: Mutex<BTreeMap<&'static str, u64>>,
     verify_buckets: [AtomicU64; BUCKETS.len()],
@@ -44,6 +46,8 @@ impl Metrics {
             mempool: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             busy: AtomicU64::new(0),
+            connections_open: AtomicU64::new(0),
+            connections_refused: AtomicU64::new(0),
             submitted: Mutex::new(BTreeMap::new()),
             committed_by_kind: Mutex::new(BTreeMap::new()),
             verify_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -66,6 +70,14 @@ impl Metrics {
 
     pub(crate) fn count_busy_submission(&self) {
         self.busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_connections_open(&self, open: usize) {
+        self.connections_open.store(open as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_refused_connection(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_transaction(&self, kind: &'static str, outcome: &'static str) {
@@ -154,6 +166,20 @@ impl Metrics {
             "Submissions refused with 429 busy: no place in flight (node-wide or for their client).",
             "counter",
             self.busy.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_connections_open",
+            "HTTP connections open now.",
+            "gauge",
+            self.connections_open.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "coalition_connections_refused_total",
+            "Connections closed at once: no place open (node-wide or for their client).",
+            "counter",
+            self.connections_refused.load(Ordering::Relaxed),
         );
         let _ = writeln!(out, "# HELP coalition_transactions_submitted_total Transactions submitted, by type and outcome.\n# TYPE coalition_transactions_submitted_total counter");
         for ((kind, outcome), n) in self

@@ -13,6 +13,7 @@
 //! the disk.
 
 pub mod api;
+mod connections;
 pub mod events;
 pub mod extract;
 pub mod gate;
@@ -734,12 +735,7 @@ pub async fn serve_replicated(
         crate::replication::rpc::routes(node.clone(), replication.clone()),
     ));
     println!("listening on {addr}");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = connections::serve_bounded(node, listener, app, shutdown).await;
     let _ = replication.raft().shutdown().await;
     served.map_err(|source| NodeError::Bind { addr, source })
 }
@@ -759,11 +755,8 @@ pub async fn serve(
         let mut rx = rx;
         let _ = rx.changed().await;
     }));
-    let result = axum::serve(
-        listener,
-        api::router(node).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let app = api::router(node.clone());
+    let result = connections::serve_bounded(node, listener, app, async move {
         shutdown.await;
         let _ = tx.send(true);
     })

@@ -1,0 +1,142 @@
+//! Accepting HTTP connections within bounds (spec §17.4).
+//!
+//! `axum::serve` accepts every connection and keeps it for as long as the
+//! client likes: a probe holding 20,000 idle sockets from one address ran
+//! the node out of file descriptors, and 500 sockets sending one header byte
+//! every 2 s were never closed. So the node runs its own accept loop over
+//! hyper's HTTP/1.1 server (the API and the node-to-node routes speak
+//! nothing else), which axum does not let a caller configure:
+//!
+//! * every connection takes a place before a byte of it is read: at most
+//!   `max_open` node-wide and `max_open_per_client` from one client (an
+//!   IPv4 address or an IPv6 /64, the submissions' accounting, see
+//!   [`gate`](super::gate)). One that finds none is closed at once and
+//!   counted in `coalition_connections_refused_total`; its place is given
+//!   back when the connection ends;
+//! * hyper's header timer runs whenever a connection waits for a request
+//!   head, so a new connection that sends nothing, one trickling its
+//!   headers and one idling between requests are each closed
+//!   `header_timeout_ms` after the wait began. A body has its own bound
+//!   (`[submissions] body_timeout_ms`) and every body a size bound;
+//! * a connection buffers at most [`MAX_READ_BUFFER`] (hyper's default is
+//!   about 400 KiB), so `max_open` connections hold little memory;
+//! * accept errors (a connection reset before it was accepted, or the
+//!   process out of descriptors) are logged and retried after a pause:
+//!   they never end the server.
+//!
+//! On shutdown the loop stops accepting, asks every connection to finish
+//! its request in flight and close, and waits for them at most
+//! [`SHUTDOWN_GRACE`] (an event stream never finishes on its own).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tower_service::Service;
+
+use super::gate::{SubmissionGate, Submitter};
+use super::Node;
+
+/// The most a connection buffers of what it reads (request heads and body
+/// chunks waiting for the handler).
+pub const MAX_READ_BUFFER: usize = 64 * 1024;
+
+/// How long a node shutting down waits for its connections to close.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The pause after an accept error, so that a process out of descriptors
+/// does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Serves `app` on `listener` within the node's `[connections]` bounds
+/// until `shutdown` resolves.
+pub(crate) async fn serve_bounded(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = node.config().connections.clone();
+    // The submissions' accounting, with a client's share as the per-client
+    // bound (a connection never comes from a partner's envelope).
+    let places = SubmissionGate::new(
+        limits.max_open,
+        limits.max_open_per_client,
+        limits.max_open_per_client,
+    );
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
+        .max_buf_size(MAX_READ_BUFFER);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed; retrying");
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let place = match places.enter(Submitter::Client(peer.ip())) {
+            Ok(place) => place,
+            Err(refusal) => {
+                node.metrics().count_refused_connection();
+                tracing::debug!(%peer, %refusal, "connection closed: no place open");
+                continue;
+            }
+        };
+        node.metrics().set_connections_open(places.in_flight());
+        // Answers are small and written whole: send them without waiting
+        // for Nagle's timer. A failure only costs latency.
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), per_connection(&app, peer));
+        let connection = graceful.watch(connection);
+        let (node, places) = (node.clone(), places.clone());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                // Timeouts, resets and malformed heads: the client's doing.
+                tracing::debug!(%peer, %error, "connection ended");
+            }
+            drop(place);
+            node.metrics().set_connections_open(places.in_flight());
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("connections still open after the shutdown grace; closing");
+    }
+    Ok(())
+}
+
+/// `app` as a hyper service for one connection from `peer`, which handlers
+/// read as axum's `ConnectInfo` (the submission gate counts by it).
+fn per_connection(
+    app: &Router,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send,
+> + Clone {
+    let app = app.clone();
+    hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().call(request)
+    })
+}
