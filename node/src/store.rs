@@ -11,8 +11,13 @@
 //! moment restarts at its last committed block: [`Store::load_chain`]
 //! rebuilds the state from the records and refuses to start unless its hash
 //! equals the tip header's.
+//!
+//! A block in RocksDB's write-ahead log but not yet in a table file is lost
+//! if the log is damaged; the [`tip_marker`] outside the log notices that
+//! (the store refuses to open below it), and a store closed cleanly flushes
+//! its memtables so that its log holds nothing it needs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use coalition_core::encoding::{decode_exact, Decode, Encode};
@@ -29,6 +34,10 @@ use coalition_ledger::ledger::{AccountLedger, STATE_FORMAT};
 use coalition_ledger::settlement::{
     block_figures, ExchangeFigures, ExchangeKey, Figures, PairFigures, PairKey,
 };
+
+pub mod tip_marker;
+
+use tip_marker::{CommittedTip, MarkerError, TipMarker};
 
 const CF_BLOCKS: &str = "blocks";
 const CF_TRANSACTIONS: &str = "transactions";
@@ -98,6 +107,40 @@ pub enum StoreError {
     /// Genesis could not be built.
     #[error(transparent)]
     Genesis(#[from] coalition_ledger::genesis::GenesisError),
+    /// The database's tip is below the last block this node recorded as
+    /// committed: blocks were lost with its write-ahead log.
+    #[error(
+        "the database ends at height {stored} but this node committed blocks up to {committed} \
+         (recorded in {marker}): blocks {first}..={committed} were lost, most likely with \
+         a damaged or missing write-ahead log ({logs}). Refusing to start on a ledger that \
+         forgot committed blocks: restore the data directory from a backup, or move it \
+         aside and start on an empty one so the node re-syncs from its partners",
+        first = stored + 1
+    )]
+    LostBlocks {
+        /// The database's tip height.
+        stored: u64,
+        /// The recorded committed height.
+        committed: u64,
+        /// The marker file.
+        marker: PathBuf,
+        /// The write-ahead log files present (or "none").
+        logs: String,
+    },
+    /// The database's tip at the recorded height is another block.
+    #[error(
+        "the database's block at height {height} is not the one this node committed \
+         (recorded in {marker}): restore the data directory from a backup"
+    )]
+    OtherTip {
+        /// The height.
+        height: u64,
+        /// The marker file.
+        marker: PathBuf,
+    },
+    /// The committed-tip marker cannot be read.
+    #[error("{0}; if nothing else is damaged, removing the file lets the node start")]
+    Marker(#[from] MarkerError),
 }
 
 fn table_cf(table: Table) -> &'static str {
@@ -113,6 +156,9 @@ fn table_cf(table: Table) -> &'static str {
 /// A node's database.
 pub struct Store {
     db: DB,
+    marker: TipMarker,
+    /// Opened for reading only: never flushed nor marked.
+    read_only: bool,
 }
 
 struct BatchWriter<'a> {
@@ -169,7 +215,13 @@ impl Store {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, cfs)?;
-        Ok(Store { db })
+        let store = Store {
+            db,
+            marker: TipMarker::in_dir(path),
+            read_only: false,
+        };
+        store.check_committed_tip(path)?;
+        Ok(store)
     }
 
     /// Opens an existing database for reading only (an auditor's view of
@@ -182,7 +234,57 @@ impl Store {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), path, cfs, false)?;
-        Ok(Store { db })
+        let store = Store {
+            db,
+            marker: TipMarker::in_dir(path),
+            read_only: true,
+        };
+        store.check_committed_tip(path)?;
+        Ok(store)
+    }
+
+    /// Refuses a database whose tip is below, or at the same height but
+    /// another block than, the tip this node recorded as committed.
+    fn check_committed_tip(&self, path: &Path) -> Result<(), StoreError> {
+        let Some(committed) = self.marker.read()? else {
+            return Ok(());
+        };
+        let stored = self.tip()?;
+        let stored_height = stored.as_ref().map_or(0, |tip| tip.height);
+        if stored.is_none() || stored_height < committed.height {
+            return Err(StoreError::LostBlocks {
+                stored: stored_height,
+                committed: committed.height,
+                marker: self.marker.path().to_path_buf(),
+                logs: write_ahead_logs(path),
+            });
+        }
+        match stored {
+            Some(tip) if tip.height == committed.height && tip.hash().0 != committed.hash => {
+                Err(StoreError::OtherTip {
+                    height: tip.height,
+                    marker: self.marker.path().to_path_buf(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records `header` as committed (after its batch is durable). A
+    /// failure is logged, not returned: the block is committed, and a
+    /// marker left behind only narrows what a later open can notice.
+    fn mark_committed(&self, header: &BlockHeader) {
+        let tip = CommittedTip {
+            height: header.height,
+            hash: header.hash().0,
+        };
+        if let Err(error) = self.marker.record(tip) {
+            tracing::warn!(
+                marker = %self.marker.path().display(),
+                %error,
+                "could not record the committed tip"
+            );
+        }
     }
 
     pub(crate) fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -253,6 +355,7 @@ impl Store {
                     .put_cf(meta, KEY_STATE_FORMAT, STATE_FORMAT.to_le_bytes());
                 let batch = w.batch;
                 self.sync_write(batch)?;
+                self.mark_committed(chain.tip());
                 Ok(chain)
             }
             Some(stored) => {
@@ -353,7 +456,18 @@ impl Store {
             w.batch.put_cf(meta, KEY_RAFT_APPLIED, applied);
         }
         let batch = w.batch;
-        self.sync_write(batch)
+        self.sync_write(batch)?;
+        self.mark_committed(&block.header);
+        Ok(())
+    }
+
+    /// Writes every memtable to table files, so that the write-ahead log
+    /// holds nothing the database needs (done when the store closes).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        for name in ALL_CFS {
+            self.db.flush_cf(self.cf(name)?)?;
+        }
+        Ok(())
     }
 
     /// The recorded Raft apply position (see [`Store::commit_block_with`]).
@@ -494,5 +608,34 @@ impl Store {
             out.push((key(&k)?, decode_exact(&v)?));
         }
         Ok(out)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A clean close leaves nothing only in the write-ahead log: a
+        // damaged log then costs no committed block.
+        if !self.read_only {
+            if let Err(error) = self.flush() {
+                tracing::warn!(%error, "flushing the database on close failed");
+            }
+        }
+    }
+}
+
+/// The write-ahead log files in `dir`, for an operator's message.
+fn write_ahead_logs(dir: &Path) -> String {
+    let mut logs: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".log"))
+        .collect();
+    logs.sort();
+    if logs.is_empty() {
+        "none left".into()
+    } else {
+        format!("{} in {}", logs.join(", "), dir.display())
     }
 }

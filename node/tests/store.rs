@@ -353,3 +353,150 @@ fn the_public_dev_identities_are_refused_as_founders_outside_dev_mode() {
     g.founders = vec![("partner".into(), *dev_identity("hotel").public())];
     assert!(matches!(open(&g, false).0, Err(NodeError::Config(_))));
 }
+
+/// Copies the database directory `from` (a node's files as a crash would
+/// leave them: every committed block synced, nothing flushed) to `to`.
+fn crash_image(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The write-ahead log files in a database directory.
+fn logs(db: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut logs: Vec<_> = std::fs::read_dir(db)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+        .collect();
+    logs.sort();
+    logs
+}
+
+/// Issue 21: damage to RocksDB's write-ahead log used to roll committed
+/// blocks back silently (the node started lower, the audit passed). Now a
+/// database below the committed-tip marker is refused, naming the lost
+/// heights, by the node and by the auditor's read-only open; and a node
+/// closed cleanly flushes, so its log holds nothing it needs.
+#[test]
+fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let founder = IdentityKeys::random(&mut rng);
+    let customer = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(&founder, "wal");
+    let chain = g.chain_id();
+    let miles = CurrencyId::new("MILES").unwrap();
+    let node = RunningNode::start(dir.path(), g.clone(), None, 64 * 1024);
+    node.commit(&register_currency(
+        chain,
+        &founder,
+        0,
+        miles,
+        2,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
+    ));
+    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
+    for nonce in 0..5 {
+        let tx = transactions::issue(
+            chain,
+            &policy,
+            &founder,
+            nonce,
+            customer.public(),
+            1 + nonce,
+            &mut rng,
+        )
+        .unwrap();
+        node.commit(&tx);
+    }
+    let height = node.height();
+    assert!(height >= 2);
+    // The node is idle (nothing pending): its files are a crash image.
+    let images = tempfile::tempdir().unwrap();
+    let image = |name: &str| {
+        let db = images.path().join(name);
+        crash_image(&dir.path().join("db"), &db);
+        db
+    };
+    let intact = image("intact");
+    let truncated = image("truncated");
+    let cut = image("cut");
+    let flipped = image("flipped");
+    let deleted = image("deleted");
+    node.stop();
+
+    // The crash image as it is opens at the committed tip.
+    let store = Store::open(&intact).unwrap();
+    assert_eq!(store.tip().unwrap().unwrap().height, height);
+    drop(store);
+
+    // The newest log truncated by its last record, cut in half, one byte
+    // flipped in its second half, or deleted: each refused, never opened
+    // lower.
+    type Damage = fn(&std::path::Path);
+    let damage: [(&std::path::Path, Damage); 4] = [
+        (&truncated, |log| {
+            let len = std::fs::metadata(log).unwrap().len();
+            let file = std::fs::OpenOptions::new().write(true).open(log).unwrap();
+            file.set_len(len - 64).unwrap();
+        }),
+        (&cut, |log| {
+            let len = std::fs::metadata(log).unwrap().len();
+            let file = std::fs::OpenOptions::new().write(true).open(log).unwrap();
+            file.set_len(len / 2).unwrap();
+        }),
+        (&flipped, |log| {
+            let mut bytes = std::fs::read(log).unwrap();
+            let at = bytes.len() * 3 / 4;
+            bytes[at] ^= 0x40;
+            std::fs::write(log, bytes).unwrap();
+        }),
+        (&deleted, |log| std::fs::remove_file(log).unwrap()),
+    ];
+    for (db, damage) in damage {
+        let log = logs(db).pop().expect("a write-ahead log");
+        damage(&log);
+        for opened in [Store::open(db), Store::open_read_only(db)] {
+            match opened {
+                Err(StoreError::LostBlocks {
+                    stored, committed, ..
+                }) => {
+                    assert!(stored < height, "{}", db.display());
+                    assert_eq!(committed, height);
+                }
+                // RocksDB itself refusing the damage is as good.
+                Err(StoreError::Rocks(_)) => {}
+                Err(other) => panic!("{}: {other}", db.display()),
+                Ok(store) => panic!(
+                    "{} opened at height {:?} after its log was damaged",
+                    db.display(),
+                    store.tip().unwrap().map(|tip| tip.height)
+                ),
+            }
+        }
+    }
+    let message = Store::open(&truncated).err().unwrap().to_string();
+    assert!(
+        message.contains(&format!("..={height} were lost")),
+        "{message}"
+    );
+
+    // The node closed cleanly above flushed: with its logs deleted it
+    // still starts at the same tip and goes on.
+    for log in logs(&dir.path().join("db")) {
+        std::fs::remove_file(log).unwrap();
+    }
+    let node = RunningNode::start(dir.path(), g.clone(), None, 64 * 1024);
+    assert_eq!(node.height(), height);
+    let tx =
+        transactions::issue(chain, &policy, &founder, 5, customer.public(), 9, &mut rng).unwrap();
+    assert_eq!(node.commit(&tx), height + 1);
+    node.stop();
+}

@@ -389,6 +389,12 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
         .transaction_location(&id)
         .map_err(ApiError::internal)?
     {
+        // The store holds a block a moment before the node's state does
+        // (durable first): until the tip includes it, reads would not show
+        // its effects, so it is still pending to a client.
+        if height > node.tip().height {
+            return Ok(Json(json!({ "status": "pending" })));
+        }
         return Ok(Json(
             json!({ "status": "committed", "height": height, "index": index }),
         ));
