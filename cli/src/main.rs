@@ -11,6 +11,7 @@ mod audit_cmd;
 mod demo;
 mod devnet;
 mod keyfile;
+mod node_check;
 mod partner_cmd;
 mod progress;
 mod wallet_cmd;
@@ -61,7 +62,10 @@ enum Command {
     /// Run a partner verifier node: RocksDB storage, HTTP API, events,
     /// metrics, block production. With no options it serves the
     /// development coalition (INSECURE dev keys) from the default data dir.
+    #[command(args_conflicts_with_subcommands = true)]
     Node {
+        #[command(subcommand)]
+        command: Option<node_check::NodeCommand>,
         /// A TOML configuration file (see papers/protocol.md §17.3).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
@@ -140,6 +144,11 @@ fn main() {
         Command::Wallet(args) => wallet_cmd::run(args),
         Command::Partner(args) => partner_cmd::run(args),
         Command::Node {
+            command: Some(command),
+            ..
+        } => node_check::run(command),
+        Command::Node {
+            command: None,
             config,
             data_dir,
             listen,
@@ -170,10 +179,9 @@ fn main() {
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
-        let code = match error.downcast_ref::<audit_cmd::AuditFailed>() {
-            Some(_) => 3,
-            None => 1,
-        };
+        let damage = error.downcast_ref::<audit_cmd::AuditFailed>().is_some()
+            || error.downcast_ref::<node_check::CheckFailed>().is_some();
+        let code = if damage { 3 } else { 1 };
         std::process::exit(code);
     }
 }

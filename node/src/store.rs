@@ -35,7 +35,10 @@ use coalition_ledger::settlement::{
     block_figures, ExchangeFigures, ExchangeKey, Figures, PairFigures, PairKey,
 };
 
+mod check;
 pub mod tip_marker;
+
+pub use check::IntegrityReport;
 
 use tip_marker::{CommittedTip, MarkerError, TipMarker};
 
@@ -138,6 +141,9 @@ pub enum StoreError {
         /// The marker file.
         marker: PathBuf,
     },
+    /// Records disagree with each other (found by a full check).
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
     /// The committed-tip marker cannot be read.
     #[error("{0}; if nothing else is damaged, removing the file lets the node start")]
     Marker(#[from] MarkerError),
