@@ -26,7 +26,13 @@
 //!
 //! On shutdown the loop stops accepting, asks every connection to finish
 //! its request in flight and close, and waits for them at most
-//! [`SHUTDOWN_GRACE`] (an event stream never finishes on its own).
+//! [`SHUTDOWN_GRACE`] (an event stream never finishes on its own), then
+//! closes what is left.
+//!
+//! Clients that pool connections: an idle one is closed after
+//! `header_timeout_ms` (10 s by default), without a `Keep-Alive` header, so
+//! a pool must not keep them longer (reqwest's default is 90 s) or must
+//! retry a request that found its connection closed.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -76,9 +82,13 @@ pub(crate) async fn serve_bounded(
         .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
         .max_buf_size(MAX_READ_BUFFER);
     let graceful = GracefulShutdown::new();
+    // The connections' tasks, reaped as they end, aborted if the shutdown
+    // grace runs out (each holds a place and a handle on the node).
+    let mut tasks = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -104,7 +114,7 @@ pub(crate) async fn serve_bounded(
         let connection = http.serve_connection(TokioIo::new(stream), per_connection(&app, peer));
         let connection = graceful.watch(connection);
         let (node, places) = (node.clone(), places.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             if let Err(error) = connection.await {
                 // Timeouts, resets and malformed heads: the client's doing.
                 tracing::debug!(%peer, %error, "connection ended");
@@ -120,6 +130,8 @@ pub(crate) async fn serve_bounded(
     {
         tracing::info!("connections still open after the shutdown grace; closing");
     }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
     Ok(())
 }
 
