@@ -48,7 +48,15 @@ fn check(data_dir: PathBuf, params_dir: Option<PathBuf>) -> Result<()> {
     if !db.join("CURRENT").exists() {
         anyhow::bail!("no node database in {}", data_dir.display());
     }
-    let damaged = |damage: coalition_node::store::StoreError| CheckFailed(damage.to_string());
+    // Damage exits 3; a directory that cannot be read (permissions, a
+    // lock, an I/O error) is an ordinary error.
+    let damaged = |error: coalition_node::store::StoreError| -> anyhow::Error {
+        if error.is_damage() {
+            CheckFailed(error.to_string()).into()
+        } else {
+            error.into()
+        }
+    };
     // Read-only: works beside a running node, and never repairs anything.
     let store = Store::open_read_only(&db)
         .map_err(damaged)

@@ -149,6 +149,18 @@ pub enum StoreError {
     Marker(#[from] MarkerError),
 }
 
+impl StoreError {
+    /// Whether the error is damage to the stored data (as opposed to the
+    /// directory being unreadable, locked or missing).
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StoreError::Rocks(e) => e.kind() == rocksdb::ErrorKind::Corruption,
+            StoreError::Marker(MarkerError::Read { .. }) => false,
+            _ => true,
+        }
+    }
+}
+
 fn table_cf(table: Table) -> &'static str {
     match table {
         Table::Accounts => CF_ACCOUNTS,
@@ -213,6 +225,16 @@ impl StateReader for Store {
 impl Store {
     /// Opens (creating if needed) the database in `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let marker = TipMarker::in_dir(path);
+        // Checked before RocksDB's writable open, which replays the log,
+        // writes what it recovered to table files and deletes the old logs:
+        // a refusal after it would have destroyed the damaged log (and the
+        // blocks past the damage) that a recovery needs.
+        if path.join("CURRENT").exists() {
+            if let Some(committed) = marker.read()? {
+                check_committed_tip(committed, read_only_tip(path)?, &marker, path)?;
+            }
+        }
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -221,13 +243,11 @@ impl Store {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, cfs)?;
-        let store = Store {
+        Ok(Store {
             db,
-            marker: TipMarker::in_dir(path),
+            marker,
             read_only: false,
-        };
-        store.check_committed_tip(path)?;
-        Ok(store)
+        })
     }
 
     /// Opens an existing database for reading only (an auditor's view of
@@ -236,44 +256,25 @@ impl Store {
         if !path.join("CURRENT").exists() {
             return Err(StoreError::Corrupt("no ledger database in this directory"));
         }
+        // The marker first: a live node rewrites it only after a block is
+        // durable, so a database opened after reading it is at or above
+        // it (read the other way round, a block committed in between
+        // would look lost).
+        let marker = TipMarker::in_dir(path);
+        let committed = marker.read()?;
         let cfs = ALL_CFS
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), path, cfs, false)?;
         let store = Store {
             db,
-            marker: TipMarker::in_dir(path),
+            marker,
             read_only: true,
         };
-        store.check_committed_tip(path)?;
+        if let Some(committed) = committed {
+            check_committed_tip(committed, store.tip()?, &store.marker, path)?;
+        }
         Ok(store)
-    }
-
-    /// Refuses a database whose tip is below, or at the same height but
-    /// another block than, the tip this node recorded as committed.
-    fn check_committed_tip(&self, path: &Path) -> Result<(), StoreError> {
-        let Some(committed) = self.marker.read()? else {
-            return Ok(());
-        };
-        let stored = self.tip()?;
-        let stored_height = stored.as_ref().map_or(0, |tip| tip.height);
-        if stored.is_none() || stored_height < committed.height {
-            return Err(StoreError::LostBlocks {
-                stored: stored_height,
-                committed: committed.height,
-                marker: self.marker.path().to_path_buf(),
-                logs: write_ahead_logs(path),
-            });
-        }
-        match stored {
-            Some(tip) if tip.height == committed.height && tip.hash().0 != committed.hash => {
-                Err(StoreError::OtherTip {
-                    height: tip.height,
-                    marker: self.marker.path().to_path_buf(),
-                })
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Records `header` as committed (after its batch is durable). A
@@ -626,6 +627,47 @@ impl Drop for Store {
                 tracing::warn!(%error, "flushing the database on close failed");
             }
         }
+    }
+}
+
+/// Refuses a database whose tip (`stored`) is below, or at the same height
+/// but another block than, the tip this node recorded as `committed`.
+fn check_committed_tip(
+    committed: CommittedTip,
+    stored: Option<BlockHeader>,
+    marker: &TipMarker,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let stored_height = stored.as_ref().map_or(0, |tip| tip.height);
+    if stored.is_none() || stored_height < committed.height {
+        return Err(StoreError::LostBlocks {
+            stored: stored_height,
+            committed: committed.height,
+            marker: marker.path().to_path_buf(),
+            logs: write_ahead_logs(path),
+        });
+    }
+    match stored {
+        Some(tip) if tip.height == committed.height && tip.hash().0 != committed.hash => {
+            Err(StoreError::OtherTip {
+                height: tip.height,
+                marker: marker.path().to_path_buf(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The tip of the database in `path`, read without writing anything: a
+/// read-only open replays the write-ahead log in memory only.
+fn read_only_tip(path: &Path) -> Result<Option<BlockHeader>, StoreError> {
+    let db = DB::open_cf_for_read_only(&Options::default(), path, [CF_METADATA], false)?;
+    let metadata = db
+        .cf_handle(CF_METADATA)
+        .ok_or(StoreError::Corrupt("missing column family"))?;
+    match db.get_cf(metadata, KEY_TIP)? {
+        None => Ok(None),
+        Some(bytes) => Ok(Some(decode_exact(&bytes)?)),
     }
 }
 

@@ -426,10 +426,13 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
         db
     };
     let intact = image("intact");
-    let truncated = image("truncated");
-    let cut = image("cut");
-    let flipped = image("flipped");
-    let deleted = image("deleted");
+    // Each damage twice: one image for the node's open, one for the
+    // auditor's read-only open.
+    let images_of = |name: &str| [image(&format!("{name}-rw")), image(&format!("{name}-ro"))];
+    let truncated = images_of("truncated");
+    let cut = images_of("cut");
+    let flipped = images_of("flipped");
+    let deleted = images_of("deleted");
     node.stop();
 
     // The crash image as it is opens at the committed tip.
@@ -441,7 +444,7 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
     // flipped in its second half, or deleted: each refused, never opened
     // lower.
     type Damage = fn(&std::path::Path);
-    let damage: [(&std::path::Path, Damage); 4] = [
+    let damage: [(&[std::path::PathBuf; 2], Damage); 4] = [
         (&truncated, |log| {
             let len = std::fs::metadata(log).unwrap().len();
             let file = std::fs::OpenOptions::new().write(true).open(log).unwrap();
@@ -460,10 +463,16 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
         }),
         (&deleted, |log| std::fs::remove_file(log).unwrap()),
     ];
-    for (db, damage) in damage {
-        let log = logs(db).pop().expect("a write-ahead log");
-        damage(&log);
-        for opened in [Store::open(db), Store::open_read_only(db)] {
+    for ([writable, read_only], damage) in damage {
+        for db in [writable, read_only] {
+            let log = logs(db).pop().expect("a write-ahead log");
+            damage(&log);
+        }
+        let logs_before = logs(writable);
+        for (db, opened) in [
+            (writable, Store::open(writable)),
+            (read_only, Store::open_read_only(read_only)),
+        ] {
             match opened {
                 Err(StoreError::LostBlocks {
                     stored, committed, ..
@@ -481,8 +490,10 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
                 ),
             }
         }
+        // The refused open kept the damaged log for a recovery.
+        assert_eq!(logs(writable), logs_before, "{}", writable.display());
     }
-    let message = Store::open(&truncated).err().unwrap().to_string();
+    let message = Store::open(&truncated[0]).err().unwrap().to_string();
     assert!(
         message.contains(&format!("..={height} were lost")),
         "{message}"
@@ -498,5 +509,58 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
     let tx =
         transactions::issue(chain, &policy, &founder, 5, customer.public(), 9, &mut rng).unwrap();
     assert_eq!(node.commit(&tx), height + 1);
+    node.stop();
+}
+
+/// The auditor's read-only open beside a live node committing blocks: the
+/// marker is read before the database, so a block committed in between is
+/// never taken for a lost one.
+#[test]
+fn a_read_only_open_beside_a_live_node_never_sees_lost_blocks() {
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let founder = IdentityKeys::random(&mut rng);
+    let customer = IdentityKeys::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let g = genesis(&founder, "live");
+    let chain = g.chain_id();
+    let miles = CurrencyId::new("MILES").unwrap();
+    let node = RunningNode::start(dir.path(), g, None, 64 * 1024);
+    node.commit(&register_currency(
+        chain,
+        &founder,
+        0,
+        miles,
+        2,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
+    ));
+    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
+    let start = node.height();
+    let db = dir.path().join("db");
+    let mut opened = 0;
+    let mut last = None;
+    for nonce in 0..30 {
+        let tx = transactions::issue(
+            chain,
+            &policy,
+            &founder,
+            nonce,
+            customer.public(),
+            1,
+            &mut rng,
+        )
+        .unwrap();
+        let (status, body) = node.submit(&tx);
+        assert_eq!(status, 202, "{body}");
+        last = Some(body["id"].as_str().unwrap().to_string());
+        // Open while blocks are being committed (20 ms interval).
+        let store = Store::open_read_only(&db).unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.tip().unwrap().unwrap().height >= start);
+        opened += 1;
+    }
+    let end = node.wait_committed(&last.unwrap());
+    assert!(end > start, "no block committed during the opens");
+    assert_eq!(opened, 30);
     node.stop();
 }
