@@ -14,7 +14,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use coalition_ledger::genesis::Genesis;
-use coalition_node::config::{dev_genesis, ConnectionsSection, NodeConfig};
+use coalition_node::config::{
+    dev_genesis, ConnectionsSection, NodeConfig, PeerEntry, ReplicationSection, SubmissionsSection,
+};
 use support::RunningNode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -241,5 +243,67 @@ fn the_node_wide_bound_closes_connections_at_once() {
     };
     assert_eq!(answered, 200);
     drop(held);
+    node.stop();
+}
+
+/// Connections from a partner's node address (from `[replication] peers`)
+/// have places of their own: clients filling the node do not shut out
+/// replication.
+#[test]
+fn a_partners_node_keeps_its_places_when_clients_fill_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        // A replica's per-client share must cover a partner's forwarded
+        // submissions (1 here) and 16 Raft connections.
+        connections: ConnectionsSection {
+            max_open: 17,
+            max_open_per_client: 17,
+            header_timeout_ms: 60_000,
+        },
+        submissions: SubmissionsSection {
+            max_in_flight_per_partner: Some(1),
+            ..SubmissionsSection::default()
+        },
+        replication: Some(ReplicationSection {
+            dev_identity: Some("airline".into()),
+            peers: vec![PeerEntry {
+                name: "hotel".into(),
+                addr: "127.0.0.20:7000".parse().unwrap(),
+            }],
+            ..ReplicationSection::default()
+        }),
+        ..RunningNode::config(dir.path())
+    };
+    let node = RunningNode::start_with(config, genesis(), None);
+    let addr = node.addr;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // One client takes every client place...
+        let mut held = Vec::new();
+        for _ in 0..17 {
+            held.push(connect_from(2, addr).await);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut extra = connect_from(10, addr).await;
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => panic!("a connection over the bound was answered"),
+                Err(_) => assert!(Instant::now() < deadline, "no connection was refused"),
+            }
+        }
+        // ...and the partner's node is still served.
+        let mut partner = connect_from(20, addr).await;
+        partner
+            .write_all(b"GET /v1/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        partner.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        drop(held);
+    });
     node.stop();
 }

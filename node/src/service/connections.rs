@@ -12,7 +12,10 @@
 //!   IPv4 address or an IPv6 /64, the submissions' accounting, see
 //!   [`gate`](super::gate)). One that finds none is closed at once and
 //!   counted in `coalition_connections_refused_total`; its place is given
-//!   back when the connection ends;
+//!   back when the connection ends. Connections from the addresses of the
+//!   partners' nodes named in `[replication] peers` are counted apart, each
+//!   address with its own `max_open_per_client` places, so that clients
+//!   filling the node cannot shut out replication;
 //! * hyper's header timer runs whenever a connection waits for a request
 //!   head, so a new connection that sends nothing, one trickling its
 //!   headers and one idling between requests are each closed
@@ -34,9 +37,11 @@
 //! a pool must not keep them longer (reqwest's default is 90 s) or must
 //! retry a request that found its connection closed.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -47,7 +52,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower_service::Service;
 
-use super::gate::{SubmissionGate, Submitter};
+use super::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
 use super::Node;
 
 /// The most a connection buffers of what it reads (request heads and body
@@ -70,13 +75,7 @@ pub(crate) async fn serve_bounded(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = node.config().connections.clone();
-    // The submissions' accounting, with a client's share as the per-client
-    // bound (a connection never comes from a partner's envelope).
-    let places = SubmissionGate::new(
-        limits.max_open,
-        limits.max_open_per_client,
-        limits.max_open_per_client,
-    );
+    let places = Places::new(&node);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
@@ -99,7 +98,7 @@ pub(crate) async fn serve_bounded(
             },
             () = &mut shutdown => break,
         };
-        let place = match places.enter(Submitter::Client(peer.ip())) {
+        let place = match places.enter(peer.ip()) {
             Ok(place) => place,
             Err(refusal) => {
                 node.metrics().count_refused_connection();
@@ -107,7 +106,7 @@ pub(crate) async fn serve_bounded(
                 continue;
             }
         };
-        node.metrics().set_connections_open(places.in_flight());
+        node.metrics().set_connections_open(places.open());
         // Answers are small and written whole: send them without waiting
         // for Nagle's timer. A failure only costs latency.
         let _ = stream.set_nodelay(true);
@@ -120,7 +119,7 @@ pub(crate) async fn serve_bounded(
                 tracing::debug!(%peer, %error, "connection ended");
             }
             drop(place);
-            node.metrics().set_connections_open(places.in_flight());
+            node.metrics().set_connections_open(places.open());
         });
     }
     drop(listener);
@@ -133,6 +132,49 @@ pub(crate) async fn serve_bounded(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// The places connections take: clients' and partners' nodes' apart.
+#[derive(Clone)]
+struct Places {
+    /// The submissions' accounting, with a client's share as the
+    /// per-client bound (a connection never comes from an envelope).
+    clients: SubmissionGate,
+    /// The same for the partners' node addresses, each with its own share.
+    partners: SubmissionGate,
+    partner_addresses: Arc<HashSet<ClientKey>>,
+}
+
+impl Places {
+    fn new(node: &Node) -> Places {
+        let limits = &node.config().connections;
+        let partner_addresses: HashSet<ClientKey> = node
+            .config()
+            .replication
+            .iter()
+            .flat_map(|replication| &replication.peers)
+            .map(|peer| ClientKey::of(peer.addr.ip()))
+            .collect();
+        let share = limits.max_open_per_client;
+        Places {
+            clients: SubmissionGate::new(limits.max_open, share, share),
+            partners: SubmissionGate::new(partner_addresses.len().max(1) * share, share, share),
+            partner_addresses: Arc::new(partner_addresses),
+        }
+    }
+
+    fn enter(&self, ip: IpAddr) -> Result<GatePass, GateRefusal> {
+        let gate = if self.partner_addresses.contains(&ClientKey::of(ip)) {
+            &self.partners
+        } else {
+            &self.clients
+        };
+        gate.enter(Submitter::Client(ip))
+    }
+
+    fn open(&self) -> usize {
+        self.clients.in_flight() + self.partners.in_flight()
+    }
 }
 
 /// `app` as a hyper service for one connection from `peer`, which handlers
