@@ -638,23 +638,24 @@ fn check_committed_tip(
     marker: &TipMarker,
     path: &Path,
 ) -> Result<(), StoreError> {
-    let stored_height = stored.as_ref().map_or(0, |tip| tip.height);
-    if stored.is_none() || stored_height < committed.height {
-        return Err(StoreError::LostBlocks {
-            stored: stored_height,
+    match stored {
+        Some(tip) if tip.height > committed.height => Ok(()),
+        Some(tip) if tip.height == committed.height => {
+            if tip.hash().0 == committed.hash {
+                Ok(())
+            } else {
+                Err(StoreError::OtherTip {
+                    height: tip.height,
+                    marker: marker.path().to_path_buf(),
+                })
+            }
+        }
+        _ => Err(StoreError::LostBlocks {
+            stored: stored.map_or(0, |tip| tip.height),
             committed: committed.height,
             marker: marker.path().to_path_buf(),
             logs: write_ahead_logs(path),
-        });
-    }
-    match stored {
-        Some(tip) if tip.height == committed.height && tip.hash().0 != committed.hash => {
-            Err(StoreError::OtherTip {
-                height: tip.height,
-                marker: marker.path().to_path_buf(),
-            })
-        }
-        _ => Ok(()),
+        }),
     }
 }
 

@@ -74,11 +74,11 @@ pub(crate) async fn serve_bounded(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = node.config().connections.clone();
     let places = Places::new(&node);
+    let header_timeout = Duration::from_millis(node.config().connections.header_timeout_ms);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
+        .header_read_timeout(header_timeout)
         .max_buf_size(MAX_READ_BUFFER);
     let graceful = GracefulShutdown::new();
     // The connections' tasks, reaped as they end, aborted if the shutdown

@@ -48,6 +48,7 @@ impl Store {
     ) -> Result<IntegrityReport, StoreError> {
         let mut records = 0u64;
         let mut bytes = 0u64;
+        let mut indexed = 0u64;
         for name in ALL_CFS {
             let mut read = ReadOptions::default();
             read.set_verify_checksums(true);
@@ -59,6 +60,9 @@ impl Store {
                 let (key, value) = item?;
                 records += 1;
                 bytes += (key.len() + value.len()) as u64;
+                if name == CF_TRANSACTIONS {
+                    indexed += 1;
+                }
             }
         }
         let inconsistent = |what: String| Err(StoreError::Inconsistent(what));
@@ -100,10 +104,6 @@ impl Store {
                 return inconsistent(format!("block {} is not the tip", tip.height));
             }
         }
-        let indexed = self
-            .db
-            .iterator_cf(self.cf(CF_TRANSACTIONS)?, IteratorMode::Start)
-            .count() as u64;
         if indexed != transactions {
             return inconsistent(format!(
                 "the transaction index holds {indexed} entries for {transactions} transactions"
