@@ -41,6 +41,19 @@ fn put(dir: &Path, cf: &str, key: &[u8], value: &[u8]) {
     })
 }
 
+/// A data directory written by `coalition demo --data-dir`.
+fn demo_ledger() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = coalition()
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}{}", stdout(&demo), stderr(&demo));
+    dir
+}
+
 /// A chain ID no ledger here has.
 const OTHER_CHAIN: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -71,14 +84,7 @@ fn verify(dir: &Path) -> std::process::Output {
 
 #[test]
 fn audit_passes_a_clean_ledger_and_locates_every_tampered_byte() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = coalition()
-        .arg("demo")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(demo.status.success(), "{}{}", stdout(&demo), stderr(&demo));
+    let dir = demo_ledger();
 
     // Issue 22: the auditor names the chain it expects, and dev keys are a
     // finding unless it says it audits a development chain.
@@ -393,14 +399,7 @@ fn node_check(dir: &Path) -> std::process::Output {
 /// turn is found (exit code 3), as is a transaction missing from the index.
 #[test]
 fn node_check_finds_a_byte_flipped_in_any_table_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = coalition()
-        .arg("demo")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(demo.status.success(), "{}{}", stdout(&demo), stderr(&demo));
+    let dir = demo_ledger();
     let clean = node_check(dir.path());
     assert!(clean.status.success(), "{}", stderr(&clean));
     assert!(

@@ -60,6 +60,34 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) {
     }
 }
 
+/// Waits (at most 10 s) until a connection from 127.0.0.`host` is closed
+/// at once, before any request: the bound is full. One that stays open for
+/// 5 s came before the holders were all accepted, and another is tried.
+async fn refused_from(host: u8, node: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut extra = connect_from(host, node).await;
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(_)) => panic!("a connection over the bound was answered"),
+            Err(_) => assert!(Instant::now() < deadline, "no connection was refused"),
+        }
+    }
+}
+
+/// The raw answer to `GET /v1/status` asked from 127.0.0.`host`.
+async fn status_from(host: u8, node: SocketAddr) -> String {
+    let mut stream = connect_from(host, node).await;
+    stream
+        .write_all(b"GET /v1/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// The soft limit on this process's open files, from `/proc/self/limits`.
 fn open_file_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
@@ -176,16 +204,7 @@ fn idle_and_slow_header_sockets_are_closed_while_status_answers() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let answer = runtime.block_on(async {
-        let mut stream = connect_from(2, addr).await;
-        stream
-            .write_all(b"GET /v1/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.unwrap();
-        String::from_utf8_lossy(&answer).into_owned()
-    });
+    let answer = runtime.block_on(status_from(2, addr));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     node.stop();
 }
@@ -212,20 +231,8 @@ fn the_node_wide_bound_closes_connections_at_once() {
         }
         held
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    runtime.block_on(async {
-        // A ninth, from an address of its own, is closed at once.
-        loop {
-            let mut extra = connect_from(10, addr).await;
-            let mut byte = [0u8; 1];
-            match tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => break,
-                Ok(Ok(_)) => panic!("a connection over the bound was answered"),
-                // The eight were not all accepted yet when it arrived.
-                Err(_) => assert!(Instant::now() < deadline, "no connection was refused"),
-            }
-        }
-    });
+    // A ninth, from an address of its own, is closed at once.
+    runtime.block_on(refused_from(10, addr));
     // Giving one place back lets the normal client in.
     held.pop();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -283,25 +290,9 @@ fn a_partners_node_keeps_its_places_when_clients_fill_the_node() {
         for _ in 0..17 {
             held.push(connect_from(2, addr).await);
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let mut extra = connect_from(10, addr).await;
-            let mut byte = [0u8; 1];
-            match tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => break,
-                Ok(Ok(_)) => panic!("a connection over the bound was answered"),
-                Err(_) => assert!(Instant::now() < deadline, "no connection was refused"),
-            }
-        }
+        refused_from(10, addr).await;
         // ...and the partner's node is still served.
-        let mut partner = connect_from(20, addr).await;
-        partner
-            .write_all(b"GET /v1/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = Vec::new();
-        partner.read_to_end(&mut answer).await.unwrap();
-        let answer = String::from_utf8_lossy(&answer);
+        let answer = status_from(20, addr).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         drop(held);
     });

@@ -4,7 +4,7 @@
 
 mod support;
 
-use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
 use coalition_ledger::genesis::Genesis;
@@ -28,20 +28,27 @@ fn genesis(founder: &IdentityKeys, name: &str) -> Genesis {
     }
 }
 
-#[test]
-fn restart_resumes_the_same_state_and_damage_stops_start_up() {
-    let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let founder = IdentityKeys::random(&mut rng);
-    let partner = IdentityKeys::random(&mut rng);
-    let customer = IdentityKeys::random(&mut rng);
-    let dir = tempfile::tempdir().unwrap();
-    let g = genesis(&founder, "restart");
-    let chain = g.chain_id();
-    let miles = CurrencyId::new("MILES").unwrap();
+/// A running node of a one-founder coalition (threshold 1/2) in `dir`
+/// with MILES registered by its founder, and a customer to issue to.
+struct MilesNode {
+    rng: ChaCha20Rng,
+    founder: IdentityKeys,
+    customer: IdentityKeys,
+    genesis: Genesis,
+    miles: CurrencyId,
+    policy: CurrencyPolicy,
+    node: RunningNode,
+}
 
-    let node = RunningNode::start(dir.path(), g.clone(), None, 64 * 1024);
+fn miles_node(dir: &std::path::Path, seed: u64, name: &str) -> MilesNode {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let founder = IdentityKeys::random(&mut rng);
+    let customer = IdentityKeys::random(&mut rng);
+    let genesis = genesis(&founder, name);
+    let miles = CurrencyId::new("MILES").unwrap();
+    let node = RunningNode::start(dir, genesis.clone(), None, 64 * 1024);
     node.commit(&register_currency(
-        chain,
+        genesis.chain_id(),
         &founder,
         0,
         miles,
@@ -50,6 +57,32 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
         ExchangeRate::new(1, 1).unwrap(),
         NoteLifetime::Unlimited,
     ));
+    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
+    MilesNode {
+        rng,
+        founder,
+        customer,
+        genesis,
+        miles,
+        policy,
+        node,
+    }
+}
+
+#[test]
+fn restart_resumes_the_same_state_and_damage_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let MilesNode {
+        mut rng,
+        founder,
+        customer,
+        genesis: g,
+        miles,
+        policy,
+        node,
+    } = miles_node(dir.path(), 7, "restart");
+    let chain = g.chain_id();
+    let partner = IdentityKeys::random(&mut rng);
     // One founder, threshold 1/2: the proposal admits at once.
     node.commit(&propose_member(
         chain,
@@ -60,7 +93,6 @@ fn restart_resumes_the_same_state_and_damage_stops_start_up() {
             name: "partner".into(),
         },
     ));
-    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
     for nonce in 0..4 {
         let tx = transactions::issue(
             chain,
@@ -384,25 +416,17 @@ fn logs(db: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// closed cleanly flushes, so its log holds nothing it needs.
 #[test]
 fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
-    let mut rng = ChaCha20Rng::seed_from_u64(21);
-    let founder = IdentityKeys::random(&mut rng);
-    let customer = IdentityKeys::random(&mut rng);
     let dir = tempfile::tempdir().unwrap();
-    let g = genesis(&founder, "wal");
+    let MilesNode {
+        mut rng,
+        founder,
+        customer,
+        genesis: g,
+        policy,
+        node,
+        ..
+    } = miles_node(dir.path(), 21, "wal");
     let chain = g.chain_id();
-    let miles = CurrencyId::new("MILES").unwrap();
-    let node = RunningNode::start(dir.path(), g.clone(), None, 64 * 1024);
-    node.commit(&register_currency(
-        chain,
-        &founder,
-        0,
-        miles,
-        2,
-        None,
-        ExchangeRate::new(1, 1).unwrap(),
-        NoteLifetime::Unlimited,
-    ));
-    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
     for nonce in 0..5 {
         let tx = transactions::issue(
             chain,
@@ -517,25 +541,17 @@ fn a_damaged_write_ahead_log_is_refused_never_rolled_back() {
 /// never taken for a lost one.
 #[test]
 fn a_read_only_open_beside_a_live_node_never_sees_lost_blocks() {
-    let mut rng = ChaCha20Rng::seed_from_u64(22);
-    let founder = IdentityKeys::random(&mut rng);
-    let customer = IdentityKeys::random(&mut rng);
     let dir = tempfile::tempdir().unwrap();
-    let g = genesis(&founder, "live");
+    let MilesNode {
+        mut rng,
+        founder,
+        customer,
+        genesis: g,
+        policy,
+        node,
+        ..
+    } = miles_node(dir.path(), 22, "live");
     let chain = g.chain_id();
-    let miles = CurrencyId::new("MILES").unwrap();
-    let node = RunningNode::start(dir.path(), g, None, 64 * 1024);
-    node.commit(&register_currency(
-        chain,
-        &founder,
-        0,
-        miles,
-        2,
-        None,
-        ExchangeRate::new(1, 1).unwrap(),
-        NoteLifetime::Unlimited,
-    ));
-    let policy = node.node.with_ledger(|l| l.currencies()[&miles].clone());
     let start = node.height();
     let db = dir.path().join("db");
     let mut opened = 0;
