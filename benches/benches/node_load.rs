@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use coalition_api::client::Client;
 use coalition_circuits::note::Epoch;
 use coalition_circuits::spend::SpendInput;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
@@ -38,7 +39,6 @@ use coalition_core::keys::{IdentityKeys, Seed};
 use coalition_core::transaction::Transaction;
 use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
 use coalition_ledger::governance::Threshold;
-use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
 use coalition_node::config::{PeerEntry, ReplicationSection};
 use coalition_node::service::{serve, serve_replicated, Node};

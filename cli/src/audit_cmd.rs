@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use coalition_api::client::Client;
 use coalition_core::encoding::decode_exact;
 use coalition_core::transaction::Transaction;
 use coalition_ledger::audit::{audit, check_transaction, AuditReport, AuditorKey, BlockSource};
-use coalition_node::client::Client;
 use coalition_node::store::Store;
 
 use crate::{keyfile, progress};

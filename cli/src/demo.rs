@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
+use coalition_api::client::Client;
 use coalition_circuits::note::Epoch;
 use coalition_circuits::spend::SpendInput;
 use coalition_circuits::spend_auth::SigningKey;
@@ -29,7 +30,6 @@ use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
 use coalition_ledger::governance::Threshold;
 use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
 use coalition_ledger::settlement::{net_positions, readable};
-use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
 use coalition_node::service::{serve, Node};
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
@@ -94,7 +94,7 @@ impl Demo {
     /// Shows that the node refuses `tx`, and why.
     fn refused(&self, who: &str, what: &str, tx: &Transaction) -> Result<()> {
         match self.client.submit(tx) {
-            Err(coalition_node::client::ClientError::Refused { reason, .. }) => {
+            Err(coalition_api::client::ClientError::Refused { reason, .. }) => {
                 println!("  {who:<8} {what}: refused ({reason})");
                 Ok(())
             }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use coalition_api::client::Client;
 use coalition_core::encoding::Encode;
-use coalition_node::client::Client;
 use coalition_wallet::{
     keyfile, parse_identity, proving_keys, verifying_keys, SpendProver, Wallet,
 };

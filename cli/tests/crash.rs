@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use coalition_api::client::Client;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::keys::IdentityKeys;
-use coalition_node::client::Client;
 use coalition_node::config::{dev_genesis, dev_identity};
 use coalition_prover::governance::register_currency;
 use coalition_prover::transactions;

@@ -20,12 +20,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use coalition_api::client::{Client, ClientError};
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::encoding::Encode;
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::IdentityKeys;
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::client::{Client, ClientError};
 use coalition_node::config::dev_identity;
 use coalition_node::replication::envelope::{open_response, seal_request, REQUEST_HEAD};
 use coalition_prover::governance::{propose_member, register_currency, vote};

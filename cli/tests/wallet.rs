@@ -436,7 +436,7 @@ fn a_customer_and_a_partner_drive_a_node_from_the_command_line() {
 
     // The auditor replays the node's ledger and reconciles HPTS.
     let chain = hex::encode(
-        coalition_node::client::Client::new(node.parse().unwrap())
+        coalition_api::client::Client::new(node.parse().unwrap())
             .status()
             .unwrap()
             .chain

@@ -1,6 +1,7 @@
-//! The audit's block sources (`coalition_ledger::audit::BlockSource`)
-//! over the I/O this crate owns: a node's HTTP API ([`Client`]) and a data
-//! directory ([`Store`], opened read-only beside a running node).
+//! The audit's block source (`coalition_ledger::audit::BlockSource`) over
+//! the I/O this crate owns: a data directory ([`Store`], opened read-only
+//! beside a running node). The source over a node's HTTP API is the
+//! client's (`coalition_api::client`).
 
 use std::sync::Arc;
 
@@ -11,42 +12,7 @@ use coalition_ledger::ledger::AccountLedger;
 use coalition_ledger::settlement::Figures;
 use coalition_params::ShieldedVerifyingKeys;
 
-use crate::client::Client;
 use crate::store::Store;
-
-impl BlockSource for Client {
-    fn genesis(&self) -> Result<Genesis, AuditError> {
-        Client::genesis(self).map_err(|e| AuditError::Source(e.to_string()))
-    }
-
-    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, AuditError> {
-        Client::block_bytes(self, height).map_err(|e| AuditError::Source(e.to_string()))
-    }
-
-    fn block_range(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, AuditError> {
-        Client::blocks_bytes(self, from, limit).map_err(|e| AuditError::Source(e.to_string()))
-    }
-
-    fn settlement(&self, epoch: u64) -> Result<Option<(u64, Figures)>, AuditError> {
-        Client::settlement(self, epoch)
-            .map(|report| Some((report.height, report.figures)))
-            .map_err(|e| AuditError::Source(e.to_string()))
-    }
-
-    fn claimed_tip(&self) -> Result<Option<(u64, [u8; 32])>, AuditError> {
-        let v = self
-            .get_json("/v1/status")
-            .map_err(|e| AuditError::Source(e.to_string()))?;
-        let height = v.get("height").and_then(serde_json::Value::as_u64);
-        let hash = v
-            .get("tip")
-            .and_then(|t| t.get("hash"))
-            .and_then(serde_json::Value::as_str)
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|b| <[u8; 32]>::try_from(b).ok());
-        Ok(height.zip(hash))
-    }
-}
 
 impl BlockSource for Store {
     fn genesis(&self) -> Result<Genesis, AuditError> {

@@ -10,6 +10,7 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
+use coalition_api::client::Client;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
 use coalition_core::discrete_log::DecryptionTable;
 use coalition_core::elgamal::Ciphertext;
@@ -23,7 +24,6 @@ use coalition_ledger::genesis::Genesis;
 use coalition_ledger::governance::Threshold;
 use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
 use coalition_ledger::settlement::{net_positions, readable, SettledPair};
-use coalition_node::client::Client;
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_prover::transactions::{self, SpendingAccount};
 use rand_chacha::rand_core::SeedableRng;

@@ -18,6 +18,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
+use coalition_api::client::{Client, ClientError, CurrencyListing};
 use coalition_circuits::note::{Epoch, Expiry};
 use coalition_circuits::spend::SpendInput;
 use coalition_core::account::AccountState;
@@ -28,7 +29,6 @@ use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, PublicIdentity, Seed};
 use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
-use coalition_node::client::{Client, ClientError, CurrencyListing};
 use coalition_params::{ShieldedProvingKeys, ShieldedVerifyingKeys};
 use coalition_prover::shielded::{build_redeem, UnprovenRedeem};
 use coalition_prover::transactions::{self, SpendingAccount};

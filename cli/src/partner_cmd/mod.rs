@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use coalition_api::client::Client;
 use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::encoding::decode_exact;
@@ -15,7 +16,6 @@ use coalition_core::governance::MembershipAction;
 use coalition_core::keys::{IdentityKeys, LoyaltyId};
 use coalition_ledger::rules::{LineItem, Purchase, RuleEngine};
 use coalition_ledger::settlement::readable;
-use coalition_node::client::Client;
 use coalition_prover::governance::{propose_member, register_currency, vote};
 use coalition_wallet::{parse_identity, table};
 use rand_core::OsRng;

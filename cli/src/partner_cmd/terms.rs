@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use coalition_api::client::Client;
 use coalition_core::currency::{CurrencyId, ExchangeRate};
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::{IdentityKeys, LoyaltyId, TxSignature};
 use coalition_core::partnership::{Bonus, EarnRule, Matcher, PartnershipTerms, SignedTerms};
 use coalition_core::transaction::{ChainId, Transaction};
-use coalition_node::client::Client;
 use coalition_wallet::parse_identity;
 use serde::{Deserialize, Serialize};
 

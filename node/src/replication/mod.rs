@@ -41,11 +41,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use coalition_api::replication::{RaftState, Replica, ReplicationState};
 use coalition_core::keys::{IdentityKeys, LoyaltyId, PublicIdentity};
 use coalition_core::transaction::ChainId;
 use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use coalition_core::encoding::Encode;
@@ -460,7 +460,7 @@ impl Replication {
     }
 
     /// Replication status, served at `/v1/replication`.
-    pub fn status_json(&self) -> Value {
+    pub fn status(&self) -> ReplicationState {
         let m = self.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
         let voters: BTreeSet<u64> = membership.voter_ids().collect();
@@ -468,33 +468,36 @@ impl Replication {
             membership
                 .nodes()
                 .filter(|(id, _)| voters.contains(id) == want_voter)
-                .map(|(id, n)| json!({ "id": id, "member": n.member, "addr": n.addr }))
+                .map(|(id, n)| Replica {
+                    id: *id,
+                    member: n.member.clone(),
+                    addr: n.addr.clone(),
+                })
                 .collect::<Vec<_>>()
         };
         let state = match m.state {
-            ServerState::Leader => "leader",
-            ServerState::Follower => "follower",
-            ServerState::Candidate => "candidate",
-            ServerState::Learner => "learner",
-            ServerState::Shutdown => "shutdown",
+            ServerState::Leader => RaftState::Leader,
+            ServerState::Follower => RaftState::Follower,
+            ServerState::Candidate => RaftState::Candidate,
+            ServerState::Learner => RaftState::Learner,
+            ServerState::Shutdown => RaftState::Shutdown,
         };
-        json!({
-            "enabled": true,
-            "node_id": self.id,
-            "member": hex::encode(self.keys.loyalty_id().0),
-            "state": state,
-            "term": m.current_term,
-            "leader": m.current_leader,
-            "last_log_index": m.last_log_index,
-            "last_applied_index": m.last_applied.map(|l| l.index),
-            "snapshot_index": m.snapshot.map(|l| l.index),
-            "purged_index": m.purged.map(|l| l.index),
-            "voters": nodes(true),
-            "learners": nodes(false),
-            "snapshots_installed": self.counters.snapshots_installed.load(Ordering::Relaxed),
-            "messages_rejected": self.counters.messages_rejected.load(Ordering::Relaxed),
-            "blocks_refused": self.counters.blocks_refused.load(Ordering::Relaxed),
-        })
+        ReplicationState {
+            node_id: self.id,
+            member: hex::encode(self.keys.loyalty_id().0),
+            state,
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log_index: m.last_log_index,
+            last_applied_index: m.last_applied.map(|l| l.index),
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
+            voters: nodes(true),
+            learners: nodes(false),
+            snapshots_installed: self.counters.snapshots_installed.load(Ordering::Relaxed),
+            messages_rejected: self.counters.messages_rejected.load(Ordering::Relaxed),
+            blocks_refused: self.counters.blocks_refused.load(Ordering::Relaxed),
+        }
     }
 }
 

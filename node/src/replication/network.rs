@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
-use crate::client::{Client, ClientError, Response};
 use crate::service::{now_ms, Node};
+use coalition_api::client::{Client, ClientError, Response};
 
 /// Route of AppendEntries.
 pub const ROUTE_APPEND: &str = "/raft/append";
@@ -330,12 +330,7 @@ pub(crate) async fn forward_submission(
     serde_json::from_slice(body).map_err(|e| ForwardError::BadAnswer(e.to_string()))
 }
 
-/// Asks a node to add this one to the cluster.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct JoinRequest {
-    /// Where this node serves (API and Raft).
-    pub addr: String,
-}
+pub use coalition_api::raft::JoinRequest;
 
 /// Why a join request was not accepted.
 #[derive(Debug)]

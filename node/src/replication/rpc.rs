@@ -19,19 +19,21 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
+use coalition_api::error::ErrorBody;
+use coalition_api::raft::{JoinAnswer, JoinRequest, JoinState};
 use futures_util::StreamExt;
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use serde::Serialize;
-use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::envelope::{
     open_request_head, seal_response, EnvelopeError, MAX_CLOCK_SKEW_MS, REQUEST_HEAD,
 };
 use super::network::{
-    ForwardedAnswer, JoinRequest, FORWARD_NONCE_BYTES, ROUTE_APPEND, ROUTE_FORWARD, ROUTE_JOIN,
-    ROUTE_SNAPSHOT, ROUTE_VOTE,
+    ForwardedAnswer, FORWARD_NONCE_BYTES, ROUTE_APPEND, ROUTE_FORWARD, ROUTE_JOIN, ROUTE_SNAPSHOT,
+    ROUTE_VOTE,
 };
 use super::SubmissionRoute;
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
@@ -109,20 +111,30 @@ struct RpcState {
     seen_forwards: Arc<SeenHeads>,
 }
 
+/// The `/raft/*` routes, each with its OpenAPI description.
+fn documented() -> OpenApiRouter<RpcState> {
+    OpenApiRouter::new()
+        .routes(routes!(append))
+        .routes(routes!(vote))
+        .routes(routes!(snapshot))
+        .routes(routes!(join))
+        .routes(routes!(forward))
+}
+
+/// The OpenAPI description of the `/raft/*` routes.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    documented().into_openapi()
+}
+
 /// The `/raft/*` routes.
 pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
-    Router::new()
-        .route(ROUTE_APPEND, post(append))
-        .route(ROUTE_VOTE, post(vote))
-        .route(ROUTE_SNAPSHOT, post(snapshot))
-        .route(ROUTE_JOIN, post(join))
-        .route(ROUTE_FORWARD, post(forward))
-        .with_state(RpcState {
-            node,
-            replication,
-            seen: Arc::default(),
-            seen_forwards: Arc::default(),
-        })
+    let (router, _) = documented().split_for_parts();
+    router.with_state(RpcState {
+        node,
+        replication,
+        seen: Arc::default(),
+        seen_forwards: Arc::default(),
+    })
 }
 
 /// An authenticated request, its body checked against its head.
@@ -153,7 +165,7 @@ async fn fill(
 }
 
 fn refusal(status: StatusCode, code: &str, reason: String) -> Response {
-    (status, Json(json!({ "error": code, "reason": reason }))).into_response()
+    (status, Json(ErrorBody::new(code, reason))).into_response()
 }
 
 impl RpcState {
@@ -345,6 +357,16 @@ impl RpcState {
     }
 }
 
+/// AppendEntries (spec §20.3). The body is a signed envelope from a current
+/// member's node (CRQ2: its head, which signs the body's length and hash,
+/// is authenticated before the body is read); the answer is signed by this
+/// node's partner (CRS1). Served only on replicating nodes.
+#[utoipa::path(post, path = "/raft/append", tag = "raft",
+    request_body(content = String, content_type = "application/octet-stream", description = "Signed envelope"),
+    responses(
+        (status = 200, description = "Signed answer", content_type = "application/octet-stream"),
+        (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
+        (status = 403, description = "`unauthenticated`: not a member, bad signature, wrong recipient, replayed or stale", body = ErrorBody)))]
 async fn append(State(s): State<RpcState>, body: Body) -> Response {
     let (signature, rpc) = match s
         .receive(
@@ -361,6 +383,13 @@ async fn append(State(s): State<RpcState>, body: Body) -> Response {
     s.answer(ROUTE_APPEND, &signature, &result)
 }
 
+/// RequestVote (spec §20.3), in a signed envelope like `/raft/append`.
+#[utoipa::path(post, path = "/raft/vote", tag = "raft",
+    request_body(content = String, content_type = "application/octet-stream", description = "Signed envelope"),
+    responses(
+        (status = 200, description = "Signed answer", content_type = "application/octet-stream"),
+        (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
+        (status = 403, description = "`unauthenticated`", body = ErrorBody)))]
 async fn vote(State(s): State<RpcState>, body: Body) -> Response {
     let (signature, rpc) = match s
         .receive(ROUTE_VOTE, body, |r: &VoteRequest<u64>| {
@@ -375,6 +404,15 @@ async fn vote(State(s): State<RpcState>, body: Body) -> Response {
     s.answer(ROUTE_VOTE, &signature, &result)
 }
 
+/// InstallSnapshot (spec §20.3), in a signed envelope; snapshots are
+/// bounded in size.
+#[utoipa::path(post, path = "/raft/snapshot", tag = "raft",
+    request_body(content = String, content_type = "application/octet-stream", description = "Signed envelope"),
+    responses(
+        (status = 200, description = "Signed answer", content_type = "application/octet-stream"),
+        (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
+        (status = 403, description = "`unauthenticated`", body = ErrorBody),
+        (status = 413, description = "`too_large`: past the snapshot bound", body = ErrorBody)))]
 async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
     let (signature, rpc) = match s
         .receive(
@@ -408,6 +446,13 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
 /// It is admitted here only while this node leads; it is never forwarded
 /// again. The answer, whatever it is, is the one a client would get,
 /// signed for the request.
+#[utoipa::path(post, path = "/raft/forward", tag = "raft",
+    request_body(content = String, content_type = "application/octet-stream", description = "Signed envelope: a nonce, then the transaction"),
+    responses(
+        (status = 200, description = "Signed answer: the status and body a client would get", content_type = "application/octet-stream"),
+        (status = 400, description = "`malformed` envelope", body = ErrorBody),
+        (status = 403, description = "`unauthenticated`", body = ErrorBody),
+        (status = 429, description = "`busy`: no place for the partner's forwards", body = ErrorBody)))]
 async fn forward(State(s): State<RpcState>, body: Body) -> Response {
     let config = s.node.config();
     let gate = s.node.submission_gate();
@@ -445,9 +490,16 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
             "forwarded to a node that does not lead (leadership is changing); retry",
         )),
     };
+    // Plain structs of strings and numbers: serialising them cannot fail.
     let (status, answer) = match answer {
-        Ok((status, answer)) => (status, answer),
-        Err(e) => e.into_parts(),
+        Ok(submitted) => (
+            StatusCode::ACCEPTED,
+            serde_json::to_value(submitted).unwrap_or_default(),
+        ),
+        Err(e) => {
+            let (status, body) = e.into_parts();
+            (status, serde_json::to_value(body).unwrap_or_default())
+        }
     };
     s.answer(
         ROUTE_FORWARD,
@@ -462,6 +514,14 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
 /// A member's node asks to be added: the leader adds it as a learner (the
 /// membership follower promotes it to voter once it has caught up); a
 /// node that does not lead answers 503 naming the leader it knows.
+#[utoipa::path(post, path = "/raft/join", tag = "raft",
+    request_body(content = JoinRequest, content_type = "application/octet-stream", description = "Signed envelope whose payload is this JSON"),
+    responses(
+        (status = 200, description = "Already in the membership", body = JoinAnswer),
+        (status = 202, description = "Added as a learner", body = JoinAnswer),
+        (status = 400, description = "`malformed` envelope or address", body = ErrorBody),
+        (status = 403, description = "`unauthenticated`: only a member's node may join", body = ErrorBody),
+        (status = 503, description = "`not_leader`: names the leader this node knows", body = ErrorBody)))]
 async fn join(State(s): State<RpcState>, body: Body) -> Response {
     // Addressed to any node (recipient 0).
     let opened = match s.read(ROUTE_JOIN, 0, body).await {
@@ -478,11 +538,10 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
         let leader = s.replication.other_leader().map(|l| l.peer.addr);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "error": "not_leader",
-                "reason": "ask the leader",
-                "leader": leader,
-            })),
+            Json(ErrorBody {
+                leader,
+                ..ErrorBody::new("not_leader", "ask the leader")
+            }),
         )
             .into_response();
     }
@@ -497,7 +556,13 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
         .get_node(&id)
         .is_some();
     if known {
-        return (StatusCode::OK, Json(json!({ "status": "member" }))).into_response();
+        return (
+            StatusCode::OK,
+            Json(JoinAnswer {
+                status: JoinState::Member,
+            }),
+        )
+            .into_response();
     }
     let Some(identity) = committed_member(&s.node, &opened.sender) else {
         return refusal(
@@ -520,7 +585,13 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
             tracing::error!(error = %e, learner = id, "adding a learner failed");
         }
     });
-    (StatusCode::ACCEPTED, Json(json!({ "status": "learner" }))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        Json(JoinAnswer {
+            status: JoinState::Learner,
+        }),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

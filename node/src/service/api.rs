@@ -1,10 +1,14 @@
-//! The HTTP/JSON API (spec §17.4; OpenAPI document at `/openapi.json`).
+//! The HTTP/JSON API (spec §17.4): the handlers of every public route.
 //!
-//! Binary values (points, ciphertexts, transactions, blocks) travel as
-//! lowercase hex of their canonical encodings. Every request body is
-//! bounded (`max_body_bytes`), every list is paged with a bounded limit,
-//! and every refusal is a JSON `{"error": code, "reason": text}` with a
-//! status that says whose fault it was; a refused request changes nothing.
+//! What each route takes and answers is a type of `coalition-api`; each
+//! handler is registered with its `#[utoipa::path]` description through an
+//! [`OpenApiRouter`], so a route cannot be served without being documented
+//! in the OpenAPI document ([`super::openapi`]). Binary values (points,
+//! ciphertexts, transactions, blocks) travel as lowercase hex of their
+//! canonical encodings. Every request body is bounded (`max_body_bytes`),
+//! every list is paged with a bounded limit, and every refusal is a JSON
+//! `{"error": code, "reason": text}` with a status that says whose fault it
+//! was; a refused request changes nothing.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,19 +18,32 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use coalition_api::accounts::Account;
+use coalition_api::chain::{
+    BlockAnswer, BlockRange, BlockRangeQuery, BlockTransaction, GenesisAnswer, Header, Status,
+};
+use coalition_api::currencies::{Currencies, Currency, Partnership, Partnerships, RateEntry};
+use coalition_api::error::ErrorBody;
+use coalition_api::events::{Event, EventsQuery};
+use coalition_api::governance::{Governance, Member, Proposal, ProposalAction, ProposalState};
+use coalition_api::pool::{NullifierStatus, PageQuery, Pool, PoolNote, PoolNotes, PoolPath};
+use coalition_api::replication::Replication;
+use coalition_api::settlement::{ExchangeFiguresAnswer, PairFigures, SealedSum, Settlement};
+use coalition_api::transactions::{SubmitJson, Submitted, TransactionState, TransactionStatus};
+use coalition_api::{Rate, MAX_BLOCKS_PER_RANGE, MAX_PAGE, MAX_RANGE_BYTES};
 use coalition_circuits::note::Nullifier;
 use coalition_core::currency::CurrencyId;
+use coalition_core::currency::ExchangeRate;
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{Transaction, TxId};
 use futures_util::stream::Stream;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{with_json_refusals, ApiPath as Path, ApiQuery as Query};
 use super::{gate, Node, SubmitError};
@@ -36,12 +53,6 @@ use coalition_ledger::block::BlockHeader;
 use coalition_ledger::governance::ProposalStatus;
 use coalition_ledger::mempool::MempoolError;
 use coalition_ledger::settlement::{IssuerSum, Sealed};
-
-/// The OpenAPI 3.1 document describing this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
-/// Most items one page returns.
-pub const MAX_PAGE: usize = 1000;
 
 /// A refusal.
 #[derive(Debug)]
@@ -91,11 +102,8 @@ impl ApiError {
     }
 
     /// The status and JSON body this refusal is answered with.
-    pub(crate) fn into_parts(self) -> (StatusCode, Value) {
-        (
-            self.status,
-            json!({ "error": self.code, "reason": self.reason }),
-        )
+    pub(crate) fn into_parts(self) -> (StatusCode, ErrorBody) {
+        (self.status, ErrorBody::new(self.code, self.reason))
     }
 }
 
@@ -115,52 +123,78 @@ fn from_hex<const N: usize>(text: &str, what: &str) -> ApiResult<[u8; N]> {
         .map_err(|_| ApiError::bad_request(format!("{what}: must be {N} bytes")))
 }
 
-fn header_json(h: &BlockHeader) -> Value {
-    json!({
-        "chain": hex::encode(h.chain.0),
-        "height": h.height,
-        "hash": hex::encode(h.hash().0),
-        "previous": hex::encode(h.previous.0),
-        "timestamp_ms": h.timestamp_ms,
-        "transactions_root": hex::encode(h.transactions_root),
-        "note_root": hex::encode(h.note_root.to_bytes()),
-        "nullifier_commitment": hex::encode(h.nullifier_commitment),
-        "state_hash": hex::encode(h.state_hash),
-    })
+fn header_answer(h: &BlockHeader) -> Header {
+    Header {
+        chain: hex::encode(h.chain.0),
+        height: h.height,
+        hash: hex::encode(h.hash().0),
+        previous: hex::encode(h.previous.0),
+        timestamp_ms: h.timestamp_ms,
+        transactions_root: hex::encode(h.transactions_root),
+        note_root: hex::encode(h.note_root.to_bytes()),
+        nullifier_commitment: hex::encode(h.nullifier_commitment),
+        state_hash: hex::encode(h.state_hash),
+    }
+}
+
+fn rate(r: &ExchangeRate) -> Rate {
+    Rate([r.numerator(), r.denominator()])
+}
+
+/// The public routes, each with its OpenAPI description.
+pub(crate) fn routes() -> OpenApiRouter<Node> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(status))
+        .routes(routes!(genesis))
+        .routes(routes!(submit))
+        .routes(routes!(transaction))
+        .routes(routes!(blocks))
+        .routes(routes!(block))
+        .routes(routes!(account))
+        .routes(routes!(currencies))
+        .routes(routes!(pool))
+        .routes(routes!(pool_notes))
+        .routes(routes!(pool_path))
+        .routes(routes!(nullifier))
+        .routes(routes!(governance))
+        .routes(routes!(partnerships))
+        .routes(routes!(settlement))
+        .routes(routes!(events))
+        .routes(routes!(replication))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
 }
 
 /// Builds the router over `node`.
 pub fn router(node: Node) -> Router {
     let limit = node.config().max_body_bytes;
-    let router = Router::new()
-        .route("/v1/health", get(|| async { "ok" }))
-        .route("/v1/status", get(status))
-        .route("/v1/genesis", get(genesis))
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/{id}", get(transaction))
-        .route("/v1/blocks", get(blocks))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/accounts/{id}/{currency}", get(account))
-        .route("/v1/currencies", get(currencies))
-        .route("/v1/pool", get(pool))
-        .route("/v1/pool/notes", get(pool_notes))
-        .route("/v1/pool/paths/{position}", get(pool_path))
-        .route("/v1/pool/nullifiers/{nullifier}", get(nullifier))
-        .route("/v1/governance", get(governance))
-        .route("/v1/partnerships", get(partnerships))
-        .route("/v1/settlement/{epoch}", get(settlement))
-        .route("/v1/events", get(events))
-        .route("/v1/replication", get(replication))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
-        .layer(DefaultBodyLimit::max(limit));
+    let (router, _) = routes()
+        .layer(DefaultBodyLimit::max(limit))
+        .split_for_parts();
     with_json_refusals(router).with_state(node)
 }
 
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+/// Liveness.
+#[utoipa::path(get, path = "/v1/health", tag = "node",
+    responses((status = 200, description = "The node runs", body = String, content_type = "text/plain")))]
+async fn health() -> &'static str {
+    "ok"
 }
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "node",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every route", content_type = "application/json")))]
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document_json(),
+    )
+}
+
+/// Prometheus metrics (spec §17.5).
+#[utoipa::path(get, path = "/metrics", tag = "node",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4")))]
 async fn metrics(State(node): State<Node>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -168,42 +202,61 @@ async fn metrics(State(node): State<Node>) -> impl IntoResponse {
     )
 }
 
-async fn genesis(State(node): State<Node>) -> Json<Value> {
+/// The canonical genesis encoding and the chain ID it hashes to: where an
+/// auditor starts.
+#[utoipa::path(get, path = "/v1/genesis", tag = "chain",
+    responses((status = 200, body = GenesisAnswer)))]
+async fn genesis(State(node): State<Node>) -> Json<GenesisAnswer> {
     let genesis = node.genesis();
-    Json(json!({
-        "chain": hex::encode(genesis.chain_id().0),
-        "genesis": hex::encode(genesis.to_bytes()),
-    }))
+    Json(GenesisAnswer {
+        chain: hex::encode(genesis.chain_id().0),
+        genesis: hex::encode(genesis.to_bytes()),
+    })
 }
 
-async fn status(State(node): State<Node>) -> Json<Value> {
+/// Chain ID, tip header, mempool size, settlement epoch.
+#[utoipa::path(get, path = "/v1/status", tag = "chain",
+    responses((status = 200, body = Status)))]
+async fn status(State(node): State<Node>) -> Json<Status> {
     let (tip, epoch, mempool) = {
         let chain = node.chain();
         let epoch = chain.ledger().settlement_epoch().map(|e| e.0);
         (chain.tip().clone(), epoch, node.mempool().len())
     };
-    Json(json!({
-        "coalition": node.genesis().name,
-        "chain": hex::encode(tip.chain.0),
-        "height": tip.height,
-        "tip": header_json(&tip),
-        "mempool": mempool,
-        "settlement_epoch_blocks": node.genesis().settlement_epoch_blocks,
-        "settlement_epoch": epoch,
-        "uptime_s": node.uptime().as_secs(),
-    }))
+    Json(Status {
+        coalition: node.genesis().name.clone(),
+        chain: hex::encode(tip.chain.0),
+        height: tip.height,
+        tip: header_answer(&tip),
+        mempool: mempool as u64,
+        settlement_epoch_blocks: node.genesis().settlement_epoch_blocks,
+        settlement_epoch: epoch,
+        uptime_s: node.uptime().as_secs(),
+    })
 }
 
-#[derive(Deserialize)]
-struct SubmitJson {
-    transaction: String,
-}
-
+/// Submits a transaction: its canonical bytes, or `{"transaction": hex}`.
+/// Answered once it passed admission (spec §15.3); a replica forwards it
+/// to the leader and relays the answer.
+#[utoipa::path(post, path = "/v1/transactions", tag = "transactions",
+    request_body(content(
+        (String = "application/octet-stream"),
+        (SubmitJson = "application/json"))),
+    responses(
+        (status = 202, description = "Admitted to the mempool", body = Submitted),
+        (status = 400, description = "`malformed`: does not decode, or a broken body", body = ErrorBody),
+        (status = 408, description = "`body_timeout`", body = ErrorBody),
+        (status = 409, description = "`duplicate` or `already_committed`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+        (status = 422, description = "`rejected`: signature, proof, nonce, balance, pool or governance rule", body = ErrorBody),
+        (status = 429, description = "`busy`: mempool, per-sender limit, or no place in flight", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`no_leader`: a replica that knows no leader yet; retry", body = ErrorBody)))]
 async fn submit(
     State(node): State<Node>,
     headers: HeaderMap,
     request: Request,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     // A place first, before the body is read (§17.4): a client cannot hold
     // more than its share of the node's submissions in flight, however
     // slowly it sends.
@@ -264,19 +317,19 @@ async fn submit(
             }
         }
     }
-    let (status, answer) = admit(node, bytes, pass).await?;
-    Ok((status, Json(answer)))
+    let answer = admit(node, bytes, pass).await?;
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
 /// Decodes and admits a submission at this node, which leads (or runs
 /// alone), holding `pass` until its work is done: a client that hangs up
 /// does not free the place while its proof is still being checked. The
-/// answer is `202` with the transaction's ID, or the refusal.
+/// answer (with `202`) is the transaction's ID, or the refusal.
 pub(crate) async fn admit(
     node: Node,
     bytes: Vec<u8>,
     pass: gate::GatePass,
-) -> ApiResult<(StatusCode, Value)> {
+) -> ApiResult<Submitted> {
     let tx: Transaction = decode_exact(&bytes)
         .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
     let kind = tx.kind();
@@ -287,10 +340,11 @@ pub(crate) async fn admit(
     .await
     .map_err(ApiError::internal)?;
     match result {
-        Ok(id) => Ok((
-            StatusCode::ACCEPTED,
-            json!({ "id": hex::encode(id.0), "type": kind, "status": "pending" }),
-        )),
+        Ok(id) => Ok(Submitted {
+            id: hex::encode(id.0),
+            kind: kind.to_string(),
+            status: TransactionState::Pending,
+        }),
         Err(e) => Err(submit_error(e)),
     }
 }
@@ -321,7 +375,7 @@ async fn forward_to_leader(
     leader: Leader,
     bytes: Vec<u8>,
     pass: gate::GatePass,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let forwarding = tokio::spawn(async move {
         let _pass = pass;
         let Some(replication) = node.replication() else {
@@ -332,7 +386,7 @@ async fn forward_to_leader(
     match forwarding.await.map_err(ApiError::internal)? {
         Ok(ForwardedAnswer { status, answer }) => {
             let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
-            Ok((status, Json(answer)))
+            Ok((status, Json(answer)).into_response())
         }
         Err(e @ ForwardError::Busy(_)) => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -353,10 +407,13 @@ async fn forward_to_leader(
 /// submission (its proof checks included).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn replication(State(node): State<Node>) -> Json<Value> {
-    Json(match node.replication() {
-        Some(r) => r.status_json(),
-        None => json!({ "enabled": false }),
+/// This node's view of its cluster (`{"enabled": false}` running alone).
+#[utoipa::path(get, path = "/v1/replication", tag = "node",
+    responses((status = 200, body = Replication)))]
+async fn replication(State(node): State<Node>) -> Json<Replication> {
+    Json(Replication {
+        enabled: node.replication().is_some(),
+        state: node.replication().map(|r| r.status()),
     })
 }
 
@@ -382,7 +439,18 @@ fn submit_error(e: SubmitError) -> ApiError {
     }
 }
 
-async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// Pending, or committed with height and index once the tip includes it
+/// (so that reads made after it show its effects).
+#[utoipa::path(get, path = "/v1/transactions/{id}", tag = "transactions",
+    params(("id" = String, Path, description = "Transaction ID (hex)")),
+    responses(
+        (status = 200, body = TransactionStatus),
+        (status = 400, description = "`malformed` ID", body = ErrorBody),
+        (status = 404, description = "Neither committed nor pending", body = ErrorBody)))]
+async fn transaction(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TransactionStatus>> {
     let id = TxId(from_hex(&id, "transaction id")?);
     if let Some((height, index)) = node
         .store()
@@ -393,53 +461,55 @@ async fn transaction(State(node): State<Node>, Path(id): Path<String>) -> ApiRes
         // (durable first): until the tip includes it, reads would not show
         // its effects, so it is still pending to a client.
         if height > node.tip().height {
-            return Ok(Json(json!({ "status": "pending" })));
+            return Ok(Json(TransactionStatus::pending()));
         }
-        return Ok(Json(
-            json!({ "status": "committed", "height": height, "index": index }),
-        ));
+        return Ok(Json(TransactionStatus::committed(height, index as u64)));
     }
     if node.mempool().contains(&id) {
-        return Ok(Json(json!({ "status": "pending" })));
+        return Ok(Json(TransactionStatus::pending()));
     }
     Err(ApiError::not_found("transaction"))
 }
 
-async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<Json<Value>> {
+/// A committed block: header, transaction list and canonical encoding.
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain",
+    params(("height" = u64, Path, description = "Height (genesis is 0)")),
+    responses(
+        (status = 200, body = BlockAnswer),
+        (status = 400, description = "`malformed` height", body = ErrorBody),
+        (status = 404, description = "Past the tip", body = ErrorBody)))]
+async fn block(State(node): State<Node>, Path(height): Path<u64>) -> ApiResult<Json<BlockAnswer>> {
     let block = node
         .block(height)
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("block"))?;
-    Ok(Json(json!({
-        "header": header_json(&block.header),
-        "transactions": block.transactions.iter().map(|t| json!({
-            "id": hex::encode(t.id().0),
-            "type": t.kind(),
-        })).collect::<Vec<_>>(),
-        "bytes": hex::encode(block.to_bytes()),
-    })))
-}
-
-/// Most blocks in one `GET /v1/blocks` answer.
-pub const MAX_BLOCKS_PER_RANGE: u64 = 256;
-/// Encoded bytes after which a range answer stops early (it always holds
-/// at least one block, if there is one).
-pub const MAX_RANGE_BYTES: usize = 8 * 1024 * 1024;
-
-#[derive(Deserialize)]
-struct BlockRange {
-    from: u64,
-    limit: Option<u64>,
+    Ok(Json(BlockAnswer {
+        header: header_answer(&block.header),
+        transactions: block
+            .transactions
+            .iter()
+            .map(|t| BlockTransaction {
+                id: hex::encode(t.id().0),
+                kind: t.kind().to_string(),
+            })
+            .collect(),
+        bytes: hex::encode(block.to_bytes()),
+    }))
 }
 
 /// Consecutive committed blocks from `from` (canonical encodings, hex):
 /// up to `limit` (default 64, at most [`MAX_BLOCKS_PER_RANGE`]) and
 /// [`MAX_RANGE_BYTES`], fewer at the tip, none past it. Wallets and
 /// auditors catch up in one request per range instead of one per block.
+#[utoipa::path(get, path = "/v1/blocks", tag = "chain",
+    params(BlockRangeQuery),
+    responses(
+        (status = 200, body = BlockRange),
+        (status = 400, description = "`malformed` query, or `from` = 0", body = ErrorBody)))]
 async fn blocks(
     State(node): State<Node>,
-    Query(range): Query<BlockRange>,
-) -> ApiResult<Json<Value>> {
+    Query(range): Query<BlockRangeQuery>,
+) -> ApiResult<Json<BlockRange>> {
     if range.from == 0 {
         return Err(ApiError::bad_request("from: heights start at 1"));
     }
@@ -456,7 +526,10 @@ async fn blocks(
         total += bytes.len();
         encoded.push(hex::encode(bytes));
     }
-    Ok(Json(json!({ "from": range.from, "blocks": encoded })))
+    Ok(Json(BlockRange {
+        from: range.from,
+        blocks: encoded,
+    }))
 }
 
 fn pool_of(
@@ -472,10 +545,19 @@ fn parse_currency(symbol: &str) -> ApiResult<CurrencyId> {
     CurrencyId::new(symbol).map_err(|e| ApiError::bad_request(format!("currency: {e}")))
 }
 
+/// An account's committed state: ciphertexts, credit counter, nonce.
+#[utoipa::path(get, path = "/v1/accounts/{id}/{currency}", tag = "accounts",
+    params(
+        ("id" = String, Path, description = "Loyalty ID (hex)"),
+        ("currency" = String, Path, description = "Currency symbol")),
+    responses(
+        (status = 200, body = Account),
+        (status = 400, description = "`malformed` ID or symbol", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody)))]
 async fn account(
     State(node): State<Node>,
     Path((id, currency)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Account>> {
     use coalition_verifier::transactions::LedgerView;
     let owner = LoyaltyId(from_hex(&id, "loyalty id")?);
     let currency = parse_currency(&currency)?;
@@ -484,202 +566,282 @@ async fn account(
         .ledger()
         .account(&owner, &currency)
         .ok_or_else(|| ApiError::not_found("account"))?;
-    Ok(Json(json!({
-        "owner": hex::encode(account.owner.to_bytes()),
-        "currency": currency.symbol(),
-        "available": hex::encode(account.available.to_bytes()),
-        "pending": hex::encode(account.pending.to_bytes()),
-        "pending_credits": account.pending_credits,
-        "nonce": account.nonce,
-        "height": chain.tip().height,
-    })))
+    Ok(Json(Account {
+        owner: hex::encode(account.owner.to_bytes()),
+        currency: currency.symbol().to_string(),
+        available: hex::encode(account.available.to_bytes()),
+        pending: hex::encode(account.pending.to_bytes()),
+        pending_credits: account.pending_credits,
+        nonce: account.nonce,
+        height: chain.tip().height,
+    }))
 }
 
-async fn currencies(State(node): State<Node>) -> Json<Value> {
+fn rate_entry(from: &CurrencyId, to: &CurrencyId, r: &ExchangeRate) -> RateEntry {
+    RateEntry {
+        from: from.symbol().to_string(),
+        to: to.symbol().to_string(),
+        rate: rate(r),
+    }
+}
+
+/// Policies, decimals, settlement values, next issuer nonces, and the
+/// exchange rates in force.
+#[utoipa::path(get, path = "/v1/currencies", tag = "currencies",
+    responses((status = 200, body = Currencies)))]
+async fn currencies(State(node): State<Node>) -> Json<Currencies> {
     use coalition_verifier::transactions::LedgerView;
     let chain = node.chain();
     let ledger = chain.ledger();
     let infos = ledger.governance().currencies();
-    let list: Vec<Value> = ledger
+    let currencies = ledger
         .currencies()
         .values()
         .map(|p| {
             let info = infos.get(&p.id);
-            json!({
-                "symbol": p.id.symbol(),
-                "issuer": hex::encode(p.issuer.loyalty_id().0),
-                "issuer_identity": hex::encode(p.issuer.to_bytes()),
-                "auditor": p.auditor.map(|k| hex::encode(k.to_bytes())),
-                "decimals": info.map(|i| i.decimals),
-                "settlement_value": info.map(|i| [i.settlement_value.numerator(), i.settlement_value.denominator()]),
-                "note_lifetime_epochs": info.map(|i| i.note_lifetime.as_u32()),
-                "issuer_nonce": ledger.issuer_nonce(&p.id),
-            })
+            Currency {
+                symbol: p.id.symbol().to_string(),
+                issuer: hex::encode(p.issuer.loyalty_id().0),
+                issuer_identity: hex::encode(p.issuer.to_bytes()),
+                auditor: p.auditor.map(|k| hex::encode(k.to_bytes())),
+                decimals: info.map(|i| i.decimals),
+                settlement_value: info.map(|i| rate(&i.settlement_value)),
+                note_lifetime_epochs: info.map(|i| i.note_lifetime.as_u32()),
+                issuer_nonce: ledger.issuer_nonce(&p.id),
+            }
         })
         .collect();
-    let rates: Vec<Value> = ledger
+    let rates = ledger
         .rates()
         .iter()
-        .map(|((from, to), r)| json!({ "from": from.symbol(), "to": to.symbol(), "rate": [r.numerator(), r.denominator()] }))
+        .map(|((from, to), r)| rate_entry(from, to, r))
         .collect();
-    Json(json!({ "currencies": list, "rates": rates }))
+    Json(Currencies { currencies, rates })
 }
 
-async fn pool(State(node): State<Node>) -> Json<Value> {
+/// The shielded pool's size and roots (`{"enabled": false}` without one).
+#[utoipa::path(get, path = "/v1/pool", tag = "pool",
+    responses((status = 200, body = Pool)))]
+async fn pool(State(node): State<Node>) -> Json<Pool> {
     let chain = node.chain();
-    match chain.ledger().pool() {
-        None => Json(json!({ "enabled": false })),
-        Some(pool) => Json(json!({
-            "enabled": true,
-            "size": pool.tree().len(),
-            "root": hex::encode(pool.latest_root().to_bytes()),
-            "nullifiers": pool.nullifier_count(),
-            "recent_roots": pool.recent_roots().map(|r| hex::encode(coalition_circuits::field::to_bytes(r))).collect::<Vec<_>>(),
-        })),
-    }
+    Json(match chain.ledger().pool() {
+        None => Pool {
+            enabled: false,
+            size: None,
+            root: None,
+            nullifiers: None,
+            recent_roots: None,
+        },
+        Some(pool) => Pool {
+            enabled: true,
+            size: Some(pool.tree().len()),
+            root: Some(hex::encode(pool.latest_root().to_bytes())),
+            nullifiers: Some(pool.nullifier_count() as u64),
+            recent_roots: Some(
+                pool.recent_roots()
+                    .map(|r| hex::encode(coalition_circuits::field::to_bytes(r)))
+                    .collect(),
+            ),
+        },
+    })
 }
 
-#[derive(Deserialize)]
-struct Page {
-    from: Option<u64>,
-    limit: Option<usize>,
-}
-
-async fn pool_notes(State(node): State<Node>, Query(page): Query<Page>) -> ApiResult<Json<Value>> {
+/// One page of the pool's notes, in tree order.
+#[utoipa::path(get, path = "/v1/pool/notes", tag = "pool",
+    params(PageQuery),
+    responses(
+        (status = 200, body = PoolNotes),
+        (status = 400, description = "`malformed` query", body = ErrorBody),
+        (status = 404, description = "No shielded pool", body = ErrorBody)))]
+async fn pool_notes(
+    State(node): State<Node>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<PoolNotes>> {
     let from = page.from.unwrap_or(0);
-    let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
+    let limit = usize::try_from(page.limit.unwrap_or(100).min(MAX_PAGE)).unwrap_or(0);
     let chain = node.chain();
     let pool = pool_of(&chain)?;
     let total = pool.note_count();
     let start = usize::try_from(from).unwrap_or(usize::MAX).min(total);
-    let items: Vec<Value> = pool
+    let notes = pool
         .notes_from(start)
         .take(limit)
         .enumerate()
-        .map(|(i, n)| json!({ "position": start + i, "note": hex::encode(n.to_bytes()) }))
+        .map(|(i, n)| PoolNote {
+            position: (start + i) as u64,
+            note: hex::encode(n.to_bytes()),
+        })
         .collect();
-    Ok(Json(
-        json!({ "from": start, "total": total, "notes": items }),
-    ))
+    Ok(Json(PoolNotes {
+        from: start as u64,
+        total: total as u64,
+        notes,
+    }))
 }
 
-async fn pool_path(State(node): State<Node>, Path(position): Path<u64>) -> ApiResult<Json<Value>> {
+/// A note's authentication path to the newest root.
+#[utoipa::path(get, path = "/v1/pool/paths/{position}", tag = "pool",
+    params(("position" = u64, Path, description = "The note's position")),
+    responses(
+        (status = 200, body = PoolPath),
+        (status = 400, description = "`malformed` position", body = ErrorBody),
+        (status = 404, description = "No such note, or no shielded pool", body = ErrorBody)))]
+async fn pool_path(
+    State(node): State<Node>,
+    Path(position): Path<u64>,
+) -> ApiResult<Json<PoolPath>> {
     let chain = node.chain();
     let pool = pool_of(&chain)?;
     let path = pool
         .tree()
         .path(position)
         .map_err(|_| ApiError::not_found("note position"))?;
-    Ok(Json(json!({
-        "position": path.position,
-        "root": hex::encode(pool.latest_root().to_bytes()),
-        "siblings": path.siblings.iter().map(|s| hex::encode(coalition_circuits::field::to_bytes(s))).collect::<Vec<_>>(),
-    })))
+    Ok(Json(PoolPath {
+        position: path.position,
+        root: hex::encode(pool.latest_root().to_bytes()),
+        siblings: path
+            .siblings
+            .iter()
+            .map(|s| hex::encode(coalition_circuits::field::to_bytes(s)))
+            .collect(),
+    }))
 }
 
-async fn nullifier(State(node): State<Node>, Path(nf): Path<String>) -> ApiResult<Json<Value>> {
+/// Whether a nullifier was revealed.
+#[utoipa::path(get, path = "/v1/pool/nullifiers/{nullifier}", tag = "pool",
+    params(("nullifier" = String, Path, description = "The nullifier (hex field element)")),
+    responses(
+        (status = 200, body = NullifierStatus),
+        (status = 400, description = "`malformed`: not hex, or not canonical", body = ErrorBody),
+        (status = 404, description = "No shielded pool", body = ErrorBody)))]
+async fn nullifier(
+    State(node): State<Node>,
+    Path(nf): Path<String>,
+) -> ApiResult<Json<NullifierStatus>> {
     let bytes = from_hex::<32>(&nf, "nullifier")?;
     let nf = Nullifier::from_bytes(&bytes)
         .map_err(|_| ApiError::bad_request("nullifier: not a canonical field element"))?;
     let chain = node.chain();
     let pool = pool_of(&chain)?;
-    Ok(Json(json!({ "spent": pool.is_spent(&nf) })))
+    Ok(Json(NullifierStatus {
+        spent: pool.is_spent(&nf),
+    }))
 }
 
-async fn governance(State(node): State<Node>) -> Json<Value> {
+/// Members, the voting threshold, and proposals.
+#[utoipa::path(get, path = "/v1/governance", tag = "governance",
+    responses((status = 200, body = Governance)))]
+async fn governance(State(node): State<Node>) -> Json<Governance> {
     let chain = node.chain();
     let g = chain.ledger().governance();
-    let members: Vec<Value> = g
+    let members = g
         .members()
         .iter()
-        .map(|(id, m)| {
-            json!({
-                "id": hex::encode(id.0),
-                "name": m.name,
-                "identity": hex::encode(m.identity.to_bytes()),
-                "admitted_at": m.admitted_at,
-                "nonce": m.nonce,
-            })
+        .map(|(id, m)| Member {
+            id: hex::encode(id.0),
+            name: m.name.clone(),
+            identity: hex::encode(m.identity.to_bytes()),
+            admitted_at: m.admitted_at,
+            nonce: m.nonce,
         })
         .collect();
-    let proposals: Vec<Value> = g
+    let proposals = g
         .proposals()
         .iter()
         .map(|(id, p)| {
             let (action, subject, name) = match &p.action {
                 MembershipAction::Admit { candidate, name } => (
-                    "admit",
+                    ProposalAction::Admit,
                     hex::encode(candidate.loyalty_id().0),
                     Some(name.clone()),
                 ),
-                MembershipAction::Remove { member } => ("remove", hex::encode(member.0), None),
+                MembershipAction::Remove { member } => {
+                    (ProposalAction::Remove, hex::encode(member.0), None)
+                }
             };
             let (status, decided_at) = match p.status {
-                ProposalStatus::Open => ("open", None),
-                ProposalStatus::Accepted(h) => ("accepted", Some(h)),
-                ProposalStatus::Rejected(h) => ("rejected", Some(h)),
+                ProposalStatus::Open => (ProposalState::Open, None),
+                ProposalStatus::Accepted(h) => (ProposalState::Accepted, Some(h)),
+                ProposalStatus::Rejected(h) => (ProposalState::Rejected, Some(h)),
             };
-            json!({
-                "id": hex::encode(id.0),
-                "proposer": hex::encode(p.proposer.0),
-                "action": action,
-                "subject": subject,
-                "name": name,
-                "opened_at": p.opened_at,
-                "yes": p.yes.iter().map(|v| hex::encode(v.0)).collect::<Vec<_>>(),
-                "no": p.no.iter().map(|v| hex::encode(v.0)).collect::<Vec<_>>(),
-                "status": status,
-                "decided_at": decided_at,
-            })
+            Proposal {
+                id: hex::encode(id.0),
+                proposer: hex::encode(p.proposer.0),
+                action,
+                subject,
+                name,
+                opened_at: p.opened_at,
+                yes: p.yes.iter().map(|v| hex::encode(v.0)).collect(),
+                no: p.no.iter().map(|v| hex::encode(v.0)).collect(),
+                status,
+                decided_at,
+            }
         })
         .collect();
-    Json(json!({
-        "threshold": [g.threshold().numerator(), g.threshold().denominator()],
-        "members": members,
-        "proposals": proposals,
-    }))
+    Json(Governance {
+        threshold: Rate([g.threshold().numerator(), g.threshold().denominator()]),
+        members,
+        proposals,
+    })
 }
 
-async fn partnerships(State(node): State<Node>) -> Json<Value> {
+/// The partnership terms in force.
+#[utoipa::path(get, path = "/v1/partnerships", tag = "governance",
+    responses((status = 200, body = Partnerships)))]
+async fn partnerships(State(node): State<Node>) -> Json<Partnerships> {
     let chain = node.chain();
-    let list: Vec<Value> = chain
+    let partnerships = chain
         .ledger()
         .governance()
         .terms()
         .values()
-        .map(|s| json!({
-            "partners": s.terms.partners.iter().map(|p| hex::encode(p.loyalty_id().0)).collect::<Vec<_>>(),
-            "version": s.terms.version,
-            "rates": s.terms.rates.iter().map(|(f, t, r)| json!({ "from": f.symbol(), "to": t.symbol(), "rate": [r.numerator(), r.denominator()] })).collect::<Vec<_>>(),
-            "earn_rules": s.terms.earn_rules.len(),
-            "signed_terms": hex::encode(s.to_bytes()),
-        }))
+        .map(|s| Partnership {
+            partners: s
+                .terms
+                .partners
+                .iter()
+                .map(|p| hex::encode(p.loyalty_id().0))
+                .collect(),
+            version: s.terms.version,
+            rates: s
+                .terms
+                .rates
+                .iter()
+                .map(|(f, t, r)| rate_entry(f, t, r))
+                .collect(),
+            earn_rules: s.terms.earn_rules.len() as u64,
+            signed_terms: hex::encode(s.to_bytes()),
+        })
         .collect();
-    Json(json!({ "partnerships": list }))
+    Json(Partnerships { partnerships })
 }
 
-fn sealed_json(s: &Option<Sealed>) -> Value {
-    match s {
-        None => Value::Null,
-        Some(s) => json!({
-            "merchant": hex::encode(s.merchant.to_bytes()),
-            "issuer": s.issuer.map(|c| hex::encode(c.to_bytes())),
-            "auditor": s.auditor.map(|c| hex::encode(c.to_bytes())),
-        }),
-    }
+fn sealed_answer(s: &Option<Sealed>) -> Option<SealedSum> {
+    s.as_ref().map(|s| SealedSum {
+        merchant: hex::encode(s.merchant.to_bytes()),
+        issuer: s.issuer.map(|c| hex::encode(c.to_bytes())),
+        auditor: s.auditor.map(|c| hex::encode(c.to_bytes())),
+    })
 }
 
-fn issuer_sum_json(s: &Option<IssuerSum>) -> Value {
-    match s {
-        None => Value::Null,
-        Some(s) => json!({
-            "issuer": hex::encode(s.issuer.to_bytes()),
-            "auditor": s.auditor.map(|c| hex::encode(c.to_bytes())),
-        }),
-    }
+fn issuer_sum_answer(s: &Option<IssuerSum>) -> Option<coalition_api::settlement::IssuerSum> {
+    s.as_ref().map(|s| coalition_api::settlement::IssuerSum {
+        issuer: hex::encode(s.issuer.to_bytes()),
+        auditor: s.auditor.map(|c| hex::encode(c.to_bytes())),
+    })
 }
 
-async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResult<Json<Value>> {
+/// One settlement epoch's figures (spec §16.5): merchant `pairs` and
+/// `exchanges`, one ciphertext per reader.
+#[utoipa::path(get, path = "/v1/settlement/{epoch}", tag = "settlement",
+    params(("epoch" = u64, Path, description = "Settlement epoch")),
+    responses(
+        (status = 200, body = Settlement),
+        (status = 400, description = "`malformed` epoch", body = ErrorBody)))]
+async fn settlement(
+    State(node): State<Node>,
+    Path(epoch): Path<u64>,
+) -> ApiResult<Json<Settlement>> {
     // Figures and the height they are as of, from one store snapshot: an
     // auditor compares the last epoch only when that is its audited tip.
     let (tip, figures) = node
@@ -696,58 +858,57 @@ async fn settlement(State(node): State<Node>, Path(epoch): Path<u64>) -> ApiResu
         .collect();
     let first = epoch.saturating_mul(epoch_blocks).saturating_add(1);
     let last = first.saturating_add(epoch_blocks - 1);
-    let items: Vec<Value> = figures
+    let issuer_of = |c: &CurrencyId| issuers.get(c).map(|i| hex::encode(i.0));
+    let pairs = figures
         .pairs
         .iter()
-        .map(|(key, f)| {
-            json!({
-                "merchant": hex::encode(key.merchant.0),
-                "currency": key.currency.symbol(),
-                "issuer": issuers.get(&key.currency).map(|i| hex::encode(i.0)),
-                "burns": f.burns,
-                "burned": sealed_json(&f.burned),
-                "transfers": f.transfers,
-                "transferred": sealed_json(&f.transferred),
-                "redeems": f.redeems,
-                "redeemed": f.redeemed,
-            })
+        .map(|(key, f)| PairFigures {
+            merchant: hex::encode(key.merchant.0),
+            currency: key.currency.symbol().to_string(),
+            issuer: issuer_of(&key.currency),
+            burns: f.burns,
+            burned: sealed_answer(&f.burned),
+            transfers: f.transfers,
+            transferred: sealed_answer(&f.transferred),
+            redeems: f.redeems,
+            redeemed: f.redeemed,
         })
         .collect();
-    let exchange_items: Vec<Value> = figures
+    let exchanges = figures
         .exchanges
         .iter()
-        .map(|(key, f)| {
-            json!({
-                "from": key.from.symbol(),
-                "to": key.to.symbol(),
-                "from_issuer": issuers.get(&key.from).map(|i| hex::encode(i.0)),
-                "to_issuer": issuers.get(&key.to).map(|i| hex::encode(i.0)),
-                "rate": [key.rate.numerator(), key.rate.denominator()],
-                "exchanges": f.exchanges,
-                "debited": issuer_sum_json(&f.debited),
-                "credited": issuer_sum_json(&f.credited),
-            })
+        .map(|(key, f)| ExchangeFiguresAnswer {
+            from: key.from.symbol().to_string(),
+            to: key.to.symbol().to_string(),
+            from_issuer: issuer_of(&key.from),
+            to_issuer: issuer_of(&key.to),
+            rate: rate(&key.rate),
+            exchanges: f.exchanges,
+            debited: issuer_sum_answer(&f.debited),
+            credited: issuer_sum_answer(&f.credited),
         })
         .collect();
-    Ok(Json(json!({
-        "epoch": epoch,
-        "first_height": first,
-        "last_height": last,
-        "height": tip,
-        "complete": tip >= last,
-        "pairs": items,
-        "exchanges": exchange_items,
-    })))
+    Ok(Json(Settlement {
+        epoch,
+        first_height: first,
+        last_height: last,
+        height: tip,
+        complete: tip >= last,
+        pairs,
+        exchanges,
+    }))
 }
 
-#[derive(Deserialize)]
-struct EventFilter {
-    account: Option<String>,
-}
-
+/// A server-sent-event stream of what blocks change (spec §17.5): each
+/// event's name is its `type`; its data is the JSON `Event`.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "`text/event-stream` of events", body = Event, content_type = "text/event-stream"),
+        (status = 400, description = "`malformed` account", body = ErrorBody)))]
 async fn events(
     State(node): State<Node>,
-    Query(filter): Query<EventFilter>,
+    Query(filter): Query<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let account = match filter.account {
         Some(a) => Some(hex::encode(from_hex::<32>(&a, "account")?)),
@@ -769,8 +930,8 @@ mod tests {
         let damage = "storage: Corruption: block checksum mismatch in /srv/coalition/db/000017.sst";
         let (status, body) = ApiError::internal(damage).into_parts();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body["error"], "internal");
-        let text = body.to_string();
+        assert_eq!(body.error, "internal");
+        let text = serde_json::to_string(&body).unwrap();
         for leaked in ["/srv", ".sst", "Corruption", "checksum"] {
             assert!(!text.contains(leaked), "{leaked} in {text}");
         }

@@ -4,90 +4,13 @@
 //! ledger already makes public (identifiers, kinds, public values), never a
 //! confidential amount.
 
+use coalition_api::events::{CreditVia, Event, GovernanceChange, RedemptionVia};
 use coalition_core::governance::MembershipAction;
 use coalition_core::transaction::Transaction;
-use serde::Serialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use coalition_ledger::block::Block;
 use coalition_ledger::ledger::AccountLedger;
-
-/// One event.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
-    /// A block was committed.
-    Block {
-        /// Height.
-        height: u64,
-        /// Header hash (hex).
-        hash: String,
-        /// Transactions in it.
-        transactions: usize,
-        /// State hash after it (hex).
-        state_hash: String,
-    },
-    /// An account's pending balance was credited.
-    Credit {
-        /// The account's loyalty ID (hex).
-        account: String,
-        /// Currency symbol.
-        currency: String,
-        /// `issue`, `transfer`, `exchange` or `redeem`.
-        via: &'static str,
-        /// Transaction ID (hex).
-        tx: String,
-        /// Height.
-        height: u64,
-    },
-    /// Points were redeemed at a coalition member.
-    Redemption {
-        /// The merchant's loyalty ID (hex).
-        merchant: String,
-        /// Currency symbol.
-        currency: String,
-        /// `transfer` (amount encrypted) or `redeem` (shielded pool).
-        via: &'static str,
-        /// The public value, for a shielded redemption.
-        value: Option<u64>,
-        /// Transaction ID (hex).
-        tx: String,
-        /// Height.
-        height: u64,
-    },
-    /// Governance changed.
-    Governance {
-        /// `proposed`, `voted`, `admitted`, `removed`,
-        /// `currency_registered` or `terms_adopted`.
-        change: &'static str,
-        /// The member, proposal, currency or partner set concerned.
-        subject: String,
-        /// Height.
-        height: u64,
-    },
-}
-
-impl Event {
-    /// Whether the event concerns `account` (hex loyalty ID).
-    pub fn concerns(&self, account: &str) -> bool {
-        match self {
-            Event::Credit { account: a, .. } => a == account,
-            Event::Redemption { merchant, .. } => merchant == account,
-            Event::Governance { subject, .. } => subject == account,
-            Event::Block { .. } => true,
-        }
-    }
-
-    /// The SSE event name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Event::Block { .. } => "block",
-            Event::Credit { .. } => "credit",
-            Event::Redemption { .. } => "redemption",
-            Event::Governance { .. } => "governance",
-        }
-    }
-}
 
 /// What a subscriber of `GET /v1/events` is sent for one item of its
 /// broadcast stream, as (SSE event name, JSON data): an event it asked for
@@ -107,10 +30,10 @@ pub fn stream_item(
             let data = serde_json::to_string(&event).ok()?;
             Some((event.name(), data))
         }
-        Err(BroadcastStreamRecvError::Lagged(missed)) => Some((
-            "lagged",
-            serde_json::json!({ "type": "lagged", "missed": missed }).to_string(),
-        )),
+        Err(BroadcastStreamRecvError::Lagged(missed)) => {
+            let lagged = Event::Lagged { missed };
+            Some((lagged.name(), serde_json::to_string(&lagged).ok()?))
+        }
     }
 }
 
@@ -132,39 +55,41 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
             Transaction::Issue(t) => out.push(credit(
                 t.recipient.loyalty_id().0,
                 t.currency.symbol(),
-                "issue",
+                CreditVia::Issue,
             )),
             Transaction::Transfer(t) => {
                 let dest = t.destination.loyalty_id();
-                out.push(credit(dest.0, t.currency.symbol(), "transfer"));
+                out.push(credit(dest.0, t.currency.symbol(), CreditVia::Transfer));
                 if members.contains_key(&dest) {
                     out.push(Event::Redemption {
                         merchant: hex::encode(dest.0),
                         currency: t.currency.symbol().to_string(),
-                        via: "transfer",
+                        via: RedemptionVia::Transfer,
                         value: None,
                         tx: id.clone(),
                         height,
                     });
                 }
             }
-            Transaction::Exchange(t) => {
-                out.push(credit(t.owner.loyalty_id().0, t.to.symbol(), "exchange"))
-            }
+            Transaction::Exchange(t) => out.push(credit(
+                t.owner.loyalty_id().0,
+                t.to.symbol(),
+                CreditVia::Exchange,
+            )),
             Transaction::Redeem(t) => {
                 let merchant = t.merchant.loyalty_id();
-                out.push(credit(merchant.0, t.currency.symbol(), "redeem"));
+                out.push(credit(merchant.0, t.currency.symbol(), CreditVia::Redeem));
                 out.push(Event::Redemption {
                     merchant: hex::encode(merchant.0),
                     currency: t.currency.symbol().to_string(),
-                    via: "redeem",
+                    via: RedemptionVia::Redeem,
                     value: Some(t.value),
                     tx: id.clone(),
                     height,
                 });
             }
             Transaction::ProposeMember(t) => out.push(Event::Governance {
-                change: "proposed",
+                change: GovernanceChange::Proposed,
                 subject: match &t.action {
                     MembershipAction::Admit { candidate, .. } => {
                         hex::encode(candidate.loyalty_id().0)
@@ -174,17 +99,17 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
                 height,
             }),
             Transaction::Vote(t) => out.push(Event::Governance {
-                change: "voted",
+                change: GovernanceChange::Voted,
                 subject: hex::encode(t.proposal.0),
                 height,
             }),
             Transaction::RegisterCurrency(t) => out.push(Event::Governance {
-                change: "currency_registered",
+                change: GovernanceChange::CurrencyRegistered,
                 subject: t.currency.symbol().to_string(),
                 height,
             }),
             Transaction::Terms(signed) => out.push(Event::Governance {
-                change: "terms_adopted",
+                change: GovernanceChange::TermsAdopted,
                 subject: signed
                     .terms
                     .partner_set()
@@ -200,14 +125,14 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
     let old = before.governance().members();
     for id in members.keys().filter(|id| !old.contains_key(id)) {
         out.push(Event::Governance {
-            change: "admitted",
+            change: GovernanceChange::Admitted,
             subject: hex::encode(id.0),
             height,
         });
     }
     for id in old.keys().filter(|id| !members.contains_key(id)) {
         out.push(Event::Governance {
-            change: "removed",
+            change: GovernanceChange::Removed,
             subject: hex::encode(id.0),
             height,
         });
@@ -215,7 +140,7 @@ pub fn block_events(block: &Block, before: &AccountLedger, after: &AccountLedger
     out.push(Event::Block {
         height,
         hash: hex::encode(block.header.hash().0),
-        transactions: block.transactions.len(),
+        transactions: block.transactions.len() as u64,
         state_hash: hex::encode(block.header.state_hash),
     });
     out
@@ -231,7 +156,7 @@ mod tests {
         Event::Credit {
             account: account.into(),
             currency: "MILES".into(),
-            via: "issue",
+            via: CreditVia::Issue,
             tx: "00".into(),
             height,
         }

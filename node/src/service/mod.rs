@@ -18,6 +18,7 @@ pub mod events;
 pub mod extract;
 pub mod gate;
 pub mod metrics;
+pub mod openapi;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,12 +29,12 @@ use tokio::sync::broadcast;
 
 use crate::config::NodeConfig;
 use crate::store::{Store, StoreError};
+use coalition_api::events::Event;
 use coalition_ledger::block::{Block, BlockHash, BlockHeader};
 use coalition_ledger::chain::{Chain, ChainError};
 use coalition_ledger::genesis::Genesis;
 use coalition_ledger::ledger::{AccountLedger, LedgerError};
 use coalition_ledger::mempool::{Mempool, MempoolError};
-use events::Event;
 use metrics::Metrics;
 
 /// Why the node could not start or act.

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use coalition_api::client::Client;
 use coalition_core::account::AccountState;
 use coalition_core::encoding::{decode_exact, Encode};
 use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_ledger::genesis::Genesis;
-use coalition_node::client::Client;
 use coalition_node::config::NodeConfig;
 use coalition_node::service::{serve, Node};
 use coalition_params::ShieldedVerifyingKeys;

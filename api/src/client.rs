@@ -1,8 +1,12 @@
 //! A small blocking HTTP/1.1 client for the node API (wallets, partner and
 //! audit tools, tests): one request per connection, bounded responses, and
-//! typed calls that decode what the node serves with the same strict
-//! decoders the node uses (so a malicious node cannot feed a wallet a
-//! non-canonical point).
+//! typed calls that read each answer into this crate's wire types, then
+//! decode its hex with the same strict decoders the node uses (so a
+//! malicious node cannot feed a wallet a non-canonical point).
+//!
+//! Written over `std::net` rather than an HTTP library: the node speaks
+//! plain HTTP/1.1 on loopback or a private network, one request per
+//! connection, and this keeps the wallet free of an async runtime.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -17,11 +21,17 @@ use coalition_core::keys::LoyaltyId;
 use coalition_core::partnership::SignedTerms;
 use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{ChainId, Transaction, TxId};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use coalition_ledger::block::Block;
 use coalition_ledger::genesis::Genesis;
 
+use crate::error::ErrorBody;
+use crate::transactions::{TransactionState, TransactionStatus};
+use crate::Rate;
+
+mod audit_source;
 mod settlement;
 
 pub use settlement::SettlementReport;
@@ -73,6 +83,11 @@ pub struct Response {
 impl Response {
     /// The body as JSON.
     pub fn json(&self) -> Result<Value, ClientError> {
+        serde_json::from_slice(&self.body).map_err(|e| ClientError::Malformed(e.to_string()))
+    }
+
+    /// The body as `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
         serde_json::from_slice(&self.body).map_err(|e| ClientError::Malformed(e.to_string()))
     }
 
@@ -245,66 +260,46 @@ pub struct CurrencyListing {
     pub note_lifetime: NoteLifetime,
 }
 
-fn field<'v>(value: &'v Value, name: &str) -> Result<&'v Value, ClientError> {
-    value
-        .get(name)
-        .ok_or_else(|| ClientError::Malformed(format!("missing field {name:?}")))
+fn malformed(name: &str, what: impl std::fmt::Display) -> ClientError {
+    ClientError::Malformed(format!("field {name:?}: {what}"))
 }
 
-fn text_field<'v>(value: &'v Value, name: &str) -> Result<&'v str, ClientError> {
-    field(value, name)?
-        .as_str()
-        .ok_or_else(|| ClientError::Malformed(format!("field {name:?} is not a string")))
+pub(crate) fn hex_bytes(text: &str, name: &str) -> Result<Vec<u8>, ClientError> {
+    hex::decode(text).map_err(|_| malformed(name, "not hex"))
 }
 
-fn u64_field(value: &Value, name: &str) -> Result<u64, ClientError> {
-    field(value, name)?
-        .as_u64()
-        .ok_or_else(|| ClientError::Malformed(format!("field {name:?} is not an integer")))
+pub(crate) fn decoded<T: Decode>(text: &str, name: &str) -> Result<T, ClientError> {
+    decode_exact(&hex_bytes(text, name)?).map_err(|e| malformed(name, e))
 }
 
-fn hex_field(value: &Value, name: &str) -> Result<Vec<u8>, ClientError> {
-    hex::decode(text_field(value, name)?)
-        .map_err(|_| ClientError::Malformed(format!("field {name:?} is not hex")))
-}
-
-fn decoded<T: Decode>(value: &Value, name: &str) -> Result<T, ClientError> {
-    decode_exact(&hex_field(value, name)?)
-        .map_err(|e| ClientError::Malformed(format!("field {name:?}: {e}")))
-}
-
-/// A `[p, q]` rate; `None` when absent or null.
-fn rate_field(value: &Value, name: &str) -> Result<Option<ExchangeRate>, ClientError> {
-    let Some(pair) = value.get(name).filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let bad = || ClientError::Malformed(format!("field {name:?} is not a [p, q] rate"));
-    let pair = pair.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
-    let part = |i: usize| {
-        pair[i]
-            .as_u64()
-            .and_then(|x| u32::try_from(x).ok())
-            .ok_or_else(bad)
-    };
-    ExchangeRate::new(part(0)?, part(1)?)
-        .map(Some)
-        .map_err(|e| ClientError::Malformed(format!("field {name:?}: {e}")))
-}
-
-fn array32(value: &Value, name: &str) -> Result<[u8; 32], ClientError> {
-    hex_field(value, name)?
+pub(crate) fn array32(text: &str, name: &str) -> Result<[u8; 32], ClientError> {
+    hex_bytes(text, name)?
         .try_into()
-        .map_err(|_| ClientError::Malformed(format!("field {name:?} is not 32 bytes")))
+        .map_err(|_| malformed(name, "not 32 bytes"))
+}
+
+pub(crate) fn rate(pair: Rate, name: &str) -> Result<ExchangeRate, ClientError> {
+    ExchangeRate::new(pair.0[0], pair.0[1]).map_err(|e| malformed(name, e))
+}
+
+pub(crate) fn currency_id(symbol: &str, name: &str) -> Result<CurrencyId, ClientError> {
+    CurrencyId::new(symbol).map_err(|e| malformed(name, e))
 }
 
 impl Client {
     /// `GET path` as JSON; an error status becomes [`ClientError::Refused`].
     pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
+        self.get_as(path)
+    }
+
+    /// `GET path` read as `T`; an error status becomes
+    /// [`ClientError::Refused`].
+    pub fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         checked(self.get(path)?)
     }
 
-    /// `GET path` as JSON, `None` on 404.
-    fn get_optional(&self, path: &str) -> Result<Option<Value>, ClientError> {
+    /// `GET path` read as `T`, `None` on 404.
+    fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
         let response = self.get(path)?;
         if response.status == 404 {
             return Ok(None);
@@ -314,31 +309,27 @@ impl Client {
 
     /// Chain, height and coalition name.
     pub fn status(&self) -> Result<NodeStatus, ClientError> {
-        let v = self.get_json("/v1/status")?;
+        let v: crate::chain::Status = self.get_as("/v1/status")?;
         Ok(NodeStatus {
-            coalition: text_field(&v, "coalition")?.to_string(),
-            chain: ChainId(array32(&v, "chain")?),
-            height: u64_field(&v, "height")?,
-            mempool: u64_field(&v, "mempool")?,
-            settlement_epoch: match v.get("settlement_epoch") {
-                None | Some(Value::Null) => None,
-                Some(e) => Some(Epoch(
-                    e.as_u64()
-                        .and_then(|e| u32::try_from(e).ok())
-                        .filter(|e| *e != u32::MAX)
-                        .ok_or_else(|| {
-                            ClientError::Malformed("settlement_epoch is not an epoch".into())
-                        })?,
-                )),
+            chain: ChainId(array32(&v.chain, "chain")?),
+            coalition: v.coalition,
+            height: v.height,
+            mempool: v.mempool,
+            settlement_epoch: match v.settlement_epoch {
+                None => None,
+                Some(u32::MAX) => {
+                    return Err(malformed("settlement_epoch", "not an epoch"));
+                }
+                Some(e) => Some(Epoch(e)),
             },
         })
     }
 
     /// The genesis the node runs, checked against the chain ID it reports.
     pub fn genesis(&self) -> Result<Genesis, ClientError> {
-        let v = self.get_json("/v1/genesis")?;
-        let genesis: Genesis = decoded(&v, "genesis")?;
-        if genesis.chain_id().0 != array32(&v, "chain")? {
+        let v: crate::chain::GenesisAnswer = self.get_as("/v1/genesis")?;
+        let genesis: Genesis = decoded(&v.genesis, "genesis")?;
+        if genesis.chain_id().0 != array32(&v.chain, "chain")? {
             return Err(ClientError::Malformed(
                 "the genesis does not hash to the chain ID".into(),
             ));
@@ -359,9 +350,9 @@ impl Client {
     /// The raw encoding of the committed block at `height` (auditors decode
     /// it themselves, to locate damage).
     pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, ClientError> {
-        match self.get_optional(&format!("/v1/blocks/{height}"))? {
+        match self.get_optional::<crate::chain::BlockAnswer>(&format!("/v1/blocks/{height}"))? {
             None => Ok(None),
-            Some(v) => hex_field(&v, "bytes").map(Some),
+            Some(v) => hex_bytes(&v.bytes, "bytes").map(Some),
         }
     }
 
@@ -370,28 +361,24 @@ impl Client {
     /// past the tip): one request for what [`Self::block_bytes`] fetches
     /// one at a time.
     pub fn blocks_bytes(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, ClientError> {
-        let v = self.get_json(&format!("/v1/blocks?from={from}&limit={limit}"))?;
-        if v.get("from").and_then(Value::as_u64) != Some(from) {
+        let v: crate::chain::BlockRange =
+            self.get_as(&format!("/v1/blocks?from={from}&limit={limit}"))?;
+        if v.from != from {
             return Err(ClientError::Malformed(format!(
                 "block range: answered for another start than {from}"
             )));
         }
-        let items = v
-            .get("blocks")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ClientError::Malformed("block range: no blocks".into()))?;
-        if items.len() as u64 > limit {
+        if v.blocks.len() as u64 > limit {
             return Err(ClientError::Malformed(format!(
                 "block range: {} blocks for a limit of {limit}",
-                items.len()
+                v.blocks.len()
             )));
         }
-        items
+        v.blocks
             .iter()
-            .map(|item| {
-                item.as_str()
-                    .and_then(|h| hex::decode(h).ok())
-                    .ok_or_else(|| ClientError::Malformed("block range: a block is not hex".into()))
+            .map(|h| {
+                hex::decode(h)
+                    .map_err(|_| ClientError::Malformed("block range: a block is not hex".into()))
             })
             .collect()
     }
@@ -426,14 +413,14 @@ impl Client {
             hex::encode(owner.0),
             currency.symbol()
         );
-        match self.get_optional(&path)? {
+        match self.get_optional::<crate::accounts::Account>(&path)? {
             None => Ok(None),
             Some(v) => Ok(Some(AccountState {
-                owner: decoded(&v, "owner")?,
-                available: decoded(&v, "available")?,
-                pending: decoded(&v, "pending")?,
-                pending_credits: u64_field(&v, "pending_credits")?,
-                nonce: u64_field(&v, "nonce")?,
+                owner: decoded(&v.owner, "owner")?,
+                available: decoded(&v.available, "available")?,
+                pending: decoded(&v.pending, "pending")?,
+                pending_credits: v.pending_credits,
+                nonce: v.nonce,
             })),
         }
     }
@@ -449,52 +436,36 @@ impl Client {
         ),
         ClientError,
     > {
-        let v = self.get_json("/v1/currencies")?;
-        let parse_id = |text: &str| {
-            CurrencyId::new(text).map_err(|e| ClientError::Malformed(format!("currency: {e}")))
-        };
+        let v: crate::currencies::Currencies = self.get_as("/v1/currencies")?;
         let mut listings = Vec::new();
-        for c in field(&v, "currencies")?
-            .as_array()
-            .ok_or_else(|| ClientError::Malformed("currencies".into()))?
-        {
-            let auditor = match c.get("auditor") {
-                Some(Value::String(_)) => Some(decoded(c, "auditor")?),
-                _ => None,
+        for c in &v.currencies {
+            let auditor = match &c.auditor {
+                Some(text) => Some(decoded(text, "auditor")?),
+                None => None,
             };
             listings.push(CurrencyListing {
                 policy: CurrencyPolicy {
-                    id: parse_id(text_field(c, "symbol")?)?,
-                    issuer: decoded(c, "issuer_identity")?,
+                    id: currency_id(&c.symbol, "symbol")?,
+                    issuer: decoded(&c.issuer_identity, "issuer_identity")?,
                     auditor,
                 },
-                decimals: c
-                    .get("decimals")
-                    .and_then(Value::as_u64)
-                    .and_then(|d| u8::try_from(d).ok()),
-                issuer_nonce: u64_field(c, "issuer_nonce")?,
-                settlement_value: rate_field(c, "settlement_value")?,
-                note_lifetime: match c.get("note_lifetime_epochs") {
-                    None | Some(Value::Null) => NoteLifetime::Unlimited,
-                    Some(n) => NoteLifetime::from_u32(
-                        n.as_u64()
-                            .and_then(|n| u32::try_from(n).ok())
-                            .ok_or_else(|| ClientError::Malformed("note_lifetime_epochs".into()))?,
-                    ),
-                },
+                decimals: c.decimals,
+                issuer_nonce: c.issuer_nonce,
+                settlement_value: c
+                    .settlement_value
+                    .map(|r| rate(r, "settlement_value"))
+                    .transpose()?,
+                note_lifetime: c
+                    .note_lifetime_epochs
+                    .map_or(NoteLifetime::Unlimited, NoteLifetime::from_u32),
             });
         }
         let mut rates = Vec::new();
-        for r in field(&v, "rates")?
-            .as_array()
-            .ok_or_else(|| ClientError::Malformed("rates".into()))?
-        {
-            let rate =
-                rate_field(r, "rate")?.ok_or_else(|| ClientError::Malformed("rate".into()))?;
+        for r in &v.rates {
             rates.push((
-                parse_id(text_field(r, "from")?)?,
-                parse_id(text_field(r, "to")?)?,
-                rate,
+                currency_id(&r.from, "from")?,
+                currency_id(&r.to, "to")?,
+                rate(r.rate, "rate")?,
             ));
         }
         Ok((listings, rates))
@@ -511,42 +482,31 @@ impl Client {
 
     /// Notes from position `from` on (one page), and the pool's size.
     pub fn pool_notes(&self, from: u64) -> Result<(Vec<(u64, NoteOutput)>, u64), ClientError> {
-        let v = self.get_json(&format!("/v1/pool/notes?from={from}&limit=1000"))?;
-        let total = u64_field(&v, "total")?;
+        let v: crate::pool::PoolNotes =
+            self.get_as(&format!("/v1/pool/notes?from={from}&limit=1000"))?;
         let mut notes = Vec::new();
-        for n in field(&v, "notes")?
-            .as_array()
-            .ok_or_else(|| ClientError::Malformed("notes".into()))?
-        {
-            notes.push((u64_field(n, "position")?, decoded(n, "note")?));
+        for n in &v.notes {
+            notes.push((n.position, decoded(&n.note, "note")?));
         }
-        Ok((notes, total))
+        Ok((notes, v.total))
     }
 
     /// The authentication path of the note at `position`, and the root it
     /// leads to (the newest committed root).
     pub fn pool_path(&self, position: u64) -> Result<(MerklePath, TreeRoot), ClientError> {
-        let v = self.get_json(&format!("/v1/pool/paths/{position}"))?;
-        let root = TreeRoot::from_bytes(&array32(&v, "root")?)
+        let v: crate::pool::PoolPath = self.get_as(&format!("/v1/pool/paths/{position}"))?;
+        let root = TreeRoot::from_bytes(&array32(&v.root, "root")?)
             .map_err(|_| ClientError::Malformed("root is not canonical".into()))?;
-        let siblings_json = field(&v, "siblings")?
-            .as_array()
-            .ok_or_else(|| ClientError::Malformed("siblings".into()))?;
-        if siblings_json.len() != coalition_circuits::merkle::DEPTH {
+        if v.siblings.len() != coalition_circuits::merkle::DEPTH {
             return Err(ClientError::Malformed("path length".into()));
         }
         let mut siblings = [ark_bn254::Fr::from(0u64); coalition_circuits::merkle::DEPTH];
-        for (slot, s) in siblings.iter_mut().zip(siblings_json) {
-            let bytes: [u8; 32] = s
-                .as_str()
-                .and_then(|t| hex::decode(t).ok())
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| ClientError::Malformed("sibling".into()))?;
-            *slot = coalition_circuits::field::from_bytes(&bytes)
+        for (slot, s) in siblings.iter_mut().zip(&v.siblings) {
+            *slot = coalition_circuits::field::from_bytes(&array32(s, "siblings")?)
                 .map_err(|_| ClientError::Malformed("sibling is not canonical".into()))?;
         }
         let path = MerklePath {
-            position: u64_field(&v, "position")?,
+            position: v.position,
             siblings,
         };
         Ok((path, root))
@@ -554,23 +514,19 @@ impl Client {
 
     /// Whether `nullifier` was revealed.
     pub fn is_spent(&self, nullifier: &Nullifier) -> Result<bool, ClientError> {
-        let v = self.get_json(&format!(
+        let v: crate::pool::NullifierStatus = self.get_as(&format!(
             "/v1/pool/nullifiers/{}",
             hex::encode(nullifier.to_bytes())
         ))?;
-        field(&v, "spent")?
-            .as_bool()
-            .ok_or_else(|| ClientError::Malformed("spent".into()))
+        Ok(v.spent)
     }
 
     /// The partnership terms in force.
     pub fn partnerships(&self) -> Result<Vec<SignedTerms>, ClientError> {
-        let v = self.get_json("/v1/partnerships")?;
-        field(&v, "partnerships")?
-            .as_array()
-            .ok_or_else(|| ClientError::Malformed("partnerships".into()))?
+        let v: crate::currencies::Partnerships = self.get_as("/v1/partnerships")?;
+        v.partnerships
             .iter()
-            .map(|p| decoded(p, "signed_terms"))
+            .map(|p| decoded(&p.signed_terms, "signed_terms"))
             .collect()
     }
 
@@ -581,10 +537,8 @@ impl Client {
             "application/octet-stream",
             &tx.to_bytes(),
         )?;
-        let v = checked(response)?;
-        Ok(TxId(hex_field(&v, "id")?.try_into().map_err(|_| {
-            ClientError::Malformed("transaction ID is not 32 bytes".into())
-        })?))
+        let v: crate::transactions::Submitted = checked(response)?;
+        Ok(TxId(array32(&v.id, "id")?))
     }
 
     /// Waits until `id` is in a committed block; returns its height.
@@ -592,9 +546,11 @@ impl Client {
         let started = std::time::Instant::now();
         let path = format!("/v1/transactions/{}", hex::encode(id.0));
         loop {
-            if let Some(v) = self.get_optional(&path)? {
-                if v.get("status").and_then(Value::as_str) == Some("committed") {
-                    return u64_field(&v, "height");
+            if let Some(v) = self.get_optional::<TransactionStatus>(&path)? {
+                if v.status == TransactionState::Committed {
+                    return v
+                        .height
+                        .ok_or_else(|| malformed("height", "missing from a committed status"));
                 }
             }
             if started.elapsed() > timeout {
@@ -611,22 +567,13 @@ impl Client {
     }
 }
 
-fn checked(response: Response) -> Result<Value, ClientError> {
-    let value = response.json();
+/// The answer read as `T`, or the refusal it carries.
+fn checked<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
     if (200..300).contains(&response.status) {
-        return value;
+        return response.decode();
     }
-    let (code, reason) = match &value {
-        Ok(v) => (
-            v.get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("error")
-                .to_string(),
-            v.get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        ),
+    let (code, reason) = match response.decode::<ErrorBody>() {
+        Ok(body) => (body.error, body.reason),
         Err(_) => ("error".to_string(), response.text()),
     };
     Err(ClientError::Refused {

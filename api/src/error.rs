@@ -1,0 +1,33 @@
+//! The body of every refusal.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `{"error": code, "reason": text}`: a refused request changed nothing.
+/// The status says whose fault it was (spec §17.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `malformed`, `not_found`, `method_not_allowed`,
+    /// `duplicate`, `already_committed`, `too_large`, `rejected`, `busy`,
+    /// `body_timeout`, `no_leader` or `internal`; on the node-to-node routes
+    /// also `unauthenticated`, `replayed` and `not_leader`.
+    #[schema(example = "rejected")]
+    pub error: String,
+    /// A human explanation (generic for `internal`: the details go to the
+    /// operator's log).
+    pub reason: String,
+    /// The leader this node knows (`not_leader` answers to `/raft/join`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+}
+
+impl ErrorBody {
+    /// A refusal with `code` and `reason`.
+    pub fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        ErrorBody {
+            error: code.into(),
+            reason: reason.into(),
+            leader: None,
+        }
+    }
+}
