@@ -31,6 +31,14 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The wallet also builds for the browser (wasm32-unknown-unknown): the
+# target's standard library comes from rustup.
+if command -v rustup >/dev/null 2>&1 \
+    && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo "coalition: adding the wasm32-unknown-unknown target" >&2
+    rustup target add wasm32-unknown-unknown >/dev/null
+fi
+
 # Use sccache when it is there; it turns a cold native build into minutes.
 if command -v sccache >/dev/null 2>&1 && [ -z "${RUSTC_WRAPPER:-}" ]; then
     export RUSTC_WRAPPER=sccache

@@ -7,8 +7,11 @@
 //! lowercase hex of their canonical encodings: these types carry the hex
 //! text, and the client (feature `client`) decodes it with the ledger's
 //! strict decoders, so a malicious node cannot feed a wallet a
-//! non-canonical point. Without the `client` feature the crate depends on
-//! nothing but serde and utoipa, and compiles for `wasm32`.
+//! non-canonical point. Feature `prover` adds the prover service's job and
+//! answer types (`coalition prover serve`), which parse into circuits.
+//! Without features the crate depends on nothing but serde and utoipa;
+//! with them, on the cryptography and ledger crates, none of which does
+//! I/O: it compiles for `wasm32` either way.
 
 pub mod accounts;
 pub mod chain;
@@ -17,6 +20,8 @@ pub mod error;
 pub mod events;
 pub mod governance;
 pub mod pool;
+#[cfg(feature = "prover")]
+pub mod prover;
 pub mod raft;
 pub mod replication;
 pub mod settlement;

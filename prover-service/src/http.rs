@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use coalition_api::prover::{ProveAnswer, ProverHealth, ProverRefusal};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
@@ -50,7 +50,7 @@ struct Service {
 }
 
 fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+    (status, Json(ProverRefusal { error: message })).into_response()
 }
 
 /// Reads a job's body: at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`].
@@ -124,14 +124,14 @@ async fn prove(State(service): State<Service>, request: Request) -> Response {
     };
     let name = circuit.name();
     match queue.prove(circuit).await {
-        Ok(out) => Json(json!({
-            "circuit": name,
-            "proof": hex::encode(&out.proof),
-            "backend": queue.backend_name(),
-            "batch_size": out.batch_size,
-            "queued_ms": out.queued_ms,
-            "batch_ms": out.batch_ms,
-        }))
+        Ok(out) => Json(ProveAnswer {
+            circuit: name.to_string(),
+            proof: hex::encode(&out.proof),
+            backend: queue.backend_name(),
+            batch_size: out.batch_size as u64,
+            queued_ms: out.queued_ms,
+            batch_ms: out.batch_ms,
+        })
         .into_response(),
         Err(e @ JobError::QueueFull) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e @ JobError::Rejected(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
@@ -141,10 +141,10 @@ async fn prove(State(service): State<Service>, request: Request) -> Response {
 }
 
 async fn health(State(Service { queue, .. }): State<Service>) -> Response {
-    Json(json!({
-        "backend": queue.backend_name(),
-        "in_flight": queue.metrics.in_flight.load(Ordering::Relaxed),
-    }))
+    Json(ProverHealth {
+        backend: queue.backend_name(),
+        in_flight: queue.metrics.in_flight.load(Ordering::Relaxed),
+    })
     .into_response()
 }
 

@@ -3,7 +3,8 @@
 //! `coalition prover serve`: a tokio service that proves Spend and Output
 //! statements for wallets, batching jobs ([`queue`]) and computing their
 //! MSMs on a GPU when one is present ([`coalition_prover::msm`]), over an
-//! HTTP/JSON API ([`http`]) whose job format is [`jobs`].
+//! HTTP/JSON API ([`http`]) whose job and answer formats are [`jobs`] (the
+//! `coalition-api` crate's, shared with the wallets that send them).
 //!
 //! **Privacy:** a job *is* the witness — spending key material, notes and
 //! paths. Whoever runs the service can link the redemption to the notes and
@@ -12,8 +13,9 @@
 //! authenticated TLS.
 
 pub mod http;
-pub mod jobs;
 pub mod queue;
+
+pub use coalition_api::prover as jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

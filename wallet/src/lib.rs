@@ -19,6 +19,7 @@ pub mod store;
 use std::path::{Path, PathBuf};
 
 use coalition_api::client::{Client, ClientError, CurrencyListing};
+use coalition_api::prover::{ProveAnswer, ProveRequest};
 use coalition_circuits::note::{Epoch, Expiry};
 use coalition_circuits::spend::SpendInput;
 use coalition_core::account::AccountState;
@@ -33,7 +34,6 @@ use coalition_params::{ShieldedProvingKeys, ShieldedVerifyingKeys};
 use coalition_prover::shielded::{build_redeem, UnprovenRedeem};
 use coalition_prover::transactions::{self, SpendingAccount};
 use coalition_prover::ProofError;
-use coalition_prover_service::ProveRequest;
 use coalition_verifier::groth16::{verify_groth16, Groth16Item};
 use rand_core::OsRng;
 
@@ -147,11 +147,11 @@ pub fn prove_remotely(
             response.text()
         )));
     }
-    let answer = response.json()?;
-    let proof = answer["proof"]
-        .as_str()
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| WalletError::Prover("no proof in the answer".into()))?;
+    let answer: ProveAnswer = response
+        .decode()
+        .map_err(|e| WalletError::Prover(format!("its answer: {e}")))?;
+    let proof = hex::decode(&answer.proof)
+        .map_err(|_| WalletError::Prover("the proof in its answer is not hex".into()))?;
     let proof: coalition_core::shielded::Groth16Proof =
         decode_exact(&proof).map_err(|e| WalletError::Prover(format!("proof: {e}")))?;
     let inputs = public.to_field_elements();

@@ -1,5 +1,6 @@
-//! The JSON form of proving jobs: a Spend or Output witness with its public
-//! inputs. Field elements are hex of their canonical 32-byte little-endian
+//! The prover service's contract (`coalition prover serve`, `POST
+//! /v1/prove`): the JSON form of proving jobs — a Spend or Output witness
+//! with its public inputs — and the service's answers. Field elements are hex of their canonical 32-byte little-endian
 //! encoding (values `≥ p` are refused); Baby Jubjub points (`ak`, `rk`) hex
 //! of their 32-byte encoding and `α` hex of its 32 bytes below `l`, all
 //! refused unless canonical; values and assets are numbers.
@@ -366,4 +367,38 @@ impl ProveRequest {
             }
         }
     }
+}
+
+/// `200` from `POST /v1/prove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProveAnswer {
+    /// `output` or `spend`.
+    pub circuit: String,
+    /// The Groth16 proof's canonical encoding (hex).
+    pub proof: String,
+    /// The MSM backend that made it.
+    pub backend: String,
+    /// Jobs proven in the same batch.
+    pub batch_size: u64,
+    /// Milliseconds the job waited.
+    pub queued_ms: u64,
+    /// Milliseconds its batch took.
+    pub batch_ms: u64,
+}
+
+/// `GET /v1/health` of the prover service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProverHealth {
+    /// The MSM backend in use.
+    pub backend: String,
+    /// Jobs waiting or being proven.
+    pub in_flight: u64,
+}
+
+/// The prover service's refusal: `{"error": text}`. The text never repeats
+/// a value of the job (a JSON error names a line and column only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProverRefusal {
+    /// Why.
+    pub error: String,
 }
