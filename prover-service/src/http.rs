@@ -2,7 +2,7 @@
 //!
 //! | method | path | |
 //! |---|---|---|
-//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`], at most `max_arriving` bodies at once); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job (or its worker stopped); 503 queue full or too many bodies arriving; 504 no proof within the job timeout |
+//! | POST | `/v1/prove` | body: a [`ProveRequest`] (at most [`MAX_JOB_BYTES`], within [`BODY_TIMEOUT`], at most `max_arriving` bodies at once); 200 `{proof, circuit, backend, batch_size, queued_ms, batch_ms}`; 400 malformed; 408 body too slow; 413 too large; 422 unsatisfied witness; 500 the service failed on the job (or its worker stopped; the reason goes to the operator's log, not the answer); 503 queue full or too many bodies arriving; 504 no proof within the job timeout |
 //! | GET | `/v1/health` | backend in use and queue state |
 //! | GET | `/metrics` | Prometheus text: queue depth, proofs, failures, abandoned jobs, proofs that failed their check, batches, last batch's proofs/s, backend |
 //!
@@ -136,7 +136,18 @@ async fn prove(State(service): State<Service>, request: Request) -> Response {
         Err(e @ JobError::QueueFull) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e @ JobError::Rejected(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         Err(e @ JobError::TimedOut(_)) => error(StatusCode::GATEWAY_TIMEOUT, e.to_string()),
-        Err(e @ JobError::Internal(_)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        // What failed inside (a backend's CUDA error, a path, a panic) goes
+        // to the operator's log; the client learns only that it was not its
+        // job's fault, as the node answers `internal` (issue 21).
+        Err(e @ JobError::Internal(_)) => {
+            tracing::error!(error = %e, circuit = name, "a proving job failed inside the service");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the service failed on the job (not the job's fault); its operator's log has \
+                 the details"
+                    .into(),
+            )
+        }
     }
 }
 
