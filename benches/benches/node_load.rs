@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use coalition_api::client::Client;
+use coalition_api::replication::RaftState;
 use coalition_circuits::note::Epoch;
 use coalition_circuits::spend::SpendInput;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
@@ -41,7 +42,8 @@ use coalition_ledger::genesis::{Genesis, PoolKeyHashes};
 use coalition_ledger::governance::Threshold;
 use coalition_node::config::NodeConfig;
 use coalition_node::config::{PeerEntry, ReplicationSection};
-use coalition_node::service::{serve, serve_replicated, Node};
+use coalition_node::engine::Node;
+use coalition_node::http::{serve, serve_replicated};
 use coalition_params::ShieldedVerifyingKeys;
 use coalition_params::{default_params_dir, ShieldedProvingKeys};
 use coalition_prover::governance::register_currency;
@@ -210,9 +212,11 @@ impl Deployment {
         if self.nodes.len() == 1 {
             return Some(0);
         }
-        self.nodes
-            .iter()
-            .position(|n| n.replication().is_some_and(|r| r.is_leader()))
+        self.addrs.iter().position(|addr| {
+            Client::new(*addr)
+                .get_as::<coalition_api::replication::Replication>("/v1/replication")
+                .is_ok_and(|r| r.state.is_some_and(|s| s.state == RaftState::Leader))
+        })
     }
 
     /// Transactions committed on every node.

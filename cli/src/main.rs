@@ -231,7 +231,7 @@ fn node(
         None => None,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(coalition_node::service::run(config, None, identity))?;
+    runtime.block_on(coalition_node::http::run(config, None, identity))?;
     Ok(())
 }
 

@@ -3,22 +3,31 @@
 //! The partner node: the I/O around the deterministic ledger
 //! (`coalition-ledger`):
 //!
-//! * durable storage on RocksDB ([`store`]), which also keeps the per-epoch
-//!   settlement figures;
-//! * the running service — HTTP API, events, metrics, block production
-//!   ([`service`]) and its configuration ([`config`]); what each route takes
-//!   and answers, the OpenAPI document's types and the client live in
-//!   `coalition-api`;
-//! * replication across the partners' nodes with openraft, every block
-//!   re-validated by every node ([`replication`]);
-//! * the audit's block source over a data directory
-//!   ([`audit_sources`]).
+//! * [`http`]: the HTTP API, the node-to-node routes, the OpenAPI document,
+//!   connection bounds, and the entry points that run a node, over an
+//!   [`http::App`] that owns the engine and the replication;
+//! * [`replication`]: openraft across the partners' nodes, every block
+//!   re-validated by every node;
+//! * [`submission`]: the one path a transaction takes into the engine,
+//!   from a client or a partner's node;
+//! * [`engine`]: admission, block production and installation, events and
+//!   metrics, around the ledger's `Chain`;
+//! * [`store`]: durable storage on RocksDB (blocks, state, the per-epoch
+//!   settlement figures), and [`audit_sources`], the audit's block source
+//!   over a data directory; [`config`], the node's configuration.
+//!
+//! Each layer imports only those below it (HTTP → replication → submission
+//! → engine → store and ledger; `tests/layering.rs` keeps it so). What each
+//! route takes and answers, the OpenAPI schemas and the client live in
+//! `coalition-api`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod audit_sources;
 pub mod config;
+pub mod engine;
+pub mod http;
 pub mod replication;
-pub mod service;
 pub mod store;
+pub mod submission;

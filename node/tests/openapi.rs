@@ -102,7 +102,7 @@ fn the_document_and_the_router_list_the_same_routes() {
     assert_eq!(status, 200);
     assert_eq!(served["openapi"], "3.1.0");
     // What the node serves is the generated document.
-    let generated = serde_json::to_value(coalition_node::service::openapi::document()).unwrap();
+    let generated = serde_json::to_value(coalition_node::http::openapi::document()).unwrap();
     assert_eq!(served, generated);
     let ops = operations(&served);
 
@@ -217,7 +217,7 @@ fn every_route_the_spec_names_is_documented() {
         .find("\n## ")
         .map_or(spec.len(), |e| start + e);
     let section = &spec[start..end];
-    let doc = serde_json::to_value(coalition_node::service::openapi::document()).unwrap();
+    let doc = serde_json::to_value(coalition_node::http::openapi::document()).unwrap();
     let documented: BTreeSet<String> = operations(&doc).into_iter().map(|(_, p)| p).collect();
     let mut named = 0;
     for quoted in section.split('`').skip(1).step_by(2) {

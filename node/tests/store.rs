@@ -341,7 +341,7 @@ fn a_genesis_the_store_could_not_read_back_is_refused_before_anything_is_stored(
 #[test]
 fn the_public_dev_identities_are_refused_as_founders_outside_dev_mode() {
     use coalition_node::config::{dev_identity, NodeConfig};
-    use coalition_node::service::{Node, NodeError};
+    use coalition_node::engine::{Node, NodeError};
     let open = |genesis: &Genesis, dev_mode: bool| {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::TypeConfig;
-use crate::service::Node;
+use crate::engine::Node;
 use crate::store::{CF_RAFT_LOG, CF_RAFT_STATE};
 
 /// Largest log entry read back: no entry larger than a node-to-node

@@ -51,7 +51,7 @@ use sha2::{Digest, Sha256};
 use coalition_core::encoding::Encode;
 
 use crate::config::ReplicationSection;
-use crate::service::Node;
+use crate::engine::Node;
 use coalition_ledger::block::Block;
 
 /// What the Raft log orders: a block proposed by the leader.
@@ -364,7 +364,6 @@ impl Replication {
             max_ack_age_ms: settings.election_timeout_ms[1],
             confirmed_term: AtomicU64::new(0),
         });
-        node.set_replication(replication.clone());
         tokio::spawn(propose_blocks(node.clone(), replication.clone()));
         tokio::spawn(follow_governance(node.clone(), replication.clone()));
         // Founders are in the first membership; other partners ask to join.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
-use crate::service::{now_ms, Node};
+use crate::engine::{now_ms, Node};
 use coalition_api::client::{Client, ClientError, Response};
 
 /// Route of AppendEntries.

@@ -37,8 +37,9 @@ use super::network::{
 };
 use super::SubmissionRoute;
 use super::{committed_member, known_sender, node_id, PeerNode, Replication, TypeConfig};
-use crate::service::gate::Submitter;
-use crate::service::{api, now_ms, Node};
+use crate::engine::gate::Submitter;
+use crate::engine::{now_ms, Node};
+use crate::submission::{self, ApiError};
 use coalition_core::keys::LoyaltyId;
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
@@ -481,12 +482,10 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
             // The nonce off, the bytes are the transaction (no copy).
             let mut transaction = received.body;
             transaction.drain(..FORWARD_NONCE_BYTES);
-            api::admit(s.node.clone(), transaction, pass).await
+            submission::admit(s.node.clone(), transaction, pass).await
         }
-        SubmissionRoute::Here => Err(api::ApiError::bad_request(
-            "a forward starts with its nonce",
-        )),
-        SubmissionRoute::Forward(_) | SubmissionRoute::NoLeader => Err(api::ApiError::no_leader(
+        SubmissionRoute::Here => Err(ApiError::bad_request("a forward starts with its nonce")),
+        SubmissionRoute::Forward(_) | SubmissionRoute::NoLeader => Err(ApiError::no_leader(
             "forwarded to a node that does not lead (leadership is changing); retry",
         )),
     };

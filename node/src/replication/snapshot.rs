@@ -31,7 +31,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::service::Node;
+use crate::engine::Node;
 
 /// Identifies the snapshot format.
 pub const SNAPSHOT_MAGIC: &[u8; 6] = b"CSNAP1";

@@ -31,7 +31,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::snapshot::{remove_quietly, SnapshotDir};
 use super::{decode_proposal, Applied, Counters, PeerNode, TypeConfig};
-use crate::service::Node;
+use crate::engine::Node;
 
 type StorageResult<T> = Result<T, StorageError<u64>>;
 

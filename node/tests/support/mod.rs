@@ -13,7 +13,8 @@ use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::{ChainId, Transaction};
 use coalition_ledger::genesis::Genesis;
 use coalition_node::config::NodeConfig;
-use coalition_node::service::{serve, Node};
+use coalition_node::engine::Node;
+use coalition_node::http::serve;
 use coalition_params::ShieldedVerifyingKeys;
 use serde_json::Value;
 

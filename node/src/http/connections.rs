@@ -52,8 +52,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower_service::Service;
 
-use super::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
 use super::Node;
+use crate::engine::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
 
 /// The most a connection buffers of what it reads (request heads and body
 /// chunks waiting for the handler).

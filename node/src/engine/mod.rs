@@ -1,5 +1,8 @@
-//! The running node (spec §17): storage, mempool, block production, the
-//! HTTP API, events and metrics, around the deterministic [`Chain`].
+//! The engine (spec §17): admission, block production and installation
+//! around the deterministic [`Chain`] and the [`Store`], with the events
+//! and metrics they raise. It does no networking and knows nothing of the
+//! HTTP layer or of replication, which drive it from above
+//! (`crate::http` → `crate::replication` → here).
 //!
 //! The chain and the mempool have a lock each, so admission (verifying
 //! against the pending state) and block production (computing, storing and
@@ -12,13 +15,9 @@
 //! installed as the tip, so what the API reports as committed has reached
 //! the disk.
 
-pub mod api;
-mod connections;
 pub mod events;
-pub mod extract;
 pub mod gate;
 pub mod metrics;
-pub mod openapi;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,20 +48,9 @@ pub enum NodeError {
     /// Parameters could not be loaded.
     #[error("shielded-pool parameters: {0}")]
     Params(String),
-    /// The API could not bind.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// Address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
     /// A block could not be produced.
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// Replication could not start.
-    #[error(transparent)]
-    Replication(#[from] crate::replication::ReplicationError),
 }
 
 /// Why a submitted transaction was refused. Nothing changed.
@@ -117,8 +105,6 @@ pub struct NodeShared {
     gate: gate::SubmissionGate,
     /// The state after the block this node last proposed through Raft.
     prepared: Mutex<Option<(BlockHash, AccountLedger)>>,
-    /// The Raft handle, once replication started.
-    replication: std::sync::OnceLock<Arc<crate::replication::Replication>>,
     store: Store,
     genesis: Genesis,
     config: NodeConfig,
@@ -214,7 +200,6 @@ impl Node {
                     config.submissions.partner_share(),
                 ),
                 prepared: Mutex::new(None),
-                replication: std::sync::OnceLock::new(),
                 store,
                 genesis,
                 config,
@@ -270,15 +255,6 @@ impl Node {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.shared.store
-    }
-
-    /// The replication handle, when this node replicates.
-    pub fn replication(&self) -> Option<&Arc<crate::replication::Replication>> {
-        self.shared.replication.get()
-    }
-
-    pub(crate) fn set_replication(&self, replication: Arc<crate::replication::Replication>) {
-        let _ = self.shared.replication.set(replication);
     }
 
     /// Metrics.
@@ -416,7 +392,8 @@ impl Node {
 
     /// Produces and commits one block from the mempool, if it holds any
     /// transaction. Returns the new header. (A single node; a replicated
-    /// node proposes through Raft instead, see [`crate::replication`].)
+    /// node proposes through Raft instead: the replication layer drives
+    /// [`Self::prepare_block`] and [`Self::apply_replicated`].)
     pub fn produce_block(&self) -> Result<Option<BlockHeader>, NodeError> {
         let _one_at_a_time = self
             .shared
@@ -642,126 +619,4 @@ impl Node {
             }
         }
     }
-}
-
-/// Runs a node: opens it, serves the API on `config.listen` and produces
-/// blocks until ctrl-c. Prints `listening on ADDR` once ready.
-///
-/// With a `[replication]` section the node joins its partners' cluster
-/// (spec §20) as `identity` — the partner's keys; `None` takes the
-/// section's `dev_identity` (dev mode only) — and blocks come from the Raft
-/// leader instead of a local producer.
-pub async fn run(
-    config: NodeConfig,
-    keys: Option<Arc<ShieldedVerifyingKeys>>,
-    identity: Option<coalition_core::keys::IdentityKeys>,
-) -> Result<(), NodeError> {
-    let node = tokio::task::spawn_blocking(move || Node::open(config, keys))
-        .await
-        .map_err(|e| NodeError::Params(format!("start-up task failed: {e}")))??;
-    let listener = tokio::net::TcpListener::bind(node.config().listen)
-        .await
-        .map_err(|source| NodeError::Bind {
-            addr: node.config().listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: node.config().listen,
-        source,
-    })?;
-    let tip = node.tip();
-    println!(
-        "coalition node: chain {} at height {} (state {})",
-        hex::encode(tip.chain.0),
-        tip.height,
-        hex::encode(tip.state_hash)
-    );
-    let identity = match (identity, node.config().replication.as_ref()) {
-        (Some(identity), _) => Some(identity),
-        (None, Some(settings)) => match &settings.dev_identity {
-            Some(name) => {
-                let (_, dev_mode) = node.config().genesis()?;
-                if !dev_mode {
-                    return Err(NodeError::Config(crate::config::ConfigError::Invalid(
-                        "[replication] dev_identity needs dev_mode = true".into(),
-                    )));
-                }
-                Some(crate::config::dev_identity(name))
-            }
-            None => {
-                return Err(NodeError::Config(crate::config::ConfigError::Invalid(
-                    "[replication] names no identity".into(),
-                )))
-            }
-        },
-        (None, None) => None,
-    };
-    match (node.config().replication.clone(), identity) {
-        (Some(settings), Some(identity)) => {
-            serve_replicated(node, listener, identity, settings, shutdown_signal()).await
-        }
-        _ => {
-            println!("listening on {addr}");
-            serve(node, listener, shutdown_signal())
-                .await
-                .map_err(|source| NodeError::Bind { addr, source })
-        }
-    }
-}
-
-/// Serves `node` on an already-bound listener as one replica of its
-/// coalition (spec §20): starts Raft as the partner `identity` with
-/// `settings`, adds the node-to-node routes to the API, and prints
-/// `listening on ADDR` once both run. Blocks come from the Raft leader.
-pub async fn serve_replicated(
-    node: Node,
-    listener: tokio::net::TcpListener,
-    identity: coalition_core::keys::IdentityKeys,
-    settings: crate::config::ReplicationSection,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), NodeError> {
-    let addr = listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: node.config().listen,
-        source,
-    })?;
-    let advertise = settings.advertise.unwrap_or(addr);
-    let replication =
-        crate::replication::Replication::start(node.clone(), identity, &settings, advertise)
-            .await?;
-    println!(
-        "coalition node: replicating as node {} (advertised at {advertise})",
-        replication.id()
-    );
-    let app = extract::with_json_refusals(api::router(node.clone()).merge(
-        crate::replication::rpc::routes(node.clone(), replication.clone()),
-    ));
-    println!("listening on {addr}");
-    let served = connections::serve_bounded(node, listener, app, shutdown).await;
-    let _ = replication.raft().shutdown().await;
-    served.map_err(|source| NodeError::Bind { addr, source })
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Serves `node` on an already-bound listener (tests, the demo).
-pub async fn serve(
-    node: Node,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let producer = tokio::spawn(node.clone().produce_blocks(async move {
-        let mut rx = rx;
-        let _ = rx.changed().await;
-    }));
-    let app = api::router(node.clone());
-    let result = connections::serve_bounded(node, listener, app, async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    })
-    .await;
-    let _ = producer.await;
-    result
 }

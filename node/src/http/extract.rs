@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use super::api::ApiError;
+use crate::submission::ApiError;
 
 /// A path parameter; a bad one is refused as `400 malformed`.
 pub(crate) struct ApiPath<T>(pub T);

@@ -12,6 +12,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -30,15 +31,15 @@ use coalition_api::governance::{Governance, Member, Proposal, ProposalAction, Pr
 use coalition_api::pool::{NullifierStatus, PageQuery, Pool, PoolNote, PoolNotes, PoolPath};
 use coalition_api::replication::Replication;
 use coalition_api::settlement::{ExchangeFiguresAnswer, PairFigures, SealedSum, Settlement};
-use coalition_api::transactions::{SubmitJson, Submitted, TransactionState, TransactionStatus};
+use coalition_api::transactions::{SubmitJson, Submitted, TransactionStatus};
 use coalition_api::{Rate, MAX_BLOCKS_PER_RANGE, MAX_PAGE, MAX_RANGE_BYTES};
 use coalition_circuits::note::Nullifier;
 use coalition_core::currency::CurrencyId;
 use coalition_core::currency::ExchangeRate;
-use coalition_core::encoding::{decode_exact, Encode};
+use coalition_core::encoding::Encode;
 use coalition_core::governance::MembershipAction;
 use coalition_core::keys::LoyaltyId;
-use coalition_core::transaction::{Transaction, TxId};
+use coalition_core::transaction::TxId;
 use futures_util::stream::Stream;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
@@ -46,75 +47,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{with_json_refusals, ApiPath as Path, ApiQuery as Query};
-use super::{gate, Node, SubmitError};
+use super::App;
+use crate::engine::{gate, Node};
 use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
-use crate::replication::{Leader, SubmissionRoute};
+use crate::replication::{Leader, Replication as Raft, SubmissionRoute};
+use crate::submission::{admit, ApiError, ApiResult};
 use coalition_ledger::block::BlockHeader;
 use coalition_ledger::governance::ProposalStatus;
-use coalition_ledger::mempool::MempoolError;
 use coalition_ledger::settlement::{IssuerSum, Sealed};
-
-/// A refusal.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    reason: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed", reason)
-    }
-
-    /// No leader to admit a submission (spec §20.5): the client retries.
-    pub(crate) fn no_leader(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_leader", reason)
-    }
-
-    fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    /// A failure of the node itself (storage, a task). Its text can name
-    /// files and internals (RocksDB names the damaged file by its full
-    /// path): it goes to the node's log, and the client gets only a generic
-    /// reason (issue 21).
-    pub(crate) fn internal(reason: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %reason, "an API request failed inside the node");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the node could not answer; its operator's log has the details",
-        )
-    }
-
-    /// The status and JSON body this refusal is answered with.
-    pub(crate) fn into_parts(self) -> (StatusCode, ErrorBody) {
-        (self.status, ErrorBody::new(self.code, self.reason))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, body) = self.into_parts();
-        (status, Json(body)).into_response()
-    }
-}
-
-pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 fn from_hex<const N: usize>(text: &str, what: &str) -> ApiResult<[u8; N]> {
     let bytes = hex::decode(text).map_err(|_| ApiError::bad_request(format!("{what}: not hex")))?;
@@ -142,7 +82,7 @@ fn rate(r: &ExchangeRate) -> Rate {
 }
 
 /// The public routes, each with its OpenAPI description.
-pub(crate) fn routes() -> OpenApiRouter<Node> {
+pub(crate) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(status))
@@ -166,13 +106,13 @@ pub(crate) fn routes() -> OpenApiRouter<Node> {
         .routes(routes!(openapi))
 }
 
-/// Builds the router over `node`.
-pub fn router(node: Node) -> Router {
-    let limit = node.config().max_body_bytes;
+/// Builds the router over `app`.
+pub fn router(app: App) -> Router {
+    let limit = app.node.config().max_body_bytes;
     let (router, _) = routes()
         .layer(DefaultBodyLimit::max(limit))
         .split_for_parts();
-    with_json_refusals(router).with_state(node)
+    with_json_refusals(router).with_state(app)
 }
 
 /// Liveness.
@@ -253,7 +193,7 @@ async fn status(State(node): State<Node>) -> Json<Status> {
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`no_leader`: a replica that knows no leader yet; retry", body = ErrorBody)))]
 async fn submit(
-    State(node): State<Node>,
+    State(App { node, replication }): State<App>,
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<Response> {
@@ -304,11 +244,11 @@ async fn submit(
     };
     // A follower passes the bytes on undecoded: the leader decodes and
     // verifies them (decoding decompresses every point, which is not free).
-    if let Some(replication) = node.replication() {
+    if let Some(replication) = replication {
         match replication.route_submission(false).await {
             SubmissionRoute::Here => {}
             SubmissionRoute::Forward(leader) => {
-                return forward_to_leader(node.clone(), leader, bytes, pass).await
+                return forward_to_leader(node, replication, leader, bytes, pass).await
             }
             SubmissionRoute::NoLeader => {
                 return Err(ApiError::no_leader(
@@ -319,34 +259,6 @@ async fn submit(
     }
     let answer = admit(node, bytes, pass).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
-}
-
-/// Decodes and admits a submission at this node, which leads (or runs
-/// alone), holding `pass` until its work is done: a client that hangs up
-/// does not free the place while its proof is still being checked. The
-/// answer (with `202`) is the transaction's ID, or the refusal.
-pub(crate) async fn admit(
-    node: Node,
-    bytes: Vec<u8>,
-    pass: gate::GatePass,
-) -> ApiResult<Submitted> {
-    let tx: Transaction = decode_exact(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("transaction does not decode: {e}")))?;
-    let kind = tx.kind();
-    let result = tokio::task::spawn_blocking(move || {
-        let _pass = pass;
-        node.submit(tx)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    match result {
-        Ok(id) => Ok(Submitted {
-            id: hex::encode(id.0),
-            kind: kind.to_string(),
-            status: TransactionState::Pending,
-        }),
-        Err(e) => Err(submit_error(e)),
-    }
 }
 
 /// A body that could not be read: over `max_body_bytes` (413), or broken
@@ -372,16 +284,14 @@ fn body_error(e: axum::Error) -> ApiError {
 /// so a client that hangs up frees its place only when that is done.
 async fn forward_to_leader(
     node: Node,
+    replication: Arc<Raft>,
     leader: Leader,
     bytes: Vec<u8>,
     pass: gate::GatePass,
 ) -> ApiResult<Response> {
     let forwarding = tokio::spawn(async move {
         let _pass = pass;
-        let Some(replication) = node.replication() else {
-            return Err(ForwardError::Unreachable("replication is off".into()));
-        };
-        forward_submission(&node, replication, &leader, &bytes, FORWARD_TIMEOUT).await
+        forward_submission(&node, &replication, &leader, &bytes, FORWARD_TIMEOUT).await
     });
     match forwarding.await.map_err(ApiError::internal)? {
         Ok(ForwardedAnswer { status, answer }) => {
@@ -410,33 +320,11 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 /// This node's view of its cluster (`{"enabled": false}` running alone).
 #[utoipa::path(get, path = "/v1/replication", tag = "node",
     responses((status = 200, body = Replication)))]
-async fn replication(State(node): State<Node>) -> Json<Replication> {
+async fn replication(State(app): State<App>) -> Json<Replication> {
     Json(Replication {
-        enabled: node.replication().is_some(),
-        state: node.replication().map(|r| r.status()),
+        enabled: app.replication.is_some(),
+        state: app.replication.map(|r| r.status()),
     })
-}
-
-fn submit_error(e: SubmitError) -> ApiError {
-    let reason = e.to_string();
-    match e {
-        SubmitError::Committed(_) => {
-            ApiError::new(StatusCode::CONFLICT, "already_committed", reason)
-        }
-        SubmitError::Mempool(MempoolError::Duplicate) => {
-            ApiError::new(StatusCode::CONFLICT, "duplicate", reason)
-        }
-        SubmitError::Mempool(MempoolError::TooLarge(_)) => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", reason)
-        }
-        SubmitError::Mempool(MempoolError::Full | MempoolError::SenderLimit(_)) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", reason)
-        }
-        SubmitError::Mempool(MempoolError::Invalid(_)) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", reason)
-        }
-        SubmitError::Store(_) => ApiError::internal(reason),
-    }
 }
 
 /// Pending, or committed with height and index once the tip includes it
@@ -915,25 +803,8 @@ async fn events(
         None => None,
     };
     let stream = BroadcastStream::new(node.subscribe()).filter_map(move |item| {
-        let (name, data) = super::events::stream_item(item, account.as_deref())?;
+        let (name, data) = crate::engine::events::stream_item(item, account.as_deref())?;
         Some(Ok(SseEvent::default().event(name).data(data)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_internal_failure_answers_no_path_and_no_internal_text() {
-        let damage = "storage: Corruption: block checksum mismatch in /srv/coalition/db/000017.sst";
-        let (status, body) = ApiError::internal(damage).into_parts();
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body.error, "internal");
-        let text = serde_json::to_string(&body).unwrap();
-        for leaked in ["/srv", ".sst", "Corruption", "checksum"] {
-            assert!(!text.contains(leaked), "{leaked} in {text}");
-        }
-    }
 }
