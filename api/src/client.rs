@@ -6,21 +6,26 @@
 //!
 //! Written over `std::net` rather than an HTTP library: the node speaks
 //! plain HTTP/1.1 on loopback or a private network, one request per
-//! connection, and this keeps the wallet free of an async runtime.
+//! connection, and this keeps the wallet free of an async runtime. In the
+//! browser, where there are no sockets, [`AsyncClient`] (feature
+//! `async-client`) makes the same typed calls over `reqwest`, which is the
+//! page's `fetch` there and hyper natively. Both read answers into the wire
+//! types and turn them into domain types with the same functions
+//! (`decode.rs`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use coalition_circuits::merkle::MerklePath;
-use coalition_circuits::note::{Epoch, Nullifier, TreeRoot};
+use coalition_circuits::note::{Nullifier, TreeRoot};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
-use coalition_core::encoding::{decode_exact, Decode, Encode};
+use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::encoding::Encode;
 use coalition_core::keys::LoyaltyId;
 use coalition_core::partnership::SignedTerms;
 use coalition_core::shielded::NoteOutput;
-use coalition_core::transaction::{ChainId, Transaction, TxId};
+use coalition_core::transaction::{Transaction, TxId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -28,12 +33,17 @@ use coalition_ledger::block::Block;
 use coalition_ledger::genesis::Genesis;
 
 use crate::error::ErrorBody;
-use crate::transactions::{TransactionState, TransactionStatus};
-use crate::Rate;
+use crate::transactions::TransactionStatus;
 
 mod audit_source;
+mod decode;
+#[cfg(feature = "async-client")]
+mod fetch;
 mod settlement;
 
+pub use decode::{paths, CurrencyListing, NodeStatus};
+#[cfg(feature = "async-client")]
+pub use fetch::AsyncClient;
 pub use settlement::SettlementReport;
 
 /// Largest response body read.
@@ -66,6 +76,10 @@ pub enum ClientError {
         /// The node's explanation.
         reason: String,
     },
+    /// The HTTP library failed (the async client: connection, timeout,
+    /// or the browser's `fetch`).
+    #[error("request to the node failed: {0}")]
+    Transport(String),
     /// A transaction was not committed in time.
     #[error("transaction {0} not committed after {1:?}")]
     NotCommitted(String, Duration),
@@ -229,63 +243,6 @@ fn read_response<R: Read>(mut reader: BufReader<R>) -> Result<Response, ClientEr
     Ok(Response { status, body })
 }
 
-/// What `/v1/status` says.
-#[derive(Debug, Clone)]
-pub struct NodeStatus {
-    /// The coalition's name.
-    pub coalition: String,
-    /// Chain ID.
-    pub chain: ChainId,
-    /// Tip height.
-    pub height: u64,
-    /// Transactions waiting.
-    pub mempool: u64,
-    /// The tip's settlement epoch: what a Shield or Redeem names (`None`
-    /// past the pool's 32-bit clock).
-    pub settlement_epoch: Option<Epoch>,
-}
-
-/// A registered currency as the node lists it.
-#[derive(Debug, Clone)]
-pub struct CurrencyListing {
-    /// Policy (issuer identity, auditor key).
-    pub policy: CurrencyPolicy,
-    /// Display decimals.
-    pub decimals: Option<u8>,
-    /// The issuer's next `Issue` sequence number.
-    pub issuer_nonce: u64,
-    /// What one point is worth in the settlement unit.
-    pub settlement_value: Option<ExchangeRate>,
-    /// How long its shielded notes stay spendable.
-    pub note_lifetime: NoteLifetime,
-}
-
-fn malformed(name: &str, what: impl std::fmt::Display) -> ClientError {
-    ClientError::Malformed(format!("field {name:?}: {what}"))
-}
-
-pub(crate) fn hex_bytes(text: &str, name: &str) -> Result<Vec<u8>, ClientError> {
-    hex::decode(text).map_err(|_| malformed(name, "not hex"))
-}
-
-pub(crate) fn decoded<T: Decode>(text: &str, name: &str) -> Result<T, ClientError> {
-    decode_exact(&hex_bytes(text, name)?).map_err(|e| malformed(name, e))
-}
-
-pub(crate) fn array32(text: &str, name: &str) -> Result<[u8; 32], ClientError> {
-    hex_bytes(text, name)?
-        .try_into()
-        .map_err(|_| malformed(name, "not 32 bytes"))
-}
-
-pub(crate) fn rate(pair: Rate, name: &str) -> Result<ExchangeRate, ClientError> {
-    ExchangeRate::new(pair.0[0], pair.0[1]).map_err(|e| malformed(name, e))
-}
-
-pub(crate) fn currency_id(symbol: &str, name: &str) -> Result<CurrencyId, ClientError> {
-    CurrencyId::new(symbol).map_err(|e| malformed(name, e))
-}
-
 impl Client {
     /// `GET path` as JSON; an error status becomes [`ClientError::Refused`].
     pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
@@ -309,51 +266,27 @@ impl Client {
 
     /// Chain, height and coalition name.
     pub fn status(&self) -> Result<NodeStatus, ClientError> {
-        let v: crate::chain::Status = self.get_as("/v1/status")?;
-        Ok(NodeStatus {
-            chain: ChainId(array32(&v.chain, "chain")?),
-            coalition: v.coalition,
-            height: v.height,
-            mempool: v.mempool,
-            settlement_epoch: match v.settlement_epoch {
-                None => None,
-                Some(u32::MAX) => {
-                    return Err(malformed("settlement_epoch", "not an epoch"));
-                }
-                Some(e) => Some(Epoch(e)),
-            },
-        })
+        decode::status(self.get_as(paths::STATUS)?)
     }
 
     /// The genesis the node runs, checked against the chain ID it reports.
     pub fn genesis(&self) -> Result<Genesis, ClientError> {
-        let v: crate::chain::GenesisAnswer = self.get_as("/v1/genesis")?;
-        let genesis: Genesis = decoded(&v.genesis, "genesis")?;
-        if genesis.chain_id().0 != array32(&v.chain, "chain")? {
-            return Err(ClientError::Malformed(
-                "the genesis does not hash to the chain ID".into(),
-            ));
-        }
-        Ok(genesis)
+        decode::genesis(self.get_as(paths::GENESIS)?)
     }
 
     /// The committed block at `height`, if any.
     pub fn block(&self, height: u64) -> Result<Option<Block>, ClientError> {
         self.block_bytes(height)?
-            .map(|bytes| {
-                coalition_ledger::block::decode_block(&bytes)
-                    .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))
-            })
+            .map(|bytes| decode::block(&bytes, height))
             .transpose()
     }
 
     /// The raw encoding of the committed block at `height` (auditors decode
     /// it themselves, to locate damage).
     pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, ClientError> {
-        match self.get_optional::<crate::chain::BlockAnswer>(&format!("/v1/blocks/{height}"))? {
-            None => Ok(None),
-            Some(v) => hex_bytes(&v.bytes, "bytes").map(Some),
-        }
+        self.get_optional(&paths::block(height))?
+            .map(decode::block_bytes)
+            .transpose()
     }
 
     /// Up to `limit` consecutive committed blocks from height `from`, as
@@ -361,45 +294,12 @@ impl Client {
     /// past the tip): one request for what [`Self::block_bytes`] fetches
     /// one at a time.
     pub fn blocks_bytes(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, ClientError> {
-        let v: crate::chain::BlockRange =
-            self.get_as(&format!("/v1/blocks?from={from}&limit={limit}"))?;
-        if v.from != from {
-            return Err(ClientError::Malformed(format!(
-                "block range: answered for another start than {from}"
-            )));
-        }
-        if v.blocks.len() as u64 > limit {
-            return Err(ClientError::Malformed(format!(
-                "block range: {} blocks for a limit of {limit}",
-                v.blocks.len()
-            )));
-        }
-        v.blocks
-            .iter()
-            .map(|h| {
-                hex::decode(h)
-                    .map_err(|_| ClientError::Malformed("block range: a block is not hex".into()))
-            })
-            .collect()
+        decode::block_range(self.get_as(&paths::blocks(from, limit))?, from, limit)
     }
 
     /// [`Self::blocks_bytes`], decoded, each checked to sit at its height.
     pub fn blocks(&self, from: u64, limit: u64) -> Result<Vec<Block>, ClientError> {
-        self.blocks_bytes(from, limit)?
-            .iter()
-            .zip(from..)
-            .map(|(bytes, height)| {
-                let block = coalition_ledger::block::decode_block(bytes)
-                    .map_err(|e| ClientError::Malformed(format!("block {height}: {e}")))?;
-                if block.header.height != height {
-                    return Err(ClientError::Malformed(format!(
-                        "block range: block {} where {height} belongs",
-                        block.header.height
-                    )));
-                }
-                Ok(block)
-            })
-            .collect()
+        decode::blocks(&self.blocks_bytes(from, limit)?, from)
     }
 
     /// An account's committed state, if it exists.
@@ -408,21 +308,9 @@ impl Client {
         owner: &LoyaltyId,
         currency: &CurrencyId,
     ) -> Result<Option<AccountState>, ClientError> {
-        let path = format!(
-            "/v1/accounts/{}/{}",
-            hex::encode(owner.0),
-            currency.symbol()
-        );
-        match self.get_optional::<crate::accounts::Account>(&path)? {
-            None => Ok(None),
-            Some(v) => Ok(Some(AccountState {
-                owner: decoded(&v.owner, "owner")?,
-                available: decoded(&v.available, "available")?,
-                pending: decoded(&v.pending, "pending")?,
-                pending_credits: v.pending_credits,
-                nonce: v.nonce,
-            })),
-        }
+        self.get_optional(&paths::account(owner, currency))?
+            .map(decode::account)
+            .transpose()
     }
 
     /// Registered currencies, and the exchange rates in force.
@@ -436,39 +324,7 @@ impl Client {
         ),
         ClientError,
     > {
-        let v: crate::currencies::Currencies = self.get_as("/v1/currencies")?;
-        let mut listings = Vec::new();
-        for c in &v.currencies {
-            let auditor = match &c.auditor {
-                Some(text) => Some(decoded(text, "auditor")?),
-                None => None,
-            };
-            listings.push(CurrencyListing {
-                policy: CurrencyPolicy {
-                    id: currency_id(&c.symbol, "symbol")?,
-                    issuer: decoded(&c.issuer_identity, "issuer_identity")?,
-                    auditor,
-                },
-                decimals: c.decimals,
-                issuer_nonce: c.issuer_nonce,
-                settlement_value: c
-                    .settlement_value
-                    .map(|r| rate(r, "settlement_value"))
-                    .transpose()?,
-                note_lifetime: c
-                    .note_lifetime_epochs
-                    .map_or(NoteLifetime::Unlimited, NoteLifetime::from_u32),
-            });
-        }
-        let mut rates = Vec::new();
-        for r in &v.rates {
-            rates.push((
-                currency_id(&r.from, "from")?,
-                currency_id(&r.to, "to")?,
-                rate(r.rate, "rate")?,
-            ));
-        }
-        Ok((listings, rates))
+        decode::currencies(self.get_as(paths::CURRENCIES)?)
     }
 
     /// One registered currency.
@@ -482,75 +338,49 @@ impl Client {
 
     /// Notes from position `from` on (one page), and the pool's size.
     pub fn pool_notes(&self, from: u64) -> Result<(Vec<(u64, NoteOutput)>, u64), ClientError> {
-        let v: crate::pool::PoolNotes =
-            self.get_as(&format!("/v1/pool/notes?from={from}&limit=1000"))?;
-        let mut notes = Vec::new();
-        for n in &v.notes {
-            notes.push((n.position, decoded(&n.note, "note")?));
-        }
-        Ok((notes, v.total))
+        decode::pool_notes(self.get_as(&paths::pool_notes(from))?)
     }
 
     /// The authentication path of the note at `position`, and the root it
     /// leads to (the newest committed root).
     pub fn pool_path(&self, position: u64) -> Result<(MerklePath, TreeRoot), ClientError> {
-        let v: crate::pool::PoolPath = self.get_as(&format!("/v1/pool/paths/{position}"))?;
-        let root = TreeRoot::from_bytes(&array32(&v.root, "root")?)
-            .map_err(|_| ClientError::Malformed("root is not canonical".into()))?;
-        if v.siblings.len() != coalition_circuits::merkle::DEPTH {
-            return Err(ClientError::Malformed("path length".into()));
-        }
-        let mut siblings = [ark_bn254::Fr::from(0u64); coalition_circuits::merkle::DEPTH];
-        for (slot, s) in siblings.iter_mut().zip(&v.siblings) {
-            *slot = coalition_circuits::field::from_bytes(&array32(s, "siblings")?)
-                .map_err(|_| ClientError::Malformed("sibling is not canonical".into()))?;
-        }
-        let path = MerklePath {
-            position: v.position,
-            siblings,
-        };
-        Ok((path, root))
+        decode::pool_path(self.get_as(&paths::pool_path(position))?)
     }
 
     /// Whether `nullifier` was revealed.
     pub fn is_spent(&self, nullifier: &Nullifier) -> Result<bool, ClientError> {
-        let v: crate::pool::NullifierStatus = self.get_as(&format!(
-            "/v1/pool/nullifiers/{}",
-            hex::encode(nullifier.to_bytes())
-        ))?;
+        let v: crate::pool::NullifierStatus = self.get_as(&paths::nullifier(nullifier))?;
         Ok(v.spent)
     }
 
     /// The partnership terms in force.
     pub fn partnerships(&self) -> Result<Vec<SignedTerms>, ClientError> {
-        let v: crate::currencies::Partnerships = self.get_as("/v1/partnerships")?;
-        v.partnerships
-            .iter()
-            .map(|p| decoded(&p.signed_terms, "signed_terms"))
-            .collect()
+        decode::partnerships(self.get_as(paths::PARTNERSHIPS)?)
+    }
+
+    /// The settlement figures of `epoch` (spec §16.5).
+    pub fn settlement(&self, epoch: u64) -> Result<SettlementReport, ClientError> {
+        settlement::report(self.get_as(&paths::settlement(epoch))?, epoch)
     }
 
     /// Submits `tx`; its ID once admitted to the mempool.
     pub fn submit(&self, tx: &Transaction) -> Result<TxId, ClientError> {
         let response = self.post(
-            "/v1/transactions",
+            paths::TRANSACTIONS,
             "application/octet-stream",
             &tx.to_bytes(),
         )?;
-        let v: crate::transactions::Submitted = checked(response)?;
-        Ok(TxId(array32(&v.id, "id")?))
+        decode::submitted(checked(response)?)
     }
 
     /// Waits until `id` is in a committed block; returns its height.
     pub fn wait_committed(&self, id: &TxId, timeout: Duration) -> Result<u64, ClientError> {
         let started = std::time::Instant::now();
-        let path = format!("/v1/transactions/{}", hex::encode(id.0));
+        let path = paths::transaction(id);
         loop {
             if let Some(v) = self.get_optional::<TransactionStatus>(&path)? {
-                if v.status == TransactionState::Committed {
-                    return v
-                        .height
-                        .ok_or_else(|| malformed("height", "missing from a committed status"));
+                if let Some(height) = decode::committed_height(&v)? {
+                    return Ok(height);
                 }
             }
             if started.elapsed() > timeout {
@@ -569,15 +399,27 @@ impl Client {
 
 /// The answer read as `T`, or the refusal it carries.
 fn checked<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
-    if (200..300).contains(&response.status) {
-        return response.decode();
+    answer(response.status, &response.body)
+}
+
+/// A `status` answer of `body` read as `T`, or the refusal it carries
+/// (both clients).
+pub(crate) fn answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ClientError> {
+    fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
+        serde_json::from_slice(body).map_err(|e| ClientError::Malformed(e.to_string()))
     }
-    let (code, reason) = match response.decode::<ErrorBody>() {
-        Ok(body) => (body.error, body.reason),
-        Err(_) => ("error".to_string(), response.text()),
+    if (200..300).contains(&status) {
+        return decode(body);
+    }
+    let (code, reason) = match decode::<ErrorBody>(body) {
+        Ok(ErrorBody { error, reason, .. }) => (error, reason),
+        Err(_) => (
+            "error".to_string(),
+            String::from_utf8_lossy(body).into_owned(),
+        ),
     };
     Err(ClientError::Refused {
-        status: response.status,
+        status,
         code,
         reason,
     })

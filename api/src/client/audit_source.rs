@@ -5,7 +5,8 @@ use coalition_ledger::audit::{AuditError, BlockSource};
 use coalition_ledger::genesis::Genesis;
 use coalition_ledger::settlement::Figures;
 
-use super::{array32, Client};
+use super::decode::array32;
+use super::Client;
 
 fn source(e: impl std::fmt::Display) -> AuditError {
     AuditError::Source(e.to_string())

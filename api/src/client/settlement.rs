@@ -7,7 +7,8 @@ use coalition_core::currency::CurrencyId;
 use coalition_core::elgamal::Ciphertext;
 use coalition_core::keys::LoyaltyId;
 
-use super::{array32, currency_id, decoded, rate, Client, ClientError};
+use super::decode::{array32, currency_id, decoded, rate};
+use super::ClientError;
 use crate::settlement as wire;
 use coalition_ledger::settlement::{
     ExchangeFigures, ExchangeKey, Figures, IssuerSum, PairFigures, PairKey, Sealed,
@@ -68,58 +69,56 @@ fn issuer(
     Ok(())
 }
 
-impl Client {
-    /// The settlement figures of `epoch` (spec §16.5).
-    pub fn settlement(&self, epoch: u64) -> Result<SettlementReport, ClientError> {
-        let v: wire::Settlement = self.get_as(&format!("/v1/settlement/{epoch}"))?;
-        if v.epoch != epoch {
-            return Err(ClientError::Malformed("another epoch answered".into()));
-        }
-        let mut figures = Figures::default();
-        let mut issuers = BTreeMap::new();
-        for p in &v.pairs {
-            let key = PairKey {
-                epoch,
-                merchant: LoyaltyId(array32(&p.merchant, "merchant")?),
-                currency: currency_id(&p.currency, "currency")?,
-            };
-            issuer(&mut issuers, &p.issuer, "issuer", key.currency)?;
-            let f = PairFigures {
-                burns: p.burns,
-                burned: sealed(&p.burned)?,
-                transfers: p.transfers,
-                transferred: sealed(&p.transferred)?,
-                redeems: p.redeems,
-                redeemed: p.redeemed,
-            };
-            if figures.pairs.insert(key, f).is_some() {
-                return Err(ClientError::Malformed("a settlement pair twice".into()));
-            }
-        }
-        for e in &v.exchanges {
-            let key = ExchangeKey {
-                epoch,
-                from: currency_id(&e.from, "from")?,
-                to: currency_id(&e.to, "to")?,
-                rate: rate(e.rate, "rate")?,
-            };
-            issuer(&mut issuers, &e.from_issuer, "from_issuer", key.from)?;
-            issuer(&mut issuers, &e.to_issuer, "to_issuer", key.to)?;
-            let f = ExchangeFigures {
-                exchanges: e.exchanges,
-                debited: issuer_sum(&e.debited)?,
-                credited: issuer_sum(&e.credited)?,
-            };
-            if figures.exchanges.insert(key, f).is_some() {
-                return Err(ClientError::Malformed("an exchange group twice".into()));
-            }
-        }
-        Ok(SettlementReport {
-            epoch,
-            complete: v.complete,
-            height: v.height,
-            figures,
-            issuers,
-        })
+/// The settlement figures of `epoch` (spec §16.5) as the node answered
+/// them, checked to be that epoch's.
+pub(crate) fn report(v: wire::Settlement, epoch: u64) -> Result<SettlementReport, ClientError> {
+    if v.epoch != epoch {
+        return Err(ClientError::Malformed("another epoch answered".into()));
     }
+    let mut figures = Figures::default();
+    let mut issuers = BTreeMap::new();
+    for p in &v.pairs {
+        let key = PairKey {
+            epoch,
+            merchant: LoyaltyId(array32(&p.merchant, "merchant")?),
+            currency: currency_id(&p.currency, "currency")?,
+        };
+        issuer(&mut issuers, &p.issuer, "issuer", key.currency)?;
+        let f = PairFigures {
+            burns: p.burns,
+            burned: sealed(&p.burned)?,
+            transfers: p.transfers,
+            transferred: sealed(&p.transferred)?,
+            redeems: p.redeems,
+            redeemed: p.redeemed,
+        };
+        if figures.pairs.insert(key, f).is_some() {
+            return Err(ClientError::Malformed("a settlement pair twice".into()));
+        }
+    }
+    for e in &v.exchanges {
+        let key = ExchangeKey {
+            epoch,
+            from: currency_id(&e.from, "from")?,
+            to: currency_id(&e.to, "to")?,
+            rate: rate(e.rate, "rate")?,
+        };
+        issuer(&mut issuers, &e.from_issuer, "from_issuer", key.from)?;
+        issuer(&mut issuers, &e.to_issuer, "to_issuer", key.to)?;
+        let f = ExchangeFigures {
+            exchanges: e.exchanges,
+            debited: issuer_sum(&e.debited)?,
+            credited: issuer_sum(&e.credited)?,
+        };
+        if figures.exchanges.insert(key, f).is_some() {
+            return Err(ClientError::Malformed("an exchange group twice".into()));
+        }
+    }
+    Ok(SettlementReport {
+        epoch,
+        complete: v.complete,
+        height: v.height,
+        figures,
+        issuers,
+    })
 }
