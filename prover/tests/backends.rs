@@ -58,7 +58,7 @@ fn edge_scalars(c: usize) -> Vec<Fr> {
 
 /// The reference chooses widths and reduction chunks as the device does
 /// (`coalition-gpu`'s `layout::window_bits`, `device::reduce_threads`, and
-/// `emulate.cpp`): the same values are pinned in `gpu/src/device.rs`.
+/// `emulate.cpp`): the same values are pinned in `gpu/src/device/msm.rs`.
 #[test]
 fn reference_widths_and_chunks_follow_the_device() {
     for (n, c) in [
