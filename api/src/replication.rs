@@ -1,7 +1,11 @@
 //! `GET /v1/replication`.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// A node of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -64,11 +68,51 @@ pub struct ReplicationState {
 }
 
 /// `{"enabled": false}` on a node running alone, or its cluster view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replication {
     /// Whether the node replicates.
     pub enabled: bool,
     /// Its view, when it does.
     #[serde(flatten)]
     pub state: Option<ReplicationState>,
+}
+
+// By hand: utoipa documents a flattened `Option` as "null or the state"
+// for the whole object, which `{"enabled": false}` does not match. The
+// answer is one of two shapes, and the schema says exactly that.
+impl PartialSchema for Replication {
+    fn schema() -> RefOr<Schema> {
+        let enabled = |value: bool, description: &str| {
+            ObjectBuilder::new()
+                .property(
+                    "enabled",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::new(Type::Boolean))
+                        .enum_values(Some([value])),
+                )
+                .required("enabled")
+                .description(Some(description))
+        };
+        OneOfBuilder::new()
+            .item(
+                enabled(false, "A node running alone")
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+            )
+            .item(
+                AllOfBuilder::new()
+                    .item(enabled(true, "A replicating node"))
+                    .item(Ref::from_schema_name(ReplicationState::name())),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for Replication {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            ReplicationState::name().into_owned(),
+            ReplicationState::schema(),
+        ));
+        ReplicationState::schemas(schemas);
+    }
 }

@@ -86,6 +86,22 @@ fn operations(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
+/// Whether `instance` is valid under `schema`, a schema of `doc` (its
+/// `$ref`s resolved against `doc`'s components), as JSON Schema 2020-12.
+fn validate(doc: &Value, schema: &Value, instance: &Value) -> Result<(), String> {
+    let root = serde_json::json!({ "components": doc["components"], "allOf": [schema] });
+    let validator = jsonschema::validator_for(&root).map_err(|e| e.to_string())?;
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
 /// The schema `reference` (`#/components/schemas/Name`) points to.
 fn resolve<'d>(doc: &'d Value, schema: &'d Value) -> &'d Value {
     match schema["$ref"].as_str() {
@@ -141,8 +157,9 @@ fn the_document_and_the_router_list_the_same_routes() {
         );
     }
 
-    // What the node answers has the documented shape: every key it sends
-    // is a documented property, every required property is sent.
+    // What the node answers has the documented shape: it is valid under
+    // its schema, every key it sends is a documented property, every
+    // required property is sent.
     let mut checked = 0;
     for (method, path) in ops.iter().filter(|(m, _)| m == "GET") {
         let (status, body) = probe(node.addr, method, &concrete(path));
@@ -153,11 +170,15 @@ fn the_document_and_the_router_list_the_same_routes() {
         let Some(schema) = item.get("schema") else {
             continue;
         };
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        // The whole answer is valid under its documented schema.
+        validate(&served, schema, &answer)
+            .unwrap_or_else(|e| panic!("{path} answers outside its schema: {e}\n{body}"));
+        checked += 1;
         let schema = resolve(&served, schema);
         let Some(properties) = schema["properties"].as_object() else {
             continue;
         };
-        let answer: Value = serde_json::from_str(&body).unwrap();
         for key in answer.as_object().unwrap().keys() {
             assert!(properties.contains_key(key), "{path}: {key} undocumented");
         }
@@ -165,10 +186,9 @@ fn the_document_and_the_router_list_the_same_routes() {
             let required = required.as_str().unwrap();
             assert!(answer.get(required).is_some(), "{path}: {required} missing");
         }
-        checked += 1;
     }
     assert!(
-        checked >= 7,
+        checked >= 8,
         "only {checked} answers checked against the document"
     );
     node.stop();
@@ -240,4 +260,50 @@ fn every_route_the_spec_names_is_documented() {
         named += 1;
     }
     assert!(named >= 15, "only {named} routes found in §17.4–§17.5");
+}
+
+/// A replica's `/v1/replication` answer (not reachable from a single node)
+/// is valid under the document, and so is a lone node's; the schema
+/// refuses the shapes in between.
+#[test]
+fn both_replication_shapes_are_documented_and_nothing_else() {
+    use coalition_api::replication::{RaftState, Replica, Replication, ReplicationState};
+    let doc = serde_json::to_value(coalition_node::http::openapi::document()).unwrap();
+    let schema = serde_json::json!({ "$ref": "#/components/schemas/Replication" });
+    let replica = Replication {
+        enabled: true,
+        state: Some(ReplicationState {
+            node_id: 3,
+            member: "ab".repeat(32),
+            state: RaftState::Follower,
+            term: 7,
+            leader: Some(1),
+            last_log_index: Some(40),
+            last_applied_index: Some(40),
+            snapshot_index: None,
+            purged_index: None,
+            voters: vec![Replica {
+                id: 1,
+                member: "cd".repeat(32),
+                addr: "127.0.0.1:7001".into(),
+            }],
+            learners: vec![],
+            snapshots_installed: 0,
+            messages_rejected: 2,
+            blocks_refused: 0,
+        }),
+    };
+    let alone = Replication {
+        enabled: false,
+        state: None,
+    };
+    for answer in [&replica, &alone] {
+        let answer = serde_json::to_value(answer).unwrap();
+        validate(&doc, &schema, &answer).unwrap_or_else(|e| panic!("{answer}: {e}"));
+    }
+    let mut half = serde_json::to_value(&replica).unwrap();
+    half["enabled"] = false.into();
+    for wrong in [serde_json::json!({ "enabled": true }), half] {
+        assert!(validate(&doc, &schema, &wrong).is_err(), "{wrong} accepted");
+    }
 }
