@@ -412,7 +412,7 @@ pub(crate) fn answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
         return decode(body);
     }
     let (code, reason) = match decode::<ErrorBody>(body) {
-        Ok(ErrorBody { error, reason, .. }) => (error, reason),
+        Ok(ErrorBody { error, reason }) => (error, reason),
         Err(_) => (
             "error".to_string(),
             String::from_utf8_lossy(body).into_owned(),

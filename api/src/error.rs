@@ -10,15 +10,13 @@ pub struct ErrorBody {
     /// A stable code: `malformed`, `not_found`, `method_not_allowed`,
     /// `duplicate`, `already_committed`, `too_large`, `rejected`, `busy`,
     /// `body_timeout`, `no_leader` or `internal`; on the node-to-node routes
-    /// also `unauthenticated`, `replayed` and `not_leader`.
+    /// also `unauthenticated` and `replayed` (and `not_leader`, a
+    /// [`crate::raft::NotLeader`]).
     #[schema(example = "rejected")]
     pub error: String,
     /// A human explanation (generic for `internal`: the details go to the
     /// operator's log).
     pub reason: String,
-    /// The leader this node knows (`not_leader` answers to `/raft/join`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leader: Option<String>,
 }
 
 impl ErrorBody {
@@ -27,7 +25,6 @@ impl ErrorBody {
         ErrorBody {
             error: code.into(),
             reason: reason.into(),
-            leader: None,
         }
     }
 }

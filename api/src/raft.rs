@@ -27,3 +27,15 @@ pub struct JoinAnswer {
     /// Member or learner.
     pub status: JoinState,
 }
+
+/// `503` from `/raft/join` on a node that does not lead: where to ask.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotLeader {
+    /// Always `not_leader`.
+    pub error: String,
+    /// A human explanation.
+    pub reason: String,
+    /// The leader's address as this node knows it (`null` when it knows
+    /// none; unauthenticated: the joiner checks whoever answers).
+    pub leader: Option<String>,
+}

@@ -33,7 +33,7 @@ fn the_async_client_reads_submits_and_reports_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let node = RunningNode::start_with(RunningNode::config(dir.path()), genesis, None);
     let blocking = node.client;
-    let client = AsyncClient::new(&format!("http://{}/", node.addr));
+    let client = AsyncClient::new(&format!("http://{}/", node.addr)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,11 +106,59 @@ fn the_async_client_reads_submits_and_reports_refusals() {
             }) => assert_eq!(code, "malformed"),
             other => panic!("{other:?}"),
         }
-        let gone = AsyncClient::new("http://127.0.0.1:9");
+        let gone = AsyncClient::new("http://127.0.0.1:9").unwrap();
         assert!(matches!(
             gone.status().await,
             Err(ClientError::Transport(_))
         ));
     });
     node.stop();
+}
+
+/// A hostile "node" that streams a chunked answer without end is cut off
+/// at the response bound, however little it announces.
+#[test]
+fn an_endless_chunked_answer_is_refused_at_the_bound() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                        transfer-encoding: chunked\r\n\r\n";
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let chunk = vec![b' '; 1 << 20];
+            let mut sent = 0usize;
+            // Until the client hangs up, well past the bound.
+            while sent < 4 * coalition_api::client::MAX_RESPONSE_BYTES {
+                let frame = format!("{:x}\r\n", chunk.len());
+                if socket.write_all(frame.as_bytes()).await.is_err()
+                    || socket.write_all(&chunk).await.is_err()
+                    || socket.write_all(b"\r\n").await.is_err()
+                {
+                    return sent;
+                }
+                sent += chunk.len();
+            }
+            sent
+        });
+        let client = AsyncClient::new(&format!("http://{addr}")).unwrap();
+        match client.status().await {
+            Err(ClientError::Malformed(reason)) => assert!(reason.contains("too large")),
+            other => panic!("{other:?}"),
+        }
+        let sent = server.await.unwrap();
+        assert!(
+            sent < 2 * coalition_api::client::MAX_RESPONSE_BYTES,
+            "{sent}"
+        );
+    });
 }

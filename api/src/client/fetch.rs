@@ -14,11 +14,16 @@ use coalition_core::shielded::NoteOutput;
 use coalition_core::transaction::{Transaction, TxId};
 use coalition_ledger::block::Block;
 use coalition_ledger::genesis::Genesis;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use super::decode::{self, paths, CurrencyListing, NodeStatus};
 use super::{answer, settlement, ClientError, SettlementReport, MAX_RESPONSE_BYTES};
 use crate::transactions::TransactionStatus;
+
+/// How long one request may take, its answer included (the blocking
+/// client's read timeout).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A node's API at a base URL (`http://host:port`), async.
 #[derive(Clone, Debug)]
@@ -33,12 +38,19 @@ fn transport(e: reqwest::Error) -> ClientError {
 
 impl AsyncClient {
     /// A client for the node at `base` (`http://127.0.0.1:8080`; a trailing
-    /// `/` is dropped).
-    pub fn new(base: &str) -> Self {
-        AsyncClient {
+    /// `/` is dropped). Natively it uses no proxy (reqwest would otherwise
+    /// take one from `HTTP_PROXY`, and a wallet's queries name its
+    /// accounts) and follows no redirect; in the browser, `fetch` decides.
+    pub fn new(base: &str) -> Result<Self, ClientError> {
+        let builder = reqwest::Client::builder();
+        #[cfg(not(target_arch = "wasm32"))]
+        let builder = builder
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none());
+        Ok(AsyncClient {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
-        }
+            http: builder.build().map_err(transport)?,
+        })
     }
 
     /// The node's base URL.
@@ -48,8 +60,15 @@ impl AsyncClient {
 
     /// Sends `request`; the status and the body (at most
     /// [`MAX_RESPONSE_BYTES`]).
+    /// Each request, its answer included, within [`REQUEST_TIMEOUT`]; the
+    /// body is read chunk by chunk and refused past the bound, whatever
+    /// length the node announces (or none, chunked).
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), ClientError> {
-        let response = request.send().await.map_err(transport)?;
+        let response = request
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(transport)?;
         let status = response.status().as_u16();
         let too_large = || ClientError::Malformed("response too large".into());
         if response
@@ -58,11 +77,16 @@ impl AsyncClient {
         {
             return Err(too_large());
         }
-        let body = response.bytes().await.map_err(transport)?;
-        if body.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large());
+        let mut chunks = response.bytes_stream();
+        let mut body = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(transport)?;
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        Ok((status, body.to_vec()))
+        Ok((status, body))
     }
 
     /// `GET path` read as `T`; an error status becomes

@@ -10,7 +10,7 @@
 //! * every connection takes a place before a byte of it is read: at most
 //!   `max_open` node-wide and `max_open_per_client` from one client (an
 //!   IPv4 address or an IPv6 /64, the submissions' accounting, see
-//!   [`gate`](super::gate)). One that finds none is closed at once and
+//!   [`gate`](crate::engine::gate)). One that finds none is closed at once and
 //!   counted in `coalition_connections_refused_total`; its place is given
 //!   back when the connection ends. Connections from the addresses of the
 //!   partners' nodes named in `[replication] peers` are counted apart, each

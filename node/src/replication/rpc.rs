@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use coalition_api::error::ErrorBody;
-use coalition_api::raft::{JoinAnswer, JoinRequest, JoinState};
+use coalition_api::raft::{JoinAnswer, JoinRequest, JoinState, NotLeader};
 use futures_util::StreamExt;
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use serde::Serialize;
@@ -520,7 +520,7 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
         (status = 202, description = "Added as a learner", body = JoinAnswer),
         (status = 400, description = "`malformed` envelope or address", body = ErrorBody),
         (status = 403, description = "`unauthenticated`: only a member's node may join", body = ErrorBody),
-        (status = 503, description = "`not_leader`: names the leader this node knows", body = ErrorBody)))]
+        (status = 503, description = "`not_leader`: names the leader this node knows", body = NotLeader)))]
 async fn join(State(s): State<RpcState>, body: Body) -> Response {
     // Addressed to any node (recipient 0).
     let opened = match s.read(ROUTE_JOIN, 0, body).await {
@@ -537,9 +537,10 @@ async fn join(State(s): State<RpcState>, body: Body) -> Response {
         let leader = s.replication.other_leader().map(|l| l.peer.addr);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(ErrorBody {
+            Json(NotLeader {
+                error: "not_leader".into(),
+                reason: "ask the leader".into(),
                 leader,
-                ..ErrorBody::new("not_leader", "ask the leader")
             }),
         )
             .into_response();
