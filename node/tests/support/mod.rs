@@ -61,8 +61,15 @@ impl RunningNode {
             .enable_all()
             .build()
             .unwrap();
+        // A deep accept queue, as a node facing many clients wants: with
+        // tokio's default (1024) a test that opens thousands of sockets at
+        // once can fill it, and a dropped SYN costs a client 1 s.
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind("127.0.0.1:0".parse().unwrap())?;
+                socket.listen(4096)
+            })
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
