@@ -58,6 +58,13 @@ pub enum ProofError {
     RangeProof(String),
 }
 
+impl ProofError {
+    /// An arkworks Groth16 or constraint-system failure, as text.
+    pub(crate) fn groth16(e: impl std::fmt::Display) -> Self {
+        ProofError::Groth16(e.to_string())
+    }
+}
+
 /// Why a backend could not compute what it was asked.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum BackendError {

@@ -11,6 +11,7 @@
 //!   NTTs), and the choice of the fastest backend present;
 //! * [`msm`]: the backends: CPU, the reference of the GPU bucket algorithm,
 //!   and CUDA (feature `gpu`);
+//! * [`r1cs`]: a circuit's constraint matrices, built once per circuit type;
 //! * [`qap`]: the witness map, from an assignment to the quotient `h`;
 //! * [`shielded`]: `Shield` and `Redeem` builders;
 //! * [`transactions`]: builders that turn a wallet's or an issuer's intent into a
@@ -29,6 +30,7 @@ pub mod governance;
 pub mod groth16;
 pub mod msm;
 pub mod qap;
+pub mod r1cs;
 pub mod range;
 pub mod shielded;
 pub mod sigma;

@@ -29,7 +29,7 @@ use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
 use crate::errors::BackendError;
-use crate::groth16::{R1cs, RowValues};
+use crate::r1cs::{R1cs, RowValues};
 
 /// The largest domain `Fr` has: its 2-adicity is 28.
 pub const MAX_LOG_N: usize = 28;

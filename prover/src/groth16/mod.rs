@@ -1,7 +1,8 @@
 //! Groth16 proving for the pool's circuits.
 //!
-//! * [`r1cs`]: a circuit's constraint matrices, built once per circuit type
-//!   from its blank instance (the instance its proving key came from);
+//! * [`crate::r1cs`]: a circuit's constraint matrices, built once per
+//!   circuit type from its blank instance (the instance its proving key came
+//!   from; a module of its own, since the witness map uses it too);
 //! * [`synthesis`]: witness-only synthesis, checked row by row against the
 //!   shared matrices; a false statement is [`ProofError::Unsatisfied`];
 //! * [`prover`]: the proof, every MSM routed through an
@@ -18,15 +19,8 @@
 //! the same `r, s` every backend yields the same proof bytes.
 
 pub mod prover;
-pub mod r1cs;
 pub mod synthesis;
 
+pub use crate::r1cs::{R1cs, RowValues};
 pub use prover::{prove, prove_batch_with_backend, prove_with_backend};
-pub use r1cs::{R1cs, RowValues};
 pub use synthesis::{synthesize_checked, Synthesized};
-
-use crate::errors::ProofError;
-
-fn groth16_error(e: impl std::fmt::Display) -> ProofError {
-    ProofError::Groth16(e.to_string())
-}

@@ -16,9 +16,7 @@ use ark_relations::gr1cs::{
 };
 
 use crate::errors::ProofError;
-
-use super::groth16_error;
-use super::r1cs::{R1cs, RowValues};
+use crate::r1cs::{R1cs, RowValues};
 use zeroize::{Zeroize, Zeroizing};
 
 /// A statement of one circuit, synthesized with a satisfying assignment.
@@ -94,7 +92,7 @@ where
     });
     circuit
         .generate_constraints(cs.clone())
-        .map_err(groth16_error)?;
+        .map_err(ProofError::groth16)?;
     cs.finalize();
     let (num_instance, num_witness) = (cs.num_instance_variables(), cs.num_witness_variables());
     // Sized once, so no reallocation leaves a copy behind; wiped unless

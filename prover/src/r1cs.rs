@@ -8,7 +8,7 @@
 //! about 8 ms), so they are built once from the blank circuit and shared by
 //! every later proof of the same circuit type ([`R1cs::for_circuit`]).
 //! Witnesses are then synthesized without matrices and checked against the
-//! shared ones (`super::synthesis`).
+//! shared ones (`crate::groth16::synthesis`).
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -21,8 +21,6 @@ use ark_relations::gr1cs::{
 };
 
 use crate::errors::ProofError;
-
-use super::groth16_error;
 
 /// `⟨A_i, z⟩` and `⟨B_i, z⟩` for every constraint row `i` of a satisfying
 /// `z` (their product is `⟨C_i, z⟩`).
@@ -75,11 +73,11 @@ impl R1cs {
         cs.set_mode(mode);
         circuit
             .generate_constraints(cs.clone())
-            .map_err(groth16_error)?;
+            .map_err(ProofError::groth16)?;
         cs.finalize();
         let matrices = cs
             .to_matrices()
-            .map_err(groth16_error)?
+            .map_err(ProofError::groth16)?
             .remove(R1CS_PREDICATE_LABEL)
             .ok_or_else(|| ProofError::Groth16("circuit has no R1CS constraints".into()))?;
         let num_constraints = cs.num_constraints();
