@@ -4,6 +4,7 @@
 //! (papers/protocol.md §14, BENCHMARKS.md): multi-scalar multiplication over
 //! BN254 G1 and G2, and the witness map's NTTs over `Fr`.
 //!
+//! * [`error`]: [`GpuError`], why the GPU could not be used;
 //! * [`layout`]: how field elements, points and scalars cross to the device
 //!   (arkworks' Montgomery limbs as they are) and how XYZZ results come back;
 //! * [`ntt`]: the tables a witness-map domain needs, and `Fr` vectors as
@@ -22,6 +23,7 @@
 //! against arkworks on every CI run.
 
 pub mod device;
+pub mod error;
 pub mod layout;
 pub mod ntt;
 

@@ -9,7 +9,7 @@ use ark_ff::{BigInt, FftField, Field, One, PrimeField};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
-use crate::device::GpuError;
+use crate::error::GpuError;
 use crate::layout::FR_WORDS;
 
 /// The largest domain the kernels take: BN254's `Fr` has 2-adicity 28.

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
 use sha2::{Digest, Sha256};
 
-use super::error::GpuError;
 use super::kernel_cache::{ptx_cache_dir, read_cached_ptx, write_cached_ptx};
 use super::library::libraries_present_nvrtc;
+use crate::error::GpuError;
 
 /// The kernels' CUDA C source: field arithmetic, then the MSM and NTT
 /// kernels, compiled as one module.

@@ -4,7 +4,7 @@
 
 use ark_bn254::Fr;
 
-use super::error::GpuError;
+use crate::error::GpuError;
 use crate::layout::{fr_to_words, FR_WORDS};
 use crate::ntt::fr_from_words_serial;
 

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use cudarc::driver::{CudaContext, CudaSlice, CudaStream};
 
 use super::compile::Products;
-use super::error::{driver, GpuError};
 use super::kernels::Kernels;
 use super::scratch::Scratch;
+use crate::error::{driver, GpuError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct ResidentKey {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, CudaModule, LaunchConfig};
 
-use super::error::{driver, GpuError};
+use crate::error::{driver, GpuError};
 use crate::layout::DeviceCurve;
 
 /// The kernels of one curve.

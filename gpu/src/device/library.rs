@@ -3,7 +3,7 @@
 //! call, because cudarc panics when a library is missing. Both are loaded
 //! at run time, so nothing here needs CUDA to build.
 
-use super::error::GpuError;
+use crate::error::GpuError;
 
 /// Whether the CUDA driver and NVRTC libraries can be loaded. Checked
 /// before any other cudarc call, because cudarc panics when a library is

@@ -2,9 +2,9 @@
 //! cache, resident bases and NTT tables, and the kernel pipelines of
 //! `msm.cu` (MSM) and `ntt.cu` (the witness map).
 //!
-//! One file per concern, each using only those listed before it:
+//! One file per concern, each using only those listed before it (and
+//! [`crate::error`] for [`GpuError`]):
 //!
-//! * `error`: [`GpuError`];
 //! * `library`: whether `libcuda` and `libnvrtc` load
 //!   ([`libraries_present`]);
 //! * `kernel_cache`: the on-disk PTX cache, private to this user
@@ -25,7 +25,6 @@
 mod compile;
 mod conversion;
 mod cuda_device;
-mod error;
 mod kernel_cache;
 mod kernels;
 mod library;
@@ -33,9 +32,9 @@ mod msm;
 mod scratch;
 mod witness_map;
 
+pub use crate::error::GpuError;
 pub use compile::{precompile, Products, KERNEL_SOURCE};
 pub use cuda_device::{CudaDevice, StageTime};
-pub use error::GpuError;
 pub use kernel_cache::ptx_cache_dir;
 pub use library::libraries_present;
 
@@ -48,9 +47,9 @@ use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::{Field, One, Zero};
 use cudarc::driver::CudaContext;
 
+use crate::error::driver;
 use crate::ntt::reference_quotient;
 use compile::{compiled_ptx, ptx_cache_path};
-use error::driver;
 use kernels::Kernels;
 use scratch::Scratch;
 

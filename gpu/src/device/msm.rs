@@ -15,9 +15,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::cuda_device::{CudaDevice, ResidentKey};
-use super::error::{driver, GpuError};
 use super::kernels::{grid, BLOCK};
 use super::scratch::{reserve, stage_words, Scratch};
+use crate::error::{driver, GpuError};
 use crate::layout::{
     bases_to_words, combine_windows, num_windows, window_bits, xyzz_to_projective, DeviceCurve,
     DeviceField,

@@ -8,7 +8,7 @@ use ark_bn254::Fr;
 use cudarc::driver::{CudaContext, CudaSlice, CudaStream, PinnedHostSlice};
 
 use super::conversion::fr_words_into_scoped;
-use super::error::{driver, GpuError};
+use crate::error::{driver, GpuError};
 use crate::layout::FR_WORDS;
 
 /// Device buffers reused from one MSM to the next (allocating and freeing

@@ -10,9 +10,9 @@ use cudarc::driver::{CudaSlice, PushKernelArg};
 
 use super::conversion::fr_vectors_scoped;
 use super::cuda_device::{CudaDevice, DeviceNttTables};
-use super::error::{driver, GpuError};
 use super::kernels::{grid, BLOCK};
 use super::scratch::stage_words;
+use crate::error::{driver, GpuError};
 use crate::layout::{fr_words, FR_WORDS};
 use crate::ntt::NttTables;
 

@@ -40,6 +40,6 @@ pub enum GpuError {
     },
 }
 
-pub(super) fn driver(e: impl std::fmt::Debug) -> GpuError {
+pub(crate) fn driver(e: impl std::fmt::Debug) -> GpuError {
     GpuError::Driver(format!("{e:?}"))
 }
