@@ -32,6 +32,7 @@
 //! transactions alone, and `settlement` recomputes every epoch's
 //! settlement figures and compares them with the source's.
 
+mod error;
 mod report;
 mod rules;
 mod settlement;
@@ -46,11 +47,12 @@ use coalition_core::transaction::Transaction;
 use coalition_params::ShieldedVerifyingKeys;
 use serde::Serialize;
 
-pub use report::{AuditError, AuditReport, Finding, SupplyReport, TransactionLocation};
+pub use error::AuditError;
+pub use report::{AuditReport, Finding, TransactionLocation};
 pub use rules::{RuleChecks, RulesModel};
 pub use settlement::SettlementAudit;
 pub use source::BlockSource;
-pub use supply::AuditorKey;
+pub use supply::{AuditorKey, SupplyReport};
 
 use crate::block::{decode_block, Block};
 use crate::chain::{Chain, ChainError};

@@ -7,17 +7,7 @@ use serde::Serialize;
 
 use super::rules::RuleChecks;
 use super::settlement::SettlementAudit;
-
-/// Why an audit could not run at all (as opposed to a finding).
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// The source could not be read.
-    #[error("reading the ledger: {0}")]
-    Source(String),
-    /// The genesis cannot start a ledger (e.g. the pool's keys do not match).
-    #[error("genesis: {0}")]
-    Genesis(String),
-}
+use super::supply::SupplyReport;
 
 /// The first problem an audit found, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,35 +52,6 @@ impl std::fmt::Display for Finding {
         }
         write!(f, ": {}", self.problem)
     }
-}
-
-/// One currency's supply, as its auditor reads it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SupplyReport {
-    /// The currency.
-    pub currency: String,
-    /// Points issued.
-    pub issued: u64,
-    /// Points burned back to the issuer.
-    pub burned: u64,
-    /// Points exchanged into other currencies.
-    pub exchanged_out: u64,
-    /// Points received from other currencies by exchange.
-    pub exchanged_in: u64,
-    /// Points moved into the shielded pool (public).
-    pub shielded: u64,
-    /// Points paid out of the pool to merchants (public).
-    pub redeemed: u64,
-    /// Σ of every account's balance (available + pending), as read.
-    pub in_accounts: u64,
-    /// `shielded − redeemed`.
-    pub in_pool: u64,
-    /// Accounts whose committed balance matched the auditor's reading.
-    pub accounts_checked: u64,
-    /// Whether everything above reconciles.
-    pub reconciled: bool,
-    /// The first discrepancy, if any.
-    pub problem: Option<String>,
 }
 
 /// What an audit did and found.

@@ -13,7 +13,7 @@ use coalition_core::keys::LoyaltyId;
 use coalition_core::transaction::Transaction;
 use serde::Serialize;
 
-use super::report::AuditError;
+use super::error::AuditError;
 use super::source::BlockSource;
 use super::supply::AuditorKey;
 use crate::ledger::AccountLedger;

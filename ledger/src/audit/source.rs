@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use coalition_params::ShieldedVerifyingKeys;
 
-use super::report::AuditError;
+use super::error::AuditError;
 use crate::genesis::Genesis;
 use crate::ledger::AccountLedger;
 use crate::settlement::Figures;

@@ -10,9 +10,38 @@ use coalition_core::transaction::Transaction;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
+use serde::Serialize;
 
-use super::report::SupplyReport;
 use crate::ledger::AccountLedger;
+
+/// One currency's supply, as its auditor reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SupplyReport {
+    /// The currency.
+    pub currency: String,
+    /// Points issued.
+    pub issued: u64,
+    /// Points burned back to the issuer.
+    pub burned: u64,
+    /// Points exchanged into other currencies.
+    pub exchanged_out: u64,
+    /// Points received from other currencies by exchange.
+    pub exchanged_in: u64,
+    /// Points moved into the shielded pool (public).
+    pub shielded: u64,
+    /// Points paid out of the pool to merchants (public).
+    pub redeemed: u64,
+    /// Σ of every account's balance (available + pending), as read.
+    pub in_accounts: u64,
+    /// `shielded − redeemed`.
+    pub in_pool: u64,
+    /// Accounts whose committed balance matched the auditor's reading.
+    pub accounts_checked: u64,
+    /// Whether everything above reconciles.
+    pub reconciled: bool,
+    /// The first discrepancy, if any.
+    pub problem: Option<String>,
+}
 
 /// A currency auditor's key and a table to read amounts with.
 pub struct AuditorKey<'a> {
