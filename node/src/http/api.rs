@@ -3,7 +3,7 @@
 //! What each route takes and answers is a type of `coalition-api`; each
 //! handler is registered with its `#[utoipa::path]` description through an
 //! [`OpenApiRouter`], so a route cannot be served without being documented
-//! in the OpenAPI document ([`super::openapi`]). Binary values (points,
+//! in the OpenAPI document (`super::openapi`, which serves it). Binary values (points,
 //! ciphertexts, transactions, blocks) travel as lowercase hex of their
 //! canonical encodings. Every request body is bounded (`max_body_bytes`),
 //! every list is paged with a bounded limit, and every refusal is a JSON
@@ -15,11 +15,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Json;
 use coalition_api::accounts::Account;
 use coalition_api::chain::{
     BlockAnswer, BlockRange, BlockRangeQuery, BlockTransaction, GenesisAnswer, Header, Status,
@@ -46,7 +46,7 @@ use tokio_stream::StreamExt;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{with_json_refusals, ApiPath as Path, ApiQuery as Query};
+use super::extract::{ApiPath as Path, ApiQuery as Query};
 use super::App;
 use crate::engine::{gate, Node};
 use crate::replication::network::{forward_submission, ForwardError, ForwardedAnswer};
@@ -81,7 +81,8 @@ fn rate(r: &ExchangeRate) -> Rate {
     Rate([r.numerator(), r.denominator()])
 }
 
-/// The public routes, each with its OpenAPI description.
+/// The public routes, each with its OpenAPI description (the document's
+/// own route is added by [`super::openapi::routes`]).
 pub(crate) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(health))
@@ -103,16 +104,6 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(events))
         .routes(routes!(replication))
         .routes(routes!(metrics))
-        .routes(routes!(openapi))
-}
-
-/// Builds the router over `app`.
-pub fn router(app: App) -> Router {
-    let limit = app.node.config().max_body_bytes;
-    let (router, _) = routes()
-        .layer(DefaultBodyLimit::max(limit))
-        .split_for_parts();
-    with_json_refusals(router).with_state(app)
 }
 
 /// Liveness.
@@ -120,16 +111,6 @@ pub fn router(app: App) -> Router {
     responses((status = 200, description = "The node runs", body = String, content_type = "text/plain")))]
 async fn health() -> &'static str {
     "ok"
-}
-
-/// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "node",
-    responses((status = 200, description = "The OpenAPI 3.1 document of every route", content_type = "application/json")))]
-async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        super::openapi::document_json(),
-    )
 }
 
 /// Prometheus metrics (spec §17.5).

@@ -15,7 +15,8 @@ pub mod openapi;
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::Router;
 use coalition_params::ShieldedVerifyingKeys;
 
 use crate::config::NodeConfig;
@@ -150,13 +151,22 @@ pub async fn serve_replicated(
         node: node.clone(),
         replication: Some(replication.clone()),
     };
-    let router = extract::with_json_refusals(api::router(app).merge(
+    let router = extract::with_json_refusals(public_router(app).merge(
         crate::replication::rpc::routes(node.clone(), replication.clone()),
     ));
     println!("listening on {addr}");
     let served = connections::serve_bounded(node, listener, router, shutdown).await;
     let _ = replication.raft().shutdown().await;
     served.map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// The public routes over `app`, with their body limit and JSON refusals.
+fn public_router(app: App) -> Router {
+    let limit = app.node.config().max_body_bytes;
+    let (router, _) = openapi::routes()
+        .layer(DefaultBodyLimit::max(limit))
+        .split_for_parts();
+    extract::with_json_refusals(router).with_state(app)
 }
 
 async fn shutdown_signal() {
@@ -174,7 +184,7 @@ pub async fn serve(
         let mut rx = rx;
         let _ = rx.changed().await;
     }));
-    let router = api::router(App {
+    let router = public_router(App {
         node: node.clone(),
         replication: None,
     });
