@@ -279,18 +279,28 @@ async fn forward_to_leader(
             let status = StatusCode::from_u16(status).map_err(ApiError::internal)?;
             Ok((status, Json(answer)).into_response())
         }
-        Err(e @ ForwardError::Busy(_)) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "busy",
-            e.to_string(),
-        )),
+        // The leader's own words and addresses stay in this node's log: a
+        // client learns only what to do next.
+        Err(e @ ForwardError::Busy(_)) => {
+            tracing::info!(error = %e, "the leader had no place for a forwarded submission");
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                "the leader is busy; retry later",
+            ))
+        }
         // Over the leader's bound: retrying will not help.
-        Err(e @ ForwardError::Refused { status: 413, .. }) => Err(ApiError::new(
+        Err(ForwardError::Refused { status: 413, .. }) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            e.to_string(),
+            "request body over the leader's max_body_bytes",
         )),
-        Err(e) => Err(ApiError::no_leader(e.to_string())),
+        Err(e) => {
+            tracing::warn!(error = %e, "forwarding a submission to the leader failed");
+            Err(ApiError::no_leader(
+                "the leader could not take the submission right now; retry",
+            ))
+        }
     }
 }
 
