@@ -20,7 +20,7 @@ use std::time::Duration;
 use coalition_circuits::merkle::MerklePath;
 use coalition_circuits::note::{Nullifier, TreeRoot};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::CurrencyId;
 use coalition_core::encoding::Encode;
 use coalition_core::keys::LoyaltyId;
 use coalition_core::partnership::SignedTerms;
@@ -41,7 +41,7 @@ mod decode;
 mod fetch;
 mod settlement;
 
-pub use decode::{paths, CurrencyListing, NodeStatus};
+pub use decode::{paths, CurrencyListing, CurrencyTable, NodeStatus};
 #[cfg(feature = "async-client")]
 pub use fetch::AsyncClient;
 pub use settlement::SettlementReport;
@@ -314,16 +314,7 @@ impl Client {
     }
 
     /// Registered currencies, and the exchange rates in force.
-    #[allow(clippy::type_complexity)]
-    pub fn currencies(
-        &self,
-    ) -> Result<
-        (
-            Vec<CurrencyListing>,
-            Vec<(CurrencyId, CurrencyId, ExchangeRate)>,
-        ),
-        ClientError,
-    > {
+    pub fn currencies(&self) -> Result<CurrencyTable, ClientError> {
         decode::currencies(self.get_as(paths::CURRENCIES)?)
     }
 

@@ -98,6 +98,13 @@ pub struct NodeStatus {
     pub settlement_epoch: Option<Epoch>,
 }
 
+/// Registered currencies, and the exchange rates in force as
+/// `(from, to, rate)`: what `GET /v1/currencies` answers, decoded.
+pub type CurrencyTable = (
+    Vec<CurrencyListing>,
+    Vec<(CurrencyId, CurrencyId, ExchangeRate)>,
+);
+
 /// A registered currency as the node lists it.
 #[derive(Debug, Clone)]
 pub struct CurrencyListing {
@@ -228,16 +235,7 @@ pub(crate) fn account(v: accounts::Account) -> Result<AccountState, ClientError>
 }
 
 /// Registered currencies, and the exchange rates in force.
-#[allow(clippy::type_complexity)]
-pub(crate) fn currencies(
-    v: currencies::Currencies,
-) -> Result<
-    (
-        Vec<CurrencyListing>,
-        Vec<(CurrencyId, CurrencyId, ExchangeRate)>,
-    ),
-    ClientError,
-> {
+pub(crate) fn currencies(v: currencies::Currencies) -> Result<CurrencyTable, ClientError> {
     let mut listings = Vec::new();
     for c in &v.currencies {
         let auditor = match &c.auditor {

@@ -6,7 +6,7 @@
 use coalition_circuits::merkle::MerklePath;
 use coalition_circuits::note::{Nullifier, TreeRoot};
 use coalition_core::account::AccountState;
-use coalition_core::currency::{CurrencyId, ExchangeRate};
+use coalition_core::currency::CurrencyId;
 use coalition_core::encoding::Encode;
 use coalition_core::keys::LoyaltyId;
 use coalition_core::partnership::SignedTerms;
@@ -17,7 +17,7 @@ use coalition_ledger::genesis::Genesis;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::decode::{self, paths, CurrencyListing, NodeStatus};
+use super::decode::{self, paths, CurrencyTable, NodeStatus};
 use super::{answer, settlement, ClientError, SettlementReport, MAX_RESPONSE_BYTES};
 use crate::transactions::TransactionStatus;
 
@@ -150,16 +150,7 @@ impl AsyncClient {
     }
 
     /// Registered currencies, and the exchange rates in force.
-    #[allow(clippy::type_complexity)]
-    pub async fn currencies(
-        &self,
-    ) -> Result<
-        (
-            Vec<CurrencyListing>,
-            Vec<(CurrencyId, CurrencyId, ExchangeRate)>,
-        ),
-        ClientError,
-    > {
+    pub async fn currencies(&self) -> Result<CurrencyTable, ClientError> {
         decode::currencies(self.get_as(paths::CURRENCIES).await?)
     }
 
