@@ -68,13 +68,35 @@ pub struct ReplicationState {
 }
 
 /// `{"enabled": false}` on a node running alone, or its cluster view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Replication {
     /// Whether the node replicates.
     pub enabled: bool,
     /// Its view, when it does.
     #[serde(flatten)]
     pub state: Option<ReplicationState>,
+}
+
+// By hand: serde's derive reads a flattened `Option` that fails to parse
+// as `None`, so `{"enabled": true}` with a broken state would read as a
+// node running alone. Here `enabled` decides the shape and a replicating
+// node's state must parse.
+impl<'de> Deserialize<'de> for Replication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let enabled = value
+            .get("enabled")
+            .ok_or_else(|| D::Error::missing_field("enabled"))?
+            .as_bool()
+            .ok_or_else(|| D::Error::custom("enabled: expected a boolean"))?;
+        let state = if enabled {
+            Some(ReplicationState::deserialize(value).map_err(D::Error::custom)?)
+        } else {
+            None
+        };
+        Ok(Replication { enabled, state })
+    }
 }
 
 // By hand: utoipa documents a flattened `Option` as "null or the state"
@@ -114,5 +136,62 @@ impl ToSchema for Replication {
             ReplicationState::schema(),
         ));
         ReplicationState::schemas(schemas);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ReplicationState {
+        ReplicationState {
+            node_id: 1,
+            member: "aa".into(),
+            state: RaftState::Leader,
+            term: 2,
+            leader: Some(1),
+            last_log_index: Some(3),
+            last_applied_index: Some(3),
+            snapshot_index: None,
+            purged_index: None,
+            voters: vec![],
+            learners: vec![],
+            snapshots_installed: 0,
+            messages_rejected: 0,
+            blocks_refused: 0,
+        }
+    }
+
+    #[test]
+    fn both_shapes_round_trip() {
+        for answer in [
+            Replication {
+                enabled: false,
+                state: None,
+            },
+            Replication {
+                enabled: true,
+                state: Some(state()),
+            },
+        ] {
+            let text = serde_json::to_string(&answer).unwrap();
+            assert_eq!(serde_json::from_str::<Replication>(&text).unwrap(), answer);
+        }
+    }
+
+    #[test]
+    fn a_broken_state_is_an_error_not_a_lone_node() {
+        let mut value = serde_json::to_value(Replication {
+            enabled: true,
+            state: Some(state()),
+        })
+        .unwrap();
+        value["term"] = "two".into();
+        let error = serde_json::from_value::<Replication>(value).unwrap_err();
+        assert!(error.to_string().contains("term") || error.to_string().contains("u64"));
+        // A replicating node with no state at all, and no `enabled`.
+        assert!(serde_json::from_str::<Replication>(r#"{"enabled": true}"#).is_err());
+        assert!(serde_json::from_str::<Replication>(r#"{"term": 2}"#).is_err());
+        assert!(serde_json::from_str::<Replication>(r#"{"enabled": "yes"}"#).is_err());
     }
 }
