@@ -28,7 +28,7 @@ use coalition_params::ShieldedVerifyingKeys;
 
 use coalition_core::account::AccountState;
 use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
-use coalition_core::keys::LoyaltyId;
+use coalition_core::keys::{LoyaltyId, PublicIdentity};
 use coalition_core::transaction::{ChainId, Transaction, TxId};
 
 use crate::governance::{CurrencyInfo, Governance, RateChanges};
@@ -60,16 +60,22 @@ pub enum LedgerError {
     UnknownCurrency(CurrencyId),
 }
 
-/// Proofs this node already verified, by a hash of everything their
-/// statement is made of: `SHA-256("coalition/v1/verified" ‖ transaction
-/// bytes ‖ the ledger's available-balance ciphertext the statement used,
-/// if any)`. The rest of a statement (chain, currency policy, pool keys)
-/// never changes once registered, so an equal key means an equal statement
-/// and proof, and verification — a deterministic function of the two —
-/// would give the same answer. Admission fills it; block production then
-/// verifies only what admission did not. Shared between the two (they run
-/// concurrently), so it locks inside. Bounded: the oldest keys are
-/// forgotten first (forgetting only costs a re-verification).
+/// Proofs and signatures this node already verified. A proof is keyed by
+/// its whole statement: `SHA-256("coalition/v2/verified" ‖ transaction
+/// bytes ‖ statement digest)`, where the digest is a challenge drawn from
+/// the statement's own transcript (§7.2, which absorbs every public
+/// element: chain, currency, the issuer's and auditor's keys of the policy
+/// in force, balances) and, for the pool, the circuit's public inputs. So
+/// an equal key means an equal statement and proof, and verification — a
+/// deterministic function of the two — would give the same answer, even
+/// when the state a block is checked against registered the currency
+/// differently from the state admission saw (a registration race across a
+/// leader change). A signature is keyed by the transaction ID (which
+/// hashes the signature) and the identity it verified under. Admission
+/// fills it; block production then verifies only what admission did not.
+/// Shared between the two (they run concurrently), so it locks inside.
+/// Bounded: the oldest keys are forgotten first (forgetting only costs a
+/// re-verification).
 #[derive(Debug, Default)]
 pub struct VerifiedProofs {
     inner: std::sync::Mutex<RememberedKeys>,
@@ -114,19 +120,45 @@ impl VerifiedProofs {
         use coalition_verifier::transactions::PreparedStatement;
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(b"coalition/v1/verified");
+        h.update(b"coalition/v2/verified");
         h.update(prepared.tx.to_bytes());
-        let available = match &prepared.statement {
-            PreparedStatement::Debit(s) => Some(s.source_available),
-            PreparedStatement::Exchange(s) => Some(s.source_available),
-            PreparedStatement::Shield { statement, .. } => Some(statement.source_available),
-            PreparedStatement::Issue(_)
-            | PreparedStatement::Redeem { .. }
-            | PreparedStatement::None => None,
+        let transcript = match &prepared.statement {
+            PreparedStatement::Issue(s) => Some(s.transcript()),
+            PreparedStatement::Debit(s) => Some(s.transcript()),
+            PreparedStatement::Exchange(s) => Some(s.transcript()),
+            PreparedStatement::Shield { statement, .. } => Some(statement.transcript()),
+            PreparedStatement::Redeem { .. } | PreparedStatement::None => None,
         };
-        if let Some(a) = available {
-            h.update(a.to_bytes());
+        if let Some(mut transcript) = transcript {
+            let mut digest = [0u8; 32];
+            transcript.challenge_bytes(b"verification-cache-key", &mut digest);
+            h.update(digest);
         }
+        let inputs: &[ark_bn254::Fr] = match &prepared.statement {
+            PreparedStatement::Shield { output_inputs, .. } => output_inputs,
+            PreparedStatement::Redeem {
+                spend_inputs,
+                authorization_message,
+                ..
+            } => {
+                h.update(authorization_message);
+                spend_inputs
+            }
+            _ => &[],
+        };
+        for input in inputs {
+            h.update(coalition_circuits::field::to_bytes(input));
+        }
+        h.finalize().into()
+    }
+
+    fn signature_key(id: &TxId, signer: &PublicIdentity) -> [u8; 32] {
+        use coalition_core::encoding::Encode;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"coalition/v1/verified-signature");
+        h.update(id.0);
+        h.update(signer.to_bytes());
         h.finalize().into()
     }
 
@@ -139,22 +171,24 @@ impl VerifiedProofs {
         self.keys().proofs.keys.contains(key)
     }
 
-    /// Whether the signature of the transaction `id` is known to verify.
-    pub fn signature_verified(&self, id: &TxId) -> bool {
-        self.keys().signatures.keys.contains(&id.0)
+    /// Whether the signature of the transaction `id` is known to verify
+    /// under `signer`.
+    pub fn signature_verified(&self, id: &TxId, signer: &PublicIdentity) -> bool {
+        let key = Self::signature_key(id, signer);
+        self.keys().signatures.keys.contains(&key)
     }
 
-    /// Records that the signature of the transaction `id` verified.
-    pub fn record_signature(&self, id: TxId) {
-        self.keys().signatures.insert_all([id.0]);
+    /// Records that the signature of the transaction `id` verified under
+    /// `signer`.
+    pub fn record_signature(&self, id: TxId, signer: &PublicIdentity) {
+        let key = Self::signature_key(&id, signer);
+        self.keys().signatures.insert_all([key]);
     }
 
-    fn insert_all(&self, proofs: Vec<[u8; 32]>, signatures: Vec<TxId>) {
+    fn insert_all(&self, proofs: Vec<[u8; 32]>, signatures: Vec<[u8; 32]>) {
         let mut remembered = self.keys();
         remembered.proofs.insert_all(proofs);
-        remembered
-            .signatures
-            .insert_all(signatures.into_iter().map(|id| id.0));
+        remembered.signatures.insert_all(signatures);
     }
 
     /// How many proofs are remembered.
@@ -647,13 +681,21 @@ impl AccountLedger {
         let mut signed = Vec::new();
         for (index, tx) in txs.iter().enumerate() {
             let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
-            let signature = match verified {
-                Some(cache) if tx.signature().is_some() => {
+            // The cache speaks for the signer this state names (an Issue's
+            // is its currency's issuer here, not where admission read it).
+            let signer = match verified {
+                Some(_) if tx.signature().is_some() => {
+                    coalition_verifier::transactions::signer(tx, &next)
+                }
+                _ => None,
+            };
+            let signature = match (verified, signer) {
+                (Some(cache), Some(signer)) => {
                     let id = tx.id();
-                    if cache.signature_verified(&id) {
-                        SignatureCheck::AlreadyVerified
+                    if cache.signature_verified(&id, &signer) {
+                        SignatureCheck::VerifiedFor(signer.loyalty_id())
                     } else {
-                        signed.push(id);
+                        signed.push(VerifiedProofs::signature_key(&id, &signer));
                         SignatureCheck::Verify
                     }
                 }

@@ -537,7 +537,11 @@ fn a_signature_already_verified_still_needs_a_member_signer() {
     // pre-checks nothing, and skipping the signature skips nothing else.
     assert!(signer(&proposal, &w.ledger).is_none());
     assert!(matches!(
-        prepare_with(&proposal, &w.ledger, SignatureCheck::AlreadyVerified),
+        prepare_with(
+            &proposal,
+            &w.ledger,
+            SignatureCheck::VerifiedFor(outsider.loyalty_id())
+        ),
         Err(TxVerificationError::Governance(
             "the signer is not a member"
         ))

@@ -242,7 +242,8 @@ fn a_recorded_signature_covers_that_exact_transaction_only() {
     ));
     // The node verified `good`'s signature (its ID hashes the signature);
     // that says nothing about `forged`, whose ID differs.
-    pool.verified_proofs().record_signature(good.id());
+    pool.verified_proofs()
+        .record_signature(good.id(), w.airline.public());
     assert_ne!(good.id(), forged.id());
     assert!(matches!(
         pool.insert(forged),
@@ -252,4 +253,63 @@ fn a_recorded_signature_covers_that_exact_transaction_only() {
         }))
     ));
     pool.insert(good).unwrap();
+}
+
+#[test]
+fn the_verification_cache_speaks_only_for_the_policy_it_verified_under() {
+    use coalition_ledger::ledger::{ApplyMode, LedgerError, VerifiedProofs};
+    use coalition_verifier::TxVerificationError;
+    // Two registrations of MILES can race across a leader change: the
+    // state admission verified an Issue against is not the state a block
+    // with it is checked against. The cache must then answer what a node
+    // without it answers.
+    let (mut w, _) = world();
+    let auditor = IdentityKeys::random(&mut w.rng).public().encryption;
+    let other_auditor = IdentityKeys::random(&mut w.rng).public().encryption;
+    let registered = |policy: CurrencyPolicy| {
+        let mut ledger = AccountLedger::new(ChainId([5; 32]));
+        ledger.register_currency(policy).unwrap();
+        ledger
+    };
+    let admitted = CurrencyPolicy {
+        auditor: Some(auditor),
+        ..w.miles.clone()
+    };
+    w.miles = admitted.clone();
+    let tx = issue(&mut w, 0, 0, 100);
+    let cache = VerifiedProofs::default();
+    registered(admitted)
+        .after_block_cached(
+            1,
+            std::slice::from_ref(&tx),
+            Some(&cache),
+            ApplyMode::Pending,
+        )
+        .unwrap();
+    assert_eq!(cache.len(), 1);
+
+    // Another auditor key: same signer, a statement the proof is not for.
+    let another_auditor = registered(CurrencyPolicy {
+        auditor: Some(other_auditor),
+        ..w.miles.clone()
+    });
+    // Another issuer: the signature is not its.
+    let another_issuer = registered(CurrencyPolicy {
+        issuer: *w.bob.public(),
+        ..w.miles.clone()
+    });
+    for (state, expected) in [(another_auditor, "proof"), (another_issuer, "signature")] {
+        for cached in [None, Some(&cache)] {
+            let refused = state
+                .after_block_cached(1, std::slice::from_ref(&tx), cached, ApplyMode::Block)
+                .unwrap_err();
+            let LedgerError::Rejected { error, .. } = refused else {
+                panic!("{refused:?}");
+            };
+            match expected {
+                "proof" => assert!(matches!(error, TxVerificationError::Proof(_)), "{error:?}"),
+                _ => assert_eq!(error, TxVerificationError::Signature),
+            }
+        }
+    }
 }

@@ -159,26 +159,29 @@ impl PreparedTx<'_> {
 
 /// Whether [`prepare_with`] verifies the transaction's signature.
 ///
-/// Whether a signature verifies is a function of the transaction's bytes
-/// alone: the signer's key is either carried in the transaction, or is a
-/// currency's issuer (fixed at registration), or a member named by a
-/// loyalty ID (a hash of the member's keys). So a caller that verified it
-/// once — keyed by the transaction ID, which hashes the signature — may
-/// skip it later. The rest of `prepare` (who may sign, membership, nonces)
-/// is checked either way.
+/// A caller that already verified a transaction's signature (keyed by the
+/// transaction ID, which hashes the signature) may skip it later, but only
+/// against the identity it verified it with: the signer `prepare` finds
+/// in the state it is given can differ (an Issue's signer is its
+/// currency's registered issuer, and two registrations of one currency
+/// can race across a leader change), and then the signature is verified
+/// again. The rest of `prepare` (who may sign, membership, nonces) is
+/// checked either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureCheck {
     /// Verify it.
     Verify,
-    /// The caller already verified this exact transaction's signature.
-    AlreadyVerified,
+    /// The caller already verified this exact transaction's signature
+    /// under the identity with this loyalty ID (a hash of its keys); under
+    /// any other it is verified.
+    VerifiedFor(LoyaltyId),
 }
 
 impl SignatureCheck {
     fn check(self, tx: &Transaction, signer: &PublicIdentity) -> Result<(), TxVerificationError> {
         match self {
-            SignatureCheck::Verify => check_signature(tx, signer),
-            SignatureCheck::AlreadyVerified => Ok(()),
+            SignatureCheck::VerifiedFor(verified) if verified == signer.loyalty_id() => Ok(()),
+            SignatureCheck::Verify | SignatureCheck::VerifiedFor(_) => check_signature(tx, signer),
         }
     }
 }

@@ -293,9 +293,10 @@ impl Node {
     /// batch's proofs at once; the others wait for their result. Blocking:
     /// call it from a blocking thread.
     pub fn submit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
-        // The signature depends on the transaction alone (see
-        // `SignatureCheck`): verify it here, on the caller's thread and
-        // outside every lock, so admission and the block skip it.
+        // Verify the signature here, on the caller's thread and outside
+        // every lock, under the signer the committed state names; admission
+        // and the block skip it while their state names the same signer
+        // (`SignatureCheck`).
         let signer = coalition_verifier::transactions::signer(&tx, self.chain().ledger());
         if let Some(signer) = signer {
             if let Err(error) = coalition_verifier::transactions::check_signature(&tx, &signer) {
@@ -304,7 +305,7 @@ impl Node {
                     coalition_ledger::ledger::LedgerError::Rejected { index: 0, error },
                 )));
             }
-            self.shared.verified.record_signature(tx.id());
+            self.shared.verified.record_signature(tx.id(), &signer);
         }
         let (reply, result) = std::sync::mpsc::sync_channel(1);
         self.admission().queue.push((tx, reply));
