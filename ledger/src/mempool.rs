@@ -176,6 +176,7 @@ impl Mempool {
         let mut batch_ids = BTreeSet::new();
         let mut batch_bytes = 0;
         let mut batch_senders: BTreeMap<Sender, usize> = BTreeMap::new();
+        let mut same_id_later: Vec<(usize, Transaction)> = Vec::new();
         for (i, tx) in txs.into_iter().enumerate() {
             let bytes = tx.to_bytes().len();
             let id = tx.id();
@@ -184,8 +185,11 @@ impl Mempool {
                 + batch_senders.get(&sender).copied().unwrap_or(0);
             let refusal = if bytes > MAX_TRANSACTION_BYTES {
                 Some(MempoolError::TooLarge(bytes))
-            } else if self.ids.contains(&id) || batch_ids.contains(&id) {
+            } else if self.ids.contains(&id) {
                 Some(MempoolError::Duplicate)
+            } else if batch_ids.contains(&id) {
+                same_id_later.push((i, tx));
+                continue;
             } else if self.entries.len() + candidates.len() >= self.config.max_transactions
                 || self.bytes + batch_bytes + bytes > self.config.max_bytes
             {
@@ -213,6 +217,18 @@ impl Mempool {
             ));
         }
         self.admit_range(candidates, &mut results);
+        // A Redeem's ID does not cover its proof (§13.9), so a copy with a
+        // garbage proof has the honest one's ID. Deciding duplicates before
+        // verifying would let a copy that came first in a batch get the
+        // original refused; a later transaction with an ID already in the
+        // batch is decided after it instead: a duplicate if that one was
+        // admitted, verified on its own merits if not.
+        if !same_id_later.is_empty() {
+            let (places, later): (Vec<usize>, Vec<Transaction>) = same_id_later.into_iter().unzip();
+            for (place, result) in places.into_iter().zip(self.insert_batch(later)) {
+                results[place] = Some(result);
+            }
+        }
         results
             .into_iter()
             .map(|r| r.unwrap_or(Err(MempoolError::Full)))

@@ -1209,3 +1209,35 @@ fn the_mempool_checks_the_next_blocks_epoch_and_drops_stale_shields() {
     assert!(pool.evict(&fresh.id(), &w.ledger));
     assert!(pool.is_empty() && !pool.evict(&fresh.id(), &w.ledger));
 }
+
+#[test]
+fn a_copied_redeem_with_a_garbage_proof_cannot_crowd_out_the_original() {
+    // A Redeem's ID leaves out its proof, so anyone who sees it pending can
+    // submit a copy with another proof under the same ID. Put first in the
+    // same admission batch, the copy must not get the original refused as
+    // a duplicate.
+    let mut w = World::new(12);
+    let (s, _) = w.shield(300, 1000);
+    w.ledger.apply(&s).unwrap();
+    let notes = w.scan();
+    let (honest, _) = w.redeem(&notes, 100).unwrap();
+    let mut copy = redeem_parts(&honest);
+    copy.proof = shield_parts(&s).output_proof;
+    let copy = Transaction::Redeem(copy);
+    assert_eq!(copy.id(), honest.id());
+    let mut mempool = Mempool::new(MempoolConfig::default(), &w.ledger);
+    let results = mempool.insert_batch(vec![copy.clone(), honest.clone()]);
+    assert!(
+        matches!(results[0], Err(MempoolError::Invalid(_))),
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(results[1], Ok(honest.id()));
+    assert_eq!(mempool.take_for_block(10), vec![honest.clone()]);
+    // Once the original is held, a copy is a duplicate, before any proof.
+    let mut mempool = Mempool::new(MempoolConfig::default(), &w.ledger);
+    let results = mempool.insert_batch(vec![honest.clone(), copy.clone(), honest]);
+    assert!(results[0].is_ok());
+    assert_eq!(results[1], Err(MempoolError::Duplicate));
+    assert_eq!(results[2], Err(MempoolError::Duplicate));
+}
