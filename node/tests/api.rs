@@ -792,6 +792,44 @@ fn framework_refusals_are_the_documented_json() {
             "{text}"
         );
     }
+    // An over-long URI, and over-large header fields, on a known route
+    // and an unknown one: the documented JSON too, from a raw socket (the
+    // client sends no extra headers).
+    let long = "9".repeat(9 * 1024);
+    let pad = "a".repeat(20 * 1024);
+    for (head, status, code) in [
+        (
+            format!("GET /v1/blocks/{long} HTTP/1.1\r\nHost: n\r\n"),
+            414,
+            "uri_too_long",
+        ),
+        (
+            format!("GET /nowhere/{long} HTTP/1.1\r\nHost: n\r\n"),
+            414,
+            "uri_too_long",
+        ),
+        (
+            format!("GET /v1/status HTTP/1.1\r\nHost: n\r\nX-Pad: {pad}\r\n"),
+            431,
+            "headers_too_large",
+        ),
+    ] {
+        use std::io::{Read, Write};
+        let mut socket = std::net::TcpStream::connect(node.addr).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        socket
+            .write_all(format!("{head}Connection: close\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        let body: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|_| panic!("{status}: not JSON: {body:?}"));
+        assert_eq!(body["error"], code);
+    }
     // The routes themselves still answer.
     assert_eq!(node.get("/v1/status").0, 200);
     node.stop();
