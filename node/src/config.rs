@@ -37,6 +37,7 @@
 //! max_open = 1024
 //! max_open_per_client = 256
 //! header_timeout_ms = 10000
+//! write_stall_timeout_ms = 30000
 //! ```
 //!
 //! Genesis file:
@@ -198,6 +199,10 @@ pub struct ConnectionsSection {
     /// kept alive after an answer, that sends no complete header in this
     /// time is closed.
     pub header_timeout_ms: u64,
+    /// How long an answer's write may wait for the client to read: a
+    /// connection whose client accepts no byte for this long (an event
+    /// stream nobody reads) is closed.
+    pub write_stall_timeout_ms: u64,
 }
 
 /// Connections a partner's node may hold open for its Raft traffic
@@ -213,6 +218,7 @@ impl Default for ConnectionsSection {
             max_open: 1024,
             max_open_per_client: 256,
             header_timeout_ms: 10_000,
+            write_stall_timeout_ms: 30_000,
         }
     }
 }
@@ -233,6 +239,11 @@ impl ConnectionsSection {
         if self.header_timeout_ms < 100 || self.header_timeout_ms > 600_000 {
             return Err(ConfigError::Invalid(
                 "[connections] header_timeout_ms must be 100..=600000".into(),
+            ));
+        }
+        if self.write_stall_timeout_ms < 100 || self.write_stall_timeout_ms > 600_000 {
+            return Err(ConfigError::Invalid(
+                "[connections] write_stall_timeout_ms must be 100..=600000".into(),
             ));
         }
         Ok(())

@@ -133,6 +133,7 @@ fn idle_and_slow_header_sockets_are_closed_while_status_answers() {
             max_open: 256,
             max_open_per_client: 16,
             header_timeout_ms: 1_000,
+            ..ConnectionsSection::default()
         },
     );
     let addr = node.addr;
@@ -230,6 +231,7 @@ fn the_node_wide_bound_closes_connections_at_once() {
             max_open_per_client: 8,
             // Long, so that a close within it is the bound's doing.
             header_timeout_ms: 60_000,
+            ..ConnectionsSection::default()
         },
     );
     let addr = node.addr;
@@ -278,6 +280,7 @@ fn a_partners_node_keeps_its_places_when_clients_fill_the_node() {
             max_open: 17,
             max_open_per_client: 17,
             header_timeout_ms: 60_000,
+            ..ConnectionsSection::default()
         },
         submissions: SubmissionsSection {
             max_in_flight_per_partner: Some(1),

@@ -23,6 +23,10 @@
 //!   (`[submissions] body_timeout_ms`) and every body a size bound;
 //! * a connection buffers at most [`MAX_READ_BUFFER`] (hyper's default is
 //!   about 400 KiB), so `max_open` connections hold little memory;
+//! * a write that waits `write_stall_timeout_ms` for a client that reads
+//!   nothing fails and closes the connection (`super::write_stall`): hyper
+//!   has no write timer, and an event stream nobody reads would otherwise
+//!   hold its place for good;
 //! * accept errors (a connection reset before it was accepted, or the
 //!   process out of descriptors) are logged and retried after a pause:
 //!   they never end the server.
@@ -52,6 +56,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower_service::Service;
 
+use super::write_stall::WriteStallBound;
 use super::Node;
 use crate::engine::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
 
@@ -76,6 +81,7 @@ pub(crate) async fn serve_bounded(
 ) -> std::io::Result<()> {
     let places = Places::new(&node);
     let header_timeout = Duration::from_millis(node.config().connections.header_timeout_ms);
+    let write_stall = Duration::from_millis(node.config().connections.write_stall_timeout_ms);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
@@ -110,6 +116,7 @@ pub(crate) async fn serve_bounded(
         // Answers are small and written whole: send them without waiting
         // for Nagle's timer. A failure only costs latency.
         let _ = stream.set_nodelay(true);
+        let stream = WriteStallBound::new(stream, write_stall);
         let connection = http.serve_connection(TokioIo::new(stream), per_connection(&app, peer));
         let connection = graceful.watch(connection);
         let (node, places) = (node.clone(), places.clone());

@@ -12,6 +12,7 @@ pub mod api;
 mod connections;
 pub mod extract;
 pub mod openapi;
+mod write_stall;
 
 use std::sync::Arc;
 
