@@ -400,8 +400,14 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 impl NodeConfig {
     /// Reads a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let config: NodeConfig = toml::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
+        Self::from_toml(&read(path)?, path)
+    }
+
+    /// Parses and checks a configuration read from `origin` (named in
+    /// errors).
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
             message: e.to_string(),
         })?;
         config.check()?;
@@ -498,7 +504,13 @@ pub fn parse_identity(hex_text: &str) -> Result<PublicIdentity, ConfigError> {
 }
 
 fn genesis_from_file(path: &Path) -> Result<Genesis, ConfigError> {
-    let file: GenesisFile = toml::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
+    genesis_from_toml(&read(path)?, path)
+}
+
+/// Parses and validates a genesis file's text read from `path` (named in
+/// errors), with the bounds its stored encoding is read back with.
+pub fn genesis_from_toml(text: &str, path: &Path) -> Result<Genesis, ConfigError> {
+    let file: GenesisFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

@@ -83,7 +83,8 @@ impl LogStore {
     }
 }
 
-fn decode_entry(bytes: &[u8]) -> StorageResult<Entry<TypeConfig>> {
+/// Reads a stored log entry back (bounded; a fuzz target).
+pub fn decode_entry(bytes: &[u8]) -> StorageResult<Entry<TypeConfig>> {
     if bytes.len() > MAX_ENTRY_BYTES {
         return Err(read_err("a stored log entry exceeds its bound"));
     }

@@ -719,7 +719,7 @@ mod hex_bytes {
 }
 
 /// Decodes a block from a log entry (bounded by the block decoder).
-pub(crate) fn decode_proposal(proposal: &Proposal) -> Result<Block, String> {
+pub fn decode_proposal(proposal: &Proposal) -> Result<Block, String> {
     match proposal {
         Proposal::Block(bytes) => {
             coalition_ledger::block::decode_block(bytes).map_err(|e| e.to_string())
