@@ -37,7 +37,7 @@ pub mod multiset;
 pub mod records;
 
 use coalition_verifier::statements::verify_batch;
-use coalition_verifier::transactions::{prepare_with, LedgerView, SignatureCheck};
+use coalition_verifier::transactions::{prepare_with, signer, LedgerView, SignatureCheck};
 use coalition_verifier::{ProofItem, TxVerificationError, VerificationError};
 use multiset::SetHash;
 
@@ -122,43 +122,45 @@ impl VerifiedProofs {
         let mut h = Sha256::new();
         h.update(b"coalition/v2/verified");
         h.update(prepared.tx.to_bytes());
-        let transcript = match &prepared.statement {
-            PreparedStatement::Issue(s) => Some(s.transcript()),
-            PreparedStatement::Debit(s) => Some(s.transcript()),
-            PreparedStatement::Exchange(s) => Some(s.transcript()),
-            PreparedStatement::Shield { statement, .. } => Some(statement.transcript()),
-            PreparedStatement::Redeem { .. } | PreparedStatement::None => None,
-        };
-        if let Some(mut transcript) = transcript {
-            let mut digest = [0u8; 32];
-            transcript.challenge_bytes(b"verification-cache-key", &mut digest);
-            h.update(digest);
-        }
-        let inputs: &[ark_bn254::Fr] = match &prepared.statement {
-            PreparedStatement::Shield { output_inputs, .. } => output_inputs,
+        let (transcript, inputs): (_, &[ark_bn254::Fr]) = match &prepared.statement {
+            PreparedStatement::Issue(s) => (Some(s.transcript()), &[]),
+            PreparedStatement::Debit(s) => (Some(s.transcript()), &[]),
+            PreparedStatement::Exchange(s) => (Some(s.transcript()), &[]),
+            PreparedStatement::Shield {
+                statement,
+                output_inputs,
+                ..
+            } => (Some(statement.transcript()), output_inputs),
             PreparedStatement::Redeem {
                 spend_inputs,
                 authorization_message,
                 ..
             } => {
                 h.update(authorization_message);
-                spend_inputs
+                (None, spend_inputs)
             }
-            _ => &[],
+            PreparedStatement::None => (None, &[]),
         };
+        if let Some(mut transcript) = transcript {
+            let mut digest = [0u8; 32];
+            transcript.challenge_bytes(b"verification-cache-key", &mut digest);
+            h.update(digest);
+        }
         for input in inputs {
             h.update(coalition_circuits::field::to_bytes(input));
         }
         h.finalize().into()
     }
 
-    fn signature_key(id: &TxId, signer: &PublicIdentity) -> [u8; 32] {
-        use coalition_core::encoding::Encode;
+    /// A signature's key: the transaction ID and the loyalty ID (a hash of
+    /// the keys) of the identity it verified under, as
+    /// [`SignatureCheck::VerifiedFor`] names it.
+    fn signature_key(id: &TxId, signer: &LoyaltyId) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(b"coalition/v1/verified-signature");
         h.update(id.0);
-        h.update(signer.to_bytes());
+        h.update(signer.0);
         h.finalize().into()
     }
 
@@ -174,14 +176,17 @@ impl VerifiedProofs {
     /// Whether the signature of the transaction `id` is known to verify
     /// under `signer`.
     pub fn signature_verified(&self, id: &TxId, signer: &PublicIdentity) -> bool {
-        let key = Self::signature_key(id, signer);
-        self.keys().signatures.keys.contains(&key)
+        self.contains_signature(&Self::signature_key(id, &signer.loyalty_id()))
+    }
+
+    fn contains_signature(&self, key: &[u8; 32]) -> bool {
+        self.keys().signatures.keys.contains(key)
     }
 
     /// Records that the signature of the transaction `id` verified under
     /// `signer`.
     pub fn record_signature(&self, id: TxId, signer: &PublicIdentity) {
-        let key = Self::signature_key(&id, signer);
+        let key = Self::signature_key(&id, &signer.loyalty_id());
         self.keys().signatures.insert_all([key]);
     }
 
@@ -683,23 +688,20 @@ impl AccountLedger {
             let reject = |error: TxVerificationError| LedgerError::Rejected { index, error };
             // The cache speaks for the signer this state names (an Issue's
             // is its currency's issuer here, not where admission read it).
-            let signer = match verified {
-                Some(_) if tx.signature().is_some() => {
-                    coalition_verifier::transactions::signer(tx, &next)
-                }
-                _ => None,
-            };
-            let signature = match (verified, signer) {
-                (Some(cache), Some(signer)) => {
-                    let id = tx.id();
-                    if cache.signature_verified(&id, &signer) {
-                        SignatureCheck::VerifiedFor(signer.loyalty_id())
+            let signer = verified
+                .filter(|_| tx.signature().is_some())
+                .and_then(|cache| Some((cache, signer(tx, &next)?.loyalty_id())));
+            let signature = match signer {
+                Some((cache, signer)) => {
+                    let key = VerifiedProofs::signature_key(&tx.id(), &signer);
+                    if cache.contains_signature(&key) {
+                        SignatureCheck::VerifiedFor(signer)
                     } else {
-                        signed.push(VerifiedProofs::signature_key(&id, &signer));
+                        signed.push(key);
                         SignatureCheck::Verify
                     }
                 }
-                _ => SignatureCheck::Verify,
+                None => SignatureCheck::Verify,
             };
             prepared.push((index, prepare_with(tx, &next, signature).map_err(reject)?));
             next.execute(tx, mode).map_err(reject)?;
