@@ -161,13 +161,15 @@ pub async fn serve_replicated(
     served.map_err(|source| ServeError::Bind { addr, source })
 }
 
-/// The public routes over `app`, with their body limit and JSON refusals.
+/// The public routes over `app`, with their body limit. The served router
+/// gets its JSON refusals once, after every merge
+/// ([`extract::with_json_refusals`]).
 fn public_router(app: App) -> Router {
     let limit = app.node.config().max_body_bytes;
     let (router, _) = openapi::routes()
         .layer(DefaultBodyLimit::max(limit))
         .split_for_parts();
-    extract::with_json_refusals(router).with_state(app)
+    router.with_state(app)
 }
 
 async fn shutdown_signal() {
@@ -185,10 +187,10 @@ pub async fn serve(
         let mut rx = rx;
         let _ = rx.changed().await;
     }));
-    let router = public_router(App {
+    let router = extract::with_json_refusals(public_router(App {
         node: node.clone(),
         replication: None,
-    });
+    }));
     let result = connections::serve_bounded(node, listener, router, async move {
         shutdown.await;
         let _ = tx.send(true);
