@@ -4,9 +4,10 @@
 //! decode its hex with the same strict decoders the node uses (so a
 //! malicious node cannot feed a wallet a non-canonical point).
 //!
-//! Written over `std::net` rather than an HTTP library: the node speaks
-//! plain HTTP/1.1 on loopback or a private network, one request per
-//! connection, and this keeps the wallet free of an async runtime. In the
+//! Written over `std::net` (and rustls's blocking stream for TLS, see
+//! `tls.rs`) rather than an HTTP library: one HTTP/1.1 request per
+//! connection is all it needs, and this keeps the wallet free of an async
+//! runtime. In the
 //! browser, where there are no sockets, [`AsyncClient`] (feature
 //! `async-client`) makes the same typed calls over `reqwest`, which is the
 //! page's `fetch` there and hyper natively. Both read answers into the wire
@@ -40,11 +41,15 @@ mod decode;
 #[cfg(feature = "async-client")]
 mod fetch;
 mod settlement;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+mod tls;
 
 pub use decode::{paths, CurrencyListing, CurrencyTable, NodeStatus};
 #[cfg(feature = "async-client")]
 pub use fetch::AsyncClient;
 pub use settlement::SettlementReport;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use tls::{provider, ClientTls, HandshakeSignatures, VERSIONS};
 
 /// Largest response body read.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -80,6 +85,10 @@ pub enum ClientError {
     /// or the browser's `fetch`).
     #[error("request to the node failed: {0}")]
     Transport(String),
+    /// A TLS setting could not be used (a pinned certificate that does
+    /// not read, a configuration rustls refuses).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A transaction was not committed in time.
     #[error("transaction {0} not committed after {1:?}")]
     NotCommitted(String, Duration),
@@ -111,11 +120,13 @@ impl Response {
     }
 }
 
-/// A node's API address.
-#[derive(Debug, Clone, Copy)]
+/// A node's API address, and how connections to it are secured.
+#[derive(Debug, Clone)]
 pub struct Client {
     addr: SocketAddr,
     timeout: Duration,
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    tls: Option<ClientTls>,
 }
 
 impl Client {
@@ -124,7 +135,24 @@ impl Client {
         Client {
             addr,
             timeout: Duration::from_secs(60),
+            #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+            tls: None,
         }
+    }
+
+    /// The same client speaking TLS as `tls` says.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn with_tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        return self.tls.is_some();
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        return false;
     }
 
     /// The same client with another read/write timeout.
@@ -160,7 +188,7 @@ impl Client {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Response, ClientError> {
-        let mut stream =
+        let stream =
             TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).map_err(|source| {
                 ClientError::Unreachable {
                     addr: self.addr,
@@ -178,11 +206,29 @@ impl Client {
             head.push_str(&format!("Content-Type: {ct}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        stream.flush()?;
-        read_response(BufReader::new(stream))
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        if let Some(tls) = &self.tls {
+            // The server name only feeds the verifier (which checks a pin
+            // or a partner binding, not names); an IP address sends no SNI.
+            let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+            let connection = rustls::ClientConnection::new(tls.config(), name)
+                .map_err(|e| ClientError::Tls(e.to_string()))?;
+            return exchange(rustls::StreamOwned::new(connection, stream), &head, body);
+        }
+        exchange(stream, &head, body)
     }
+}
+
+/// Writes one request (`head`, then `body`) and reads its response.
+fn exchange<S: Read + Write>(
+    mut stream: S,
+    head: &str,
+    body: &[u8],
+) -> Result<Response, ClientError> {
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
+    read_response(BufReader::new(stream))
 }
 
 fn read_response<R: Read>(mut reader: BufReader<R>) -> Result<Response, ClientError> {

@@ -9,13 +9,17 @@
 //!
 //! ```toml
 //! data_dir = "/var/lib/coalition"        # default: $COALITION_DATA_DIR or ~/.local/share/coalition/node
-//! listen = "127.0.0.1:8080"              # loopback by default
+//! listen = "127.0.0.1:8080"              # loopback by default; elsewhere [tls] or allow_plain_http
+//! allow_plain_http = false               # plain HTTP off loopback (behind a TLS proxy)
 //! genesis = "genesis.toml"               # default: the development coalition
 //! dev_mode = true                        # default: true only with the development coalition
 //! params_dir = "/var/lib/coalition/params"
 //! block_interval_ms = 250
 //! max_block_transactions = 1024
 //! max_body_bytes = 65536
+//! [tls]                                  # spec §17.4; certificate from `coalition keys tls`
+//! certificate = "node.crt"               # bound to the partner's identity
+//! key = "node.key"
 //! [replication]                          # absent: the node runs alone (spec §20)
 //! identity_key = "airline.key"           # or dev_identity = "airline" (INSECURE)
 //! advertise = "10.0.0.1:8080"            # default: the listen address
@@ -279,6 +283,26 @@ pub struct NodeConfig {
     /// Replication with the other partners' nodes (spec §20); absent, the
     /// node runs alone.
     pub replication: Option<ReplicationSection>,
+    /// TLS on the listener, and mutual TLS with the partners' nodes (spec
+    /// §17.4); absent, the node speaks plain HTTP, which it does only on a
+    /// loopback address or with [`Self::allow_plain_http`].
+    pub tls: Option<TlsSection>,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating
+    /// proxy on a private network, say). Off by default.
+    pub allow_plain_http: bool,
+}
+
+/// The `[tls]` section: the node's certificate, bound to its partner
+/// (`coalition keys tls`), and its key. With `[replication]`, the node
+/// also dials its partners' nodes over TLS with this certificate, and
+/// requires theirs on its `/raft/*` routes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The certificate (PEM).
+    pub certificate: PathBuf,
+    /// Its private key (PEM, PKCS#8).
+    pub key: PathBuf,
 }
 
 /// Another partner's node.
@@ -386,6 +410,8 @@ impl Default for NodeConfig {
             submissions: SubmissionsSection::default(),
             connections: ConnectionsSection::default(),
             replication: None,
+            tls: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -436,6 +462,13 @@ impl NodeConfig {
         }
         self.submissions.check()?;
         self.connections.check()?;
+        if self.tls.is_none() && !self.listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(ConfigError::Invalid(format!(
+                "listen = {} is not a loopback address: configure [tls] (certificate and key, \
+                 from `coalition keys tls`) or set allow_plain_http = true",
+                self.listen
+            )));
+        }
         if let Some(replication) = &self.replication {
             replication.check()?;
             // A partner's node forwards each of its clients' submissions on
@@ -609,6 +642,25 @@ pub fn dev_genesis() -> Genesis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_is_served_only_on_loopback_or_when_allowed() {
+        let read = |text: &str| NodeConfig::from_toml(text, Path::new("node.toml"));
+        read("listen = \"127.0.0.1:8080\"\n").unwrap();
+        read("listen = \"[::1]:8080\"\n").unwrap();
+        let refused = read("listen = \"10.0.0.1:8080\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("[tls]"), "{refused}");
+        assert!(read("listen = \"0.0.0.0:8080\"\n").is_err());
+        read("listen = \"10.0.0.1:8080\"\nallow_plain_http = true\n").unwrap();
+        let tls = read(
+            "listen = \"10.0.0.1:8080\"\n[tls]\ncertificate = \"node.crt\"\nkey = \"node.key\"\n",
+        )
+        .unwrap();
+        assert_eq!(tls.tls.unwrap().key, PathBuf::from("node.key"));
+        assert!(read("[tls]\ncertificate = \"node.crt\"\n").is_err());
+    }
 
     #[test]
     fn submission_bounds_are_read_and_checked() {

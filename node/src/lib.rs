@@ -14,7 +14,9 @@
 //!   metrics, around the ledger's `Chain`;
 //! * [`store`]: durable storage on RocksDB (blocks, state, the per-epoch
 //!   settlement figures), and [`audit_sources`], the audit's block source
-//!   over a data directory; [`config`], the node's configuration.
+//!   over a data directory; [`config`], the node's configuration;
+//! * [`tls`]: the node's certificate bound to its partner, and the rustls
+//!   configurations of its listener and of its dialling partners' nodes.
 //!
 //! Each layer imports only those below it (HTTP → replication → submission
 //! → engine → store and ledger; `tests/layering.rs` keeps it so). What each
@@ -31,3 +33,4 @@ pub mod http;
 pub mod replication;
 pub mod store;
 pub mod submission;
+pub mod tls;

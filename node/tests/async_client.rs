@@ -32,7 +32,7 @@ fn the_async_client_reads_submits_and_reports_refusals() {
     };
     let dir = tempfile::tempdir().unwrap();
     let node = RunningNode::start_with(RunningNode::config(dir.path()), genesis, None);
-    let blocking = node.client;
+    let blocking = node.client.clone();
     let client = AsyncClient::new(&format!("http://{}/", node.addr)).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

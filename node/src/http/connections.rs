@@ -27,6 +27,11 @@
 //!   nothing fails and closes the connection (`super::write_stall`): hyper
 //!   has no write timer, and an event stream nobody reads would otherwise
 //!   hold its place for good;
+//! * with `[tls]`, each connection's TLS handshake runs in its own task and
+//!   must finish within `header_timeout_ms` (a client stalling its
+//!   handshake is a slow-header client like any other); the partner a
+//!   client certificate is bound to rides on each of the connection's
+//!   requests as a [`ConnectionPartner`] for the `/raft/*` handlers;
 //! * accept errors (a connection reset before it was accepted, or the
 //!   process out of descriptors) are logged and retried after a pause:
 //!   they never end the server.
@@ -54,11 +59,14 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use super::write_stall::WriteStallBound;
 use super::Node;
 use crate::engine::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
+use crate::tls::{connection_partner, server_config, ConnectionPartner, NodeCertificate};
 
 /// The most a connection buffers of what it reads (request heads and body
 /// chunks waiting for the handler).
@@ -79,6 +87,7 @@ pub(crate) async fn serve_bounded(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = acceptor(&node)?;
     let places = Places::new(&node);
     let header_timeout = Duration::from_millis(node.config().connections.header_timeout_ms);
     let write_stall = Duration::from_millis(node.config().connections.write_stall_timeout_ms);
@@ -117,12 +126,23 @@ pub(crate) async fn serve_bounded(
         // for Nagle's timer. A failure only costs latency.
         let _ = stream.set_nodelay(true);
         let stream = WriteStallBound::new(stream, write_stall);
-        let connection = http.serve_connection(TokioIo::new(stream), per_connection(&app, peer));
-        let connection = graceful.watch(connection);
-        let (node, places) = (node.clone(), places.clone());
+        let (node, places, app) = (node.clone(), places.clone(), app.clone());
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
         tasks.spawn(async move {
-            if let Err(error) = connection.await {
-                // Timeouts, resets and malformed heads: the client's doing.
+            let served = match tls {
+                None => serve_one(&http, watcher, stream, &app, peer, None).await,
+                Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let partner = connection_partner(stream.get_ref().1.peer_certificates());
+                        serve_one(&http, watcher, stream, &app, peer, partner).await
+                    }
+                    Ok(Err(error)) => Err(format!("TLS handshake: {error}")),
+                    Err(_) => Err("TLS handshake timed out".into()),
+                },
+            };
+            if let Err(error) = served {
+                // Timeouts, resets, failed handshakes and malformed heads:
+                // the client's doing.
                 tracing::debug!(%peer, %error, "connection ended");
             }
             drop(place);
@@ -139,6 +159,35 @@ pub(crate) async fn serve_bounded(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// The listener's TLS, from `[tls]`.
+fn acceptor(node: &Node) -> std::io::Result<Option<TlsAcceptor>> {
+    let Some(section) = &node.config().tls else {
+        return Ok(None);
+    };
+    let own =
+        NodeCertificate::load(&section.certificate, &section.key).map_err(std::io::Error::other)?;
+    let config = server_config(&own).map_err(std::io::Error::other)?;
+    Ok(Some(TlsAcceptor::from(config)))
+}
+
+/// Serves HTTP/1.1 on one accepted (and, with TLS, handshaken) connection
+/// until it ends or the shutdown closes it.
+async fn serve_one<S>(
+    http: &http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    app: &Router,
+    peer: SocketAddr,
+    partner: Option<ConnectionPartner>,
+) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection =
+        http.serve_connection(TokioIo::new(stream), per_connection(app, peer, partner));
+    watcher.watch(connection).await.map_err(|e| e.to_string())
 }
 
 /// The places connections take: clients' and partners' nodes' apart.
@@ -185,10 +234,12 @@ impl Places {
 }
 
 /// `app` as a hyper service for one connection from `peer`, which handlers
-/// read as axum's `ConnectInfo` (the submission gate counts by it).
+/// read as axum's `ConnectInfo` (the submission gate counts by it), and
+/// the partner its client certificate is bound to, if any.
 fn per_connection(
     app: &Router,
     peer: SocketAddr,
+    partner: Option<ConnectionPartner>,
 ) -> impl hyper::service::Service<
     hyper::Request<Incoming>,
     Response = axum::response::Response,
@@ -198,6 +249,9 @@ fn per_connection(
     let app = app.clone();
     hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(partner) = partner {
+            request.extensions_mut().insert(partner);
+        }
         app.clone().call(request)
     })
 }

@@ -52,6 +52,7 @@ use coalition_core::encoding::Encode;
 
 use crate::config::ReplicationSection;
 use crate::engine::Node;
+use crate::tls::NodeCertificate;
 use coalition_ledger::block::Block;
 
 /// What the Raft log orders: a block proposed by the leader.
@@ -166,6 +167,9 @@ pub struct Replication {
     id: u64,
     keys: Arc<IdentityKeys>,
     chain: ChainId,
+    /// This node's certificate, with `[tls]`: the client certificate it
+    /// dials its partners' nodes with.
+    tls: Option<Arc<NodeCertificate>>,
     advertise: SocketAddr,
     peers: Vec<SocketAddr>,
     counters: Arc<Counters>,
@@ -301,12 +305,32 @@ impl Replication {
         }
         .validate()
         .map_err(|e| ReplicationError::Config(e.to_string()))?;
+        let tls = match &node.config().tls {
+            None => None,
+            Some(section) => {
+                let own = NodeCertificate::load(&section.certificate, &section.key)
+                    .map_err(|e| ReplicationError::Config(e.to_string()))?;
+                if own.identity.loyalty_id() != me {
+                    return Err(ReplicationError::Config(format!(
+                        "[tls] certificate is bound to {}, but the node speaks for {me}",
+                        own.identity.loyalty_id()
+                    )));
+                }
+                Some(Arc::new(own))
+            }
+        };
         let keys = Arc::new(keys);
         let counters = Arc::new(Counters::default());
         let log_store = log_store::LogStore::new(node.clone());
         let state_machine = state_machine::StateMachine::open(node.clone(), counters.clone())
             .map_err(|e| ReplicationError::Raft(e.to_string()))?;
-        let network = network::Network::new(node.clone(), keys.clone(), chain, counters.clone());
+        let network = network::Network::new(
+            node.clone(),
+            keys.clone(),
+            chain,
+            counters.clone(),
+            tls.clone(),
+        );
         let raft = Raft::new(id, Arc::new(config), network, log_store, state_machine)
             .await
             .map_err(|e| ReplicationError::Raft(e.to_string()))?;
@@ -355,6 +379,7 @@ impl Replication {
             id,
             keys,
             chain,
+            tls,
             advertise,
             peers: settings.peers.iter().map(|p| p.addr).collect(),
             counters,

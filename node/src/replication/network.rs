@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
 use crate::engine::{now_ms, Node};
-use coalition_api::client::{Client, ClientError, Response};
+use crate::tls::{peer_client_config, NodeCertificate};
+use coalition_api::client::{Client, ClientError, ClientTls, Response};
 
 /// Route of AppendEntries.
 pub const ROUTE_APPEND: &str = "/raft/append";
@@ -44,21 +45,25 @@ pub struct Network {
     keys: Arc<IdentityKeys>,
     chain: ChainId,
     counters: Arc<Counters>,
+    tls: Option<Arc<NodeCertificate>>,
 }
 
 impl Network {
-    /// Clients signing as `keys` for `node`'s coalition.
+    /// Clients signing as `keys` for `node`'s coalition, over mutual TLS
+    /// with `tls` as the client certificate when the node has one.
     pub fn new(
         node: Node,
         keys: Arc<IdentityKeys>,
         chain: ChainId,
         counters: Arc<Counters>,
+        tls: Option<Arc<NodeCertificate>>,
     ) -> Self {
         Network {
             node,
             keys,
             chain,
             counters,
+            tls,
         }
     }
 }
@@ -74,6 +79,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             keys: self.keys.clone(),
             chain: self.chain,
             counters: self.counters.clone(),
+            tls: self.tls.clone(),
         }
     }
 }
@@ -86,6 +92,7 @@ pub struct PeerClient {
     keys: Arc<IdentityKeys>,
     chain: ChainId,
     counters: Arc<Counters>,
+    tls: Option<Arc<NodeCertificate>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +121,8 @@ impl PeerClient {
         let body = serde_json::to_vec(request).map_err(network)?;
         let (envelope, signature) =
             seal_request(&self.keys, &self.chain, route, self.target, now_ms(), &body);
-        let response = match post_envelope(addr, route, envelope, timeout).await {
+        let tls = peer_tls(self.tls.as_deref(), Some(expected)).map_err(network)?;
+        let response = match post_envelope(tls, addr, route, envelope, timeout).await {
             Ok(r) => r,
             Err(e @ ClientError::Unreachable { .. }) => {
                 return Err(RPCError::Unreachable(Unreachable::new(&TransportError(
@@ -184,18 +192,36 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     }
 }
 
-/// POSTs a sealed envelope to `route` at `addr`, on a blocking thread (the
-/// HTTP client is synchronous).
+/// How this node dials a partner's node: with `own` (its certificate,
+/// when it has `[tls]`) as the client certificate, accepting only a
+/// certificate bound to `expected` (any partner's for `None`: a join
+/// request, whose answer is not trusted anyway). A new configuration per
+/// request: each request is its own connection, and the partner's
+/// identity can change with governance between two of them.
+fn peer_tls(
+    own: Option<&NodeCertificate>,
+    expected: Option<PublicIdentity>,
+) -> Result<Option<ClientTls>, String> {
+    own.map(|own| peer_client_config(own, expected).map_err(|e| e.to_string()))
+        .transpose()
+}
+
+/// POSTs a sealed envelope to `route` at `addr` (over `tls` when given),
+/// on a blocking thread (the HTTP client is synchronous).
 async fn post_envelope(
+    tls: Option<ClientTls>,
     addr: SocketAddr,
     route: &'static str,
     envelope: Vec<u8>,
     timeout: Duration,
 ) -> Result<Response, ClientError> {
     tokio::task::spawn_blocking(move || {
-        Client::new(addr)
-            .with_timeout(timeout)
-            .post(route, "application/octet-stream", &envelope)
+        let client = Client::new(addr).with_timeout(timeout);
+        let client = match tls {
+            Some(tls) => client.with_tls(tls),
+            None => client,
+        };
+        client.post(route, "application/octet-stream", &envelope)
     })
     .await
     .map_err(|e| ClientError::Io(std::io::Error::other(e)))?
@@ -300,7 +326,9 @@ pub(crate) async fn forward_submission(
         now_ms(),
         &body,
     );
-    let response = post_envelope(addr, ROUTE_FORWARD, envelope, timeout)
+    let tls =
+        peer_tls(replication.tls.as_deref(), Some(expected)).map_err(ForwardError::Unreachable)?;
+    let response = post_envelope(tls, addr, ROUTE_FORWARD, envelope, timeout)
         .await
         .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
     match response.status {
@@ -368,7 +396,8 @@ pub(crate) async fn request_join(
         now_ms(),
         &body,
     );
-    let response = post_envelope(peer, ROUTE_JOIN, envelope, Duration::from_secs(5))
+    let tls = peer_tls(replication.tls.as_deref(), None).map_err(refused)?;
+    let response = post_envelope(tls, peer, ROUTE_JOIN, envelope, Duration::from_secs(5))
         .await
         .map_err(|e| refused(e.to_string()))?;
     match response.status {

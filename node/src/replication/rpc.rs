@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -40,6 +40,7 @@ use super::{committed_member, known_sender, node_id, PeerNode, Replication, Type
 use crate::engine::gate::Submitter;
 use crate::engine::{now_ms, Node};
 use crate::submission::{self, ApiError};
+use crate::tls::ConnectionPartner;
 use coalition_core::keys::LoyaltyId;
 
 /// Largest node-to-node message (a batch of entries or a snapshot chunk).
@@ -138,6 +139,25 @@ pub fn routes(node: Node, replication: Arc<Replication>) -> Router {
     })
 }
 
+/// A node-to-node request as it arrives: its body, and the partner the
+/// connection's client certificate is bound to (with TLS).
+pub(crate) struct Arriving {
+    body: Body,
+    partner: Option<ConnectionPartner>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Arriving {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let partner = request.extensions().get::<ConnectionPartner>().copied();
+        Ok(Arriving {
+            body: request.into_body(),
+            partner,
+        })
+    }
+}
+
 /// An authenticated request, its body checked against its head.
 struct Received {
     sender: coalition_core::keys::LoyaltyId,
@@ -192,7 +212,12 @@ impl RpcState {
     /// up to the signed length (at most [`MAX_MESSAGE_BYTES`], or
     /// [`MAX_SMALL_MESSAGE_BYTES`] for votes and joins) and checked against
     /// the signed hash, within [`READ_TIMEOUT`].
-    async fn read(&self, route: &str, recipient: u64, body: Body) -> Result<Received, Response> {
+    async fn read(
+        &self,
+        route: &str,
+        recipient: u64,
+        body: Arriving,
+    ) -> Result<Received, Response> {
         let max = match route {
             ROUTE_VOTE | ROUTE_JOIN => MAX_SMALL_MESSAGE_BYTES,
             _ => MAX_MESSAGE_BYTES,
@@ -212,7 +237,7 @@ impl RpcState {
         &self,
         route: &str,
         recipient: u64,
-        body: Body,
+        body: Arriving,
         max: usize,
         within: Duration,
         admit: impl FnOnce(&LoyaltyId) -> Result<G, Response>,
@@ -235,10 +260,22 @@ impl RpcState {
         &self,
         route: &str,
         recipient: u64,
-        body: Body,
+        body: Arriving,
         max: usize,
         admit: impl FnOnce(&LoyaltyId) -> Result<G, Response>,
     ) -> Result<(Received, G), Response> {
+        let Arriving { body, partner } = body;
+        // With TLS, a partner's node speaks on a connection whose client
+        // certificate its partner bound to itself; the envelope's signer
+        // must be that partner (spec §17.4).
+        let tls = self.node.config().tls.is_some();
+        if tls && partner.is_none() {
+            return Err(self.reject(
+                StatusCode::FORBIDDEN,
+                "unauthenticated",
+                "node-to-node requests need a client certificate bound to a partner".into(),
+            ));
+        }
         let mut stream = body.into_data_stream();
         let mut received = Vec::with_capacity(REQUEST_HEAD);
         fill(&mut stream, &mut received, REQUEST_HEAD).await?;
@@ -255,6 +292,19 @@ impl RpcState {
             }
         })
         .map_err(|e| self.refuse_envelope(e))?;
+        if let Some(ConnectionPartner(bound)) = partner.filter(|_| tls) {
+            if bound.loyalty_id() != head.sender {
+                return Err(self.reject(
+                    StatusCode::FORBIDDEN,
+                    "unauthenticated",
+                    format!(
+                        "the connection's certificate is bound to {}, the envelope is signed by {}",
+                        bound.loyalty_id(),
+                        head.sender
+                    ),
+                ));
+            }
+        }
         if head.body_len > max as u64 {
             return Err(self.reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -348,7 +398,7 @@ impl RpcState {
     async fn receive<T: serde::de::DeserializeOwned>(
         &self,
         route: &str,
-        body: Body,
+        body: Arriving,
         claimed: impl FnOnce(&T) -> Option<u64>,
     ) -> Result<([u8; 64], T), Response> {
         let received = self.read(route, self.replication.id, body).await?;
@@ -368,7 +418,7 @@ impl RpcState {
         (status = 200, description = "Signed answer", content_type = "application/octet-stream"),
         (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
         (status = 403, description = "`unauthenticated`: not a member, bad signature, wrong recipient, replayed or stale", body = ErrorBody)))]
-async fn append(State(s): State<RpcState>, body: Body) -> Response {
+async fn append(State(s): State<RpcState>, body: Arriving) -> Response {
     let (signature, rpc) = match s
         .receive(
             ROUTE_APPEND,
@@ -391,7 +441,7 @@ async fn append(State(s): State<RpcState>, body: Body) -> Response {
         (status = 200, description = "Signed answer", content_type = "application/octet-stream"),
         (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
         (status = 403, description = "`unauthenticated`", body = ErrorBody)))]
-async fn vote(State(s): State<RpcState>, body: Body) -> Response {
+async fn vote(State(s): State<RpcState>, body: Arriving) -> Response {
     let (signature, rpc) = match s
         .receive(ROUTE_VOTE, body, |r: &VoteRequest<u64>| {
             r.vote.leader_id().voted_for()
@@ -414,7 +464,7 @@ async fn vote(State(s): State<RpcState>, body: Body) -> Response {
         (status = 400, description = "`malformed` envelope or payload", body = ErrorBody),
         (status = 403, description = "`unauthenticated`", body = ErrorBody),
         (status = 413, description = "`too_large`: past the snapshot bound", body = ErrorBody)))]
-async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
+async fn snapshot(State(s): State<RpcState>, body: Arriving) -> Response {
     let (signature, rpc) = match s
         .receive(
             ROUTE_SNAPSHOT,
@@ -454,7 +504,7 @@ async fn snapshot(State(s): State<RpcState>, body: Body) -> Response {
         (status = 400, description = "`malformed` envelope", body = ErrorBody),
         (status = 403, description = "`unauthenticated`", body = ErrorBody),
         (status = 429, description = "`busy`: no place for the partner's forwards", body = ErrorBody)))]
-async fn forward(State(s): State<RpcState>, body: Body) -> Response {
+async fn forward(State(s): State<RpcState>, body: Arriving) -> Response {
     let config = s.node.config();
     let gate = s.node.submission_gate();
     let admit = |partner: &LoyaltyId| {
@@ -521,7 +571,7 @@ async fn forward(State(s): State<RpcState>, body: Body) -> Response {
         (status = 400, description = "`malformed` envelope or address", body = ErrorBody),
         (status = 403, description = "`unauthenticated`: only a member's node may join", body = ErrorBody),
         (status = 503, description = "`not_leader`: names the leader this node knows", body = NotLeader)))]
-async fn join(State(s): State<RpcState>, body: Body) -> Response {
+async fn join(State(s): State<RpcState>, body: Arriving) -> Response {
     // Addressed to any node (recipient 0).
     let opened = match s.read(ROUTE_JOIN, 0, body).await {
         Ok(received) => received,
