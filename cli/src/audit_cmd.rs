@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use coalition_api::client::Client;
 use coalition_core::encoding::decode_exact;
 use coalition_core::transaction::Transaction;
 use coalition_ledger::audit::{audit, check_transaction, AuditReport, AuditorKey, BlockSource};
@@ -30,6 +29,9 @@ pub struct Source {
         required_unless_present = "data_dir"
     )]
     node: Option<SocketAddr>,
+    /// The node's certificate (PEM): speak TLS and accept only it.
+    #[arg(long, requires = "node")]
+    node_cert: Option<PathBuf>,
     /// A node's data directory (opened read-only; works beside a running node).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -83,7 +85,7 @@ impl Source {
     fn open(&self) -> Result<Box<dyn BlockSource>> {
         match (&self.node, &self.data_dir) {
             (Some(addr), _) => {
-                let client = Client::new(*addr);
+                let client = crate::node_client::client(*addr, self.node_cert.as_deref())?;
                 client
                     .status()
                     .with_context(|| format!("no coalition node answers at {addr}"))?;

@@ -48,6 +48,11 @@ pub struct DevnetArgs {
     /// Entries kept in the log behind a snapshot.
     #[arg(long, default_value_t = 200)]
     keep_entries_after_snapshot: u64,
+    /// Give every node a certificate bound to its partner (`node.crt`,
+    /// `node.key`) and a `[tls]` section: the API over TLS, mutual TLS
+    /// between the nodes.
+    #[arg(long)]
+    tls: bool,
 }
 
 pub fn run(command: DevnetCommand) -> Result<()> {
@@ -111,6 +116,25 @@ fn init(args: &DevnetArgs) -> Result<()> {
     {
         let node_dir = dir.join(name);
         std::fs::create_dir_all(&node_dir)?;
+        let tls = if args.tls {
+            let (cert, key) = (node_dir.join("node.crt"), node_dir.join("node.key"));
+            // A fresh key each init: the old one goes first.
+            let _ = std::fs::remove_file(&key);
+            crate::keyfile::write_tls_files(
+                &dev_identity(name),
+                &["localhost".into(), "127.0.0.1".into()],
+                30,
+                &cert,
+                &key,
+            )?;
+            format!(
+                "\n[tls]\ncertificate = {}\nkey = {}\n",
+                toml_string(&cert)?,
+                toml_string(&key)?
+            )
+        } else {
+            String::new()
+        };
         let peers: Vec<String> = founders
             .iter()
             .enumerate()
@@ -129,7 +153,7 @@ fn init(args: &DevnetArgs) -> Result<()> {
              dev_identity = \"{name}\"\n\
              peers = [{peers}]\n\
              snapshot_after_entries = {snap}\n\
-             keep_entries_after_snapshot = {keep}\n",
+             keep_entries_after_snapshot = {keep}\n{tls}",
             data = toml_string(&node_dir.join("data"))?,
             listen = addr(i),
             genesis = toml_string(&genesis_path)?,

@@ -12,6 +12,7 @@ mod demo;
 mod devnet;
 mod keyfile;
 mod node_check;
+mod node_client;
 mod partner_cmd;
 mod progress;
 mod wallet_cmd;

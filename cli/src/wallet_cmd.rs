@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use coalition_api::client::Client;
 use coalition_core::encoding::Encode;
 use coalition_wallet::{
     keyfile, parse_identity, proving_keys, verifying_keys, SpendProver, Wallet,
@@ -27,6 +26,9 @@ pub struct WalletArgs {
     /// The node's API address (default: the one stored at init, else 127.0.0.1:8080).
     #[arg(long, global = true)]
     node: Option<SocketAddr>,
+    /// The node's certificate (PEM): speak TLS and accept only it.
+    #[arg(long, global = true)]
+    node_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: WalletCommand,
 }
@@ -159,7 +161,8 @@ pub fn run(args: WalletArgs) -> Result<()> {
         } else {
             None
         };
-        let mut wallet = Wallet::create(&dir, seed, Client::new(node))?;
+        let client = crate::node_client::client(node, args.node_cert.as_deref())?;
+        let mut wallet = Wallet::create(&dir, seed, client)?;
         println!("wallet created in {}", dir.display());
         println!("loyalty ID {}", wallet.keys().loyalty_id());
         println!(
@@ -176,6 +179,9 @@ pub fn run(args: WalletArgs) -> Result<()> {
         return Ok(());
     }
     let mut wallet = Wallet::open(&dir, args.node)?;
+    if let Some(tls) = crate::node_client::tls(args.node_cert.as_deref())? {
+        wallet = wallet.with_tls(tls);
+    }
     match args.command {
         WalletCommand::Init { .. } => unreachable!("handled above"),
         WalletCommand::Id { json } => {

@@ -40,10 +40,16 @@ pub enum KeyFileError {
 /// Writes `seed` to a new file at `path` (never overwrites), readable by
 /// its owner only.
 pub fn write_seed(path: &Path, seed: &Seed) -> Result<(), KeyFileError> {
-    let io = |source| KeyFileError::Io {
+    let text = Zeroizing::new(format!("{HEADER}\n{}\n", hex::encode(seed.expose_secret())));
+    write_private_file(path, text.as_bytes()).map_err(|source| KeyFileError::Io {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// Writes `secret` to a new file at `path` (never overwrites), readable by
+/// its owner only (mode 0600 on Unix), synced to disk.
+pub fn write_private_file(path: &Path, secret: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -51,10 +57,9 @@ pub fn write_seed(path: &Path, seed: &Seed) -> Result<(), KeyFileError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(io)?;
-    let text = Zeroizing::new(format!("{HEADER}\n{}\n", hex::encode(seed.expose_secret())));
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)
+    let mut file = options.open(path)?;
+    file.write_all(secret)?;
+    file.sync_all()
 }
 
 /// Reads a key file written by [`write_seed`].

@@ -279,6 +279,13 @@ impl Wallet {
         })
     }
 
+    /// The same wallet speaking TLS to its node as `tls` says.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn with_tls(mut self, tls: coalition_api::client::ClientTls) -> Self {
+        self.client = self.client.with_tls(tls);
+        self
+    }
+
     fn save(&self) -> Result<()> {
         self.state.save(&self.dir.join(STATE_FILE))
     }

@@ -33,6 +33,9 @@ pub struct PartnerArgs {
     /// The node's API address.
     #[arg(long, global = true, default_value = "127.0.0.1:8080")]
     node: SocketAddr,
+    /// The node's certificate (PEM): speak TLS and accept only it.
+    #[arg(long, global = true)]
+    node_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: PartnerCommand,
 }
@@ -197,7 +200,7 @@ fn commit(client: &Client, tx: &coalition_core::transaction::Transaction) -> Res
 pub fn run(args: PartnerArgs) -> Result<()> {
     let key = args.key.context("give the partner's key file with --key")?;
     let keys: IdentityKeys = keyfile::read_identity(&key)?;
-    let client = Client::new(args.node);
+    let client = crate::node_client::client(args.node, args.node_cert.as_deref())?;
     let chain = client.status()?.chain;
     let me = keys.loyalty_id();
     match args.command {
