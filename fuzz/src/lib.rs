@@ -54,6 +54,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("terms", terms),
     ("proof", proof),
     ("verifying_key", verifying_key),
+    ("certificate", certificate),
 ];
 
 /// A transaction as `POST /v1/transactions` and a block carry it: if it
@@ -226,5 +227,23 @@ pub fn proof(data: &[u8]) {
 pub fn verifying_key(data: &[u8]) {
     for circuit in [CircuitId::Output, CircuitId::Spend] {
         let _ = decode_verifying_key(data, circuit);
+    }
+}
+
+/// The Unix time [`certificate`] checks validity at (2027-01-15), inside
+/// the kept certificates' ten years.
+pub const CERTIFICATE_NOW: i64 = 1_800_000_000;
+
+/// A TLS certificate as a partner's node or a client presents it in a
+/// handshake (DER): if its partner binding holds, the identity it names
+/// is canonical and the binding holds at no other identity's word.
+pub fn certificate(data: &[u8]) {
+    if let Ok(identity) = coalition_node::tls::bound_identity(data, CERTIFICATE_NOW) {
+        let bytes = identity.to_bytes();
+        assert_eq!(
+            coalition_core::encoding::decode_exact::<coalition_core::keys::PublicIdentity>(&bytes)
+                .expect("a bound identity re-decodes"),
+            identity
+        );
     }
 }

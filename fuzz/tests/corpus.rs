@@ -72,7 +72,13 @@ fn the_corpus_reaches_past_every_decoder() {
     use std::path::Path as P;
     let text = |d: &[u8]| std::str::from_utf8(d).ok().map(str::to_owned);
     type Accepts = Box<dyn Fn(&[u8]) -> bool>;
-    let checks: [(&str, Accepts); 8] = [
+    let checks: [(&str, Accepts); 9] = [
+        (
+            "certificate",
+            Box::new(|d| {
+                coalition_node::tls::bound_identity(d, coalition_fuzz::CERTIFICATE_NOW).is_ok()
+            }),
+        ),
         (
             "transaction",
             Box::new(|d| decode_exact::<Transaction>(d).is_ok()),
@@ -243,6 +249,23 @@ fn write_seed_corpus() {
         format!("coalition-seed-v1\n{}\n", "ab".repeat(32)).as_bytes(),
     );
     seed("key_file", "cd".repeat(32).as_bytes());
+    // Node certificates bound to a partner (ten years: valid at
+    // CERTIFICATE_NOW), with and without names.
+    for names in [
+        vec![],
+        vec!["localhost".to_string(), "127.0.0.1".to_string()],
+    ] {
+        let made = coalition_node::tls::generate(
+            &IdentityKeys::from_seed(&Seed::from_bytes([9; 32])),
+            &names,
+            3650,
+        )
+        .unwrap();
+        let own =
+            coalition_node::tls::NodeCertificate::from_pem(&made.certificate_pem, &made.key_pem)
+                .unwrap();
+        seed("certificate", &own.certificate);
+    }
 
     // The pool's verifying key files.
     let params = coalition_params::default_params_dir();
