@@ -9,8 +9,9 @@
 //! * `pending`: where credits (Issue, incoming Transfer, Exchange) land,
 //!   counted by `pending_credits`.
 //!
-//! `ApplyPending` adds `pending` into `available` only if the owner names the
-//! current `pending_credits`, so no credit is lost or counted twice.
+//! `ApplyPending` adds all of `pending` into `available` (the owner names at
+//! least the credits it saw; later ones are folded too), so no credit is
+//! lost or counted twice.
 //! `nonce` counts the owner's operations and makes each one single-use.
 
 use crate::elgamal::Ciphertext;
@@ -28,8 +29,9 @@ pub enum AccountError {
     /// The pending balance is full; the owner must apply it first.
     #[error("pending balance holds {0} credits, the maximum; the owner must apply it")]
     PendingFull(u64),
-    /// `ApplyPending` named another counter than the ledger's.
-    #[error("expected {expected} pending credits, the account has {actual}")]
+    /// `ApplyPending` named more credits than the account's pending balance
+    /// holds (it applies every credit there, at least those its owner saw).
+    #[error("expected at least {expected} pending credits, the account has {actual}")]
     PendingCounterMismatch {
         /// What the transaction named.
         expected: u64,
@@ -116,10 +118,14 @@ impl AccountState {
         Ok(())
     }
 
-    /// Folds pending into available.
+    /// Folds pending into available: every credit there, at least the
+    /// `expected_credits` its owner saw. Credits that landed after the owner
+    /// read the account are folded too, so nobody can keep an owner from
+    /// applying by crediting it between its reading and its ApplyPending
+    /// (issue 21 §4); the wallet decrypts the resulting available balance.
     pub fn apply_pending(&mut self, nonce: u64, expected_credits: u64) -> Result<(), AccountError> {
         self.check_nonce(nonce)?;
-        if expected_credits != self.pending_credits {
+        if expected_credits > self.pending_credits {
             return Err(AccountError::PendingCounterMismatch {
                 expected: expected_credits,
                 actual: self.pending_credits,

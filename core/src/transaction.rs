@@ -80,8 +80,9 @@ pub struct TransferTx {
 }
 
 /// `ApplyPending` (tag 3): the owner folds its pending balance into its
-/// available balance. `expected_pending_credits` must equal the ledger's
-/// counter, so the owner has accounted for exactly the credits it decrypted.
+/// available balance: every pending credit, at least the
+/// `expected_pending_credits` it saw (credits landing meanwhile cannot
+/// invalidate it, spec §5.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApplyPendingTx {
     /// Ledger.

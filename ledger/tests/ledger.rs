@@ -251,14 +251,70 @@ fn overdraw_and_stale_proofs_are_rejected_with_state_unchanged() {
         }
     ));
     assert_eq!(c.ledger, before, "a rejected transaction changes nothing");
-    // A credit arriving between building and applying an ApplyPending is caught.
+    // A credit arriving between building and applying an ApplyPending is
+    // folded with the others (spec §5.1); replaying it is refused.
     let tx = c.apply(1, c.miles.id);
     let extra = c.issue(1, 5);
     c.ledger.apply(&extra).unwrap();
-    assert!(c.ledger.apply(&tx).is_err());
-    let tx = c.apply(1, c.miles.id);
     c.ledger.apply(&tx).unwrap();
     assert_eq!(c.balances(1, &c.miles.clone()), (65, 0));
+    assert!(c.ledger.apply(&tx).is_err());
+}
+
+#[test]
+fn a_targeted_account_can_always_apply_its_pending_balance_and_spend() {
+    // Person 2 credits person 1 one point in every block, ahead of whatever
+    // person 1 does in it (an earlier rule, `expected == pending_credits`,
+    // let that refuse every ApplyPending person 1 made).
+    let mut c = Coalition::new(9);
+    for (who, amount) in [(1, 40), (2, 1000)] {
+        let tx = c.issue(who, amount);
+        c.ledger.apply(&tx).unwrap();
+        let tx = c.apply(who, c.miles.id);
+        c.ledger.apply(&tx).unwrap();
+    }
+    let mut attacked = 0;
+    let mut attack = |c: &mut Coalition| {
+        attacked += 1;
+        c.transfer(2, 1, 1).unwrap()
+    };
+    // Pending credits from the attacker, then an ApplyPending built on what
+    // the owner saw, with another credit ordered before it in the block.
+    let first = attack(&mut c);
+    c.ledger.apply_block(&[first]).unwrap();
+    let apply = c.apply(1, c.miles.id);
+    let Transaction::ApplyPending(seen) = &apply else {
+        unreachable!()
+    };
+    assert_eq!(seen.expected_pending_credits, 1);
+    let second = attack(&mut c);
+    c.ledger.apply_block(&[second, apply]).unwrap();
+    assert_eq!(c.balances(1, &c.miles.clone()), (42, 0));
+    // The owner spends while credits keep arriving before its Transfer.
+    let spend = c.transfer(1, 0, 30).unwrap();
+    let third = attack(&mut c);
+    c.ledger.apply_block(&[third, spend]).unwrap();
+    assert_eq!(c.balances(1, &c.miles.clone()), (12, 1));
+    assert_eq!(c.balances(0, &c.miles.clone()).1, 30);
+    // An ApplyPending naming more credits than exist is still refused, and
+    // changes nothing.
+    let Transaction::ApplyPending(mut ahead) = c.apply(1, c.miles.id) else {
+        unreachable!()
+    };
+    ahead.expected_pending_credits = 2;
+    ahead.signature = c.people[1].sign(&Transaction::ApplyPending(ahead.clone()).signing_message());
+    let before = c.ledger.clone();
+    assert!(matches!(
+        c.ledger.apply(&Transaction::ApplyPending(ahead)),
+        Err(LedgerError::Rejected {
+            error: TxVerificationError::Account(
+                coalition_core::account::AccountError::PendingCounterMismatch { .. }
+            ),
+            ..
+        })
+    ));
+    assert_eq!(c.ledger, before);
+    assert_eq!(attacked, 3);
 }
 
 #[test]

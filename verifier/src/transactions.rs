@@ -343,7 +343,9 @@ pub fn prepare_with<'t, V: LedgerView>(
             currency(view, &t.currency)?;
             signature.check(tx, &t.owner)?;
             let account = spending_account(view, &t.owner, &t.currency, t.nonce)?;
-            if account.pending_credits != t.expected_pending_credits {
+            // At least the credits the owner saw: later ones are folded too
+            // (AccountState::apply_pending).
+            if t.expected_pending_credits > account.pending_credits {
                 return Err(
                     coalition_core::account::AccountError::PendingCounterMismatch {
                         expected: t.expected_pending_credits,

@@ -581,7 +581,9 @@ impl Wallet {
         Ok((id, height))
     }
 
-    /// Folds the pending balance of `currency` into the available one.
+    /// Folds the pending balance of `currency` into the available one; the
+    /// count returned is the credits seen when it was built (credits landing
+    /// before it commits are folded too).
     pub fn apply_pending(&mut self, currency: &str) -> Result<(TxId, u64, u64)> {
         let chain = self.chain()?;
         let policy = self.policy(currency)?;
