@@ -37,6 +37,8 @@
 //! max_in_flight_per_client = 32
 //! max_in_flight_per_partner = 128       # forwarded by one partner's node (default: half)
 //! body_timeout_ms = 10000
+//! refused_burst = 64                     # 422s in a row before a client is held (429)
+//! refused_per_second = 4                 # how fast that budget refills
 //! [connections]                          # spec §17.4
 //! max_open = 1024
 //! max_open_per_client = 256
@@ -131,6 +133,11 @@ pub struct SubmissionsSection {
     pub max_in_flight_per_partner: Option<usize>,
     /// How long a submission's body may take to arrive.
     pub body_timeout_ms: u64,
+    /// Refused (`422`) submissions a client may have in a row before it is
+    /// held (`429`) until its budget refills.
+    pub refused_burst: u64,
+    /// How fast a client's budget of refusals refills, per second.
+    pub refused_per_second: u64,
 }
 
 /// The most submissions in flight a node allows: each holds a blocking
@@ -144,6 +151,8 @@ impl Default for SubmissionsSection {
             max_in_flight_per_client: 32,
             max_in_flight_per_partner: None,
             body_timeout_ms: 10_000,
+            refused_burst: 64,
+            refused_per_second: 4,
         }
     }
 }
@@ -179,6 +188,16 @@ impl SubmissionsSection {
         if self.body_timeout_ms < 100 || self.body_timeout_ms > 600_000 {
             return Err(ConfigError::Invalid(
                 "[submissions] body_timeout_ms must be 100..=600000".into(),
+            ));
+        }
+        if self.refused_burst == 0 || self.refused_burst > 1_000_000 {
+            return Err(ConfigError::Invalid(
+                "[submissions] refused_burst must be 1..=1000000".into(),
+            ));
+        }
+        if self.refused_per_second == 0 || self.refused_per_second > 1_000_000 {
+            return Err(ConfigError::Invalid(
+                "[submissions] refused_per_second must be 1..=1000000".into(),
             ));
         }
         Ok(())
@@ -687,6 +706,8 @@ mod tests {
             refused(|s| s.max_in_flight_per_client = s.max_in_flight + 1).contains("per_client")
         );
         assert!(refused(|s| s.body_timeout_ms = 99).contains("body_timeout_ms"));
+        assert!(refused(|s| s.refused_burst = 0).contains("refused_burst"));
+        assert!(refused(|s| s.refused_per_second = 0).contains("refused_per_second"));
         assert!(toml::from_str::<NodeConfig>("[submissions]\nmax_queued = 1\n").is_err());
     }
 

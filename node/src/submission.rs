@@ -64,6 +64,11 @@ impl ApiError {
         )
     }
 
+    /// The status this refusal is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The status and JSON body this refusal is answered with.
     pub(crate) fn into_parts(self) -> (StatusCode, ErrorBody) {
         (self.status, ErrorBody::new(self.code, self.reason))

@@ -3,6 +3,9 @@
 //! node-wide bound at once, the rest after the header timeout), and a normal
 //! client's status request keeps answering within a second meanwhile.
 //!
+//! A client whose submissions are refused (422) too often is held (429)
+//! until its budget refills, while other clients are served.
+//!
 //! The attackers connect from other loopback addresses (127.0.0.2 and up;
 //! Linux routes all of 127/8 to the loopback interface), so that the normal
 //! client at 127.0.0.1 is another client, as it would be on a network.
@@ -310,6 +313,92 @@ fn a_partners_node_keeps_its_places_when_clients_fill_the_node() {
         let answer = status_from(20, addr).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         drop(held);
+    });
+    node.stop();
+}
+
+/// The raw answer to `POST /v1/transactions` with `tx` from 127.0.0.`host`.
+async fn submit_from(host: u8, node: SocketAddr, tx: &[u8]) -> String {
+    let mut stream = connect_from(host, node).await;
+    let head = format!(
+        "POST /v1/transactions HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        tx.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(tx).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_client_refused_too_often_is_held_while_others_are_served() {
+    use coalition_core::currency::{CurrencyId, ExchangeRate, NoteLifetime};
+    use coalition_core::encoding::Encode;
+    use coalition_core::transaction::Transaction;
+    use coalition_node::config::dev_identity;
+    use coalition_prover::governance::register_currency;
+
+    let _one = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        submissions: SubmissionsSection {
+            refused_burst: 3,
+            refused_per_second: 2,
+            ..SubmissionsSection::default()
+        },
+        ..RunningNode::config(dir.path())
+    };
+    let node = RunningNode::start_with(config, genesis(), None);
+    let (addr, chain) = (node.addr, node.chain());
+    let register = |symbol: &str| {
+        register_currency(
+            chain,
+            &dev_identity("airline"),
+            0,
+            CurrencyId::new(symbol).unwrap(),
+            0,
+            None,
+            ExchangeRate::new(1, 1).unwrap(),
+            NoteLifetime::Unlimited,
+        )
+    };
+    // Well formed, but signed by no one: each costs a signature check and
+    // is refused (422).
+    let forged = |symbol: &str| {
+        let Transaction::RegisterCurrency(mut tx) = register(symbol) else {
+            unreachable!()
+        };
+        tx.signature = dev_identity("hotel").sign(b"something else");
+        Transaction::RegisterCurrency(tx).to_bytes()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for symbol in ["BAD1", "BAD2", "BAD3"] {
+            let answer = submit_from(2, addr, &forged(symbol)).await;
+            assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+        }
+        // Its budget spent, the client is held before its body is even
+        // read, a valid submission included...
+        let answer = submit_from(2, addr, &register("MILES").to_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        assert!(answer.contains("refused lately"), "{answer}");
+        // ...while another client is served,
+        let answer = submit_from(3, addr, &register("MILES").to_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+        // and the held one is served again once its budget refills (two
+        // refusals a second).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = submit_from(2, addr, &forged("BAD4")).await;
+            if answer.starts_with("HTTP/1.1 422") {
+                break;
+            }
+            assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+            assert!(Instant::now() < deadline, "the budget never refilled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     });
     node.stop();
 }

@@ -18,6 +18,7 @@
 pub mod events;
 pub mod gate;
 pub mod metrics;
+pub mod refusals;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -103,6 +104,8 @@ pub struct NodeShared {
     admission: Mutex<Admission>,
     /// Bounds on submissions in flight (§17.4).
     gate: gate::SubmissionGate,
+    /// Each client's budget of refused submissions (§17.4).
+    refusals: refusals::RefusalBudget,
     /// The state after the block this node last proposed through Raft.
     prepared: Mutex<Option<(BlockHash, AccountLedger)>>,
     store: Store,
@@ -199,6 +202,10 @@ impl Node {
                     config.submissions.max_in_flight_per_client,
                     config.submissions.partner_share(),
                 ),
+                refusals: refusals::RefusalBudget::new(
+                    config.submissions.refused_burst,
+                    config.submissions.refused_per_second,
+                ),
                 prepared: Mutex::new(None),
                 store,
                 genesis,
@@ -232,6 +239,11 @@ impl Node {
     /// The bounds on submissions in flight.
     pub fn submission_gate(&self) -> &gate::SubmissionGate {
         &self.shared.gate
+    }
+
+    /// Each client's budget of refused submissions.
+    pub fn refusal_budget(&self) -> &refusals::RefusalBudget {
+        &self.shared.refusals
     }
 
     /// The mempool.

@@ -170,21 +170,61 @@ async fn status(State(node): State<Node>) -> Json<Status> {
         (status = 409, description = "`duplicate` or `already_committed`", body = ErrorBody),
         (status = 413, description = "`too_large`", body = ErrorBody),
         (status = 422, description = "`rejected`: signature, proof, nonce, balance, pool or governance rule", body = ErrorBody),
-        (status = 429, description = "`busy`: mempool, per-sender limit, or no place in flight", body = ErrorBody),
+        (status = 429, description = "`busy`: mempool, per-sender limit, no place in flight, or too many of this client's submissions refused lately", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`no_leader`: a replica that knows no leader yet; retry", body = ErrorBody)))]
 async fn submit(
-    State(App { node, replication }): State<App>,
+    State(app): State<App>,
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<Response> {
-    // A place first, before the body is read (§17.4): a client cannot hold
-    // more than its share of the node's submissions in flight, however
-    // slowly it sends.
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(gate::UNKNOWN_PEER, |info| info.0.ip());
+    // A client whose submissions were refused too often lately is held
+    // before anything of this one is read (§17.4), and each refusal it
+    // gets here (its own or the leader's, relayed) takes from its budget.
+    let budget = app.node.refusal_budget().clone();
+    if let Err(wait) = budget.check(peer, std::time::Instant::now()) {
+        app.node.metrics().count_busy_submission();
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            format!(
+                "too many of this client's submissions were refused lately; retry in {} ms",
+                wait.as_millis()
+            ),
+        ));
+    }
+    // In a task of its own: hyper drops this handler's future when the
+    // client hangs up, and a client that hung up after sending a garbage
+    // proof must be charged for it all the same.
+    let work = tokio::spawn(async move {
+        let answer = submit_within_bounds(app, headers, request, peer).await;
+        let status = match &answer {
+            Ok(response) => response.status(),
+            Err(refusal) => refusal.status(),
+        };
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            budget.charge(peer, std::time::Instant::now());
+        }
+        answer
+    });
+    work.await.map_err(ApiError::internal)?
+}
+
+/// [`submit`] past the refusal budget: a place, the body, then admission
+/// here or at the leader.
+async fn submit_within_bounds(
+    App { node, replication }: App,
+    headers: HeaderMap,
+    request: Request,
+    peer: std::net::IpAddr,
+) -> ApiResult<Response> {
+    // A place first, before the body is read (§17.4): a client cannot hold
+    // more than its share of the node's submissions in flight, however
+    // slowly it sends.
     // What a partner's node forwards comes signed on its own route
     // (`/raft/forward`); here every submission is a client's.
     let pass = node
