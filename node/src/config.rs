@@ -17,7 +17,7 @@
 //! block_interval_ms = 250
 //! max_block_transactions = 1024
 //! max_body_bytes = 65536
-//! [tls]                                  # spec §17.4; certificate from `coalition keys tls`
+//! [tls]                                  # spec §17.6; certificate from `coalition keys tls`
 //! certificate = "node.crt"               # bound to the partner's identity
 //! key = "node.key"
 //! [replication]                          # absent: the node runs alone (spec §20)
@@ -303,7 +303,7 @@ pub struct NodeConfig {
     /// node runs alone.
     pub replication: Option<ReplicationSection>,
     /// TLS on the listener, and mutual TLS with the partners' nodes (spec
-    /// §17.4); absent, the node speaks plain HTTP, which it does only on a
+    /// §17.6); absent, the node speaks plain HTTP, which it does only on a
     /// loopback address or with [`Self::allow_plain_http`].
     pub tls: Option<TlsSection>,
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating

@@ -1,4 +1,4 @@
-//! TLS for the blocking client (spec §17.4): rustls over the same socket,
+//! TLS for the blocking client (spec §17.6): rustls over the same socket,
 //! TLS 1.3 only, with ring as the crypto provider.
 //!
 //! Nodes serve self-signed certificates (no public CA is involved), so a
@@ -27,7 +27,7 @@ use super::ClientError;
 /// several minutes of C and a cmake requirement to every build on two
 /// cores, and what the TLS carries is either public to the partners (the
 /// ledger, whose amounts are ElGamal ciphertexts) or short-lived. The
-/// decision is in spec §17.4; switching is this one function.
+/// decision is in spec §17.6; switching is this one function.
 #[allow(deprecated)]
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())

@@ -267,7 +267,7 @@ impl RpcState {
         let Arriving { body, partner } = body;
         // With TLS, a partner's node speaks on a connection whose client
         // certificate its partner bound to itself; the envelope's signer
-        // must be that partner (spec §17.4).
+        // must be that partner (spec §17.6).
         let tls = self.node.config().tls.is_some();
         if tls && partner.is_none() {
             return Err(self.reject(

@@ -1,5 +1,5 @@
 //! The partner binding: an X.509 extension in which a partner's identity
-//! vouches for a TLS key (spec §17.4).
+//! vouches for a TLS key (spec §17.6).
 //!
 //! ```text
 //! extnID     1.3.6.1.3.7261.1.1   (a private arc under IANA's experimental

@@ -1,4 +1,4 @@
-//! Transport security (spec §17.4): TLS 1.3 on the node's one listener (the
+//! Transport security (spec §17.6): TLS 1.3 on the node's one listener (the
 //! API and the node-to-node routes), and mutual TLS between partners'
 //! nodes with each node's certificate bound to its partner's identity.
 //!
