@@ -21,15 +21,24 @@ pub struct Cluster {
     pub nodes: Vec<Option<Child>>,
 }
 
-/// A base port with `n` free ports after it.
+/// A base port with `n` free ports after it, below the kernel's ephemeral
+/// range: a devnet's ports are fixed in its configurations, so a node
+/// restarted after a kill must find its port free, and a port inside the
+/// ephemeral range can be taken meanwhile by any outgoing connection on the
+/// machine (the nodes' own Raft requests, one connection each, among them).
 fn free_base(n: usize) -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<usize>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000usize, ephemeral_low.max(10_000 + 1_000));
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .subsec_nanos() as usize
         + std::process::id() as usize * 7919;
     for attempt in 0..1000usize {
-        let base = 20_000 + (seed + attempt * 997) % 30_000;
+        let base = low + (seed + attempt * 997) % (high - low - n);
         let free = (0..n).all(|i| TcpListener::bind(("127.0.0.1", (base + i) as u16)).is_ok());
         if free {
             return base as u16;
