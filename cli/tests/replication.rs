@@ -58,24 +58,7 @@ struct Issuer {
 
 impl Issuer {
     fn new(cluster: &Cluster, via: usize) -> Issuer {
-        let chain = cluster.client(via).genesis().unwrap().chain_id();
-        let airline = dev_identity("airline");
-        let miles = CurrencyPolicy {
-            id: CurrencyId::new("MILES").unwrap(),
-            issuer: *airline.public(),
-            auditor: None,
-        };
-        let register = register_currency(
-            chain,
-            &airline,
-            0,
-            miles.id,
-            0,
-            None,
-            ExchangeRate::new(1, 1).unwrap(),
-            NoteLifetime::Unlimited,
-        );
-        submit_and_wait(cluster, via, &register).expect("MILES registered");
+        let (chain, airline, miles) = cluster::register_miles(cluster, via);
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let customers = (0..6).map(|_| IdentityKeys::random(&mut rng)).collect();
         Issuer {

@@ -26,12 +26,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use coalition_api::client::{Client, ClientError, ClientTls};
-use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
+use coalition_core::currency::CurrencyPolicy;
 use coalition_core::keys::{IdentityKeys, PublicIdentity};
 use coalition_core::transaction::{ChainId, TxId};
 use coalition_node::config::dev_identity;
 use coalition_params::ShieldedProvingKeys;
-use coalition_prover::governance::register_currency;
 use coalition_prover::transactions;
 use coalition_wallet::{SpendProver, Wallet, WalletError};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -336,26 +335,7 @@ fn check_invariants(cluster: &Cluster, acknowledged: &[(TxId, u64)], from: u64) 
         }
     }
     let common = heights.iter().copied().min().unwrap_or(0);
-    for h in from..=common {
-        if h == 0 {
-            continue;
-        }
-        let headers: Vec<serde_json::Value> = (0..3)
-            .map(|i| {
-                cluster
-                    .get(i, &format!("/v1/blocks/{h}"))
-                    .unwrap_or_else(|| panic!("{} lacks block {h}", PARTNERS[i]))["header"]
-                    .clone()
-            })
-            .collect();
-        for header in &headers[1..] {
-            assert_eq!(header["hash"], headers[0]["hash"], "block {h} differs");
-            assert_eq!(
-                header["state_hash"], headers[0]["state_hash"],
-                "state at {h} differs"
-            );
-        }
-    }
+    cluster.assert_same_blocks(&[0, 1, 2], from.max(1)..=common);
     common
 }
 
@@ -390,27 +370,7 @@ fn the_devnet_survives_kills_load_and_malformed_requests() {
 
     // MILES, three customers, and one of each operation before the kills
     // start, so that even the short run covers them all.
-    let chain = cluster.client(leader).genesis().unwrap().chain_id();
-    let airline = dev_identity("airline");
-    let miles = CurrencyPolicy {
-        id: CurrencyId::new("MILES").unwrap(),
-        issuer: *airline.public(),
-        auditor: None,
-    };
-    let register = register_currency(
-        chain,
-        &airline,
-        0,
-        miles.id,
-        0,
-        None,
-        ExchangeRate::new(1, 1).unwrap(),
-        NoteLifetime::Unlimited,
-    );
-    let client = cluster.client(leader);
-    client
-        .wait_committed(&client.submit(&register).unwrap(), Duration::from_secs(30))
-        .unwrap();
+    let (chain, airline, miles) = cluster::register_miles(&cluster, leader);
     let wallets = (0..3)
         .map(|i| {
             let dir = tempfile::tempdir().unwrap();

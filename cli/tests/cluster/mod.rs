@@ -8,6 +8,11 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coalition_api::client::{Client, ClientTls};
+use coalition_core::currency::{CurrencyId, CurrencyPolicy, ExchangeRate, NoteLifetime};
+use coalition_core::keys::IdentityKeys;
+use coalition_core::transaction::ChainId;
+use coalition_node::config::dev_identity;
+use coalition_prover::governance::register_currency;
 use serde_json::Value;
 
 use crate::support;
@@ -196,7 +201,12 @@ impl Cluster {
     /// Every block up to `height` is identical on `nodes` (hash, hence
     /// state hash, and the state hash is compared explicitly too).
     pub fn assert_same_chain(&self, nodes: &[usize], height: u64) {
-        for h in 1..=height {
+        self.assert_same_blocks(nodes, 1..=height);
+    }
+
+    /// [`Self::assert_same_chain`] for the blocks at `heights`.
+    pub fn assert_same_blocks(&self, nodes: &[usize], heights: std::ops::RangeInclusive<u64>) {
+        for h in heights {
             let headers: Vec<Value> = nodes
                 .iter()
                 .map(|i| {
@@ -214,6 +224,34 @@ impl Cluster {
             }
         }
     }
+}
+
+/// The airline (a devnet founder) registers MILES through node `via` and
+/// waits for it to commit: the chain, the airline's keys and the policy.
+pub fn register_miles(cluster: &Cluster, via: usize) -> (ChainId, IdentityKeys, CurrencyPolicy) {
+    let client = cluster.client(via);
+    let chain = client.genesis().unwrap().chain_id();
+    let airline = dev_identity("airline");
+    let miles = CurrencyPolicy {
+        id: CurrencyId::new("MILES").unwrap(),
+        issuer: *airline.public(),
+        auditor: None,
+    };
+    let register = register_currency(
+        chain,
+        &airline,
+        0,
+        miles.id,
+        0,
+        None,
+        ExchangeRate::new(1, 1).unwrap(),
+        NoteLifetime::Unlimited,
+    );
+    let id = client.submit(&register).expect("MILES submitted");
+    client
+        .wait_committed(&id, Duration::from_secs(30))
+        .expect("MILES registered");
+    (chain, airline, miles)
 }
 
 impl Drop for Cluster {
