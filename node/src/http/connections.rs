@@ -60,13 +60,14 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use super::write_stall::WriteStallBound;
 use super::Node;
 use crate::engine::gate::{ClientKey, GatePass, GateRefusal, SubmissionGate, Submitter};
-use crate::tls::{connection_partner, server_config, ConnectionPartner, NodeCertificate};
+use crate::tls::{connection_partner, ConnectionPartner};
 
 /// The most a connection buffers of what it reads (request heads and body
 /// chunks waiting for the handler).
@@ -79,15 +80,16 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
-/// Serves `app` on `listener` within the node's `[connections]` bounds
-/// until `shutdown` resolves.
+/// Serves `app` on `listener` within the node's `[connections]` bounds,
+/// over TLS with `tls` when given, until `shutdown` resolves.
 pub(crate) async fn serve_bounded(
     node: Node,
     listener: tokio::net::TcpListener,
     app: Router,
+    tls: Option<Arc<ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let tls = acceptor(&node)?;
+    let tls = tls.map(TlsAcceptor::from);
     let places = Places::new(&node);
     let header_timeout = Duration::from_millis(node.config().connections.header_timeout_ms);
     let write_stall = Duration::from_millis(node.config().connections.write_stall_timeout_ms);
@@ -159,17 +161,6 @@ pub(crate) async fn serve_bounded(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(())
-}
-
-/// The listener's TLS, from `[tls]`.
-fn acceptor(node: &Node) -> std::io::Result<Option<TlsAcceptor>> {
-    let Some(section) = &node.config().tls else {
-        return Ok(None);
-    };
-    let own =
-        NodeCertificate::load(&section.certificate, &section.key).map_err(std::io::Error::other)?;
-    let config = server_config(&own).map_err(std::io::Error::other)?;
-    Ok(Some(TlsAcceptor::from(config)))
 }
 
 /// Serves HTTP/1.1 on one accepted (and, with TLS, handshaken) connection

@@ -23,6 +23,7 @@ use coalition_params::ShieldedVerifyingKeys;
 use crate::config::NodeConfig;
 use crate::engine::{Node, NodeError};
 use crate::replication::{Replication, ReplicationError};
+use crate::tls::{server_config, NodeCertificate};
 
 /// What the HTTP handlers share: the engine and, on a replica, the
 /// replication that feeds it.
@@ -50,6 +51,9 @@ pub enum ServeError {
     /// Replication could not start.
     #[error(transparent)]
     Replication(#[from] ReplicationError),
+    /// The `[tls]` certificate or key is unusable.
+    #[error("[tls]: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The API could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -143,7 +147,10 @@ pub async fn serve_replicated(
         source,
     })?;
     let advertise = settings.advertise.unwrap_or(addr);
-    let replication = Replication::start(node.clone(), identity, &settings, advertise).await?;
+    // Read once: the listener serves it, the replication dials with it.
+    let tls = NodeCertificate::configured(node.config().tls.as_ref())?;
+    let server = tls.as_ref().map(server_config).transpose()?;
+    let replication = Replication::start(node.clone(), identity, &settings, advertise, tls).await?;
     println!(
         "coalition node: replicating as node {} (advertised at {advertise})",
         replication.id()
@@ -156,7 +163,7 @@ pub async fn serve_replicated(
         crate::replication::rpc::routes(node.clone(), replication.clone()),
     ));
     println!("listening on {addr}");
-    let served = connections::serve_bounded(node, listener, router, shutdown).await;
+    let served = connections::serve_bounded(node, listener, router, server, shutdown).await;
     let _ = replication.raft().shutdown().await;
     served.map_err(|source| ServeError::Bind { addr, source })
 }
@@ -191,7 +198,10 @@ pub async fn serve(
         node: node.clone(),
         replication: None,
     }));
-    let result = connections::serve_bounded(node, listener, router, async move {
+    let server = NodeCertificate::configured(node.config().tls.as_ref())
+        .and_then(|own| own.as_ref().map(server_config).transpose())
+        .map_err(std::io::Error::other)?;
+    let result = connections::serve_bounded(node, listener, router, server, async move {
         shutdown.await;
         let _ = tx.send(true);
     })

@@ -52,7 +52,7 @@ use coalition_core::encoding::Encode;
 
 use crate::config::ReplicationSection;
 use crate::engine::Node;
-use crate::tls::NodeCertificate;
+use crate::tls::{NodeCertificate, PartnerDialer};
 use coalition_ledger::block::Block;
 
 /// What the Raft log orders: a block proposed by the leader.
@@ -167,9 +167,8 @@ pub struct Replication {
     id: u64,
     keys: Arc<IdentityKeys>,
     chain: ChainId,
-    /// This node's certificate, with `[tls]`: the client certificate it
-    /// dials its partners' nodes with.
-    tls: Option<Arc<NodeCertificate>>,
+    /// How this node dials its partners' nodes, with `[tls]`.
+    tls: Option<Arc<PartnerDialer>>,
     advertise: SocketAddr,
     peers: Vec<SocketAddr>,
     counters: Arc<Counters>,
@@ -271,14 +270,17 @@ pub(crate) fn known_sender(node: &Node, raft: &Raft, id: &LoyaltyId) -> Option<P
 
 impl Replication {
     /// Starts Raft on `node` as the partner `keys`, reachable at
-    /// `advertise`; founders initialise the cluster from the peers named
-    /// in `settings`, others ask to join. Spawns the proposer, the
-    /// membership follower and (until admitted) the join requests.
+    /// `advertise`, dialling its partners' nodes over mutual TLS with `tls`
+    /// (the node's certificate, which must be bound to `keys`) when given;
+    /// founders initialise the cluster from the peers named in `settings`,
+    /// others ask to join. Spawns the proposer, the membership follower and
+    /// (until admitted) the join requests.
     pub async fn start(
         node: Node,
         keys: IdentityKeys,
         settings: &ReplicationSection,
         advertise: SocketAddr,
+        tls: Option<NodeCertificate>,
     ) -> Result<Arc<Replication>, ReplicationError> {
         let me = keys.loyalty_id();
         let id = node_id(&me);
@@ -305,19 +307,15 @@ impl Replication {
         }
         .validate()
         .map_err(|e| ReplicationError::Config(e.to_string()))?;
-        let tls = match &node.config().tls {
+        let tls = match tls {
             None => None,
-            Some(section) => {
-                let own = NodeCertificate::load(&section.certificate, &section.key)
-                    .map_err(|e| ReplicationError::Config(e.to_string()))?;
-                if own.identity.loyalty_id() != me {
-                    return Err(ReplicationError::Config(format!(
-                        "[tls] certificate is bound to {}, but the node speaks for {me}",
-                        own.identity.loyalty_id()
-                    )));
-                }
-                Some(Arc::new(own))
+            Some(own) if own.identity.loyalty_id() != me => {
+                return Err(ReplicationError::Config(format!(
+                    "[tls] certificate is bound to {}, but the node speaks for {me}",
+                    own.identity.loyalty_id()
+                )))
             }
+            Some(own) => Some(PartnerDialer::new(own)),
         };
         let keys = Arc::new(keys);
         let counters = Arc::new(Counters::default());

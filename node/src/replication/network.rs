@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{open_response, seal_request};
 use super::{committed_member, Counters, Leader, PeerNode, Replication, TypeConfig};
 use crate::engine::{now_ms, Node};
-use crate::tls::{peer_client_config, NodeCertificate};
+use crate::tls::PartnerDialer;
 use coalition_api::client::{Client, ClientError, ClientTls, Response};
 
 /// Route of AppendEntries.
@@ -45,18 +45,18 @@ pub struct Network {
     keys: Arc<IdentityKeys>,
     chain: ChainId,
     counters: Arc<Counters>,
-    tls: Option<Arc<NodeCertificate>>,
+    tls: Option<Arc<PartnerDialer>>,
 }
 
 impl Network {
     /// Clients signing as `keys` for `node`'s coalition, over mutual TLS
-    /// with `tls` as the client certificate when the node has one.
+    /// through `tls` when the node has a certificate.
     pub fn new(
         node: Node,
         keys: Arc<IdentityKeys>,
         chain: ChainId,
         counters: Arc<Counters>,
-        tls: Option<Arc<NodeCertificate>>,
+        tls: Option<Arc<PartnerDialer>>,
     ) -> Self {
         Network {
             node,
@@ -92,7 +92,7 @@ pub struct PeerClient {
     keys: Arc<IdentityKeys>,
     chain: ChainId,
     counters: Arc<Counters>,
-    tls: Option<Arc<NodeCertificate>>,
+    tls: Option<Arc<PartnerDialer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,17 +192,16 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     }
 }
 
-/// How this node dials a partner's node: with `own` (its certificate,
-/// when it has `[tls]`) as the client certificate, accepting only a
-/// certificate bound to `expected` (any partner's for `None`: a join
-/// request, whose answer is not trusted anyway). A new configuration per
-/// request: each request is its own connection, and the partner's
-/// identity can change with governance between two of them.
+/// How this node dials a partner's node: through `dialer` (when it has
+/// `[tls]`), accepting only a certificate bound to `expected` (any
+/// partner's for `None`: a join request, whose answer is not trusted
+/// anyway); plain HTTP otherwise.
 fn peer_tls(
-    own: Option<&NodeCertificate>,
+    dialer: Option<&PartnerDialer>,
     expected: Option<PublicIdentity>,
 ) -> Result<Option<ClientTls>, String> {
-    own.map(|own| peer_client_config(own, expected).map_err(|e| e.to_string()))
+    dialer
+        .map(|dialer| dialer.to(expected).map_err(|e| e.to_string()))
         .transpose()
 }
 

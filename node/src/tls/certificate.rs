@@ -60,6 +60,15 @@ impl NodeCertificate {
         NodeCertificate::from_der(certificate_der, key_der)
     }
 
+    /// The certificate `[tls]` names, if the configuration has the section.
+    pub fn configured(
+        section: Option<&crate::config::TlsSection>,
+    ) -> Result<Option<NodeCertificate>, TlsError> {
+        section
+            .map(|section| NodeCertificate::load(&section.certificate, &section.key))
+            .transpose()
+    }
+
     /// [`Self::load`] from PEM text already read.
     pub fn from_pem(certificate: &str, key: &str) -> Result<NodeCertificate, TlsError> {
         let pem_error = |reason| TlsError::Pem {

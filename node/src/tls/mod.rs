@@ -18,16 +18,19 @@
 //! * [`binding`]: the extension's format, made and checked;
 //! * [`certificate`]: making a node certificate, loading one from PEM;
 //! * [`verify`]: the rustls verifiers;
-//! * [`setup`]: the server and peer-client configurations.
+//! * [`setup`]: the server and peer-client configurations;
+//! * [`PartnerDialer`]: the peer-client configurations a node keeps.
 
 pub mod binding;
 pub mod certificate;
+mod dialer;
 mod error;
 pub mod setup;
 pub mod verify;
 
 pub use binding::bound_identity;
 pub use certificate::{generate, NodeCertificate};
+pub use dialer::PartnerDialer;
 pub use error::TlsError;
 pub use setup::{peer_client_config, server_config};
 pub use verify::{connection_partner, ConnectionPartner};

@@ -36,5 +36,9 @@ pub fn peer_client_config(
         .with_custom_certificate_verifier(Arc::new(PartnerServerVerifier::new(expected)))
         .with_client_auth_cert(vec![own.certificate.clone()], own.key())
         .map_err(|e| TlsError::Config(e.to_string()))?;
+    // No session resumption: a resumed session would skip the check of the
+    // partner's certificate, which governance may have replaced meanwhile.
+    let mut config = config;
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(ClientTls::from_config(Arc::new(config)))
 }
