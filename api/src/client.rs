@@ -147,14 +147,6 @@ impl Client {
         self
     }
 
-    /// Whether connections are TLS.
-    pub fn is_tls(&self) -> bool {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        return self.tls.is_some();
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        return false;
-    }
-
     /// The same client with another read/write timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -268,14 +268,17 @@ impl RpcState {
         // With TLS, a partner's node speaks on a connection whose client
         // certificate its partner bound to itself; the envelope's signer
         // must be that partner (spec §17.6).
-        let tls = self.node.config().tls.is_some();
-        if tls && partner.is_none() {
-            return Err(self.reject(
-                StatusCode::FORBIDDEN,
-                "unauthenticated",
-                "node-to-node requests need a client certificate bound to a partner".into(),
-            ));
-        }
+        let bound = match (self.node.config().tls.is_some(), partner) {
+            (false, _) => None,
+            (true, Some(ConnectionPartner(bound))) => Some(bound),
+            (true, None) => {
+                return Err(self.reject(
+                    StatusCode::FORBIDDEN,
+                    "unauthenticated",
+                    "node-to-node requests need a client certificate bound to a partner".into(),
+                ))
+            }
+        };
         let mut stream = body.into_data_stream();
         let mut received = Vec::with_capacity(REQUEST_HEAD);
         fill(&mut stream, &mut received, REQUEST_HEAD).await?;
@@ -292,7 +295,7 @@ impl RpcState {
             }
         })
         .map_err(|e| self.refuse_envelope(e))?;
-        if let Some(ConnectionPartner(bound)) = partner.filter(|_| tls) {
+        if let Some(bound) = bound {
             if bound.loyalty_id() != head.sender {
                 return Err(self.reject(
                     StatusCode::FORBIDDEN,
